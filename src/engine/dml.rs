@@ -1,0 +1,451 @@
+//! Statements that start queries or write data: CREATE … AS SELECT, INSERT INTO … SELECT,
+//! INSERT INTO … VALUES.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::Schema as ArrowSchema;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::ScalarValue;
+
+use super::ddl::{check_formats, kind_word, normalise_column_name};
+use super::properties::{WithClause, format_spec};
+use super::{Engine, EngineError, Outcome};
+use crate::catalog::{QueryInfo, Source};
+use crate::exec::{PersistentQuery, Sink};
+use crate::format::{self, FormatKind};
+use crate::plan::expr::{Clause, ExprCompiler, Scope};
+use crate::plan::{StatelessPlan, plan_stateless};
+use crate::sql::ast::{CreateAsSelect, Expr, Properties, Query, SourceKind};
+use crate::sql::display::expr_to_sql;
+use crate::topics::{ProducerRecord, TopicConfig};
+use crate::types::{Column, ColumnKind, Schema, SqlType};
+
+impl Engine {
+    pub(super) fn create_as_select(
+        &mut self,
+        c: CreateAsSelect,
+        text: &str,
+    ) -> Result<Outcome, EngineError> {
+        let kind_name = kind_word(c.kind);
+        if let Some(existing) = self.catalog.source(&c.name) {
+            if c.if_not_exists {
+                return Ok(Outcome::Message(format!(
+                    "Cannot add {kind_name} {}: A {} with the same name already exists.",
+                    c.name,
+                    kind_word(existing.kind)
+                )));
+            }
+            if !c.or_replace {
+                return Err(EngineError::Generic(format!(
+                    "Cannot add {kind_name} '{}': A {} with the same name already exists",
+                    c.name,
+                    kind_word(existing.kind)
+                )));
+            }
+            if existing.read_only {
+                return Err(EngineError::Generic(format!(
+                    "Cannot add {kind_name} '{}': CREATE OR REPLACE is not supported on source {kind_name}s.",
+                    c.name
+                )));
+            }
+        }
+        let with = WithClause::new(&c.properties)?;
+        let plan = plan_stateless(&c.query, &self.catalog, &c.name)?;
+        let source = plan.source.clone();
+        match (c.kind, source.kind) {
+            (SourceKind::Stream, SourceKind::Table) => {
+                return Err(EngineError::statement(
+                    "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
+                ));
+            }
+            (SourceKind::Table, SourceKind::Stream) => {
+                return Err(EngineError::statement(
+                    "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
+                ));
+            }
+            _ => {}
+        }
+        let schema = plan.output_schema();
+
+        // Formats: inherited from the source unless the statement names them.
+        let (key_kind, value_kind) =
+            with.formats(Some(source.key_format.kind), Some(source.value_format.kind))?;
+        let mut key_kind = key_kind.unwrap_or(FormatKind::Kafka);
+        let value_kind = value_kind.unwrap_or(source.value_format.kind);
+        if schema.key_columns().next().is_none() && with.text("KEY_FORMAT").is_none() {
+            key_kind = FormatKind::None;
+        } else if key_kind == FormatKind::None {
+            key_kind = FormatKind::Kafka;
+        }
+        let key_delimiter = with
+            .delimiter("KEY_DELIMITER")?
+            .or((key_kind == source.key_format.kind).then_some(source.key_format.delimiter));
+        let value_delimiter = with
+            .delimiter("VALUE_DELIMITER")?
+            .or((value_kind == source.value_format.kind).then_some(source.value_format.delimiter));
+        let key_format = format_spec(key_kind, key_delimiter);
+        let mut value_format = format_spec(value_kind, value_delimiter);
+        let wrap = self.wrap_single_value(&with, value_kind, &schema)?;
+        if let Some(w) = wrap {
+            value_format.wrap_single = w;
+        }
+        check_formats(&key_format.kind, &value_format.kind, &schema, false, false)?;
+        if schema.key_columns().any(|k| k.ty.contains_map()) {
+            let k = schema.key_columns().find(|k| k.ty.contains_map()).cloned();
+            if let Some(k) = k {
+                return Err(EngineError::statement(format!(
+                    "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                    k.name, k.ty
+                )));
+            }
+        }
+
+        let timestamp_output = self.sink_timestamp(&with, &schema)?;
+
+        // Topic.
+        let prefix = self
+            .property("ksql.output.topic.name.prefix")
+            .unwrap_or("")
+            .to_string();
+        let topic = with
+            .text("KAFKA_TOPIC")
+            .unwrap_or_else(|| format!("{prefix}{}", c.name));
+        let source_partitions = self
+            .store
+            .describe_topic(&source.topic)
+            .map(|t| t.config.partitions)
+            .unwrap_or(1);
+        let partitions = match with.integer("PARTITIONS")? {
+            Some(p) => p as u32,
+            None => self
+                .property("ksql.sink.partitions")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(source_partitions),
+        };
+        let replicas = with
+            .integer("REPLICAS")?
+            .or_else(|| {
+                self.property("ksql.sink.replicas")
+                    .and_then(|p| p.parse().ok())
+            })
+            .unwrap_or(1);
+        self.ensure_topic(
+            &topic,
+            partitions,
+            replicas as i16,
+            c.kind == SourceKind::Table,
+        )?;
+
+        let sink_source = Source {
+            name: c.name.clone(),
+            kind: c.kind,
+            schema: schema.clone(),
+            topic: topic.clone(),
+            key_format,
+            value_format,
+            timestamp_column: with.text("TIMESTAMP").map(|t| normalise_column_name(&t)),
+            timestamp_format: with.text("TIMESTAMP_FORMAT"),
+            window: None,
+            read_only: false,
+            sql: text.to_string(),
+            wrap_single_value: wrap,
+        };
+        let prefix = match c.kind {
+            SourceKind::Stream => "CSAS",
+            SourceKind::Table => "CTAS",
+        };
+        // CREATE OR REPLACE swaps the query that feeds the sink.
+        let replaced = self
+            .catalog
+            .queries()
+            .find(|q| q.sink.as_deref() == Some(c.name.as_str()))
+            .map(|q| q.id.clone());
+        if c.or_replace
+            && let Some(old) = replaced
+        {
+            self.queries.retain(|q| q.id != old);
+            self.catalog.remove_query(&old);
+        }
+        let query_id = self.next_query_id(prefix, &c.name);
+        self.start_query(query_id.clone(), plan, &sink_source, timestamp_output, text);
+        self.catalog.put_source(sink_source);
+        Ok(Outcome::QueryStarted {
+            message: format!("Created query with ID {query_id}"),
+            query_id,
+        })
+    }
+
+    pub(super) fn insert_into(
+        &mut self,
+        target: &str,
+        properties: &Properties,
+        query: &Query,
+        text: &str,
+    ) -> Result<Outcome, EngineError> {
+        let with = WithClause::new(properties)?;
+        let _ = with;
+        let Some(sink) = self.catalog.source(target).cloned() else {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into an unknown stream/table: {target}"
+            )));
+        };
+        if sink.kind == SourceKind::Table {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert into a stream. {target} is a table."
+            )));
+        }
+        if sink.read_only {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into read-only stream: {target}"
+            )));
+        }
+        let plan = plan_stateless(query, &self.catalog, target)?;
+        if plan.source.kind == SourceKind::Table {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert from a stream. {} is a table.",
+                plan.source.name
+            )));
+        }
+        let result = plan.output_schema();
+        if !same_columns(&result, &sink.schema) {
+            return Err(EngineError::statement(format!(
+                "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                result.to_sql(),
+                sink.schema.to_sql()
+            )));
+        }
+        let timestamp_output = sink
+            .timestamp_column
+            .as_ref()
+            .and_then(|t| result.columns.iter().position(|c| &c.name == t));
+        let query_id = self.next_query_id("INSERTQUERY", target);
+        self.start_query(query_id.clone(), plan, &sink, timestamp_output, text);
+        Ok(Outcome::QueryStarted {
+            message: format!("Created query with ID {query_id}"),
+            query_id,
+        })
+    }
+
+    fn start_query(
+        &mut self,
+        query_id: String,
+        plan: StatelessPlan,
+        sink: &Source,
+        timestamp_output: Option<usize>,
+        text: &str,
+    ) {
+        let info = QueryInfo {
+            id: query_id.clone(),
+            sql: text.to_string(),
+            sink: Some(sink.name.clone()),
+            sources: vec![plan.source.name.clone()],
+        };
+        let sink_spec = Sink {
+            topic: sink.topic.clone(),
+            key_columns: sink.key_columns(),
+            value_columns: sink.value_columns(),
+            key_format: sink.key_format.clone(),
+            value_format: sink.value_format.clone(),
+            value_wrapped: sink.value_wrapped(),
+            timestamp_output,
+            kind: sink.kind,
+        };
+        self.queries
+            .push(PersistentQuery::new(query_id, plan, sink_spec));
+        self.catalog.put_query(info);
+    }
+
+    /// The output column that a sink's `TIMESTAMP=` property names.
+    fn sink_timestamp(
+        &self,
+        with: &WithClause<'_>,
+        schema: &Schema,
+    ) -> Result<Option<usize>, EngineError> {
+        let Some(t) = with.text("TIMESTAMP") else {
+            return Ok(None);
+        };
+        let name = normalise_column_name(&t);
+        let Some(index) = schema.columns.iter().position(|c| c.name == name) else {
+            return Err(EngineError::statement(format!(
+                "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"
+            )));
+        };
+        match schema.columns[index].ty {
+            SqlType::Bigint | SqlType::Timestamp => Ok(Some(index)),
+            _ => Err(EngineError::statement(format!(
+                "Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified."
+            ))),
+        }
+    }
+
+    fn ensure_topic(
+        &self,
+        topic: &str,
+        partitions: u32,
+        replicas: i16,
+        compacted: bool,
+    ) -> Result<(), EngineError> {
+        if self.store.describe_topic(topic).is_some() {
+            return Ok(());
+        }
+        self.store.create_topic(
+            topic,
+            TopicConfig {
+                partitions: partitions.max(1),
+                replicas,
+                compacted,
+            },
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn insert_values(
+        &mut self,
+        target: &str,
+        columns: Option<&[String]>,
+        values: &[Expr],
+    ) -> Result<Outcome, EngineError> {
+        let Some(sink) = self.catalog.source(target).cloned() else {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into an unknown stream/table: {target}"
+            )));
+        };
+        if sink.read_only {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into read-only {}: {target}",
+                kind_word(sink.kind)
+            )));
+        }
+        let names: Vec<String> = match columns {
+            Some(c) => c.to_vec(),
+            None => sink
+                .schema
+                .columns
+                .iter()
+                .filter(|c| c.kind != ColumnKind::Header)
+                .map(|c| c.name.clone())
+                .collect(),
+        };
+        if names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
+                names.join(", "),
+                values
+                    .iter()
+                    .map(expr_to_sql)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let scope = Scope::new(Vec::new());
+        let compiler = ExprCompiler::new(&scope, Clause::Values);
+        let empty = RecordBatch::try_new_with_options(
+            Arc::new(ArrowSchema::empty()),
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )
+        .map_err(|e| EngineError::Generic(e.to_string()))?;
+        let mut row: Vec<(String, ScalarValue)> = Vec::new();
+        let mut timestamp: Option<i64> = None;
+        for (name, expr) in names.iter().zip(values) {
+            let target_ty = if name == "ROWTIME" {
+                SqlType::Bigint
+            } else {
+                match sink.schema.find(name) {
+                    Some(c) => c.ty.clone(),
+                    None => {
+                        return Err(EngineError::statement(format!(
+                            "Column name {name} does not exist."
+                        )));
+                    }
+                }
+            };
+            let compiled = compiler.compile(expr)?;
+            let compiled = compiler.implicit_cast(compiled, &target_ty, expr)?;
+            let value = compiled
+                .expr
+                .evaluate(&empty)
+                .and_then(|v| v.into_array(1))
+                .and_then(|a| ScalarValue::try_from_array(&a, 0))
+                .map_err(|e| {
+                    EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
+                })?;
+            if name == "ROWTIME" {
+                if let ScalarValue::Int64(Some(t)) = value {
+                    timestamp = Some(t);
+                }
+                continue;
+            }
+            row.push((name.clone(), value));
+        }
+        let lookup = |column: &Column| -> Result<ScalarValue, EngineError> {
+            match row.iter().find(|(n, _)| n == &column.name) {
+                Some((_, v)) => Ok(v.clone()),
+                None => ScalarValue::try_from(&column.ty.to_arrow())
+                    .map_err(|e| EngineError::Generic(e.to_string())),
+            }
+        };
+        let key_columns = sink.key_columns();
+        let value_columns = sink.value_columns();
+        let key_values = key_columns
+            .iter()
+            .map(lookup)
+            .collect::<Result<Vec<_>, _>>()?;
+        let value_values = value_columns
+            .iter()
+            .map(lookup)
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = if key_columns.is_empty() {
+            None
+        } else {
+            format::serialize(
+                &sink.key_format,
+                &key_columns,
+                key_columns.len() > 1,
+                &key_values,
+            )
+            .map_err(|e| {
+                EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
+            })?
+        };
+        let value = format::serialize(
+            &sink.value_format,
+            &value_columns,
+            sink.value_wrapped(),
+            &value_values,
+        )
+        .map_err(|e| {
+            EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
+        })?;
+        let timestamp = match timestamp {
+            Some(t) => t,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        };
+        self.store.append(
+            &sink.topic,
+            vec![ProducerRecord {
+                key,
+                value,
+                timestamp,
+                headers: Vec::new(),
+                partition: None,
+            }],
+        )?;
+        Ok(Outcome::Message(String::new()))
+    }
+}
+
+/// Whether two schemas have the same columns (names, types and key-ness), in order.
+fn same_columns(a: &Schema, b: &Schema) -> bool {
+    let strip = |s: &Schema| {
+        s.columns
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Header)
+            .map(|c| (c.name.clone(), c.ty.clone(), c.kind == ColumnKind::Key))
+            .collect::<Vec<_>>()
+    };
+    strip(a) == strip(b)
+}

@@ -1,0 +1,303 @@
+//! The engine: executes one statement at a time against the catalog and the topic store. Every
+//! front end (the test runner, the server, the shell through the server) goes through here.
+
+mod ddl;
+mod dml;
+mod listing;
+pub mod properties;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::catalog::Catalog;
+use crate::exec::{PersistentQuery, ProcessingLogEntry};
+use crate::plan::PlanError;
+use crate::sql::{self, Statement};
+use crate::topics::{TopicError, TopicStore};
+
+/// Why a statement or a query failed, in the categories ksqlDB's clients see.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EngineError {
+    /// The text is not a statement (ksqlDB's ParseFailedException).
+    #[error("{0}")]
+    Parse(String),
+    /// The statement is well-formed but invalid (ksqlDB's KsqlStatementException).
+    #[error("{message}")]
+    Statement { message: String, statement: String },
+    /// Any other failure to execute a statement (ksqlDB's KsqlException).
+    #[error("{0}")]
+    Generic(String),
+    /// A failure while a query runs (ksqlDB's StreamsException).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl EngineError {
+    fn statement(message: impl Into<String>) -> EngineError {
+        EngineError::Statement {
+            message: message.into(),
+            statement: String::new(),
+        }
+    }
+}
+
+impl From<PlanError> for EngineError {
+    fn from(e: PlanError) -> Self {
+        EngineError::statement(e.to_string())
+    }
+}
+
+impl From<TopicError> for EngineError {
+    fn from(e: TopicError) -> Self {
+        EngineError::Generic(e.to_string())
+    }
+}
+
+/// What a successful statement produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A status message, e.g. "Stream created".
+    Message(String),
+    /// A persistent query was started.
+    QueryStarted { query_id: String, message: String },
+    /// A listing or description (SHOW, DESCRIBE, EXPLAIN), as a JSON entity.
+    Entity(serde_json::Value),
+}
+
+/// The property that names the service, and so the prefix of internal topics.
+pub const SERVICE_ID: &str = "ksql.service.id";
+
+/// Executes statements and drives persistent queries.
+pub struct Engine {
+    store: Arc<dyn TopicStore>,
+    catalog: Catalog,
+    properties: BTreeMap<String, String>,
+    variables: BTreeMap<String, String>,
+    queries: Vec<PersistentQuery>,
+    next_query_number: u64,
+    processing_log: Vec<ProcessingLogEntry>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn TopicStore>) -> Engine {
+        Engine {
+            store,
+            catalog: Catalog::default(),
+            properties: BTreeMap::new(),
+            variables: BTreeMap::new(),
+            queries: Vec::new(),
+            next_query_number: 0,
+            processing_log: Vec::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn TopicStore> {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Records the query and value errors every query has reported.
+    pub fn processing_log(&self) -> &[ProcessingLogEntry] {
+        &self.processing_log
+    }
+
+    /// Sets a property for every later statement, as `SET 'name'='value';` does.
+    pub fn set_property(&mut self, name: &str, value: &str) {
+        self.properties.insert(name.to_string(), value.to_string());
+    }
+
+    pub fn property(&self, name: &str) -> Option<&str> {
+        // Properties are accepted with or without the `ksql.streams.` prefix.
+        self.properties.get(name).map(String::as_str).or_else(|| {
+            name.strip_prefix("ksql.streams.")
+                .and_then(|n| self.properties.get(n))
+                .map(String::as_str)
+        })
+    }
+
+    /// Parses and executes every statement of a script in order, stopping at the first failure.
+    /// On failure, the error and the index of the statement that failed are returned.
+    pub fn execute_script(&mut self, sql: &str) -> Result<Vec<Outcome>, (usize, EngineError)> {
+        let mut outcomes = Vec::new();
+        for (index, piece) in sql::split_statements(sql).into_iter().enumerate() {
+            let text = sql::substitute_variables(&piece.text, &self.variables);
+            let outcome = self
+                .execute_text(&text, piece.start)
+                .map_err(|e| (index, e))?;
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// Parses and executes one statement.
+    pub fn execute_text(
+        &mut self,
+        text: &str,
+        start: sql::Location,
+    ) -> Result<Outcome, EngineError> {
+        let catalog = &self.catalog;
+        let statement = sql::parse_statement(text, start, &|name| {
+            catalog.custom_type(&name.to_uppercase()).cloned()
+        })
+        .map_err(|e| EngineError::Parse(e.to_string()))?;
+        self.execute(statement, text).map_err(|e| match e {
+            EngineError::Statement { message, .. } => EngineError::Statement {
+                message,
+                statement: text.to_string(),
+            },
+            other => other,
+        })
+    }
+
+    fn execute(&mut self, statement: Statement, text: &str) -> Result<Outcome, EngineError> {
+        match statement {
+            Statement::CreateSource(c) => self.create_source(c, text),
+            Statement::CreateAsSelect(c) => self.create_as_select(c, text),
+            Statement::InsertInto {
+                target,
+                properties,
+                query,
+            } => self.insert_into(&target, &properties, &query, text),
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(&target, columns.as_deref(), &values),
+            Statement::Drop {
+                kind,
+                name,
+                if_exists,
+                delete_topic,
+            } => self.drop_source(kind, &name, if_exists, delete_topic),
+            Statement::CreateType {
+                name,
+                ty,
+                if_not_exists,
+            } => {
+                if self.catalog.custom_type(&name).is_some() {
+                    if if_not_exists {
+                        return Ok(Outcome::Message(format!("Type {name} already exists")));
+                    }
+                    return Err(EngineError::statement(format!(
+                        "Cannot register custom type '{name}' since it is already registered with type: {}",
+                        self.catalog
+                            .custom_type(&name)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default()
+                    )));
+                }
+                self.catalog.put_type(name.clone(), ty.clone());
+                Ok(Outcome::Message(format!(
+                    "Registered custom type with name '{name}' and SQL type {ty}"
+                )))
+            }
+            Statement::DropType { name, if_exists } => match self.catalog.remove_type(&name) {
+                Some(_) => Ok(Outcome::Message(format!("Dropped type '{name}'"))),
+                None if if_exists => Ok(Outcome::Message(format!("Type '{name}' does not exist"))),
+                None => Err(EngineError::statement(format!(
+                    "Type {name} does not exist."
+                ))),
+            },
+            Statement::Set { name, value } => {
+                self.properties.insert(name.clone(), value.clone());
+                Ok(Outcome::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
+            }
+            Statement::Unset { name } => {
+                self.properties.remove(&name);
+                Ok(Outcome::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )))
+            }
+            Statement::Define { name, value } => {
+                self.variables.insert(name.to_lowercase(), value);
+                Ok(Outcome::Message(format!("Defined variable {name}")))
+            }
+            Statement::Undefine { name } => {
+                self.variables.remove(&name.to_lowercase());
+                Ok(Outcome::Message(format!("Undefined variable {name}")))
+            }
+            Statement::Show { kind, extended } => {
+                Ok(Outcome::Entity(self.show(&kind, extended, text)))
+            }
+            Statement::DescribeSource { name, extended } => {
+                self.describe_source(&name, extended, text)
+            }
+            Statement::DescribeStreams { kind, extended } => {
+                Ok(Outcome::Entity(self.describe_all(kind, extended, text)))
+            }
+            Statement::DescribeFunction { name } => Err(EngineError::statement(format!(
+                "Can't find any functions with the name '{name}'"
+            ))),
+            Statement::Explain(target) => self.explain(target, text),
+            Statement::Terminate { query_id } => self.terminate(query_id.as_deref()),
+            Statement::Query(_) => Err(EngineError::statement(
+                "Push and pull queries are served by the server's /query endpoints, not by a script.",
+            )),
+            Statement::Assert(_) => Err(EngineError::statement(
+                "ASSERT TOPIC and ASSERT SCHEMA are not supported yet.",
+            )),
+            Statement::Print { .. } => Err(EngineError::statement(
+                "PRINT is served by the server's /query endpoint, not by a script.",
+            )),
+        }
+    }
+
+    /// Runs every persistent query until none has input left.
+    pub fn run_until_idle(&mut self) -> Result<(), EngineError> {
+        loop {
+            let mut progress = false;
+            for query in &mut self.queries {
+                loop {
+                    let read = query
+                        .step(self.store.as_ref(), &mut self.processing_log)
+                        .map_err(|e| EngineError::Runtime(e.to_string()))?;
+                    if read == 0 {
+                        break;
+                    }
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(());
+            }
+        }
+    }
+
+    fn next_query_id(&mut self, prefix: &str, sink: &str) -> String {
+        let n = self.next_query_number;
+        self.next_query_number += 1;
+        if prefix == "INSERTQUERY" {
+            format!("INSERTQUERY_{n}")
+        } else {
+            format!("{prefix}_{}_{n}", sink.to_uppercase())
+        }
+    }
+
+    fn terminate(&mut self, query_id: Option<&str>) -> Result<Outcome, EngineError> {
+        match query_id {
+            None => {
+                for q in self.queries.drain(..) {
+                    self.catalog.remove_query(&q.id);
+                }
+                Ok(Outcome::Message("All queries terminated.".to_string()))
+            }
+            Some(id) => {
+                let id = id.to_uppercase();
+                let before = self.queries.len();
+                self.queries.retain(|q| !q.id.eq_ignore_ascii_case(&id));
+                if self.queries.len() == before {
+                    return Err(EngineError::statement(format!("Unknown queryId: {id}")));
+                }
+                self.catalog.remove_query(&id);
+                Ok(Outcome::Message(format!("Query terminated.")))
+            }
+        }
+    }
+}

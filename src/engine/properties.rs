@@ -1,0 +1,163 @@
+//! The `WITH (...)` properties of CREATE statements, validated as ksqlDB validates them.
+
+use super::EngineError;
+use crate::format::{FormatKind, FormatSpec};
+use crate::sql::ast::{Properties, PropertyValue};
+
+/// Every property name ksqlDB accepts in a WITH clause.
+const KNOWN: &[&str] = &[
+    "KAFKA_TOPIC",
+    "PARTITIONS",
+    "REPLICAS",
+    "KEY_FORMAT",
+    "VALUE_FORMAT",
+    "FORMAT",
+    "VALUE_DELIMITER",
+    "KEY_DELIMITER",
+    "TIMESTAMP",
+    "TIMESTAMP_FORMAT",
+    "WRAP_SINGLE_VALUE",
+    "WINDOW_TYPE",
+    "WINDOW_SIZE",
+    "KEY_SCHEMA_ID",
+    "VALUE_SCHEMA_ID",
+    "KEY_SCHEMA_FULL_NAME",
+    "VALUE_SCHEMA_FULL_NAME",
+    "VALUE_AVRO_SCHEMA_FULL_NAME",
+    "SOURCE_CONNECTOR",
+    "RETENTION_MS",
+    "CLEANUP_POLICY",
+];
+
+/// Statement-level access to WITH properties.
+pub struct WithClause<'a> {
+    pub properties: &'a Properties,
+}
+
+impl<'a> WithClause<'a> {
+    pub fn new(properties: &'a Properties) -> Result<WithClause<'a>, EngineError> {
+        let unknown: Vec<&String> = properties
+            .keys()
+            .filter(|k| !KNOWN.contains(&k.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(EngineError::Generic(format!(
+                "Invalid config variable(s) in the WITH clause: {}",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )));
+        }
+        Ok(WithClause { properties })
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.properties.get(name).map(PropertyValue::as_text)
+    }
+
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, EngineError> {
+        match self.properties.get(name) {
+            None => Ok(None),
+            Some(v) => v.as_text().trim().parse::<i64>().map(Some).map_err(|_| {
+                EngineError::Generic(format!(
+                    "Invalid value for {name}: expected an integer but got {}",
+                    v.as_text()
+                ))
+            }),
+        }
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, EngineError> {
+        match self.properties.get(name) {
+            None => Ok(None),
+            Some(PropertyValue::Boolean(b)) => Ok(Some(*b)),
+            Some(v) => match v.as_text().to_ascii_lowercase().as_str() {
+                "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                other => Err(EngineError::Generic(format!(
+                    "Invalid value for {name}: expected a boolean but got {other}"
+                ))),
+            },
+        }
+    }
+
+    /// The key and value formats: FORMAT sets both, KEY_FORMAT/VALUE_FORMAT one each.
+    pub fn formats(
+        &self,
+        default_key: Option<FormatKind>,
+        default_value: Option<FormatKind>,
+    ) -> Result<(Option<FormatKind>, Option<FormatKind>), EngineError> {
+        let format = self.text("FORMAT");
+        let key = self.text("KEY_FORMAT");
+        let value = self.text("VALUE_FORMAT");
+        if format.is_some() && (key.is_some() || value.is_some()) {
+            return Err(EngineError::Generic(
+                "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.".to_string(),
+            ));
+        }
+        let key = key.or(format.clone());
+        let value = value.or(format);
+        Ok((
+            key.map(|k| parse_format(&k)).transpose()?.or(default_key),
+            value
+                .map(|v| parse_format(&v))
+                .transpose()?
+                .or(default_value),
+        ))
+    }
+
+    /// A DELIMITED separator: one character, or a name like TAB or SPACE.
+    pub fn delimiter(&self, name: &str) -> Result<Option<char>, EngineError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        parse_delimiter(&text).map(Some).ok_or_else(|| {
+            if text.is_empty() {
+                EngineError::Statement {
+                    message: format!(
+                        "Failed to prepare statement: Configuration {name} is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the word 'TAB' or 'SPACE' respectively"
+                    ),
+                    statement: String::new(),
+                }
+            } else {
+                EngineError::Statement {
+                    message: format!(
+                        "Failed to prepare statement: Configuration {name} is invalid: Invalid delimiter value: '{text}'. Delimiter must be a single character or TAB,SPACE"
+                    ),
+                    statement: String::new(),
+                }
+            }
+        })
+    }
+}
+
+pub fn parse_format(name: &str) -> Result<FormatKind, EngineError> {
+    FormatKind::parse(name).ok_or_else(|| EngineError::Statement {
+        message: format!("Unknown format: {}", name.to_uppercase()),
+        statement: String::new(),
+    })
+}
+
+fn parse_delimiter(text: &str) -> Option<char> {
+    match text.to_ascii_uppercase().as_str() {
+        "TAB" => return Some('\t'),
+        "SPACE" => return Some(' '),
+        _ => {}
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// A format with its delimiter applied.
+pub fn format_spec(kind: FormatKind, delimiter: Option<char>) -> FormatSpec {
+    let mut spec = FormatSpec::new(kind);
+    if let Some(d) = delimiter {
+        spec.delimiter = d;
+    }
+    spec
+}

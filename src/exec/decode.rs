@@ -1,0 +1,209 @@
+//! Records to Arrow: the key, value, headers and pseudo columns of a batch of records decoded
+//! into the columns of a query's scope.
+
+use datafusion::arrow::array::{ArrayRef, new_empty_array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+
+use super::{ExecError, Headers, batch_of};
+use crate::catalog::Source;
+use crate::format;
+use crate::plan::expr::Scope;
+use crate::sql::ast::SourceKind;
+use crate::topics::Record;
+use crate::types::{ColumnKind, SqlType};
+
+/// Decoded records: one row per record that could be decoded.
+pub struct DecodedBatch {
+    pub batch: datafusion::arrow::record_batch::RecordBatch,
+    pub headers: Vec<Headers>,
+    /// Rows whose record had a null value (a tombstone).
+    pub tombstone: Vec<bool>,
+    /// (partition, offset) of each row's record.
+    pub positions: Vec<(u32, u64)>,
+}
+
+/// Decodes `records` for `source`. Records that can't be decoded are returned in `errors`
+/// with the reason, and left out of the batch.
+pub fn decode<'r>(
+    source: &Source,
+    scope: &Scope,
+    records: &'r [Record],
+    errors: &mut Vec<(&'r Record, String)>,
+) -> Result<Option<DecodedBatch>, ExecError> {
+    let key_columns = source.key_columns();
+    let value_columns = source.value_columns();
+    let column_count = scope.columns.len();
+    let mut columns: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(records.len()); column_count];
+    let mut headers = Vec::with_capacity(records.len());
+    let mut tombstone = Vec::with_capacity(records.len());
+    let mut positions = Vec::with_capacity(records.len());
+    let nulls: Vec<ScalarValue> = scope
+        .columns
+        .iter()
+        .map(|c| ScalarValue::try_from(&c.ty.to_arrow()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ExecError::Internal(e.to_string()))?;
+
+    for record in records {
+        let key = match format::deserialize(
+            &source.key_format,
+            &key_columns,
+            key_columns.len() > 1,
+            record.key.as_deref(),
+        ) {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push((record, format!("Failed to deserialize key: {e}")));
+                continue;
+            }
+        };
+        let value = match format::deserialize(
+            &source.value_format,
+            &value_columns,
+            source.value_wrapped(),
+            record.value.as_deref(),
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push((record, format!("Failed to deserialize value: {e}")));
+                continue;
+            }
+        };
+        if value.is_none() && source.kind == SourceKind::Stream && key_columns.is_empty() {
+            // A stream record with neither key nor value carries nothing.
+            continue;
+        }
+        let mut key_values = key.into_iter().flatten();
+        let mut value_values = value.as_ref().map(|v| v.iter().cloned());
+        let mut row = Vec::with_capacity(column_count);
+        for (i, column) in source.schema.columns.iter().enumerate() {
+            let v = match column.kind {
+                ColumnKind::Key => key_values.next(),
+                ColumnKind::Value => value_values.as_mut().and_then(|v| v.next()),
+                ColumnKind::Header => Some(header_value(record, column.header_key.as_deref())),
+            };
+            row.push(v.unwrap_or_else(|| nulls[i].clone()));
+        }
+        let mut timestamp = record.timestamp;
+        if let Some(ts_column) = &source.timestamp_column
+            && value.is_some()
+        {
+            let index = source
+                .schema
+                .columns
+                .iter()
+                .position(|c| &c.name == ts_column);
+            match index.map(|i| (&row[i], &source.schema.columns[i].ty)) {
+                Some((v, ty)) => match extract_timestamp(v, ty, source.timestamp_format.as_deref())
+                {
+                    Some(t) => timestamp = t,
+                    None => {
+                        errors.push((record, format!("Invalid timestamp in column {ts_column}")));
+                        continue;
+                    }
+                },
+                None => {}
+            }
+        }
+        if timestamp < 0 {
+            errors.push((record, format!("Invalid negative timestamp: {timestamp}")));
+            continue;
+        }
+        row.push(ScalarValue::Int64(Some(timestamp)));
+        row.push(ScalarValue::Int32(Some(record.partition as i32)));
+        row.push(ScalarValue::Int64(Some(record.offset as i64)));
+        for (column, v) in columns.iter_mut().zip(row) {
+            column.push(v);
+        }
+        headers.push(record.headers.clone());
+        tombstone.push(value.is_none());
+        positions.push((record.partition, record.offset));
+    }
+    if positions.is_empty() {
+        return Ok(None);
+    }
+    let rows = positions.len();
+    let arrays = columns
+        .into_iter()
+        .zip(&scope.columns)
+        .map(|(values, c)| to_array(values, &c.ty.to_arrow()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = batch_of(scope.arrow_schema(), arrays, rows)?;
+    Ok(Some(DecodedBatch {
+        batch,
+        headers,
+        tombstone,
+        positions,
+    }))
+}
+
+fn to_array(values: Vec<ScalarValue>, data_type: &DataType) -> Result<ArrayRef, ExecError> {
+    if values.is_empty() {
+        return Ok(new_empty_array(data_type));
+    }
+    let array =
+        ScalarValue::iter_to_array(values).map_err(|e| ExecError::Internal(e.to_string()))?;
+    if array.data_type() != data_type {
+        return datafusion::arrow::compute::cast(&array, data_type)
+            .map_err(|e| ExecError::Internal(e.to_string()));
+    }
+    Ok(array)
+}
+
+/// The HEADERS column (all headers) or a `HEADER('k')` column (the last header with key `k`).
+fn header_value(record: &Record, key: Option<&str>) -> ScalarValue {
+    match key {
+        Some(k) => ScalarValue::Binary(
+            record
+                .headers
+                .iter()
+                .rev()
+                .find(|h| h.key == k)
+                .and_then(|h| h.value.clone()),
+        ),
+        None => {
+            let ty = crate::types::headers_type();
+            let SqlType::Array(item) = &ty else {
+                return ScalarValue::Null;
+            };
+            let item_type = item.to_arrow();
+            let DataType::Struct(fields) = &item_type else {
+                return ScalarValue::Null;
+            };
+            let structs: Vec<ScalarValue> = record
+                .headers
+                .iter()
+                .map(|h| {
+                    ScalarValue::Struct(std::sync::Arc::new(
+                        datafusion::arrow::array::StructArray::new(
+                            fields.clone(),
+                            vec![
+                                ScalarValue::Utf8(Some(h.key.clone()))
+                                    .to_array()
+                                    .unwrap_or_else(|_| new_empty_array(&DataType::Utf8)),
+                                ScalarValue::Binary(h.value.clone())
+                                    .to_array()
+                                    .unwrap_or_else(|_| new_empty_array(&DataType::Binary)),
+                            ],
+                            None,
+                        ),
+                    ))
+                })
+                .collect();
+            ScalarValue::List(ScalarValue::new_list_nullable(&structs, &item_type))
+        }
+    }
+}
+
+/// The timestamp a `TIMESTAMP=` column gives, in ms.
+fn extract_timestamp(value: &ScalarValue, ty: &SqlType, format: Option<&str>) -> Option<i64> {
+    match (value, ty) {
+        (ScalarValue::Int64(Some(v)), _) => Some(*v),
+        (ScalarValue::TimestampMillisecond(Some(v), _), _) => Some(*v),
+        (ScalarValue::Utf8(Some(s)), SqlType::String) => {
+            crate::types::time::parse_timestamp(s, format?)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,359 @@
+//! Record serde: the bytes of keys and values, to and from typed values.
+//!
+//! A format turns the bytes of one record's key or value into one [`ScalarValue`] per column
+//! (and back), following ksqlDB's serializers exactly: field names, number and decimal
+//! rendering, base64 bytes, DELIMITED quoting, KAFKA's big-endian primitives.
+
+pub mod delimited;
+pub mod json;
+pub mod kafka;
+mod text;
+
+use std::fmt;
+
+use datafusion::scalar::ScalarValue;
+use thiserror::Error;
+
+use crate::types::{Column, ColumnKind, SqlType, quote_identifier};
+
+/// The serialization formats Sluice knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FormatKind {
+    Kafka,
+    Json,
+    Delimited,
+    None,
+    /// Recognised but not supported yet: rejected at planning time.
+    Avro,
+    Protobuf,
+    ProtobufNoSr,
+    JsonSr,
+}
+
+impl FormatKind {
+    /// Parses a format name as ksqlDB spells it (case-insensitive).
+    pub fn parse(name: &str) -> Option<FormatKind> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "KAFKA" => FormatKind::Kafka,
+            "JSON" => FormatKind::Json,
+            "DELIMITED" => FormatKind::Delimited,
+            "NONE" => FormatKind::None,
+            "AVRO" => FormatKind::Avro,
+            "PROTOBUF" => FormatKind::Protobuf,
+            "PROTOBUF_NOSR" => FormatKind::ProtobufNoSr,
+            "JSON_SR" => FormatKind::JsonSr,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatKind::Kafka => "KAFKA",
+            FormatKind::Json => "JSON",
+            FormatKind::Delimited => "DELIMITED",
+            FormatKind::None => "NONE",
+            FormatKind::Avro => "AVRO",
+            FormatKind::Protobuf => "PROTOBUF",
+            FormatKind::ProtobufNoSr => "PROTOBUF_NOSR",
+            FormatKind::JsonSr => "JSON_SR",
+        }
+    }
+
+    /// Whether Sluice can read and write this format today.
+    pub fn is_supported(self) -> bool {
+        matches!(
+            self,
+            FormatKind::Kafka | FormatKind::Json | FormatKind::Delimited | FormatKind::None
+        )
+    }
+}
+
+impl fmt::Display for FormatKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format with its options, for the key or the value of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatSpec {
+    pub kind: FormatKind,
+    /// DELIMITED's field separator.
+    pub delimiter: char,
+    /// Whether a single column is written as a one-field object/record (`WRAP_SINGLE_VALUE`).
+    /// Keys are never wrapped.
+    pub wrap_single: bool,
+}
+
+impl FormatSpec {
+    pub fn new(kind: FormatKind) -> FormatSpec {
+        FormatSpec {
+            kind,
+            delimiter: ',',
+            wrap_single: true,
+        }
+    }
+}
+
+/// Errors turning bytes into values or values into bytes.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FormatError {
+    #[error("{0}")]
+    Deserialize(String),
+    #[error("{0}")]
+    Serialize(String),
+}
+
+pub type Result<T, E = FormatError> = std::result::Result<T, E>;
+
+/// Decodes a key or value. `None` bytes (a null key or a tombstone) give `Ok(None)`, and so
+/// does a JSON `null` document where a wrapped row was expected (ksqlDB reads it as a null
+/// row). With no columns, the bytes are ignored and the row is empty.
+///
+/// `columns` are the columns this part of the record carries, in order; `wrapped` says whether
+/// a single column is wrapped in an object or record (values usually are, keys never).
+pub fn deserialize(
+    spec: &FormatSpec,
+    columns: &[Column],
+    wrapped: bool,
+    bytes: Option<&[u8]>,
+) -> Result<Option<Vec<ScalarValue>>> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    if columns.is_empty() && spec.kind.is_supported() {
+        return Ok(Some(Vec::new()));
+    }
+    match spec.kind {
+        FormatKind::Json => json::deserialize_row(columns, wrapped, bytes),
+        FormatKind::Delimited => delimited::deserialize(columns, spec.delimiter, bytes).map(Some),
+        FormatKind::Kafka => kafka::deserialize(columns, bytes).map(Some),
+        FormatKind::None => Ok(Some(Vec::new())),
+        other => Err(FormatError::Deserialize(format!(
+            "The '{other}' format is not supported yet"
+        ))),
+    }
+}
+
+/// Encodes a key or value. Returns `None` when the format writes no bytes for these values
+/// (the NONE format, or an empty set of columns).
+pub fn serialize(
+    spec: &FormatSpec,
+    columns: &[Column],
+    wrapped: bool,
+    values: &[ScalarValue],
+) -> Result<Option<Vec<u8>>> {
+    match spec.kind {
+        FormatKind::Json => json::serialize(columns, wrapped, values),
+        FormatKind::Delimited => delimited::serialize(columns, spec.delimiter, values),
+        FormatKind::Kafka => kafka::serialize(columns, values),
+        FormatKind::None => Ok(None),
+        other => Err(FormatError::Serialize(format!(
+            "The '{other}' format is not supported yet"
+        ))),
+    }
+}
+
+/// Checks that a format can carry these columns, with ksqlDB's messages.
+pub fn check_supports(kind: FormatKind, columns: &[Column]) -> std::result::Result<(), String> {
+    match kind {
+        FormatKind::None if !columns.is_empty() => Err(format!(
+            "The 'NONE' format can only be used when no columns are defined. Got: {}",
+            describe_columns(columns)
+        )),
+        FormatKind::Kafka if columns.len() > 1 => Err(format!(
+            "The 'KAFKA' format only supports a single field. Got: {}",
+            describe_columns(columns)
+        )),
+        FormatKind::Kafka => match columns.iter().find(|c| !kafka::supports(&c.ty)) {
+            Some(c) => Err(kafka::unsupported(&c.ty)),
+            None => Ok(()),
+        },
+        FormatKind::Delimited => delimited::check_types(columns),
+        FormatKind::Json if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
+            Err("JSON only supports MAP types with STRING keys".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Columns as ksqlDB lists them in format errors: ``[`K` INTEGER KEY, `V` STRING]``.
+fn describe_columns(columns: &[Column]) -> String {
+    let parts = columns
+        .iter()
+        .map(|c| {
+            let key = if c.kind == ColumnKind::Key {
+                " KEY"
+            } else {
+                ""
+            };
+            format!("{} {}{key}", quote_identifier(&c.name), c.ty)
+        })
+        .collect::<Vec<_>>();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The type's name without parameters for the complex types (`ARRAY`, not `ARRAY<INTEGER>`),
+/// as ksqlDB's "does not support type" messages give it.
+fn base_type_name(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Decimal { .. } => "DECIMAL".to_string(),
+        SqlType::Array(_) => "ARRAY".to_string(),
+        SqlType::Map(..) => "MAP".to_string(),
+        SqlType::Struct(_) => "STRUCT".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn has_non_string_map_key(ty: &SqlType) -> bool {
+    match ty {
+        SqlType::Map(k, v) => **k != SqlType::String || has_non_string_map_key(v),
+        SqlType::Array(inner) => has_non_string_map_key(inner),
+        SqlType::Struct(fields) => fields.iter().any(|f| has_non_string_map_key(&f.ty)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: FormatKind) -> FormatSpec {
+        FormatSpec::new(kind)
+    }
+
+    #[test]
+    fn check_supports_uses_ksqldb_messages() {
+        let int = || Column::value("FOO", SqlType::Int);
+        let array = SqlType::Array(Box::new(SqlType::Int));
+        assert_eq!(
+            check_supports(FormatKind::None, &[int()]),
+            Err(
+                "The 'NONE' format can only be used when no columns are defined. \
+                 Got: [`FOO` INTEGER]"
+                    .to_string()
+            )
+        );
+        assert_eq!(check_supports(FormatKind::None, &[]), Ok(()));
+        assert_eq!(
+            check_supports(
+                FormatKind::Kafka,
+                &[
+                    Column::key("ID", SqlType::Int),
+                    Column::key("AGE", SqlType::Int)
+                ]
+            ),
+            Err("The 'KAFKA' format only supports a single field. \
+                 Got: [`ID` INTEGER KEY, `AGE` INTEGER KEY]"
+                .to_string())
+        );
+        for (ty, name) in [
+            (SqlType::Boolean, "BOOLEAN"),
+            (SqlType::decimal(2, 1), "DECIMAL"),
+            (array.clone(), "ARRAY"),
+            (SqlType::Timestamp, "TIMESTAMP"),
+        ] {
+            assert_eq!(
+                check_supports(FormatKind::Kafka, &[Column::key("K", ty)]),
+                Err(format!("The 'KAFKA' format does not support type '{name}'"))
+            );
+        }
+        for ty in [
+            SqlType::Int,
+            SqlType::Bigint,
+            SqlType::Double,
+            SqlType::String,
+            SqlType::Bytes,
+        ] {
+            assert_eq!(
+                check_supports(FormatKind::Kafka, &[Column::value("V", ty)]),
+                Ok(())
+            );
+        }
+        assert_eq!(check_supports(FormatKind::Kafka, &[]), Ok(()));
+        assert_eq!(
+            check_supports(
+                FormatKind::Delimited,
+                &[int(), Column::key("K", array.clone())]
+            ),
+            Err("The 'DELIMITED' format does not support type 'ARRAY', column: `K`".to_string())
+        );
+        assert_eq!(
+            check_supports(
+                FormatKind::Delimited,
+                &[Column::value("D", SqlType::decimal(4, 2))]
+            ),
+            Ok(())
+        );
+        let map = |k: SqlType| SqlType::Map(Box::new(k), Box::new(SqlType::Double));
+        assert_eq!(
+            check_supports(FormatKind::Json, &[Column::value("M", map(SqlType::Int))]),
+            Err("JSON only supports MAP types with STRING keys".to_string())
+        );
+        assert_eq!(
+            check_supports(
+                FormatKind::Json,
+                &[Column::value("M", map(SqlType::String))]
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn json_null_document_is_a_null_row_only_when_wrapped() {
+        let json = spec(FormatKind::Json);
+        let one = [Column::value("V", SqlType::Int)];
+        assert_eq!(deserialize(&json, &one, true, Some(b"null")), Ok(None));
+        assert_eq!(
+            deserialize(&json, &one, false, Some(b"null")),
+            Ok(Some(vec![ScalarValue::Int32(None)]))
+        );
+        assert_eq!(deserialize(&json, &one, true, None), Ok(None));
+        let two = [
+            Column::value("A", SqlType::Int),
+            Column::value("B", SqlType::Int),
+        ];
+        assert_eq!(deserialize(&json, &two, false, Some(b"null")), Ok(None));
+    }
+
+    #[test]
+    fn dispatches_and_round_trips() {
+        let columns = [
+            Column::key("K1", SqlType::String),
+            Column::key("K2", SqlType::String),
+        ];
+        let delimited = spec(FormatKind::Delimited);
+        let row = deserialize(&delimited, &columns, false, Some(b"\"foo\",\"bar\""))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row,
+            vec![
+                ScalarValue::Utf8(Some("foo".into())),
+                ScalarValue::Utf8(Some("bar".into()))
+            ]
+        );
+        let json = serialize(&spec(FormatKind::Json), &columns, false, &row).unwrap();
+        assert_eq!(
+            json.as_deref(),
+            Some(br#"{"K1":"foo","K2":"bar"}"#.as_slice())
+        );
+
+        let kafka = spec(FormatKind::Kafka);
+        let single = [Column::value("V", SqlType::Int)];
+        let bytes = serialize(&kafka, &single, true, &[ScalarValue::Int32(Some(1))]).unwrap();
+        assert_eq!(bytes.as_deref(), Some([0, 0, 0, 1].as_slice()));
+
+        let none = spec(FormatKind::None);
+        assert_eq!(
+            deserialize(&none, &[], false, Some(b"ignored")),
+            Ok(Some(Vec::new()))
+        );
+        assert_eq!(serialize(&none, &[], false, &[]), Ok(None));
+        assert_eq!(
+            deserialize(&spec(FormatKind::Json), &[], false, Some(b"{")),
+            Ok(Some(vec![]))
+        );
+        assert!(deserialize(&spec(FormatKind::Avro), &single, true, Some(b"x")).is_err());
+    }
+}

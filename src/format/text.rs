@@ -1,0 +1,595 @@
+//! Java's textual forms, which ksqlDB's formats inherit.
+//!
+//! ksqlDB parses and prints values with the Java standard library: `Integer.parseInt`,
+//! `Double.parseDouble`, `Double.toString`, `BigDecimal`, `java.util.Base64`. Matching those
+//! rules byte for byte is what makes Sluice's output identical to ksqlDB's, so they live here,
+//! shared by the JSON and DELIMITED formats.
+
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, general_purpose};
+use datafusion::scalar::ScalarValue;
+
+use crate::types::SqlType;
+
+/// Milliseconds in a day: a TIME value must lie in `0..=MILLIS_PER_DAY` (ksqlDB's bound).
+pub(crate) const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The largest exponent a decimal text may carry (Java's `BigDecimal` scale is an `int`).
+const MAX_EXPONENT: i64 = i32::MAX as i64;
+
+/// Base64 as Jackson reads it from JSON strings: padding is required.
+pub(crate) static BASE64_JSON: LazyLock<GeneralPurpose> = LazyLock::new(|| {
+    GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+            .with_decode_allow_trailing_bits(true),
+    )
+});
+
+/// Base64 as `java.util.Base64.getDecoder()` reads it (DELIMITED): padding is optional.
+pub(crate) static BASE64_LENIENT: LazyLock<GeneralPurpose> = LazyLock::new(|| {
+    GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+});
+
+/// Encodes bytes as standard, padded base64 (what every ksqlDB format writes).
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    general_purpose::STANDARD.encode(bytes)
+}
+
+/// The typed null of a SQL type, so that arrays can be built from a column's values.
+pub(crate) fn null_of(ty: &SqlType) -> Result<ScalarValue, String> {
+    ScalarValue::try_new_null(&ty.to_arrow())
+        .map_err(|e| format!("Internal error: no null value for type {ty}: {e}"))
+}
+
+/// A decimal number exactly as written, `unscaled × 10^-scale`, like Java's `BigDecimal`.
+///
+/// Keeping the digits as text means any precision parses exactly; conversion to `i128` happens
+/// only once the target DECIMAL type is known and the value has been checked to fit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BigDecimal {
+    negative: bool,
+    /// The unscaled value's digits without leading zeros; `"0"` for zero.
+    digits: String,
+    scale: i64,
+}
+
+impl BigDecimal {
+    /// Parses `new BigDecimal(String)` syntax: `[+-]digits[.digits][(e|E)[+-]digits]`, with at
+    /// least one digit before the exponent. No surrounding whitespace is allowed.
+    pub(crate) fn parse(text: &str) -> Option<BigDecimal> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        let mut negative = false;
+        if let Some(&sign) = bytes.first()
+            && (sign == b'+' || sign == b'-')
+        {
+            negative = sign == b'-';
+            i = 1;
+        }
+        let mut digits = String::new();
+        let mut fraction_digits: i64 = 0;
+        let mut seen_point = false;
+        let mut any_digit = false;
+        while i < bytes.len() {
+            match bytes[i] {
+                b @ b'0'..=b'9' => {
+                    any_digit = true;
+                    digits.push(b as char);
+                    if seen_point {
+                        fraction_digits += 1;
+                    }
+                }
+                b'.' if !seen_point => seen_point = true,
+                b'e' | b'E' => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        if !any_digit {
+            return None;
+        }
+        let mut exponent: i64 = 0;
+        if i < bytes.len() {
+            // bytes[i] is the exponent mark.
+            let rest = &text[i + 1..];
+            let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            exponent = rest.parse::<i64>().ok()?;
+            if exponent.abs() > MAX_EXPONENT {
+                return None;
+            }
+        }
+        let trimmed = digits.trim_start_matches('0');
+        let digits = if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        };
+        let negative = negative && digits != "0";
+        Some(BigDecimal {
+            negative,
+            digits,
+            scale: fraction_digits - exponent,
+        })
+    }
+
+    /// The decimal `unscaled × 10^-scale`.
+    pub(crate) fn from_unscaled(unscaled: i128, scale: i8) -> BigDecimal {
+        BigDecimal {
+            negative: unscaled < 0,
+            digits: unscaled.unsigned_abs().to_string(),
+            scale: i64::from(scale),
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.digits == "0"
+    }
+
+    fn sign(&self) -> &'static str {
+        if self.negative { "-" } else { "" }
+    }
+
+    /// Java's `BigDecimal.toPlainString()`: never an exponent, scale kept (`10.50`).
+    pub(crate) fn to_plain_string(&self) -> String {
+        let n = self.digits.len();
+        if self.scale <= 0 {
+            if self.is_zero() {
+                return "0".to_string();
+            }
+            let zeros = "0".repeat(self.scale.unsigned_abs() as usize);
+            return format!("{}{}{zeros}", self.sign(), self.digits);
+        }
+        let scale = self.scale as usize;
+        if n > scale {
+            let (int, frac) = self.digits.split_at(n - scale);
+            format!("{}{int}.{frac}", self.sign())
+        } else {
+            let zeros = "0".repeat(scale - n);
+            format!("{}0.{zeros}{}", self.sign(), self.digits)
+        }
+    }
+
+    /// Java's `BigDecimal.toString()`: plain unless the exponent is large or very negative,
+    /// then scientific (`1E+3`, `1.5E-7`).
+    pub(crate) fn to_java_string(&self) -> String {
+        let n = self.digits.len() as i64;
+        let adjusted = n - 1 - self.scale;
+        if self.scale >= 0 && adjusted >= -6 {
+            return self.to_plain_string();
+        }
+        let (first, rest) = self.digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let exp_sign = if adjusted >= 0 { "+" } else { "" };
+        format!("{}{mantissa}E{exp_sign}{adjusted}", self.sign())
+    }
+
+    /// The nearest double (Java's `BigDecimal.doubleValue()`).
+    pub(crate) fn to_f64(&self) -> f64 {
+        let text = format!("{}{}e{}", self.sign(), self.digits, -self.scale);
+        // The text is always valid float syntax; a failure could only mean an absurd exponent.
+        text.parse::<f64>().unwrap_or(f64::NAN)
+    }
+
+    /// The integer part, truncated toward zero (Jackson's `asLong()` on a decimal), or `None`
+    /// when it does not fit an `i64`.
+    pub(crate) fn to_i64_truncated(&self) -> Option<i64> {
+        let n = self.digits.len() as i64;
+        let int_digits = n - self.scale;
+        if int_digits <= 0 || self.is_zero() {
+            return Some(0);
+        }
+        if int_digits > 19 {
+            return None;
+        }
+        let int_part: String = if self.scale >= 0 {
+            self.digits[..int_digits as usize].to_string()
+        } else {
+            format!(
+                "{}{}",
+                self.digits,
+                "0".repeat(self.scale.unsigned_abs() as usize)
+            )
+        };
+        let magnitude = int_part.parse::<i128>().ok()?;
+        let value = if self.negative { -magnitude } else { magnitude };
+        i64::try_from(value).ok()
+    }
+
+    /// ksqlDB's `DecimalUtil.ensureFit`: the value must be below `10^(precision - scale)` and
+    /// representable at `scale` without rounding. Returns the unscaled value at that scale.
+    pub(crate) fn to_decimal128(&self, precision: u8, scale: u8) -> Result<i128, String> {
+        let int_digits_allowed = i64::from(precision) - i64::from(scale);
+        let magnitude = self.digits.len() as i64 - self.scale;
+        if !self.is_zero() && magnitude > int_digits_allowed {
+            return Err(format!(
+                "Numeric field overflow: A field with precision {precision} and scale {scale} \
+                 must round to an absolute value less than 10^{int_digits_allowed}. Got {}",
+                self.to_plain_string()
+            ));
+        }
+        let target = i64::from(scale);
+        let digits = if self.scale > target {
+            let drop = (self.scale - target) as usize;
+            let n = self.digits.len();
+            let fits =
+                self.is_zero() || (drop < n && self.digits[n - drop..].bytes().all(|b| b == b'0'));
+            if !fits {
+                return Err(format!(
+                    "Cannot fit decimal '{}' into DECIMAL({precision}, {scale}) without \
+                     rounding. (Requires {},{})",
+                    self.to_plain_string(),
+                    self.digits.len(),
+                    self.scale
+                ));
+            }
+            if self.is_zero() {
+                "0".to_string()
+            } else {
+                self.digits[..n - drop].to_string()
+            }
+        } else {
+            let zeros = "0".repeat((target - self.scale) as usize);
+            format!("{}{zeros}", self.digits)
+        };
+        // At most `precision` (<= 38) significant digits remain, so this fits an i128.
+        let magnitude = digits
+            .parse::<i128>()
+            .map_err(|_| format!("Decimal '{}' is out of range", self.to_plain_string()))?;
+        Ok(if self.negative { -magnitude } else { magnitude })
+    }
+}
+
+/// `Integer.parseInt`: an optional sign and ASCII digits, nothing else.
+pub(crate) fn parse_java_int(text: &str) -> Option<i32> {
+    text.parse::<i32>().ok()
+}
+
+/// `Long.parseLong`: an optional sign and ASCII digits, nothing else.
+pub(crate) fn parse_java_long(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok()
+}
+
+/// `Boolean.parseBoolean`: `true` in any case is true, anything else is false.
+pub(crate) fn parse_java_boolean(text: &str) -> bool {
+    text.eq_ignore_ascii_case("true")
+}
+
+/// `Double.parseDouble`: surrounding control characters and spaces are ignored, `NaN` and
+/// `Infinity` are spelled out, and a trailing `d`/`f` type suffix is allowed.
+pub(crate) fn parse_java_double(text: &str) -> Option<f64> {
+    let text = text.trim_matches(|c: char| c <= ' ');
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let magnitude = match unsigned {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        _ => {
+            let body = unsigned
+                .strip_suffix(['d', 'D', 'f', 'F'])
+                .unwrap_or(unsigned);
+            if !is_decimal_float_syntax(body) {
+                return None;
+            }
+            body.parse::<f64>().ok()?
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// `digits[.digits][(e|E)[+-]digits]` or `.digits…`, with at least one significand digit.
+fn is_decimal_float_syntax(text: &str) -> bool {
+    let (significand, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let mut parts = significand.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next().unwrap_or("");
+    let digits_ok = int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(int.is_empty() && frac.is_empty());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits_ok && exponent_ok
+}
+
+/// Java's `Double.toString`: the shortest digits that round-trip, in plain notation for
+/// magnitudes in `[1e-3, 1e7)` (always with a fractional part: `1.0`), otherwise in
+/// computerized scientific notation (`1.0E10`, `1.5E-4`).
+pub(crate) fn java_double_to_string(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".to_string();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .to_string();
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    let abs = value.abs();
+    // `{:e}` gives the shortest round-trip digits as `d[.ddd]e<exp>`.
+    let mut sci = format!("{abs:e}");
+    if !sci.contains('.') {
+        // Java always prints two significant digits at least, and picks the two-digit value
+        // nearest the exact one when it still reads back as the same double (`4.9E-324`).
+        let two = format!("{abs:.1e}");
+        if two.parse::<f64>() == Ok(abs) {
+            sci = two;
+        }
+    }
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0".to_string(),
+        trimmed => trimmed.to_string(),
+    };
+    if (1e-3..1e7).contains(&abs) {
+        let body = if exp >= 0 {
+            let int_len = (exp + 1) as usize;
+            if digits.len() > int_len {
+                format!("{}.{}", &digits[..int_len], &digits[int_len..])
+            } else {
+                let zeros = "0".repeat(int_len - digits.len());
+                format!("{digits}{zeros}.0")
+            }
+        } else {
+            let zeros = "0".repeat((-exp - 1) as usize);
+            format!("0.{zeros}{digits}")
+        };
+        format!("{sign}{body}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exp}")
+    }
+}
+
+/// Java's `Character.isWhitespace`, which commons-csv uses around quoted fields.
+pub(crate) fn is_java_whitespace(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{1c}'..='\u{1f}' => true,
+        '\u{a0}' | '\u{2007}' | '\u{202f}' => false,
+        c => c.is_whitespace() && c != '\u{85}',
+    }
+}
+
+/// A TIME value in milliseconds, within ksqlDB's bounds.
+pub(crate) fn time_millis(millis: i64) -> std::result::Result<i32, String> {
+    if (0..=MILLIS_PER_DAY).contains(&millis) {
+        // In range, so it fits an i32.
+        Ok(millis as i32)
+    } else {
+        Err(format!(
+            "Time values must use number of milliseconds greater than 0 and less than \
+             {MILLIS_PER_DAY}."
+        ))
+    }
+}
+
+/// DATE as days, TIME as milliseconds of the day, TIMESTAMP as epoch milliseconds.
+pub(crate) fn temporal_integer(value: &ScalarValue) -> Option<i64> {
+    Some(match value {
+        ScalarValue::Date32(Some(d)) => i64::from(*d),
+        ScalarValue::Date64(Some(ms)) => ms.div_euclid(MILLIS_PER_DAY),
+        ScalarValue::Time32Millisecond(Some(ms)) => i64::from(*ms),
+        ScalarValue::Time32Second(Some(s)) => i64::from(*s) * 1000,
+        ScalarValue::Time64Microsecond(Some(us)) => us.div_euclid(1000),
+        ScalarValue::Time64Nanosecond(Some(ns)) => ns.div_euclid(1_000_000),
+        ScalarValue::TimestampMillisecond(Some(ms), _) => *ms,
+        ScalarValue::TimestampSecond(Some(s), _) => s.saturating_mul(1000),
+        ScalarValue::TimestampMicrosecond(Some(us), _) => us.div_euclid(1000),
+        ScalarValue::TimestampNanosecond(Some(ns), _) => ns.div_euclid(1_000_000),
+        _ => return None,
+    })
+}
+
+/// A primitive value as ksqlDB writes it in text formats (DELIMITED fields, JSON map keys):
+/// `None` for null.
+pub(crate) fn scalar_text(value: &ScalarValue) -> std::result::Result<Option<String>, String> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let text = match value {
+        ScalarValue::Boolean(Some(b)) => b.to_string(),
+        ScalarValue::Int8(Some(v)) => v.to_string(),
+        ScalarValue::Int16(Some(v)) => v.to_string(),
+        ScalarValue::Int32(Some(v)) => v.to_string(),
+        ScalarValue::Int64(Some(v)) => v.to_string(),
+        ScalarValue::UInt8(Some(v)) => v.to_string(),
+        ScalarValue::UInt16(Some(v)) => v.to_string(),
+        ScalarValue::UInt32(Some(v)) => v.to_string(),
+        ScalarValue::UInt64(Some(v)) => v.to_string(),
+        ScalarValue::Float32(Some(v)) => java_double_to_string(f64::from(*v)),
+        ScalarValue::Float64(Some(v)) => java_double_to_string(*v),
+        ScalarValue::Decimal128(Some(v), _, scale) => {
+            BigDecimal::from_unscaled(*v, *scale).to_plain_string()
+        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => s.clone(),
+        ScalarValue::Binary(Some(b))
+        | ScalarValue::LargeBinary(Some(b))
+        | ScalarValue::BinaryView(Some(b))
+        | ScalarValue::FixedSizeBinary(_, Some(b)) => base64_encode(b),
+        other => match temporal_integer(other) {
+            Some(v) => v.to_string(),
+            None => {
+                return Err(format!(
+                    "Cannot write a value of type {} as text",
+                    other.data_type()
+                ));
+            }
+        },
+    };
+    Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(text: &str) -> BigDecimal {
+        BigDecimal::parse(text).unwrap_or_else(|| panic!("{text} should parse"))
+    }
+
+    #[test]
+    fn parses_bigdecimal_syntax() {
+        for bad in [
+            "", ".", "-", "+", "1e", "1e+", "1.2.3", " 1", "1 ", "0x10", "1,5", "e5",
+        ] {
+            assert_eq!(BigDecimal::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(dec("10.50").to_plain_string(), "10.50");
+        assert_eq!(dec("-.5").to_plain_string(), "-0.5");
+        assert_eq!(dec("1.").to_plain_string(), "1");
+        assert_eq!(dec("+007").to_plain_string(), "7");
+        assert_eq!(dec("1e3").to_plain_string(), "1000");
+        assert_eq!(dec("1.5E-3").to_plain_string(), "0.0015");
+        assert_eq!(dec("-0.00").to_plain_string(), "0.00");
+    }
+
+    #[test]
+    fn prints_like_java_bigdecimal() {
+        assert_eq!(dec("1e3").to_java_string(), "1E+3");
+        assert_eq!(dec("1.50").to_java_string(), "1.50");
+        assert_eq!(dec("0.000001").to_java_string(), "0.000001");
+        assert_eq!(dec("0.0000001").to_java_string(), "1E-7");
+        assert_eq!(dec("-12.5e-8").to_java_string(), "-1.25E-7");
+        assert_eq!(dec("123").to_java_string(), "123");
+    }
+
+    #[test]
+    fn fits_decimals_like_ksqldb() {
+        assert_eq!(dec("10.5").to_decimal128(4, 2), Ok(1050));
+        assert_eq!(dec("10.500").to_decimal128(4, 2), Ok(1050));
+        assert_eq!(dec("-0.01").to_decimal128(4, 2), Ok(-1));
+        assert_eq!(dec("0").to_decimal128(4, 2), Ok(0));
+        assert_eq!(dec("0E-10").to_decimal128(4, 2), Ok(0));
+        assert_eq!(dec("99.99").to_decimal128(4, 2), Ok(9999));
+        let overflow = dec("100").to_decimal128(4, 2).unwrap_err();
+        assert_eq!(
+            overflow,
+            "Numeric field overflow: A field with precision 4 and scale 2 must round to an \
+             absolute value less than 10^2. Got 100"
+        );
+        let rounding = dec("1.005").to_decimal128(4, 2).unwrap_err();
+        assert!(
+            rounding.starts_with("Cannot fit decimal '1.005' into DECIMAL(4, 2)"),
+            "{rounding}"
+        );
+        assert_eq!(
+            dec("12345678987654321.2345678987654321").to_decimal128(33, 16),
+            Ok(123456789876543212345678987654321)
+        );
+        assert_eq!(
+            dec("9".repeat(38).as_str()).to_decimal128(38, 0),
+            Ok("9".repeat(38).parse::<i128>().unwrap())
+        );
+        assert!(dec("1e-99999").to_decimal128(4, 2).is_err());
+    }
+
+    #[test]
+    fn truncates_to_integers() {
+        assert_eq!(dec("1.9").to_i64_truncated(), Some(1));
+        assert_eq!(dec("-1.9").to_i64_truncated(), Some(-1));
+        assert_eq!(dec("0.5").to_i64_truncated(), Some(0));
+        assert_eq!(dec("1e3").to_i64_truncated(), Some(1000));
+        assert_eq!(
+            dec("9223372036854775807").to_i64_truncated(),
+            Some(i64::MAX)
+        );
+        assert_eq!(
+            dec("-9223372036854775808").to_i64_truncated(),
+            Some(i64::MIN)
+        );
+        assert_eq!(dec("9223372036854775808").to_i64_truncated(), None);
+        assert_eq!(dec("1e30").to_i64_truncated(), None);
+    }
+
+    #[test]
+    fn prints_doubles_like_java() {
+        let cases = [
+            (1.0, "1.0"),
+            (-1.5, "-1.5"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (100.0, "100.0"),
+            (1234.589, "1234.589"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (9999999.0, "9999999.0"),
+            (10000000.0, "1.0E7"),
+            (1.2345e10, "1.2345E10"),
+            (5e-324, "4.9E-324"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(java_double_to_string(value), expected, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn parses_doubles_like_java() {
+        assert_eq!(parse_java_double("1.5"), Some(1.5));
+        assert_eq!(parse_java_double(" 1.5\t"), Some(1.5));
+        assert_eq!(parse_java_double("1e3"), Some(1000.0));
+        assert_eq!(parse_java_double(".5"), Some(0.5));
+        assert_eq!(parse_java_double("2d"), Some(2.0));
+        assert_eq!(parse_java_double("-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_java_double("NaN").is_some_and(f64::is_nan));
+        for bad in ["", "inf", "nan", "infinity", "1.5x", "e3", ".", "1e"] {
+            assert_eq!(parse_java_double(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn parses_integers_like_java() {
+        assert_eq!(parse_java_int("+12"), Some(12));
+        assert_eq!(parse_java_int("-2147483648"), Some(i32::MIN));
+        assert_eq!(parse_java_int("2147483648"), None);
+        assert_eq!(parse_java_int(" 1"), None);
+        assert_eq!(parse_java_long("9223372036854775807"), Some(i64::MAX));
+        assert!(parse_java_boolean("TRUE"));
+        assert!(!parse_java_boolean("yes"));
+    }
+
+    #[test]
+    fn base64_padding_rules() {
+        assert_eq!(BASE64_JSON.decode("YQ==").ok(), Some(b"a".to_vec()));
+        assert!(BASE64_JSON.decode("YQ").is_err());
+        assert_eq!(BASE64_LENIENT.decode("YQ").ok(), Some(b"a".to_vec()));
+        assert_eq!(base64_encode(b"variations"), "dmFyaWF0aW9ucw==");
+    }
+}

@@ -1,0 +1,511 @@
+//! Planning: a query resolved against the catalog, its expressions compiled to DataFusion, and
+//! its output schema decided by ksqlDB's rules (which columns are keys, how they are named).
+
+pub mod expr;
+
+use thiserror::Error;
+
+use crate::catalog::{Catalog, Source};
+use crate::sql::ast::{Expr, Literal, Query, Relation, SelectItem, SourceKind};
+use crate::sql::display::expr_to_sql;
+use crate::types::{Column, ColumnKind, Schema, SqlType};
+use expr::{Clause, Compiled, ExprCompiler, Scope, ScopeColumn};
+
+/// Why a query can't be planned.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum PlanError {
+    /// The user's query is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The query is valid ksqlDB but Sluice can't run it yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A bug in Sluice.
+    #[error("Internal error, please report: {0}")]
+    Internal(String),
+}
+
+type PResult<T> = Result<T, PlanError>;
+
+/// Pseudo columns every source offers, with their types.
+pub const PSEUDO_COLUMNS: &[(&str, SqlType)] = &[
+    ("ROWTIME", SqlType::Bigint),
+    ("ROWPARTITION", SqlType::Int),
+    ("ROWOFFSET", SqlType::Bigint),
+];
+
+/// Names no projection may produce.
+pub const RESERVED_COLUMN_NAMES: &[&str] = &[
+    "ROWTIME",
+    "ROWPARTITION",
+    "ROWOFFSET",
+    "WINDOWSTART",
+    "WINDOWEND",
+];
+
+/// The scope of a single source: its columns, then the pseudo columns.
+pub fn source_scope(source: &Source, alias: &str) -> Scope {
+    let mut columns: Vec<ScopeColumn> = source
+        .schema
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            name: c.name.clone(),
+            source: Some(alias.to_string()),
+            ty: c.ty.clone(),
+        })
+        .collect();
+    for (name, ty) in PSEUDO_COLUMNS {
+        columns.push(ScopeColumn {
+            name: name.to_string(),
+            source: Some(alias.to_string()),
+            ty: ty.clone(),
+        });
+    }
+    Scope::new(columns)
+}
+
+/// One column a query writes.
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    pub name: String,
+    pub kind: ColumnKind,
+    pub expr: Compiled,
+}
+
+/// A stateless query: source → filter → projection (with re-keying) → sink.
+#[derive(Debug, Clone)]
+pub struct StatelessPlan {
+    pub source: Source,
+    pub scope: Scope,
+    pub filter: Option<Compiled>,
+    /// Key columns first, then value columns.
+    pub outputs: Vec<OutputColumn>,
+}
+
+impl StatelessPlan {
+    /// The schema of what the query writes.
+    pub fn output_schema(&self) -> Schema {
+        Schema::new(
+            self.outputs
+                .iter()
+                .map(|o| Column {
+                    name: o.name.clone(),
+                    ty: o.expr.sql_type(),
+                    kind: o.kind,
+                    header_key: None,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Plans a query that reads one source and needs no state.
+pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<StatelessPlan> {
+    let (source_name, alias) = match &query.from {
+        Relation::Source { name, alias, .. } => (name.clone(), alias.clone()),
+        Relation::Join(_) => {
+            return Err(PlanError::Unsupported(
+                "Joins are not supported yet".to_string(),
+            ));
+        }
+    };
+    let source = catalog
+        .source(&source_name)
+        .cloned()
+        .ok_or_else(|| PlanError::Invalid(format!("{source_name} does not exist.")))?;
+    if query.window.is_some() {
+        return Err(PlanError::Unsupported(
+            "Windowed aggregations are not supported yet".to_string(),
+        ));
+    }
+    if !query.group_by.is_empty() || query.having.is_some() {
+        return Err(PlanError::Unsupported(
+            "GROUP BY aggregations are not supported yet".to_string(),
+        ));
+    }
+    let alias = alias.unwrap_or_else(|| source_name.clone());
+    let scope = source_scope(&source, &alias);
+
+    let filter = match &query.where_clause {
+        Some(w) => {
+            let c = ExprCompiler::new(&scope, Clause::Where).compile(w)?;
+            match c.ty {
+                Some(SqlType::Boolean) | None => Some(c),
+                Some(t) => {
+                    return Err(PlanError::Invalid(format!(
+                        "Type error in WHERE expression: Should evaluate to boolean but is {} ({t}) instead.",
+                        expr_to_sql(w)
+                    )));
+                }
+            }
+        }
+        None => None,
+    };
+
+    let outputs = project(query, &source, &scope, &alias, sink_name)?;
+    Ok(StatelessPlan {
+        source,
+        scope,
+        filter,
+        outputs,
+    })
+}
+
+/// A select item with its expression resolved and its output name decided.
+struct NamedItem {
+    name: String,
+    expr: Expr,
+    aliased: bool,
+}
+
+fn column_ref(name: &str, alias: &str) -> Expr {
+    Expr::Column {
+        qualifier: Some(alias.to_string()),
+        name: name.to_string(),
+        location: Default::default(),
+    }
+}
+
+/// The name ksqlDB derives for an unaliased select expression, if it derives one.
+fn derived_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Column { name, .. } => Some(name.clone()),
+        Expr::Dereference { field, .. } => Some(field.clone()),
+        _ => None,
+    }
+}
+
+/// Structural equality of expressions, ignoring source positions and qualifiers.
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    strip(a) == strip(b)
+}
+
+fn strip(e: &Expr) -> String {
+    fn unqualify(e: &Expr) -> Expr {
+        match e {
+            Expr::Column { name, .. } => Expr::Column {
+                qualifier: None,
+                name: name.clone(),
+                location: Default::default(),
+            },
+            Expr::Dereference { expr, field } => Expr::Dereference {
+                expr: Box::new(unqualify(expr)),
+                field: field.clone(),
+            },
+            Expr::Function {
+                name,
+                args,
+                distinct,
+                ..
+            } => Expr::Function {
+                name: name.to_uppercase(),
+                args: args.iter().map(unqualify).collect(),
+                distinct: *distinct,
+                location: Default::default(),
+            },
+            Expr::Binary { op, left, right } => {
+                Expr::binary(*op, unqualify(left), unqualify(right))
+            }
+            other => other.clone(),
+        }
+    }
+    expr_to_sql(&unqualify(e))
+}
+
+fn project(
+    query: &Query,
+    source: &Source,
+    scope: &Scope,
+    alias: &str,
+    sink_name: &str,
+) -> PResult<Vec<OutputColumn>> {
+    let partition_by: Option<&[Expr]> = if query.partition_by.is_empty() {
+        None
+    } else {
+        Some(&query.partition_by)
+    };
+    let partition_by_null = matches!(partition_by, Some([Expr::Literal(Literal::Null)]));
+    if source.kind == SourceKind::Table && partition_by.is_some() {
+        return Err(PlanError::Invalid(
+            "Unsupported operation: PARTITION BY on a table. Use GROUP BY instead.".to_string(),
+        ));
+    }
+    let key_names: Vec<String> = source
+        .schema
+        .key_columns()
+        .map(|c| c.name.clone())
+        .collect();
+    let value_names: Vec<String> = source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.kind != ColumnKind::Key)
+        .map(|c| c.name.clone())
+        .collect();
+
+    // Expand the select list into named items.
+    let mut items: Vec<NamedItem> = Vec::new();
+    let mut generated = 0usize;
+    let star_columns = |qualifier: Option<&str>| -> Vec<String> {
+        if qualifier.is_some_and(|q| q != alias) {
+            return Vec::new();
+        }
+        match partition_by {
+            // After re-keying, the old key columns travel in the value.
+            Some(p) if !partition_by_null => {
+                let new_keys: Vec<String> = p
+                    .iter()
+                    .filter_map(|e| match e {
+                        Expr::Column { name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                value_names
+                    .iter()
+                    .chain(key_names.iter())
+                    .filter(|n| !new_keys.contains(n))
+                    .cloned()
+                    .collect()
+            }
+            _ => key_names
+                .iter()
+                .chain(value_names.iter())
+                .cloned()
+                .collect(),
+        }
+    };
+    for item in &query.select {
+        match item {
+            SelectItem::Wildcard => {
+                for name in star_columns(None) {
+                    items.push(NamedItem {
+                        expr: column_ref(&name, alias),
+                        name,
+                        aliased: false,
+                    });
+                }
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                if q != alias {
+                    return Err(PlanError::Invalid(format!(
+                        "'{q}' is not a valid stream/table name or alias."
+                    )));
+                }
+                for name in star_columns(Some(q)) {
+                    items.push(NamedItem {
+                        expr: column_ref(&name, alias),
+                        name,
+                        aliased: false,
+                    });
+                }
+            }
+            SelectItem::Expr {
+                expr: Expr::StructAll(base),
+                ..
+            } => {
+                let c = ExprCompiler::new(scope, Clause::Select).compile(base)?;
+                let Some(SqlType::Struct(fields)) = c.ty else {
+                    return Err(PlanError::Invalid(format!(
+                        "Expected STRUCT type for {}->*",
+                        expr_to_sql(base)
+                    )));
+                };
+                for f in fields {
+                    items.push(NamedItem {
+                        name: f.name.clone(),
+                        expr: Expr::Dereference {
+                            expr: base.clone(),
+                            field: f.name,
+                        },
+                        aliased: false,
+                    });
+                }
+            }
+            SelectItem::Expr { expr, alias: a } => {
+                let (name, aliased) = match (a, derived_name(expr)) {
+                    (Some(a), _) => (a.clone(), true),
+                    (None, Some(n)) => (n, false),
+                    (None, None) => {
+                        let n = loop {
+                            let candidate = format!("KSQL_COL_{generated}");
+                            generated += 1;
+                            if !items.iter().any(|i| i.name == candidate) {
+                                break candidate;
+                            }
+                        };
+                        (n, false)
+                    }
+                };
+                items.push(NamedItem {
+                    name,
+                    expr: expr.clone(),
+                    aliased,
+                });
+            }
+        }
+    }
+    for item in &items {
+        if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
+            return Err(PlanError::Invalid(format!(
+                "Reserved column name in select: `{}`. Please remove or alias the column.",
+                item.name
+            )));
+        }
+    }
+
+    // Decide which items are keys.
+    let mut is_key = vec![false; items.len()];
+    match partition_by {
+        Some(_) if partition_by_null => {}
+        Some(exprs) => {
+            for p in exprs {
+                let matching: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| same_expr(&i.expr, p))
+                    .map(|(i, _)| i)
+                    .collect();
+                match matching.as_slice() {
+                    [] => {
+                        // `SELECT *` keeps a partitioning column as the key under its own name.
+                        let star = query.select.iter().any(|s| {
+                            matches!(s, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_))
+                        });
+                        let name = derived_name(p);
+                        if star {
+                            let name = name.unwrap_or_else(|| {
+                                let n = format!("KSQL_COL_{generated}");
+                                generated += 1;
+                                n
+                            });
+                            items.push(NamedItem {
+                                name,
+                                expr: p.clone(),
+                                aliased: false,
+                            });
+                            is_key.push(true);
+                        } else {
+                            let shown = partition_expr_sql(p, alias);
+                            return Err(PlanError::Invalid(format!(
+                                "The query used to build `{sink_name}` must include the partitioning expression {shown} in its projection (eg, SELECT {shown}...)."
+                            )));
+                        }
+                    }
+                    [one] => is_key[*one] = true,
+                    [first, second, ..] => {
+                        return Err(PlanError::Invalid(format!(
+                            "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                            derived_name(p).unwrap_or_else(|| expr_to_sql(p)),
+                            items[*first].name,
+                            items[*second].name
+                        )));
+                    }
+                }
+            }
+        }
+        None => {
+            let mut key_items: Vec<(String, usize)> = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if let Expr::Column { name, .. } = &item.expr
+                    && key_names.contains(name)
+                {
+                    if let Some((_, first)) = key_items.iter().find(|(n, _)| n == name) {
+                        return Err(PlanError::Invalid(format!(
+                            "The projection contains a key column more than once: `{}` and `{}`.",
+                            items[*first].name, item.name
+                        )));
+                    }
+                    key_items.push((name.clone(), i));
+                    is_key[i] = true;
+                }
+            }
+            if source.kind == SourceKind::Table && key_items.len() < key_names.len() {
+                let missing: Vec<&String> = key_names
+                    .iter()
+                    .filter(|k| !key_items.iter().any(|(n, _)| n == *k))
+                    .collect();
+                let shown = missing
+                    .iter()
+                    .map(|k| format!("{alias}.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(PlanError::Invalid(format!(
+                    "The query used to build `{sink_name}` must include the key column{} {shown} in its projection (eg, SELECT {shown}...).",
+                    if missing.len() > 1 { "s" } else { "" }
+                )));
+            }
+        }
+    }
+
+    let mut keys = Vec::new();
+    let mut values = Vec::new();
+    for (item, key) in items.iter().zip(is_key) {
+        let compiled = ExprCompiler::new(scope, Clause::Select).compile(&item.expr)?;
+        let out = OutputColumn {
+            name: item.name.clone(),
+            kind: if key {
+                ColumnKind::Key
+            } else {
+                ColumnKind::Value
+            },
+            expr: compiled,
+        };
+        if key {
+            keys.push(out);
+        } else {
+            values.push(out);
+        }
+    }
+    let _ = items.iter().any(|i| i.aliased);
+    // Duplicate output names are ambiguous.
+    let mut seen = std::collections::HashSet::new();
+    for o in keys.iter().chain(values.iter()) {
+        if !seen.insert(o.name.clone()) {
+            return Err(PlanError::Invalid(format!(
+                "Duplicate value columns found in schema: `{}`",
+                o.name
+            )));
+        }
+    }
+    if values.is_empty() {
+        return Err(PlanError::Invalid(
+            "The projection contains no value columns.".to_string(),
+        ));
+    }
+    keys.extend(values);
+    Ok(keys)
+}
+
+/// `ABS(INPUT.ID)`: an expression as ksqlDB shows it in "must include" messages.
+fn partition_expr_sql(e: &Expr, alias: &str) -> String {
+    fn qualify(e: &Expr, alias: &str) -> Expr {
+        match e {
+            Expr::Column { name, .. } => Expr::Column {
+                qualifier: Some(alias.to_string()),
+                name: name.clone(),
+                location: Default::default(),
+            },
+            Expr::Dereference { expr, field } => Expr::Dereference {
+                expr: Box::new(qualify(expr, alias)),
+                field: field.clone(),
+            },
+            Expr::Function {
+                name,
+                args,
+                distinct,
+                location,
+            } => Expr::Function {
+                name: name.to_uppercase(),
+                args: args.iter().map(|a| qualify(a, alias)).collect(),
+                distinct: *distinct,
+                location: *location,
+            },
+            Expr::Binary { op, left, right } => {
+                Expr::binary(*op, qualify(left, alias), qualify(right, alias))
+            }
+            other => other.clone(),
+        }
+    }
+    expr_to_sql(&qualify(e, alias))
+}

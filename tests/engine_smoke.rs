@@ -1,0 +1,84 @@
+//! End to end through the engine: statements in, records out.
+
+use std::sync::Arc;
+
+use sluice::engine::Engine;
+use sluice::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
+
+fn read_values(store: &dyn TopicStore, topic: &str) -> Vec<(Option<String>, Option<String>)> {
+    let (records, _) = store.read_in_arrival_order(topic, 0, 1000).unwrap();
+    records
+        .into_iter()
+        .map(|r| {
+            (
+                r.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
+                r.value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn filter_and_project_a_json_stream() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM pageviews (user STRING KEY, page STRING, ms BIGINT) \
+               WITH (kafka_topic='pageviews', value_format='JSON', partitions=2);\n\
+             CREATE STREAM slow AS SELECT user, page, ms / 1000 AS secs FROM pageviews WHERE ms > 1000;",
+        )
+        .unwrap();
+    let record = |key: &str, value: &str| ProducerRecord {
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp: 5,
+        ..Default::default()
+    };
+    store
+        .append(
+            "pageviews",
+            vec![
+                record("alice", r#"{"PAGE":"/a","MS":500}"#),
+                record("bob", r#"{"page":"/b","ms":2500}"#),
+                record("carol", "not json"),
+            ],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let out = read_values(store.as_ref(), "SLOW");
+    assert_eq!(
+        out,
+        vec![(
+            Some("bob".to_string()),
+            Some(r#"{"PAGE":"/b","SECS":2}"#.to_string())
+        )]
+    );
+    assert_eq!(engine.processing_log().len(), 1);
+}
+
+#[test]
+fn a_bad_statement_changes_nothing() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store);
+    let err = engine
+        .execute_script("CREATE STREAM s (a INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);\nSELEC * FROM s;")
+        .unwrap_err();
+    assert_eq!(err.0, 1);
+    assert!(
+        err.1.to_string().starts_with("line 2:1: Syntax Error"),
+        "{}",
+        err.1
+    );
+    let err = engine
+        .execute_script("CREATE STREAM s2 AS SELECT nope FROM s;")
+        .unwrap_err();
+    assert!(
+        err.1
+            .to_string()
+            .contains("SELECT column 'NOPE' cannot be resolved."),
+        "{}",
+        err.1
+    );
+    assert!(engine.catalog().source("S2").is_none());
+}
