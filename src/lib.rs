@@ -23,5 +23,6 @@ pub mod format;
 pub mod functions;
 pub mod plan;
 pub mod sql;
+pub mod testing;
 pub mod topics;
 pub mod types;

@@ -106,6 +106,14 @@ impl Engine {
         &self.processing_log
     }
 
+    /// Each running query's id and counters.
+    pub fn query_stats(&self) -> Vec<(String, crate::exec::QueryStats)> {
+        self.queries
+            .iter()
+            .map(|q| (q.id.clone(), q.stats.clone()))
+            .collect()
+    }
+
     /// Sets a property for every later statement, as `SET 'name'='value';` does.
     pub fn set_property(&mut self, name: &str, value: &str) {
         self.properties.insert(name.to_string(), value.to_string());

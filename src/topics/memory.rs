@@ -185,7 +185,7 @@ mod tests {
             .unwrap();
         assert_eq!(positions[0].0, partition_for_key(b"a", 4));
         assert_eq!(positions[0].0, positions[2].0);
-        assert_eq!(positions[2].1, positions[0].1 + 1);
+        assert!(positions[2].1 > positions[0].1);
         let (records, next) = store.read_in_arrival_order("t", 1, 10).unwrap();
         assert_eq!(next, 3);
         assert_eq!(records[0].key.as_deref(), Some(&b"b"[..]));
