@@ -319,10 +319,9 @@ impl Engine {
                     | FormatKind::JsonSr
                     | FormatKind::ProtobufNoSr
             )
+            && let Some(p) = self.property("ksql.persistence.wrap.single.values")
         {
-            if let Some(p) = self.property("ksql.persistence.wrap.single.values") {
-                return Ok(Some(p.eq_ignore_ascii_case("true")));
-            }
+            return Ok(Some(p.eq_ignore_ascii_case("true")));
         }
         Ok(None)
     }

@@ -304,7 +304,7 @@ impl Engine {
                     return Err(EngineError::statement(format!("Unknown queryId: {id}")));
                 }
                 self.catalog.remove_query(&id);
-                Ok(Outcome::Message(format!("Query terminated.")))
+                Ok(Outcome::Message("Query terminated.".to_string()))
             }
         }
     }

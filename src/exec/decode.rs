@@ -94,16 +94,14 @@ pub fn decode<'r>(
                 .columns
                 .iter()
                 .position(|c| &c.name == ts_column);
-            match index.map(|i| (&row[i], &source.schema.columns[i].ty)) {
-                Some((v, ty)) => match extract_timestamp(v, ty, source.timestamp_format.as_deref())
-                {
+            if let Some((v, ty)) = index.map(|i| (&row[i], &source.schema.columns[i].ty)) {
+                match extract_timestamp(v, ty, source.timestamp_format.as_deref()) {
                     Some(t) => timestamp = t,
                     None => {
                         errors.push((record, format!("Invalid timestamp in column {ts_column}")));
                         continue;
                     }
-                },
-                None => {}
+                }
             }
         }
         if timestamp < 0 {

@@ -270,7 +270,7 @@ impl PersistentQuery {
             Err(_) => {
                 let data_type = expr.sql_type().to_arrow();
                 let mut values = Vec::with_capacity(rows);
-                for row in 0..rows {
+                for (row, &(p, o)) in positions.iter().enumerate().take(rows) {
                     let one = batch.slice(row, 1);
                     let v = expr
                         .expr
@@ -281,7 +281,6 @@ impl PersistentQuery {
                         Ok(v) => values.push(v),
                         Err(e) => {
                             self.stats.expression_errors += 1;
-                            let (p, o) = positions[row];
                             log.push(self.log_entry(
                                 format!("Error computing expression: {e}"),
                                 p,

@@ -793,9 +793,9 @@ impl<'a> Parser<'a> {
         } else {
             expr
         };
-        let alias = if self.eat_keyword("AS") {
-            Some(self.identifier()?)
-        } else if matches!(self.peek().tok, Tok::Word { .. }) && !self.at_reserved() {
+        let alias = if self.eat_keyword("AS")
+            || (matches!(self.peek().tok, Tok::Word { .. }) && !self.at_reserved())
+        {
             Some(self.identifier()?)
         } else {
             None
@@ -845,9 +845,9 @@ impl<'a> Parser<'a> {
     fn aliased_relation(&mut self) -> PResult<Relation> {
         let location = self.location();
         let name = self.name()?;
-        let alias = if self.eat_keyword("AS") {
-            Some(self.identifier()?)
-        } else if matches!(self.peek().tok, Tok::Word { .. }) && !self.at_reserved() {
+        let alias = if self.eat_keyword("AS")
+            || (matches!(self.peek().tok, Tok::Word { .. }) && !self.at_reserved())
+        {
             Some(self.identifier()?)
         } else {
             None
