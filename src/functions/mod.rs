@@ -4,7 +4,16 @@
 //! function here is a kernel over whole argument arrays plus the return type the planner
 //! computed: [`KernelUdf`] adapts such a kernel to DataFusion's `ScalarUDFImpl`.
 
+pub mod collections;
+pub mod conditional;
+pub mod datetime;
+pub mod json;
+pub mod math;
+pub mod registry;
+pub mod string;
 pub mod structural;
+pub mod url;
+pub mod util;
 
 use std::sync::Arc;
 
@@ -12,8 +21,24 @@ use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature as DfSignature,
+    Volatility,
 };
+
+pub use registry::{FunctionRegistry, Overload, ScalarFunction, Signature};
+
+/// Every built-in scalar function: each family lists its own.
+pub fn scalar_functions() -> Vec<ScalarFunction> {
+    let mut all = Vec::new();
+    all.extend(collections::functions());
+    all.extend(conditional::functions());
+    all.extend(datetime::functions());
+    all.extend(json::functions());
+    all.extend(math::functions());
+    all.extend(string::functions());
+    all.extend(url::functions());
+    all
+}
 
 /// A kernel: the argument arrays (all of the batch's length) and the return type.
 pub type Kernel = fn(&[ArrayRef], &DataType) -> DfResult<ArrayRef>;
@@ -24,7 +49,7 @@ pub struct KernelUdf {
     name: String,
     return_type: DataType,
     kernel: Kernel,
-    signature: Signature,
+    signature: DfSignature,
 }
 
 impl KernelUdf {
@@ -33,7 +58,7 @@ impl KernelUdf {
             name: name.to_string(),
             return_type,
             kernel,
-            signature: Signature::variadic_any(Volatility::Immutable),
+            signature: DfSignature::variadic_any(Volatility::Immutable),
         }))
     }
 }
@@ -60,7 +85,7 @@ impl ScalarUDFImpl for KernelUdf {
         &self.name
     }
 
-    fn signature(&self) -> &Signature {
+    fn signature(&self) -> &DfSignature {
         &self.signature
     }
 

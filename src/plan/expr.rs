@@ -20,7 +20,7 @@ use datafusion::physical_expr::expressions::{
 };
 
 use super::PlanError;
-use crate::functions::{Kernel, KernelUdf, structural};
+use crate::functions::{FunctionRegistry, Kernel, KernelUdf, structural};
 use crate::sql::ast::{BinaryOp, Expr, Literal, UnaryOp};
 use crate::sql::display::expr_to_sql;
 use crate::types::{MAX_DECIMAL_PRECISION, SqlType, StructField};
@@ -406,9 +406,7 @@ impl<'a> ExprCompiler<'a> {
                     SqlType::Struct(types),
                 )
             }
-            Expr::Function { name, .. } => Err(invalid(format!(
-                "Can't find any functions with the name '{name}'"
-            ))),
+            Expr::Function { name, args, .. } => self.function(name, args),
             Expr::CountStar { .. } => Err(PlanError::Unsupported(
                 "Aggregate functions (COUNT) are not supported yet".to_string(),
             )),
@@ -418,6 +416,59 @@ impl<'a> ExprCompiler<'a> {
             Expr::IntervalUnit(u) => Err(invalid(format!("Unexpected time unit {u}"))),
             Expr::StructAll(_) => Err(invalid("'->*' is only allowed in a SELECT list")),
         }
+    }
+
+    fn function(&self, name: &str, args: &[Expr]) -> PResult<Compiled> {
+        let Some(function) = FunctionRegistry::global().scalar(name) else {
+            return Err(invalid(format!(
+                "Can't find any functions with the name '{name}'"
+            )));
+        };
+        let compiled = args
+            .iter()
+            .map(|a| self.function_argument(a))
+            .collect::<PResult<Vec<_>>>()?;
+        let types: Vec<Option<SqlType>> = compiled.iter().map(|c| c.ty.clone()).collect();
+        let Some((signature, kernel)) = function.resolve(&types) else {
+            let shown = types
+                .iter()
+                .map(|t| {
+                    t.as_ref()
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "NULL".to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(invalid(format!(
+                "Function '{}' does not accept parameters ({shown}).",
+                name.to_lowercase()
+            )));
+        };
+        let args = compiled
+            .into_iter()
+            .zip(&signature.params)
+            .map(|(c, t)| self.cast(c, t))
+            .collect();
+        self.call(function.name, kernel, args, signature.returns)
+    }
+
+    /// A function argument; a bare time unit (`DAYS` in `DATEADD(DAYS, 1, d)`) that is not a
+    /// column is passed as its name.
+    fn function_argument(&self, arg: &Expr) -> PResult<Compiled> {
+        if let Expr::Column {
+            qualifier: None,
+            name,
+            ..
+        } = arg
+            && self.scope.resolve(None, name).is_none()
+            && crate::sql::parser::time_unit_ms(name).is_some()
+        {
+            return Ok(Compiled {
+                expr: Arc::new(LiteralExpr::new(ScalarValue::Utf8(Some(name.clone())))),
+                ty: Some(SqlType::String),
+            });
+        }
+        self.compile(arg)
     }
 
     fn call(

@@ -1452,7 +1452,16 @@ impl<'a> Parser<'a> {
         if self.at_sym("*") && matches!(self.peek_at(1).tok, Tok::Sym(")")) {
             self.next();
             self.next();
-            return Ok(Expr::CountStar { location });
+            // `COUNT(*)` counts rows; any other `F(*)` is a call without arguments.
+            if name == "COUNT" {
+                return Ok(Expr::CountStar { location });
+            }
+            return Ok(Expr::Function {
+                name,
+                args: Vec::new(),
+                distinct: false,
+                location,
+            });
         }
         let distinct = self.eat_keyword("DISTINCT");
         let mut args = Vec::new();

@@ -1,0 +1,7 @@
+//! Array and map functions.
+
+use super::registry::ScalarFunction;
+
+pub fn functions() -> Vec<ScalarFunction> {
+    vec![]
+}

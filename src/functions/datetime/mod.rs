@@ -1,0 +1,7 @@
+//! Date and time functions.
+
+use super::registry::ScalarFunction;
+
+pub fn functions() -> Vec<ScalarFunction> {
+    vec![]
+}

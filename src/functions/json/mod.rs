@@ -1,0 +1,7 @@
+//! JSON functions.
+
+use super::registry::ScalarFunction;
+
+pub fn functions() -> Vec<ScalarFunction> {
+    vec![]
+}

@@ -1,0 +1,266 @@
+//! The function registry: ksqlDB's scalar functions by name, with their overloads.
+//!
+//! A function is a [`ScalarFunction`]: a name, a description and its overloads. Each
+//! [`Overload`] says which argument types it takes (exactly, or through a resolver for generic
+//! signatures such as `ARRAY_CONTAINS(ARRAY<T>, T)`), what it returns, and the [`Kernel`] that
+//! computes it over whole argument arrays. The planner resolves a call with ksqlDB's rules (an
+//! exact match first, then implicit numeric widening), casts the arguments to the chosen
+//! parameter types, and wraps the kernel as a DataFusion UDF.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use super::Kernel;
+use crate::plan::expr::can_widen;
+use crate::types::SqlType;
+
+/// The types a call is compiled with: each argument is cast to `params[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    pub params: Vec<SqlType>,
+    pub returns: SqlType,
+}
+
+/// Picks a signature for the argument types of a call (`None` is an untyped NULL), or `None`
+/// when this overload does not apply.
+pub type Resolver = fn(&[Option<SqlType>]) -> Option<Signature>;
+
+/// How an overload matches its arguments.
+#[derive(Debug, Clone)]
+pub enum Params {
+    /// Exactly these types; narrower numeric arguments are widened.
+    Fixed(Vec<SqlType>),
+    /// These types, then any number (zero or more) of the last type.
+    Variadic(Vec<SqlType>, SqlType),
+    /// Anything the resolver accepts. `display` is the signature shown by DESCRIBE FUNCTION.
+    Generic {
+        resolve: Resolver,
+        display: &'static str,
+    },
+}
+
+/// One way of calling a function.
+#[derive(Debug, Clone)]
+pub struct Overload {
+    pub params: Params,
+    /// The return type of fixed and variadic overloads (generic ones return it from the
+    /// resolver).
+    pub returns: Option<SqlType>,
+    pub kernel: Kernel,
+}
+
+impl Overload {
+    /// An overload with fixed parameter types.
+    pub fn fixed(params: &[SqlType], returns: SqlType, kernel: Kernel) -> Overload {
+        Overload {
+            params: Params::Fixed(params.to_vec()),
+            returns: Some(returns),
+            kernel,
+        }
+    }
+
+    /// Fixed leading parameters, then any number of `rest`.
+    pub fn variadic(
+        params: &[SqlType],
+        rest: SqlType,
+        returns: SqlType,
+        kernel: Kernel,
+    ) -> Overload {
+        Overload {
+            params: Params::Variadic(params.to_vec(), rest),
+            returns: Some(returns),
+            kernel,
+        }
+    }
+
+    /// A generic overload typed by `resolve`.
+    pub fn generic(display: &'static str, resolve: Resolver, kernel: Kernel) -> Overload {
+        Overload {
+            params: Params::Generic { resolve, display },
+            returns: None,
+            kernel,
+        }
+    }
+
+    /// The signature for these arguments, and how many implicit widenings it needs (fewer is a
+    /// better match).
+    fn resolve(&self, args: &[Option<SqlType>]) -> Option<(Signature, usize)> {
+        let fixed = |params: &[SqlType]| -> Option<usize> {
+            if params.len() != args.len() {
+                return None;
+            }
+            let mut widenings = 0;
+            for (arg, param) in args.iter().zip(params) {
+                match arg {
+                    None => {}
+                    Some(t) if t == param => {}
+                    Some(t) if can_widen(t, param) => widenings += 1,
+                    Some(SqlType::Decimal { .. }) if matches!(param, SqlType::Decimal { .. }) => {}
+                    _ => return None,
+                }
+            }
+            Some(widenings)
+        };
+        match &self.params {
+            Params::Fixed(params) => {
+                let widenings = fixed(params)?;
+                Some((
+                    Signature {
+                        params: with_actual_decimals(params, args),
+                        returns: self.returns.clone()?,
+                    },
+                    widenings,
+                ))
+            }
+            Params::Variadic(params, rest) => {
+                if args.len() < params.len() {
+                    return None;
+                }
+                let mut all = params.clone();
+                all.extend(std::iter::repeat_n(rest.clone(), args.len() - params.len()));
+                let widenings = fixed(&all)?;
+                Some((
+                    Signature {
+                        params: with_actual_decimals(&all, args),
+                        returns: self.returns.clone()?,
+                    },
+                    widenings,
+                ))
+            }
+            Params::Generic { resolve, .. } => resolve(args).map(|s| (s, 0)),
+        }
+    }
+
+    /// The parameter list as DESCRIBE FUNCTION shows it.
+    pub fn display(&self) -> String {
+        let join = |types: &[SqlType]| {
+            types
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &self.params {
+            Params::Fixed(p) => join(p),
+            Params::Variadic(p, rest) => {
+                let mut s = join(p);
+                if !s.is_empty() {
+                    s.push_str(", ");
+                }
+                s.push_str(&format!("{rest}[]"));
+                s
+            }
+            Params::Generic { display, .. } => display.to_string(),
+        }
+    }
+}
+
+/// A DECIMAL parameter accepts any DECIMAL argument as it is (no precision change).
+fn with_actual_decimals(params: &[SqlType], args: &[Option<SqlType>]) -> Vec<SqlType> {
+    params
+        .iter()
+        .zip(args)
+        .map(|(p, a)| match (p, a) {
+            (SqlType::Decimal { .. }, Some(d @ SqlType::Decimal { .. })) => d.clone(),
+            _ => p.clone(),
+        })
+        .collect()
+}
+
+/// A scalar function with its ksqlDB name and metadata.
+#[derive(Debug, Clone)]
+pub struct ScalarFunction {
+    /// The upper-case name calls use (case-insensitively).
+    pub name: &'static str,
+    /// The group SHOW FUNCTIONS lists it under (e.g. "STRING", "MATHEMATICAL").
+    pub category: &'static str,
+    pub description: &'static str,
+    pub overloads: Vec<Overload>,
+}
+
+impl ScalarFunction {
+    /// The best overload for these argument types.
+    pub fn resolve(&self, args: &[Option<SqlType>]) -> Option<(Signature, Kernel)> {
+        self.overloads
+            .iter()
+            .filter_map(|o| o.resolve(args).map(|(s, w)| (s, w, o.kernel)))
+            .min_by_key(|(_, w, _)| *w)
+            .map(|(s, _, k)| (s, k))
+    }
+}
+
+/// Every scalar function, by upper-case name.
+pub struct FunctionRegistry {
+    scalars: BTreeMap<&'static str, Arc<ScalarFunction>>,
+}
+
+impl FunctionRegistry {
+    fn new() -> FunctionRegistry {
+        let mut scalars = BTreeMap::new();
+        for f in super::scalar_functions() {
+            scalars.insert(f.name, Arc::new(f));
+        }
+        FunctionRegistry { scalars }
+    }
+
+    /// The process-wide registry of built-in functions.
+    pub fn global() -> &'static FunctionRegistry {
+        static REGISTRY: OnceLock<FunctionRegistry> = OnceLock::new();
+        REGISTRY.get_or_init(FunctionRegistry::new)
+    }
+
+    pub fn scalar(&self, name: &str) -> Option<&Arc<ScalarFunction>> {
+        self.scalars.get(name.to_uppercase().as_str())
+    }
+
+    pub fn scalars(&self) -> impl Iterator<Item = &Arc<ScalarFunction>> {
+        self.scalars.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::ArrayRef;
+    use datafusion::arrow::datatypes::DataType;
+
+    fn noop(args: &[ArrayRef], _: &DataType) -> datafusion::common::Result<ArrayRef> {
+        Ok(args[0].clone())
+    }
+
+    #[test]
+    fn exact_matches_beat_widening() {
+        let f = ScalarFunction {
+            name: "F",
+            category: "TEST",
+            description: "",
+            overloads: vec![
+                Overload::fixed(&[SqlType::Bigint], SqlType::Bigint, noop),
+                Overload::fixed(&[SqlType::Int], SqlType::Int, noop),
+                Overload::fixed(&[SqlType::Double], SqlType::Double, noop),
+            ],
+        };
+        let (s, _) = f.resolve(&[Some(SqlType::Int)]).unwrap();
+        assert_eq!(s.returns, SqlType::Int);
+        let (s, _) = f.resolve(&[Some(SqlType::decimal(4, 2))]).unwrap();
+        assert_eq!(s.returns, SqlType::Double);
+        assert!(f.resolve(&[Some(SqlType::String)]).is_none());
+    }
+
+    #[test]
+    fn variadic_takes_any_number() {
+        let f = ScalarFunction {
+            name: "G",
+            category: "TEST",
+            description: "",
+            overloads: vec![Overload::variadic(
+                &[],
+                SqlType::String,
+                SqlType::String,
+                noop,
+            )],
+        };
+        assert!(f.resolve(&[]).is_some());
+        assert!(f.resolve(&[Some(SqlType::String), None]).is_some());
+    }
+}

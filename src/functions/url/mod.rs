@@ -1,0 +1,7 @@
+//! URL functions.
+
+use super::registry::ScalarFunction;
+
+pub fn functions() -> Vec<ScalarFunction> {
+    vec![]
+}
