@@ -331,11 +331,11 @@ impl<'a> ExprCompiler<'a> {
                 }
             }
             Expr::Array(items) => {
-                let compiled = items
-                    .iter()
-                    .map(|e| self.compile(e))
-                    .collect::<PResult<Vec<_>>>()?;
-                let item_ty = self.common_type_of(&compiled, "ARRAY constructor")?;
+                if items.is_empty() {
+                    return Err(invalid("Array constructor cannot be empty."));
+                }
+                let refs: Vec<&Expr> = items.iter().collect();
+                let (compiled, item_ty) = self.coerce_user_list(&refs)?;
                 let Some(item_ty) = item_ty else {
                     return Err(invalid(
                         "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.",
@@ -345,9 +345,6 @@ impl<'a> ExprCompiler<'a> {
                     .into_iter()
                     .map(|c| self.cast(c, &item_ty))
                     .collect::<Vec<_>>();
-                if args.is_empty() {
-                    return Err(invalid("Array constructor cannot be empty."));
-                }
                 self.call(
                     "array",
                     structural::make_array,
@@ -361,18 +358,14 @@ impl<'a> ExprCompiler<'a> {
                         "Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).",
                     ));
                 }
-                let keys = entries
-                    .iter()
-                    .map(|(k, _)| self.compile(k))
-                    .collect::<PResult<Vec<_>>>()?;
-                let values = entries
-                    .iter()
-                    .map(|(_, v)| self.compile(v))
-                    .collect::<PResult<Vec<_>>>()?;
-                let Some(key_ty) = self.common_type_of(&keys, "MAP constructor")? else {
+                let key_refs: Vec<&Expr> = entries.iter().map(|(k, _)| k).collect();
+                let value_refs: Vec<&Expr> = entries.iter().map(|(_, v)| v).collect();
+                let (keys, key_ty) = self.coerce_user_list(&key_refs)?;
+                let (values, value_ty) = self.coerce_user_list(&value_refs)?;
+                let Some(key_ty) = key_ty else {
                     return Err(invalid("Cannot construct a map with all NULL keys"));
                 };
-                let Some(value_ty) = self.common_type_of(&values, "MAP constructor")? else {
+                let Some(value_ty) = value_ty else {
                     return Err(invalid("Cannot construct a map with all NULL values"));
                 };
                 let mut args = Vec::with_capacity(entries.len() * 2);
@@ -707,35 +700,40 @@ impl<'a> ExprCompiler<'a> {
     }
 
     fn in_list(&self, value: &Expr, list: &[Expr], negated: bool) -> PResult<Compiled> {
-        let v = self.compile(value)?;
-        let items = list
-            .iter()
-            .map(|e| self.compile(e))
-            .collect::<PResult<Vec<_>>>()?;
-        let mut target = v.ty.clone();
-        for (item, source) in items.iter().zip(list) {
-            if let (Some(t), Some(it)) = (&target, &item.ty) {
-                target = Some(common_type(t, it).ok_or_else(|| {
-                    invalid(format!(
-                        "Invalid Predicate: {} ({t}) IN list contains {} ({it})",
-                        expr_to_sql(value),
-                        expr_to_sql(source)
-                    ))
-                })?);
-            } else if target.is_none() {
-                target = item.ty.clone();
-            }
-        }
+        let mut all: Vec<&Expr> = vec![value];
+        all.extend(list.iter());
+        let (mut compiled, target) = self.coerce_user_list(&all).map_err(|e| match e {
+            PlanError::Invalid(m) => invalid(format!("Invalid Predicate: {m}")),
+            other => other,
+        })?;
         let target = target.unwrap_or(SqlType::String);
-        let v = self.cast(v, &target);
-        let items = items
+        let items: Vec<Arc<dyn PhysicalExpr>> = compiled
+            .split_off(1)
             .into_iter()
-            .map(|i| self.cast(i, &target).expr)
+            .map(|c| self.cast(c, &target).expr)
             .collect();
-        let e = InListExpr::try_new(v.expr, items, negated, self.scope.arrow_schema())
-            .map_err(|e| invalid(e.to_string()))?;
+        let v = self.cast(compiled.remove(0), &target);
+        if !matches!(target, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)) {
+            let e = InListExpr::try_new(v.expr, items, negated, self.scope.arrow_schema())
+                .map_err(|e| invalid(e.to_string()))?;
+            return Ok(Compiled {
+                expr: Arc::new(e),
+                ty: Some(SqlType::Boolean),
+            });
+        }
+        // Structured values: an OR of equalities.
+        let mut any: Option<Arc<dyn PhysicalExpr>> = None;
+        for item in items {
+            let eq: Arc<dyn PhysicalExpr> =
+                Arc::new(BinaryExpr::new(v.expr.clone(), Operator::Eq, item));
+            any = Some(match any {
+                None => eq,
+                Some(prev) => Arc::new(BinaryExpr::new(prev, Operator::Or, eq)),
+            });
+        }
+        let any = any.unwrap_or_else(|| Arc::new(LiteralExpr::new(ScalarValue::Boolean(Some(false)))));
         Ok(Compiled {
-            expr: Arc::new(e),
+            expr: if negated { Arc::new(NotExpr::new(any)) } else { any },
             ty: Some(SqlType::Boolean),
         })
     }

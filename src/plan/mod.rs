@@ -1,6 +1,7 @@
 //! Planning: a query resolved against the catalog, its expressions compiled to DataFusion, and
 //! its output schema decided by ksqlDB's rules (which columns are keys, how they are named).
 
+pub mod coerce;
 pub mod expr;
 
 use thiserror::Error;
