@@ -140,11 +140,6 @@ impl Engine {
                 "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
             ));
         }
-        if schema.columns.is_empty() {
-            return Err(EngineError::statement(
-                "The statement does not define any columns.",
-            ));
-        }
 
         // Formats.
         let (default_key, default_value) = self.default_formats();
@@ -446,19 +441,17 @@ pub fn check_formats(
         }
     }
     if has_value_delimiter && *value != FormatKind::Delimited {
-        return Err(EngineError::statement(
-            "Failed to prepare statement: Configuration VALUE_DELIMITER is only valid for DELIMITED format",
-        ));
+        return Err(EngineError::statement(format!(
+            "{value} does not support the following configs: [delimiter]"
+        )));
     }
     if has_key_delimiter && *key != FormatKind::Delimited {
-        return Err(EngineError::statement(
-            "Failed to prepare statement: Configuration KEY_DELIMITER is only valid for DELIMITED format",
-        ));
+        return Err(EngineError::statement(format!(
+            "{key} does not support the following configs: [delimiter]"
+        )));
     }
     let keys: Vec<Column> = schema.key_columns().cloned().collect();
     let values: Vec<Column> = schema.value_columns().cloned().collect();
-    format::check_supports(*key, &keys).map_err(EngineError::statement)?;
-    format::check_supports(*value, &values).map_err(EngineError::statement)?;
     let persistence = |cols: &[Column]| {
         cols.iter()
             .map(|c| {
@@ -476,6 +469,14 @@ pub fn check_formats(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let unsupported = |part: &str, kind: &FormatKind, cols: &[Column], reason: String| {
+        EngineError::statement(format!(
+            "{part} format does not support schema.\nformat: {kind}\nschema: Persistence{{columns=[{}], features=[]}}\nreason: {reason}",
+            persistence(cols)
+        ))
+    };
+    format::check_supports(*key, &keys).map_err(|r| unsupported("Key", key, &keys, r))?;
+    format::check_supports(*value, &values).map_err(|r| unsupported("Value", value, &values, r))?;
     if *key == FormatKind::Kafka && keys.len() > 1 {
         return Err(EngineError::statement(format!(
             "Key format does not support schema.\nformat: KAFKA\nschema: Persistence{{columns=[{}], features=[]}}\nreason: The 'KAFKA' format only supports a single field. Got: [{}]",

@@ -306,8 +306,16 @@ impl Engine {
         values: &[Expr],
     ) -> Result<Outcome, EngineError> {
         let Some(sink) = self.catalog.source(target).cloned() else {
-            return Err(EngineError::statement(format!(
-                "Cannot insert values into an unknown stream/table: {target}"
+            let upper = target.to_uppercase();
+            let hint = if upper != target && self.catalog.source(&upper).is_some() {
+                format!(
+                    "\nDid you mean {upper}? Hint: try removing double quotes from the source name."
+                )
+            } else {
+                String::new()
+            };
+            return Err(EngineError::Generic(format!(
+                "Cannot insert values into an unknown stream/table: `{target}`{hint}"
             )));
         };
         if sink.read_only {
@@ -395,7 +403,7 @@ impl Engine {
             .iter()
             .map(lookup)
             .collect::<Result<Vec<_>, _>>()?;
-        let key = if key_columns.is_empty() {
+        let key = if key_columns.is_empty() || key_values.iter().all(ScalarValue::is_null) {
             None
         } else {
             format::serialize(

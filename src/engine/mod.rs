@@ -152,7 +152,14 @@ impl Engine {
         let statement = sql::parse_statement(text, start, &|name| {
             catalog.custom_type(&name.to_uppercase()).cloned()
         })
-        .map_err(|e| EngineError::Parse(e.to_string()))?;
+        .map_err(|e| {
+            let message = e.to_string();
+            if message.contains("Syntax Error") {
+                EngineError::Parse(format!("{message}\nStatement: {text}"))
+            } else {
+                EngineError::Parse(message)
+            }
+        })?;
         self.execute(statement, text).map_err(|e| match e {
             EngineError::Statement { message, .. } => EngineError::Statement {
                 message,

@@ -114,20 +114,18 @@ impl<'a> WithClause<'a> {
             return Ok(None);
         };
         parse_delimiter(&text).map(Some).ok_or_else(|| {
-            if text.is_empty() {
-                EngineError::Statement {
-                    message: format!(
-                        "Failed to prepare statement: Configuration {name} is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the word 'TAB' or 'SPACE' respectively"
-                    ),
-                    statement: String::new(),
-                }
+            let reason = if text.trim().is_empty() {
+                "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'".to_string()
             } else {
-                EngineError::Statement {
-                    message: format!(
-                        "Failed to prepare statement: Configuration {name} is invalid: Invalid delimiter value: '{text}'. Delimiter must be a single character or TAB,SPACE"
-                    ),
-                    statement: String::new(),
-                }
+                format!(
+                    "Invalid delimiter value: '{text}'. Delimiter must be a single character or TAB,SPACE"
+                )
+            };
+            EngineError::Statement {
+                message: format!(
+                    "Failed to prepare statement: Configuration {name} is invalid: {reason}\nExample valid value: ';'"
+                ),
+                statement: String::new(),
             }
         })
     }
@@ -148,7 +146,7 @@ fn parse_delimiter(text: &str) -> Option<char> {
     }
     let mut chars = text.chars();
     match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
+        (Some(c), None) if !c.is_whitespace() => Some(c),
         _ => None,
     }
 }

@@ -9,7 +9,6 @@ use super::{ExecError, Headers, batch_of};
 use crate::catalog::Source;
 use crate::format;
 use crate::plan::expr::Scope;
-use crate::sql::ast::SourceKind;
 use crate::topics::Record;
 use crate::types::{ColumnKind, SqlType};
 
@@ -70,10 +69,6 @@ pub fn decode<'r>(
                 continue;
             }
         };
-        if value.is_none() && source.kind == SourceKind::Stream && key_columns.is_empty() {
-            // A stream record with neither key nor value carries nothing.
-            continue;
-        }
         let mut key_values = key.into_iter().flatten();
         let mut value_values = value.as_ref().map(|v| v.iter().cloned());
         let mut row = Vec::with_capacity(column_count);

@@ -188,7 +188,11 @@ impl PersistentQuery {
                 .map(|c| ScalarValue::try_from_array(c, row))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ExecError::Internal(e.to_string()))?;
-            let key = if key_count == 0 {
+            // A key whose columns are all null is written as a null key.
+            let key = if key_count == 0
+                || (values[..key_count].iter().all(ScalarValue::is_null)
+                    && (key_count == 1 || self.sink.key_format.kind != format::FormatKind::Json))
+            {
                 None
             } else {
                 match format::serialize(

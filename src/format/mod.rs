@@ -7,7 +7,7 @@
 pub mod delimited;
 pub mod json;
 pub mod kafka;
-mod text;
+pub(crate) mod text;
 
 use std::fmt;
 

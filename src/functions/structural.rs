@@ -183,3 +183,13 @@ fn to_array(values: Vec<ScalarValue>, data_type: &DataType) -> DfResult<ArrayRef
     }
     Ok(array)
 }
+
+/// A boolean column with nulls read as false.
+pub fn null_as_false(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
+    let Some(input) = args.first().and_then(|a| a.as_boolean_opt()) else {
+        return exec_err!("null_as_false takes a boolean");
+    };
+    let out: datafusion::arrow::array::BooleanArray =
+        input.iter().map(|v| Some(v.unwrap_or(false))).collect();
+    Ok(Arc::new(out))
+}

@@ -112,7 +112,7 @@ impl Clause {
 
 pub struct ExprCompiler<'a> {
     scope: &'a Scope,
-    clause: Clause,
+    pub(crate) clause: Clause,
     config: Arc<ConfigOptions>,
 }
 
@@ -541,26 +541,24 @@ impl<'a> ExprCompiler<'a> {
         let Some(from) = c.ty.clone() else {
             return Ok(self.cast(c, target));
         };
-        let allowed = match (&from, target) {
-            (a, b) if a == b => true,
-            (a, b) if a.is_numeric() && b.is_numeric() => true,
-            (_, SqlType::String) => true,
-            (SqlType::String, b) => b.is_primitive(),
-            (SqlType::Boolean, b) => b.is_numeric(),
-            (SqlType::Timestamp, SqlType::Date | SqlType::Time) => true,
-            (SqlType::Date, SqlType::Timestamp) => true,
-            (SqlType::Array(_), SqlType::Array(_))
-            | (SqlType::Map(..), SqlType::Map(..))
-            | (SqlType::Struct(_), SqlType::Struct(_)) => true,
-            _ => false,
-        };
-        if !allowed {
-            return Err(invalid(format!(
-                "Cast of {from} to {target} is not supported"
-            )));
+        if !castable(&from, target) {
+            let message = format!("Cast of {from} to {target} is not supported");
+            return Err(invalid(if self.clause == Clause::Select {
+                format!("Invalid Select: {message}")
+            } else {
+                message
+            }));
         }
         let _ = source;
-        Ok(self.cast(c, target))
+        if &from == target {
+            return Ok(c);
+        }
+        self.call(
+            "cast",
+            crate::functions::cast::cast,
+            vec![c],
+            target.clone(),
+        )
     }
 
     fn binary(&self, op: BinaryOp, left: &Expr, right: &Expr) -> PResult<Compiled> {
@@ -581,11 +579,26 @@ impl<'a> ExprCompiler<'a> {
                 })
             }
             op if op.is_comparison() => {
+                if matches!(left, Expr::Literal(Literal::Null))
+                    && matches!(right, Expr::Literal(Literal::Null))
+                {
+                    return Err(invalid(format!(
+                        "Comparison with NULL not supported: NULL {} NULL",
+                        op.symbol()
+                    )));
+                }
                 let (l, r, _) = self.comparable(left, right, op)?;
-                Ok(Compiled {
+                let compared = Compiled {
                     expr: Arc::new(BinaryExpr::new(l.expr, comparison_operator(op), r.expr)),
                     ty: Some(SqlType::Boolean),
-                })
+                };
+                // ksqlDB compares null with anything as false, not unknown.
+                self.call(
+                    "null_as_false",
+                    structural::null_as_false,
+                    vec![compared],
+                    SqlType::Boolean,
+                )
             }
             _ => self.arithmetic(op, left, right),
         }
@@ -713,7 +726,10 @@ impl<'a> ExprCompiler<'a> {
             .map(|c| self.cast(c, &target).expr)
             .collect();
         let v = self.cast(compiled.remove(0), &target);
-        if !matches!(target, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)) {
+        if !matches!(
+            target,
+            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
+        ) {
             let e = InListExpr::try_new(v.expr, items, negated, self.scope.arrow_schema())
                 .map_err(|e| invalid(e.to_string()))?;
             return Ok(Compiled {
@@ -731,9 +747,14 @@ impl<'a> ExprCompiler<'a> {
                 Some(prev) => Arc::new(BinaryExpr::new(prev, Operator::Or, eq)),
             });
         }
-        let any = any.unwrap_or_else(|| Arc::new(LiteralExpr::new(ScalarValue::Boolean(Some(false)))));
+        let any =
+            any.unwrap_or_else(|| Arc::new(LiteralExpr::new(ScalarValue::Boolean(Some(false)))));
         Ok(Compiled {
-            expr: if negated { Arc::new(NotExpr::new(any)) } else { any },
+            expr: if negated {
+                Arc::new(NotExpr::new(any))
+            } else {
+                any
+            },
             ty: Some(SqlType::Boolean),
         })
     }
@@ -893,6 +914,23 @@ fn comparable_types(l: &SqlType, r: &SqlType, op: BinaryOp) -> bool {
         (Array(_), Array(_)) | (Map(..), Map(..)) | (Struct(_), Struct(_)) => {
             l == r && matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
         }
+        _ => false,
+    }
+}
+
+/// Whether CAST(from AS to) is allowed.
+fn castable(from: &SqlType, to: &SqlType) -> bool {
+    use SqlType::*;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (a, b) if a.is_numeric() && b.is_numeric() => true,
+        (_, String) => true,
+        (String, b) => b.is_primitive(),
+        (Timestamp, Date | Time) | (Date, Timestamp) => true,
+        (Int | Bigint, Timestamp) => true,
+        (Array(a), Array(b)) => castable(a, b),
+        (Map(ak, av), Map(bk, bv)) => castable(ak, bk) && castable(av, bv),
+        (Struct(_), Struct(_)) => true,
         _ => false,
     }
 }

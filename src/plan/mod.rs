@@ -227,6 +227,39 @@ fn project(
         Some(&query.partition_by)
     };
     let partition_by_null = matches!(partition_by, Some([Expr::Literal(Literal::Null)]));
+    if let Some(exprs) = partition_by {
+        if exprs.len() > 1
+            && exprs
+                .iter()
+                .any(|e| matches!(e, Expr::Literal(Literal::Null)))
+        {
+            return Err(PlanError::Invalid(
+                "Cannot PARTITION BY multiple columns including NULL".to_string(),
+            ));
+        }
+        // PARTITION BY applies to the input: its columns must be source columns.
+        for e in exprs
+            .iter()
+            .filter(|e| !matches!(e, Expr::Literal(Literal::Null)))
+        {
+            if let Err(PlanError::Invalid(message)) =
+                ExprCompiler::new(scope, Clause::PartitionBy).compile(e)
+            {
+                let alias_hint = match e {
+                    Expr::Column { name, .. }
+                        if message.contains("cannot be resolved")
+                            && query.select.iter().any(|s| matches!(s, SelectItem::Expr { alias: Some(a), .. } if a == name)) =>
+                    {
+                        format!(
+                            " '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                        )
+                    }
+                    _ => String::new(),
+                };
+                return Err(PlanError::Invalid(format!("{message}{alias_hint}")));
+            }
+        }
+    }
     if source.kind == SourceKind::Table && partition_by.is_some() {
         return Err(PlanError::Invalid(
             "Unsupported operation: PARTITION BY on a table. Use GROUP BY instead.".to_string(),
@@ -326,6 +359,20 @@ fn project(
             SelectItem::Expr { expr, alias: a } => {
                 let (name, aliased) = match (a, derived_name(expr)) {
                     (Some(a), _) => (a.clone(), true),
+                    // A struct field takes the field's name, made unique against the source's
+                    // columns and the names already chosen (`B`, `B_1`, …).
+                    (None, Some(n)) if matches!(expr, Expr::Dereference { .. }) => {
+                        let taken = |c: &str| {
+                            source.schema.find(c).is_some() || items.iter().any(|i| i.name == c)
+                        };
+                        let mut candidate = n.clone();
+                        let mut suffix = 1;
+                        while taken(&candidate) {
+                            candidate = format!("{n}_{suffix}");
+                            suffix += 1;
+                        }
+                        (candidate, false)
+                    }
                     (None, Some(n)) => (n, false),
                     (None, None) => {
                         let n = loop {
@@ -437,6 +484,41 @@ fn project(
                 )));
             }
         }
+    }
+
+    // Re-keyed outputs order their keys as the PARTITION BY lists them.
+    if let Some(exprs) = partition_by {
+        let rank = |item: &NamedItem| {
+            exprs
+                .iter()
+                .position(|p| same_expr(&item.expr, p))
+                .unwrap_or(usize::MAX)
+        };
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| {
+            if is_key[i] {
+                rank(&items[i])
+            } else {
+                usize::MAX
+            }
+        });
+        let mut reordered_items = Vec::with_capacity(items.len());
+        let mut reordered_keys = Vec::with_capacity(items.len());
+        let mut slots: Vec<Option<NamedItem>> = items.into_iter().map(Some).collect();
+        for i in order.iter().copied().filter(|&i| is_key[i]) {
+            if let Some(item) = slots[i].take() {
+                reordered_items.push(item);
+                reordered_keys.push(true);
+            }
+        }
+        for (i, slot) in slots.into_iter().enumerate() {
+            if let Some(item) = slot {
+                reordered_items.push(item);
+                reordered_keys.push(is_key[i]);
+            }
+        }
+        items = reordered_items;
+        is_key = reordered_keys;
     }
 
     let mut keys = Vec::new();

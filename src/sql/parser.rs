@@ -743,27 +743,28 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `a, b` or `(a, b)`; a parenthesised single expression is just that expression.
+    /// `a, b` or `(a, b)`; a parenthesised single expression is just that expression. The
+    /// items are value expressions: `GROUP BY a AND b` is a syntax error, as in ksqlDB.
     fn expr_list_maybe_parenthesised(&mut self) -> PResult<Vec<Expr>> {
         let start = self.pos;
         if self.eat_sym("(") {
             if self.eat_sym(")") {
                 return Ok(Vec::new());
             }
-            let mut list = vec![self.expr()?];
+            let mut list = vec![self.additive()?];
             let mut several = false;
             while self.eat_sym(",") {
                 several = true;
-                list.push(self.expr()?);
+                list.push(self.additive()?);
             }
             if several && self.eat_sym(")") && !self.continues_expression() {
                 return Ok(list);
             }
             self.pos = start;
         }
-        let mut list = vec![self.expr()?];
+        let mut list = vec![self.additive()?];
         while self.eat_sym(",") {
-            list.push(self.expr()?);
+            list.push(self.additive()?);
         }
         Ok(list)
     }
@@ -955,23 +956,52 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected("a type")),
         };
         self.next();
+        let simple = matches!(
+            word.as_str(),
+            "BOOLEAN"
+                | "INT"
+                | "INTEGER"
+                | "BIGINT"
+                | "DOUBLE"
+                | "STRING"
+                | "VARCHAR"
+                | "BYTES"
+                | "DATE"
+                | "TIME"
+                | "TIMESTAMP"
+        );
+        if simple && self.at_sym("(") {
+            // `VARCHAR(STRING)`: ksqlDB's grammar allows parameters after any simple type.
+            self.next();
+            loop {
+                match &self.peek().tok {
+                    Tok::Number(_) => {}
+                    Tok::Word {
+                        value,
+                        quoted: false,
+                    } if value.eq_ignore_ascii_case("STRING") => {}
+                    _ => return Err(self.expecting_list(&["'STRING'", "INTEGER_VALUE"])),
+                }
+                self.next();
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            self.expect_sym(")")?;
+            if !matches!(word.as_str(), "STRING" | "VARCHAR") {
+                return Err(ParseError::new(
+                    format!("Syntax Error\nType {word} does not take parameters"),
+                    location,
+                ));
+            }
+        }
         Ok(match word.as_str() {
             "BOOLEAN" => SqlType::Boolean,
             "INT" | "INTEGER" => SqlType::Int,
             "BIGINT" => SqlType::Bigint,
             "DOUBLE" => SqlType::Double,
             "STRING" => SqlType::String,
-            "VARCHAR" => {
-                if self.at_sym("(") {
-                    self.next();
-                    if !matches!(self.peek().tok, Tok::Number(_)) {
-                        return Err(self.expecting_list(&["','", "')'"]));
-                    }
-                    self.next();
-                    self.expect_sym(")")?;
-                }
-                SqlType::String
-            }
+            "VARCHAR" => SqlType::String,
             "BYTES" => SqlType::Bytes,
             "DATE" => SqlType::Date,
             "TIME" => SqlType::Time,
@@ -1041,10 +1071,10 @@ impl<'a> Parser<'a> {
                 SqlType::Struct(fields)
             }
             "NULL" => {
-                return Err(ParseError::new(
-                    "Syntax Error\nSyntax error at or near 'NULL'".to_string(),
-                    location,
-                ));
+                return Err(ParseError::without_location(format!(
+                    "Syntax error at or near 'NULL' at line {}:{}",
+                    location.line, location.column
+                )));
             }
             other => match (self.types)(other) {
                 Some(t) => t,
