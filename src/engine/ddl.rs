@@ -44,6 +44,12 @@ impl Engine {
         text: &str,
     ) -> Result<Outcome, EngineError> {
         let kind_name = kind_word(c.kind);
+        if c.or_replace && c.read_only {
+            return Err(EngineError::Generic(format!(
+                "Cannot add {kind_name} '{}': CREATE OR REPLACE is not supported on source {kind_name}s.",
+                c.name
+            )));
+        }
         if let Some(existing) = self.catalog.source(&c.name) {
             if c.if_not_exists {
                 return Ok(Outcome::Message(format!(

@@ -11,7 +11,7 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::{PersistentQuery, Sink};
+use crate::exec::{DecodeOptions, PersistentQuery, Sink};
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
 use crate::plan::{StatelessPlan, plan_stateless};
@@ -72,9 +72,11 @@ impl Engine {
             with.formats(Some(source.key_format.kind), Some(source.value_format.kind))?;
         let mut key_kind = key_kind.unwrap_or(FormatKind::Kafka);
         let value_kind = value_kind.unwrap_or(source.value_format.kind);
-        if schema.key_columns().next().is_none() && with.text("KEY_FORMAT").is_none() {
+        let explicit_key_format =
+            with.text("KEY_FORMAT").is_some() || with.text("FORMAT").is_some();
+        if schema.key_columns().next().is_none() && !explicit_key_format {
             key_kind = FormatKind::None;
-        } else if key_kind == FormatKind::None {
+        } else if key_kind == FormatKind::None && !explicit_key_format {
             key_kind = FormatKind::Kafka;
         }
         let key_delimiter = with
@@ -89,7 +91,6 @@ impl Engine {
         if let Some(w) = wrap {
             value_format.wrap_single = w;
         }
-        check_formats(&key_format.kind, &value_format.kind, &schema, false, false)?;
         if schema.key_columns().any(|k| k.ty.contains_map()) {
             let k = schema.key_columns().find(|k| k.ty.contains_map()).cloned();
             if let Some(k) = k {
@@ -100,6 +101,7 @@ impl Engine {
             }
         }
 
+        check_formats(&key_format.kind, &value_format.kind, &schema, false, false)?;
         let timestamp_output = self.sink_timestamp(&with, &schema)?;
 
         // Topic.
@@ -199,6 +201,11 @@ impl Engine {
                 "Cannot insert into read-only stream: {target}"
             )));
         }
+        if sink.schema.header_columns().next().is_some() {
+            return Err(EngineError::Generic(format!(
+                "Cannot insert into {target} because it has header columns"
+            )));
+        }
         let plan = plan_stateless(query, &self.catalog, target)?;
         if plan.source.kind == SourceKind::Table {
             return Err(EngineError::statement(format!(
@@ -250,8 +257,13 @@ impl Engine {
             timestamp_output,
             kind: sink.kind,
         };
+        let options = DecodeOptions {
+            throw_on_invalid_timestamp: self
+                .property("ksql.timestamp.throw.on.invalid")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        };
         self.queries
-            .push(PersistentQuery::new(query_id, plan, sink_spec));
+            .push(PersistentQuery::new(query_id, plan, sink_spec, options));
         self.catalog.put_query(info);
     }
 
@@ -326,14 +338,23 @@ impl Engine {
         }
         let names: Vec<String> = match columns {
             Some(c) => c.to_vec(),
-            None => sink
-                .schema
-                .columns
-                .iter()
-                .filter(|c| c.kind != ColumnKind::Header)
-                .map(|c| c.name.clone())
-                .collect(),
+            None => sink.schema.columns.iter().map(|c| c.name.clone()).collect(),
         };
+        let headers: Vec<&str> = names
+            .iter()
+            .filter(|n| {
+                sink.schema
+                    .find(n)
+                    .is_some_and(|c| c.kind == ColumnKind::Header)
+            })
+            .map(String::as_str)
+            .collect();
+        if !headers.is_empty() {
+            return Err(EngineError::Generic(format!(
+                "Cannot insert into HEADER columns: {}",
+                headers.join(", ")
+            )));
+        }
         if names.len() != values.len() {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got [{}]",

@@ -93,9 +93,14 @@ impl<'a> WithClause<'a> {
         let key = self.text("KEY_FORMAT");
         let value = self.text("VALUE_FORMAT");
         if format.is_some() && (key.is_some() || value.is_some()) {
-            return Err(EngineError::Generic(
-                "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.".to_string(),
-            ));
+            let other = if key.is_some() {
+                "KEY_FORMAT"
+            } else {
+                "VALUE_FORMAT"
+            };
+            return Err(EngineError::statement(format!(
+                "Cannot supply both '{other}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+            )));
         }
         let key = key.or(format.clone());
         let value = value.or(format);

@@ -12,12 +12,21 @@ use crate::plan::expr::Scope;
 use crate::topics::Record;
 use crate::types::{ColumnKind, SqlType};
 
+/// How a query treats records it can't read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeOptions {
+    /// `ksql.timestamp.throw.on.invalid`: an unreadable timestamp stops the query.
+    pub throw_on_invalid_timestamp: bool,
+}
+
 /// Decoded records: one row per record that could be decoded.
 pub struct DecodedBatch {
     pub batch: datafusion::arrow::record_batch::RecordBatch,
     pub headers: Vec<Headers>,
     /// Rows whose record had a null value (a tombstone).
     pub tombstone: Vec<bool>,
+    /// Rows whose record had a null key.
+    pub null_key: Vec<bool>,
     /// (partition, offset) of each row's record.
     pub positions: Vec<(u32, u64)>,
 }
@@ -28,6 +37,7 @@ pub fn decode<'r>(
     source: &Source,
     scope: &Scope,
     records: &'r [Record],
+    options: &DecodeOptions,
     errors: &mut Vec<(&'r Record, String)>,
 ) -> Result<Option<DecodedBatch>, ExecError> {
     let key_columns = source.key_columns();
@@ -36,6 +46,7 @@ pub fn decode<'r>(
     let mut columns: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(records.len()); column_count];
     let mut headers = Vec::with_capacity(records.len());
     let mut tombstone = Vec::with_capacity(records.len());
+    let mut null_key = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
     let nulls: Vec<ScalarValue> = scope
         .columns
@@ -93,6 +104,12 @@ pub fn decode<'r>(
                 match extract_timestamp(v, ty, source.timestamp_format.as_deref()) {
                     Some(t) => timestamp = t,
                     None => {
+                        if options.throw_on_invalid_timestamp {
+                            return Err(ExecError::Fatal(format!(
+                                "Fatal user code error in TimestampExtractor callback for record (partition {}, offset {}): invalid timestamp in column {ts_column}",
+                                record.partition, record.offset
+                            )));
+                        }
                         errors.push((record, format!("Invalid timestamp in column {ts_column}")));
                         continue;
                     }
@@ -111,6 +128,7 @@ pub fn decode<'r>(
         }
         headers.push(record.headers.clone());
         tombstone.push(value.is_none());
+        null_key.push(record.key.is_none());
         positions.push((record.partition, record.offset));
     }
     if positions.is_empty() {
@@ -127,6 +145,7 @@ pub fn decode<'r>(
         batch,
         headers,
         tombstone,
+        null_key,
         positions,
     }))
 }

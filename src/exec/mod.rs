@@ -21,6 +21,7 @@ use crate::plan::expr::Compiled;
 use crate::sql::ast::SourceKind;
 use crate::topics::{Header, ProducerRecord, TopicError, TopicStore};
 use crate::types::Column;
+pub use decode::DecodeOptions;
 use decode::DecodedBatch;
 
 /// Failures that stop a query step (bad records never do).
@@ -28,6 +29,9 @@ use decode::DecodedBatch;
 pub enum ExecError {
     #[error(transparent)]
     Topic(#[from] TopicError),
+    /// A failure the query's configuration says must stop it.
+    #[error("{0}")]
+    Fatal(String),
     #[error("Internal error, please report: {0}")]
     Internal(String),
 }
@@ -73,6 +77,7 @@ pub struct PersistentQuery {
     sink: Sink,
     /// The next record to read from the source topic, in arrival order.
     position: u64,
+    options: DecodeOptions,
     pub stats: QueryStats,
 }
 
@@ -80,12 +85,18 @@ pub struct PersistentQuery {
 const BATCH_SIZE: usize = 1024;
 
 impl PersistentQuery {
-    pub fn new(id: String, plan: StatelessPlan, sink: Sink) -> PersistentQuery {
+    pub fn new(
+        id: String,
+        plan: StatelessPlan,
+        sink: Sink,
+        options: DecodeOptions,
+    ) -> PersistentQuery {
         PersistentQuery {
             id,
             plan,
             sink,
             position: 0,
+            options,
             stats: QueryStats::default(),
         }
     }
@@ -113,8 +124,13 @@ impl PersistentQuery {
         let read = records.len();
         self.stats.records_in += read as u64;
         let mut errors = Vec::new();
-        let decoded = decode::decode(&self.plan.source, &self.plan.scope, &records, &mut errors)
-            .map_err(|e| ExecError::Internal(e.to_string()))?;
+        let decoded = decode::decode(
+            &self.plan.source,
+            &self.plan.scope,
+            &records,
+            &self.options,
+            &mut errors,
+        )?;
         self.stats.records_skipped += errors.len() as u64;
         for (record, message) in errors {
             log.push(self.log_entry(message, record.partition, record.offset));
@@ -145,11 +161,12 @@ impl PersistentQuery {
             batch,
             headers,
             tombstone,
+            null_key,
             positions,
         } = decoded;
         // Filter: rows where the predicate is true survive; an error counts as false.
-        let (batch, headers, tombstone, positions) = match self.plan.filter.clone() {
-            None => (batch, headers, tombstone, positions),
+        let (batch, headers, tombstone, null_key, positions) = match self.plan.filter.clone() {
+            None => (batch, headers, tombstone, null_key, positions),
             Some(filter) => {
                 let mask = self.evaluate(&filter, &batch, &positions, log)?;
                 let mask = mask
@@ -168,6 +185,7 @@ impl PersistentQuery {
                     filtered,
                     select(headers, keep),
                     select(tombstone, keep),
+                    select(null_key, keep),
                     select(positions, keep),
                 )
             }
@@ -189,7 +207,9 @@ impl PersistentQuery {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ExecError::Internal(e.to_string()))?;
             // A key whose columns are all null is written as a null key.
+            // A record without a key keeps having none, unless the query re-keys it.
             let key = if key_count == 0
+                || (null_key[row] && !self.plan.rekeyed)
                 || (values[..key_count].iter().all(ScalarValue::is_null)
                     && (key_count == 1 || self.sink.key_format.kind != format::FormatKind::Json))
             {
@@ -230,8 +250,8 @@ impl PersistentQuery {
             };
             let timestamp = match self.sink.timestamp_output {
                 Some(i) => match timestamp_of(&values[i]) {
-                    Some(t) => t,
-                    None => {
+                    Some(t) if t >= 0 => t,
+                    _ => {
                         let (p, o) = positions[row];
                         log.push(self.log_entry(
                             "Invalid timestamp in the sink's TIMESTAMP column".to_string(),

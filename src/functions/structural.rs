@@ -163,6 +163,7 @@ pub fn make_struct(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayR
         return exec_err!("make_struct must return a struct");
     };
     if fields.is_empty() {
+        // The planner passes one placeholder argument so that the row count is known.
         let rows = args.first().map(|a| a.len()).unwrap_or(0);
         return Ok(Arc::new(StructArray::new_empty_fields(rows, None)));
     }
@@ -192,4 +193,47 @@ pub fn null_as_false(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
     let out: datafusion::arrow::array::BooleanArray =
         input.iter().map(|v| Some(v.unwrap_or(false))).collect();
     Ok(Arc::new(out))
+}
+
+/// Rewrites LIKE patterns that use an ESCAPE character into Arrow's syntax (where `\\`
+/// escapes), row by row: the second argument is the escape character.
+pub fn like_escape(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
+    let (Some(patterns), Some(escape)) = (args.first(), args.get(1)) else {
+        return exec_err!("like_escape takes a pattern and an escape character");
+    };
+    let escape = if escape.is_empty() {
+        None
+    } else {
+        match ScalarValue::try_from_array(escape, 0)? {
+            ScalarValue::Utf8(Some(e)) => e.chars().next(),
+            _ => None,
+        }
+    };
+    let out: datafusion::arrow::array::StringArray = patterns
+        .as_string::<i32>()
+        .iter()
+        .map(|p| p.map(|p| escape_like_pattern(p, escape)))
+        .collect();
+    Ok(Arc::new(out))
+}
+
+/// A ksqlDB LIKE pattern (with an optional ESCAPE character) in Arrow's syntax.
+pub fn escape_like_pattern(pattern: &str, escape: Option<char>) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            if let Some(next) = chars.next() {
+                if matches!(next, '%' | '_' | '\\') {
+                    out.push('\\');
+                }
+                out.push(next);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

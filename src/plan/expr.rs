@@ -257,14 +257,30 @@ impl<'a> ExprCompiler<'a> {
                 let v = self.expect_string(v, value, "LIKE")?;
                 let p = match (&**pattern, escape) {
                     (Expr::Literal(Literal::String(s)), _) => Compiled {
-                        expr: Arc::new(LiteralExpr::new(ScalarValue::Utf8(Some(like_pattern(
-                            s, *escape,
-                        ))))),
+                        expr: Arc::new(LiteralExpr::new(ScalarValue::Utf8(Some(
+                            structural::escape_like_pattern(s, *escape),
+                        )))),
                         ty: Some(SqlType::String),
                     },
-                    _ => {
+                    (_, None) => {
                         let p = self.compile(pattern)?;
                         self.expect_string(p, pattern, "LIKE")?
+                    }
+                    (_, Some(e)) => {
+                        let p = self.compile(pattern)?;
+                        let p = self.expect_string(p, pattern, "LIKE")?;
+                        let e = Compiled {
+                            expr: Arc::new(LiteralExpr::new(ScalarValue::Utf8(Some(
+                                e.to_string(),
+                            )))),
+                            ty: Some(SqlType::String),
+                        };
+                        self.call(
+                            "like_escape",
+                            structural::like_escape,
+                            vec![p, e],
+                            SqlType::String,
+                        )?
                     }
                 };
                 Ok(Compiled {
@@ -381,6 +397,13 @@ impl<'a> ExprCompiler<'a> {
                 )
             }
             Expr::Struct(fields) => {
+                for (i, (name, _)) in fields.iter().enumerate() {
+                    if fields[..i].iter().any(|(n, _)| n == name) {
+                        return Err(invalid(format!(
+                            "Duplicate field names found in STRUCT: '{name}'"
+                        )));
+                    }
+                }
                 let mut args = Vec::with_capacity(fields.len());
                 let mut types = Vec::with_capacity(fields.len());
                 for (name, e) in fields {
@@ -391,6 +414,12 @@ impl<'a> ExprCompiler<'a> {
                         ty: ty.clone(),
                     });
                     args.push(self.cast(c, &ty));
+                }
+                if args.is_empty() {
+                    args.push(Compiled {
+                        expr: Arc::new(LiteralExpr::new(ScalarValue::Boolean(None))),
+                        ty: Some(SqlType::Boolean),
+                    });
                 }
                 self.call(
                     "struct",
@@ -611,8 +640,8 @@ impl<'a> ExprCompiler<'a> {
         right: &Expr,
         op: BinaryOp,
     ) -> PResult<(Compiled, Compiled, Option<SqlType>)> {
-        let l = self.compile(left)?;
-        let r = self.compile(right)?;
+        let l = self.magic_timestamp(left, right)?;
+        let r = self.magic_timestamp(right, left)?;
         let mismatch = |lt: &SqlType, rt: &SqlType| {
             invalid(format!(
                 "Cannot compare {} ({lt}) to {} ({rt}) with {}.",
@@ -642,6 +671,25 @@ impl<'a> ExprCompiler<'a> {
             Some(t) => Ok((self.cast(l, t), self.cast(r, t), target)),
             None => Ok((l, r, None)),
         }
+    }
+
+    /// A string literal compared to ROWTIME, WINDOWSTART or WINDOWEND is read as a timestamp
+    /// and becomes its epoch milliseconds, as ksqlDB rewrites it.
+    fn magic_timestamp(&self, expr: &Expr, other: &Expr) -> PResult<Compiled> {
+        if let (Expr::Literal(Literal::String(text)), Expr::Column { name, .. }) = (expr, other)
+            && matches!(name.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND")
+        {
+            let millis = crate::types::time::parse_iso_timestamp(text).ok_or_else(|| {
+                invalid(format!(
+                    "Failed to parse timestamp '{text}': expected yyyy-MM-dd'T'HH:mm:ss.SSS with an optional time zone"
+                ))
+            })?;
+            return Ok(Compiled {
+                expr: Arc::new(LiteralExpr::new(ScalarValue::Int64(Some(millis)))),
+                ty: Some(SqlType::Bigint),
+            });
+        }
+        self.compile(expr)
     }
 
     fn arithmetic(&self, op: BinaryOp, left: &Expr, right: &Expr) -> PResult<Compiled> {
@@ -788,7 +836,7 @@ impl<'a> ExprCompiler<'a> {
             .map_err(|_| {
                 invalid("Invalid Case expression. Type for all 'THEN' clauses should be the same.")
             })?
-            .unwrap_or(SqlType::String);
+            .ok_or_else(|| invalid("Invalid Case expression. All case branches have NULL type"))?;
         let when_then = conditions
             .into_iter()
             .zip(results)
@@ -1011,28 +1059,6 @@ fn arithmetic_type(op: BinaryOp, l: &SqlType, r: &SqlType) -> SqlType {
     }
 }
 
-/// Rewrites a ksqlDB LIKE pattern (with an optional ESCAPE character) into Arrow's syntax,
-/// where `\` escapes.
-fn like_pattern(pattern: &str, escape: Option<char>) -> String {
-    let mut out = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if Some(c) == escape {
-            if let Some(next) = chars.next() {
-                if matches!(next, '%' | '_' | '\\') {
-                    out.push('\\');
-                }
-                out.push(next);
-            }
-        } else if c == '\\' {
-            out.push_str("\\\\");
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The Arrow data type of a compiled expression over a scope.
 pub fn data_type_of(c: &Compiled, scope: &Scope) -> Result<DataType, PlanError> {
     c.expr
@@ -1066,7 +1092,10 @@ mod tests {
 
     #[test]
     fn like_escape_is_translated() {
-        assert_eq!(like_pattern("a!%b%", Some('!')), "a\\%b%");
-        assert_eq!(like_pattern("a\\b", None), "a\\\\b");
+        assert_eq!(
+            structural::escape_like_pattern("a!%b%", Some('!')),
+            "a\\%b%"
+        );
+        assert_eq!(structural::escape_like_pattern("a\\b", None), "a\\\\b");
     }
 }

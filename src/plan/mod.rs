@@ -82,6 +82,8 @@ pub struct StatelessPlan {
     pub filter: Option<Compiled>,
     /// Key columns first, then value columns.
     pub outputs: Vec<OutputColumn>,
+    /// Whether the query computes new keys (PARTITION BY) rather than passing keys through.
+    pub rekeyed: bool,
 }
 
 impl StatelessPlan {
@@ -130,7 +132,14 @@ pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PRes
 
     let filter = match &query.where_clause {
         Some(w) => {
-            let c = ExprCompiler::new(&scope, Clause::Where).compile(w)?;
+            let c = ExprCompiler::new(&scope, Clause::Where)
+                .compile(w)
+                .map_err(|e| match e {
+                    PlanError::Invalid(m) if !m.contains("cannot be resolved") => {
+                        PlanError::Invalid(format!("Error in WHERE expression: {m}"))
+                    }
+                    other => other,
+                })?;
             match c.ty {
                 Some(SqlType::Boolean) | None => Some(c),
                 Some(t) => {
@@ -150,6 +159,7 @@ pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PRes
         scope,
         filter,
         outputs,
+        rekeyed: !query.partition_by.is_empty(),
     })
 }
 
@@ -378,7 +388,9 @@ fn project(
                         let n = loop {
                             let candidate = format!("KSQL_COL_{generated}");
                             generated += 1;
-                            if !items.iter().any(|i| i.name == candidate) {
+                            if !items.iter().any(|i| i.name == candidate)
+                                && source.schema.find(&candidate).is_none()
+                            {
                                 break candidate;
                             }
                         };
@@ -395,10 +407,17 @@ fn project(
     }
     for item in &items {
         if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
-            return Err(PlanError::Invalid(format!(
-                "Reserved column name in select: `{}`. Please remove or alias the column.",
-                item.name
-            )));
+            return Err(PlanError::Invalid(if item.aliased {
+                format!(
+                    "`{}` is a reserved column name. You cannot use it as an alias for a column.",
+                    item.name
+                )
+            } else {
+                format!(
+                    "Reserved column name in select: `{}`. Please remove or alias the column.",
+                    item.name
+                )
+            }));
         }
     }
 
@@ -468,19 +487,19 @@ fn project(
                     is_key[i] = true;
                 }
             }
-            if source.kind == SourceKind::Table && key_items.len() < key_names.len() {
-                let missing: Vec<&String> = key_names
-                    .iter()
-                    .filter(|k| !key_items.iter().any(|(n, _)| n == *k))
-                    .collect();
-                let shown = missing
-                    .iter()
-                    .map(|k| format!("{alias}.{k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+            // A table must keep its whole key; a stream may drop it, but not half of it.
+            let partial = !key_items.is_empty() && key_items.len() < key_names.len();
+            if (source.kind == SourceKind::Table && key_items.len() < key_names.len()) || partial {
+                let names: Vec<&str> = key_names.iter().map(String::as_str).collect();
+                let listed = match names.as_slice() {
+                    [one] => one.to_string(),
+                    [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+                    [] => String::new(),
+                };
                 return Err(PlanError::Invalid(format!(
-                    "The query used to build `{sink_name}` must include the key column{} {shown} in its projection (eg, SELECT {shown}...).",
-                    if missing.len() > 1 { "s" } else { "" }
+                    "The query used to build `{sink_name}` must include the key column{} {listed} in its projection (eg, SELECT {}...).",
+                    if names.len() > 1 { "s" } else { "" },
+                    names.join(", ")
                 )));
             }
         }
@@ -540,7 +559,6 @@ fn project(
             values.push(out);
         }
     }
-    let _ = items.iter().any(|i| i.aliased);
     // Duplicate output names are ambiguous.
     let mut seen = std::collections::HashSet::new();
     for o in keys.iter().chain(values.iter()) {

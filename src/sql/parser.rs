@@ -1071,10 +1071,13 @@ impl<'a> Parser<'a> {
                 SqlType::Struct(fields)
             }
             "NULL" => {
-                return Err(ParseError::without_location(format!(
-                    "Syntax error at or near 'NULL' at line {}:{}",
-                    location.line, location.column
-                )));
+                return Err(ParseError::new(
+                    format!(
+                        "Syntax Error\nSyntax error at or near 'NULL' at line {}:{}",
+                        location.line, location.column
+                    ),
+                    location,
+                ));
             }
             other => match (self.types)(other) {
                 Some(t) => t,
@@ -1567,10 +1570,12 @@ fn number_literal(text: &str, location: Location) -> PResult<Expr> {
         return Ok(Expr::Literal(Literal::Decimal(text.to_string())));
     }
     if text.parse::<i64>().is_err() {
-        return Err(ParseError::new(
-            format!("Invalid numeric literal: {text}"),
-            location,
-        ));
+        // ksqlDB reports this one a column further on, behind its statement-preparation prefix.
+        return Err(ParseError::without_location(format!(
+            "Failed to prepare statement: line {}:{}: Invalid numeric literal: {text}",
+            location.line,
+            location.column + 1
+        )));
     }
     Ok(Expr::Literal(Literal::Integer(text.to_string())))
 }

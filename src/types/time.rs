@@ -88,6 +88,14 @@ fn push_literal(out: &mut String, c: char) {
 /// Parses `text` with a Java pattern into epoch milliseconds (UTC unless the pattern has a zone).
 pub fn parse_timestamp(text: &str, java_pattern: &str) -> Option<i64> {
     let pattern = java_pattern_to_chrono(java_pattern)?;
+    // Java's `X` reads `Z` as UTC; chrono's `%z` wants an offset.
+    let zulu;
+    let text = if pattern.contains("%z") && text.ends_with('Z') {
+        zulu = format!("{}+0000", &text[..text.len() - 1]);
+        zulu.as_str()
+    } else {
+        text
+    };
     if let Ok(dt) = DateTime::parse_from_str(text, &pattern) {
         return Some(dt.timestamp_millis());
     }
@@ -101,6 +109,49 @@ pub fn parse_timestamp(text: &str, java_pattern: &str) -> Option<i64> {
         );
     }
     None
+}
+
+/// Parses the timestamp strings ksqlDB accepts where a timestamp is compared to text
+/// (`ROWTIME > '2019-01-01T00:00:00+0445'`): a date, optionally followed by `THH:mm[:ss[.SSS]]`
+/// and a zone (`Z`, `+HHmm`, `+HH:mm`); UTC when no zone is given.
+pub fn parse_iso_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (body, offset_ms) = split_zone(t)?;
+    let (date, time) = match body.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (body, None),
+    };
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    let time = match time {
+        None => NaiveTime::MIN,
+        Some(t) => NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
+            .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+            .or_else(|_| NaiveTime::parse_from_str(t, "%H"))
+            .ok()?,
+    };
+    let local = Utc
+        .from_utc_datetime(&date.and_time(time))
+        .timestamp_millis();
+    Some(local - offset_ms)
+}
+
+/// Splits a trailing zone designator off, returning the offset in ms east of UTC.
+fn split_zone(t: &str) -> Option<(&str, i64)> {
+    if let Some(body) = t.strip_suffix('Z') {
+        return Some((body, 0));
+    }
+    if let Some(i) = t.rfind(['+', '-'])
+        && t[..i].contains('T')
+    {
+        let zone = t[i + 1..].replace(':', "");
+        if zone.len() == 4 && zone.chars().all(|c| c.is_ascii_digit()) {
+            let hours: i64 = zone[..2].parse().ok()?;
+            let minutes: i64 = zone[2..].parse().ok()?;
+            let sign = if &t[i..=i] == "-" { -1 } else { 1 };
+            return Some((&t[..i], sign * (hours * 3_600_000 + minutes * 60_000)));
+        }
+    }
+    Some((t, 0))
 }
 
 /// Formats epoch milliseconds with a Java pattern, in UTC.
@@ -120,6 +171,23 @@ mod tests {
             java_pattern_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSS").as_deref(),
             Some("%Y-%m-%dT%H:%M:%S.%3f")
         );
+    }
+
+    #[test]
+    fn parses_iso_timestamps_with_zones() {
+        assert_eq!(
+            parse_iso_timestamp("2019-01-01T00:00:00"),
+            Some(1_546_300_800_000)
+        );
+        assert_eq!(
+            parse_iso_timestamp("2019-01-01T00:00:00+0445"),
+            Some(1_546_300_800_000 - 17_100_000)
+        );
+        assert_eq!(
+            parse_iso_timestamp("2018-01-01T00:00:00.001"),
+            Some(1_514_764_800_001)
+        );
+        assert_eq!(parse_iso_timestamp("not a time"), None);
     }
 
     #[test]
