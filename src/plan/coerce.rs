@@ -74,14 +74,12 @@ pub fn parse_boolean(value: &str) -> Option<bool> {
 fn string_numeric_type(value: &str) -> Option<SqlType> {
     let v = value.trim();
     let plain = !v.contains(['.', 'e', 'E']);
-    if plain {
-        if let Ok(i) = v.parse::<i64>() {
-            return Some(if i32::try_from(i).is_ok() {
-                SqlType::Int
-            } else {
-                SqlType::Bigint
-            });
-        }
+    if plain && let Ok(i) = v.parse::<i64>() {
+        return Some(if i32::try_from(i).is_ok() {
+            SqlType::Int
+        } else {
+            SqlType::Bigint
+        });
     }
     if v.contains(['e', 'E']) {
         return v.parse::<f64>().ok().map(|_| SqlType::Double);
