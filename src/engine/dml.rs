@@ -11,10 +11,10 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::{DecodeOptions, PersistentQuery, Sink};
+use crate::exec::{AggregateOperator, DecodeOptions, PersistentQuery, Sink, Stage};
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
-use crate::plan::{StatelessPlan, plan_stateless};
+use crate::plan::{QueryPlan, plan_query};
 use crate::sql::ast::{CreateAsSelect, Expr, Properties, Query, SourceKind};
 use crate::sql::display::expr_to_sql;
 use crate::topics::{ProducerRecord, TopicConfig};
@@ -50,9 +50,9 @@ impl Engine {
             }
         }
         let with = WithClause::new(&c.properties)?;
-        let plan = plan_stateless(&c.query, &self.catalog, &c.name)?;
-        let source = plan.source.clone();
-        match (c.kind, source.kind) {
+        let plan = plan_query(&c.query, &self.catalog, &c.name, &self.properties)?;
+        let source = plan.source().clone();
+        match (c.kind, plan.result_kind()) {
             (SourceKind::Stream, SourceKind::Table) => {
                 return Err(EngineError::statement(
                     "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
@@ -147,7 +147,7 @@ impl Engine {
             value_format,
             timestamp_column: with.text("TIMESTAMP").map(|t| normalise_column_name(&t)),
             timestamp_format: with.text("TIMESTAMP_FORMAT"),
-            window: None,
+            window: plan.window(),
             read_only: false,
             sql: text.to_string(),
             wrap_single_value: wrap,
@@ -206,11 +206,11 @@ impl Engine {
                 "Cannot insert into {target} because it has header columns"
             )));
         }
-        let plan = plan_stateless(query, &self.catalog, target)?;
-        if plan.source.kind == SourceKind::Table {
+        let plan = plan_query(query, &self.catalog, target, &self.properties)?;
+        if plan.result_kind() == SourceKind::Table {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert from a stream. {} is a table.",
-                plan.source.name
+                plan.source().name
             )));
         }
         let result = plan.output_schema();
@@ -236,7 +236,7 @@ impl Engine {
     fn start_query(
         &mut self,
         query_id: String,
-        plan: StatelessPlan,
+        plan: QueryPlan,
         sink: &Source,
         timestamp_output: Option<usize>,
         text: &str,
@@ -245,7 +245,7 @@ impl Engine {
             id: query_id.clone(),
             sql: text.to_string(),
             sink: Some(sink.name.clone()),
-            sources: vec![plan.source.name.clone()],
+            sources: vec![plan.source().name.clone()],
         };
         let sink_spec = Sink {
             topic: sink.topic.clone(),
@@ -255,15 +255,24 @@ impl Engine {
             value_format: sink.value_format.clone(),
             value_wrapped: sink.value_wrapped(),
             timestamp_output,
-            kind: sink.kind,
+            window: sink.window,
         };
         let options = DecodeOptions {
             throw_on_invalid_timestamp: self
                 .property("ksql.timestamp.throw.on.invalid")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         };
-        self.queries
-            .push(PersistentQuery::new(query_id, plan, sink_spec, options));
+        let source = plan.source().clone();
+        let scope = plan.scope().clone();
+        let stage = match plan {
+            QueryPlan::Stateless(p) => Stage::Stateless(p),
+            QueryPlan::Aggregate(p) => {
+                Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
+            }
+        };
+        self.queries.push(PersistentQuery::new(
+            query_id, source, scope, stage, sink_spec, options,
+        ));
         self.catalog.put_query(info);
     }
 

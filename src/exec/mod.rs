@@ -1,28 +1,27 @@
 //! Execution: persistent queries running over Arrow record batches.
 //!
-//! A query reads a batch of records from its source topic, decodes them into the columns of its
-//! scope, evaluates the filter and the projection with DataFusion over the whole batch, and
-//! appends the encoded results to its sink topic. A record that can't be decoded, or whose
-//! expression fails, is reported to the processing log and the query goes on.
+//! A query reads a batch of records from its source topic, [`decode`]s them into the columns of
+//! its scope, runs them through its stage — [`stateless`] (filter and projection) or
+//! [`aggregate`] (grouping, windows, HAVING) — and the [`sink`] encodes what comes out and
+//! appends it to the sink topic. A record that can't be decoded, or whose expression fails, is
+//! reported to the processing log and the query goes on.
 
+pub mod aggregate;
 pub mod decode;
+pub mod sink;
+pub mod stateless;
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::ScalarValue;
 use thiserror::Error;
 
-use crate::format::{self, FormatSpec};
-use crate::plan::StatelessPlan;
-use crate::plan::expr::Compiled;
-use crate::sql::ast::SourceKind;
-use crate::topics::{Header, ProducerRecord, TopicError, TopicStore};
-use crate::types::Column;
+use crate::catalog::Source;
+use crate::plan::expr::{Compiled, Scope};
+use crate::topics::{Header, TopicError, TopicStore};
+pub use aggregate::AggregateOperator;
 pub use decode::DecodeOptions;
-use decode::DecodedBatch;
+pub use sink::Sink;
 
 /// Failures that stop a query step (bad records never do).
 #[derive(Debug, Error)]
@@ -34,6 +33,12 @@ pub enum ExecError {
     Fatal(String),
     #[error("Internal error, please report: {0}")]
     Internal(String),
+}
+
+impl ExecError {
+    pub fn internal(e: impl std::fmt::Display) -> ExecError {
+        ExecError::Internal(e.to_string())
+    }
 }
 
 /// One entry of the processing log: a record or value that a query skipped or nulled.
@@ -55,25 +60,48 @@ pub struct QueryStats {
     pub expression_errors: u64,
 }
 
-/// Where and how a query writes its output.
-#[derive(Debug, Clone)]
-pub struct Sink {
-    pub topic: String,
-    pub key_columns: Vec<Column>,
-    pub value_columns: Vec<Column>,
-    pub key_format: FormatSpec,
-    pub value_format: FormatSpec,
-    pub value_wrapped: bool,
-    /// The output column (index into the plan's outputs) that gives the record timestamp.
-    pub timestamp_output: Option<usize>,
-    /// Whether the sink is a table: then a null value row is written as a tombstone.
-    pub kind: SourceKind,
+/// Where a stage reports bad records and failed expressions.
+pub struct Reporter<'a> {
+    pub query_id: &'a str,
+    pub topic: &'a str,
+    pub log: &'a mut Vec<ProcessingLogEntry>,
+    pub stats: &'a mut QueryStats,
+}
+
+impl Reporter<'_> {
+    pub fn skipped(&mut self, message: String, (partition, offset): (u32, u64)) {
+        self.stats.records_skipped += 1;
+        self.push(message, partition, offset);
+    }
+
+    pub fn expression_error(&mut self, message: String, (partition, offset): (u32, u64)) {
+        self.stats.expression_errors += 1;
+        self.push(message, partition, offset);
+    }
+
+    fn push(&mut self, message: String, partition: u32, offset: u64) {
+        self.log.push(ProcessingLogEntry {
+            query_id: self.query_id.to_string(),
+            message,
+            topic: self.topic.to_string(),
+            partition,
+            offset,
+        });
+    }
+}
+
+/// What a query does between decoding and the sink.
+pub enum Stage {
+    Stateless(crate::plan::StatelessPlan),
+    Aggregate(Box<AggregateOperator>),
 }
 
 /// A running persistent query.
 pub struct PersistentQuery {
     pub id: String,
-    plan: StatelessPlan,
+    source: Source,
+    scope: Scope,
+    stage: Stage,
     sink: Sink,
     /// The next record to read from the source topic, in arrival order.
     position: u64,
@@ -87,13 +115,17 @@ const BATCH_SIZE: usize = 1024;
 impl PersistentQuery {
     pub fn new(
         id: String,
-        plan: StatelessPlan,
+        source: Source,
+        scope: Scope,
+        stage: Stage,
         sink: Sink,
         options: DecodeOptions,
     ) -> PersistentQuery {
         PersistentQuery {
             id,
-            plan,
+            source,
+            scope,
+            stage,
             sink,
             position: 0,
             options,
@@ -102,7 +134,7 @@ impl PersistentQuery {
     }
 
     pub fn source_topic(&self) -> &str {
-        &self.plan.source.topic
+        &self.source.topic
     }
 
     pub fn sink_topic(&self) -> &str {
@@ -116,246 +148,92 @@ impl PersistentQuery {
         log: &mut Vec<ProcessingLogEntry>,
     ) -> Result<usize, ExecError> {
         let (records, next) =
-            store.read_in_arrival_order(&self.plan.source.topic, self.position, BATCH_SIZE)?;
+            store.read_in_arrival_order(&self.source.topic, self.position, BATCH_SIZE)?;
         self.position = next;
         if records.is_empty() {
             return Ok(0);
         }
         let read = records.len();
         self.stats.records_in += read as u64;
+        let mut reporter = Reporter {
+            query_id: &self.id,
+            topic: &self.source.topic,
+            log,
+            stats: &mut self.stats,
+        };
         let mut errors = Vec::new();
         let decoded = decode::decode(
-            &self.plan.source,
-            &self.plan.scope,
+            &self.source,
+            &self.scope,
             &records,
             &self.options,
             &mut errors,
         )?;
-        self.stats.records_skipped += errors.len() as u64;
         for (record, message) in errors {
-            log.push(self.log_entry(message, record.partition, record.offset));
+            reporter.skipped(message, (record.partition, record.offset));
         }
-        if let Some(batch) = decoded {
-            self.process(batch, store, log)?;
-        }
-        Ok(read)
-    }
-
-    fn log_entry(&self, message: String, partition: u32, offset: u64) -> ProcessingLogEntry {
-        ProcessingLogEntry {
-            query_id: self.id.clone(),
-            message,
-            topic: self.plan.source.topic.clone(),
-            partition,
-            offset,
-        }
-    }
-
-    fn process(
-        &mut self,
-        decoded: DecodedBatch,
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<(), ExecError> {
-        let DecodedBatch {
-            batch,
-            headers,
-            tombstone,
-            null_key,
-            positions,
-        } = decoded;
-        // Filter: rows where the predicate is true survive; an error counts as false.
-        let (batch, headers, tombstone, null_key, positions) = match self.plan.filter.clone() {
-            None => (batch, headers, tombstone, null_key, positions),
-            Some(filter) => {
-                let mask = self.evaluate(&filter, &batch, &positions, log)?;
-                let mask = mask
-                    .as_boolean_opt()
-                    .cloned()
-                    .unwrap_or_else(|| BooleanArray::from(vec![false; batch.num_rows()]));
-                let mask = BooleanArray::from(
-                    (0..mask.len())
-                        .map(|i| mask.is_valid(i) && mask.value(i) && !tombstone[i])
-                        .collect::<Vec<_>>(),
-                );
-                let filtered = filter_record_batch(&batch, &mask)
-                    .map_err(|e| ExecError::Internal(e.to_string()))?;
-                let keep = |i: usize| mask.value(i);
-                (
-                    filtered,
-                    select(headers, keep),
-                    select(tombstone, keep),
-                    select(null_key, keep),
-                    select(positions, keep),
-                )
-            }
+        let Some(batch) = decoded else {
+            return Ok(read);
         };
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        let mut columns = Vec::with_capacity(self.plan.outputs.len());
-        for output in self.plan.outputs.clone() {
-            columns.push(self.evaluate(&output.expr, &batch, &positions, log)?);
-        }
-        let rowtime = batch.column(self.plan.scope.columns.len() - 3).clone();
-        let key_count = self.sink.key_columns.len();
-        let mut out = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let values = columns
-                .iter()
-                .map(|c| ScalarValue::try_from_array(c, row))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ExecError::Internal(e.to_string()))?;
-            // A key whose columns are all null is written as a null key.
-            // A record without a key keeps having none, unless the query re-keys it.
-            let key = if key_count == 0
-                || (null_key[row] && !self.plan.rekeyed)
-                || (values[..key_count].iter().all(ScalarValue::is_null)
-                    && (key_count == 1 || self.sink.key_format.kind != format::FormatKind::Json))
-            {
-                None
-            } else {
-                match format::serialize(
-                    &self.sink.key_format,
-                    &self.sink.key_columns,
-                    key_count > 1,
-                    &values[..key_count],
-                ) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        self.stats.expression_errors += 1;
-                        let (p, o) = positions[row];
-                        log.push(self.log_entry(e.to_string(), p, o));
-                        continue;
-                    }
-                }
-            };
-            let value = if tombstone[row] {
-                None
-            } else {
-                match format::serialize(
-                    &self.sink.value_format,
-                    &self.sink.value_columns,
-                    self.sink.value_wrapped,
-                    &values[key_count..],
-                ) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.stats.expression_errors += 1;
-                        let (p, o) = positions[row];
-                        log.push(self.log_entry(e.to_string(), p, o));
-                        continue;
-                    }
-                }
-            };
-            let timestamp = match self.sink.timestamp_output {
-                Some(i) => match timestamp_of(&values[i]) {
-                    Some(t) if t >= 0 => t,
-                    _ => {
-                        let (p, o) = positions[row];
-                        log.push(self.log_entry(
-                            "Invalid timestamp in the sink's TIMESTAMP column".to_string(),
-                            p,
-                            o,
-                        ));
-                        continue;
-                    }
-                },
-                None => rowtime
-                    .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
-                    .map(|a| a.value(row))
-                    .unwrap_or(0),
-            };
-            out.push(ProducerRecord {
-                key,
-                value,
-                timestamp,
-                headers: headers[row].clone(),
-                partition: None,
-            });
-        }
+        let rows = match &mut self.stage {
+            Stage::Stateless(plan) => stateless::process(plan, batch, &mut reporter)?,
+            Stage::Aggregate(operator) => operator.process(batch, &mut reporter)?,
+        };
+        let out = self.sink.encode(rows, &mut reporter)?;
         self.stats.records_out += out.len() as u64;
         store.append(&self.sink.topic, out)?;
-        Ok(())
+        Ok(read)
     }
+}
 
-    /// Evaluates an expression over a batch. If the batch fails as a whole, each row is
-    /// evaluated alone, and the rows that fail become null and are logged.
-    fn evaluate(
-        &mut self,
-        expr: &Compiled,
-        batch: &RecordBatch,
-        positions: &[(u32, u64)],
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<ArrayRef, ExecError> {
-        let rows = batch.num_rows();
-        match expr.expr.evaluate(batch).and_then(|v| v.into_array(rows)) {
-            Ok(a) => Ok(a),
-            Err(_) => {
-                let data_type = expr.sql_type().to_arrow();
-                let mut values = Vec::with_capacity(rows);
-                for (row, &(p, o)) in positions.iter().enumerate().take(rows) {
-                    let one = batch.slice(row, 1);
-                    let v = expr
-                        .expr
-                        .evaluate(&one)
-                        .and_then(|v| v.into_array(1))
-                        .and_then(|a| ScalarValue::try_from_array(&a, 0));
-                    match v {
-                        Ok(v) => values.push(v),
-                        Err(e) => {
-                            self.stats.expression_errors += 1;
-                            log.push(self.log_entry(
-                                format!("Error computing expression: {e}"),
-                                p,
-                                o,
-                            ));
-                            values.push(
-                                ScalarValue::try_from(&data_type)
-                                    .map_err(|e| ExecError::Internal(e.to_string()))?,
-                            );
-                        }
+/// Evaluates an expression over a batch. If the batch fails as a whole, each row is evaluated
+/// alone, and the rows that fail become null and are logged.
+pub fn evaluate(
+    expr: &Compiled,
+    batch: &RecordBatch,
+    positions: &[(u32, u64)],
+    reporter: &mut Reporter<'_>,
+) -> Result<ArrayRef, ExecError> {
+    let rows = batch.num_rows();
+    match expr.expr.evaluate(batch).and_then(|v| v.into_array(rows)) {
+        Ok(a) => Ok(a),
+        Err(_) => {
+            let data_type = expr.sql_type().to_arrow();
+            let null = ScalarValue::try_from(&data_type).map_err(ExecError::internal)?;
+            let mut values = Vec::with_capacity(rows);
+            for (row, &position) in positions.iter().enumerate().take(rows) {
+                let one = batch.slice(row, 1);
+                let v = expr
+                    .expr
+                    .evaluate(&one)
+                    .and_then(|v| v.into_array(1))
+                    .and_then(|a| ScalarValue::try_from_array(&a, 0));
+                match v {
+                    Ok(v) => values.push(v),
+                    Err(e) => {
+                        reporter
+                            .expression_error(format!("Error computing expression: {e}"), position);
+                        values.push(null.clone());
                     }
                 }
-                let array = ScalarValue::iter_to_array(values)
-                    .map_err(|e| ExecError::Internal(e.to_string()))?;
-                Ok(array)
             }
+            crate::functions::util::to_array(values, &data_type).map_err(ExecError::internal)
         }
     }
 }
 
-fn select<T>(items: Vec<T>, keep: impl Fn(usize) -> bool) -> Vec<T> {
-    items
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| keep(*i))
-        .map(|(_, t)| t)
-        .collect()
-}
-
-/// A value used as a record timestamp: BIGINT or TIMESTAMP milliseconds.
-fn timestamp_of(value: &ScalarValue) -> Option<i64> {
-    match value {
-        ScalarValue::Int64(Some(v)) => Some(*v),
-        ScalarValue::Int32(Some(v)) => Some(*v as i64),
-        ScalarValue::TimestampMillisecond(Some(v), _) => Some(*v),
-        _ => None,
-    }
-}
-
-/// An empty batch with the given columns.
+/// A batch with the given columns and row count.
 pub fn batch_of(
     schema: &datafusion::arrow::datatypes::SchemaRef,
     columns: Vec<ArrayRef>,
     rows: usize,
 ) -> Result<RecordBatch, ExecError> {
     RecordBatch::try_new_with_options(
-        Arc::clone(schema),
+        std::sync::Arc::clone(schema),
         columns,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     )
-    .map_err(|e| ExecError::Internal(e.to_string()))
+    .map_err(ExecError::internal)
 }
 
 /// Headers of a record, forwarded unchanged to what it produces.

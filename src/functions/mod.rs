@@ -4,6 +4,7 @@
 //! function here is a kernel over whole argument arrays plus the return type the planner
 //! computed: [`KernelUdf`] adapts such a kernel to DataFusion's `ScalarUDFImpl`.
 
+pub mod aggregate;
 pub mod cast;
 pub mod collections;
 pub mod conditional;

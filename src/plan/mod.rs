@@ -1,6 +1,7 @@
 //! Planning: a query resolved against the catalog, its expressions compiled to DataFusion, and
 //! its output schema decided by ksqlDB's rules (which columns are keys, how they are named).
 
+pub mod aggregate;
 pub mod coerce;
 pub mod expr;
 
@@ -103,6 +104,72 @@ impl StatelessPlan {
     }
 }
 
+/// A planned persistent query.
+#[derive(Debug, Clone)]
+pub enum QueryPlan {
+    Stateless(StatelessPlan),
+    Aggregate(aggregate::AggregatePlan),
+}
+
+impl QueryPlan {
+    pub fn source(&self) -> &Source {
+        match self {
+            QueryPlan::Stateless(p) => &p.source,
+            QueryPlan::Aggregate(p) => &p.source,
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        match self {
+            QueryPlan::Stateless(p) => &p.scope,
+            QueryPlan::Aggregate(p) => &p.scope,
+        }
+    }
+
+    pub fn output_schema(&self) -> Schema {
+        match self {
+            QueryPlan::Stateless(p) => p.output_schema(),
+            QueryPlan::Aggregate(p) => p.output_schema(),
+        }
+    }
+
+    /// What the query produces: aggregations produce tables; otherwise the source's kind.
+    pub fn result_kind(&self) -> SourceKind {
+        match self {
+            QueryPlan::Stateless(p) => p.source.kind,
+            QueryPlan::Aggregate(_) => SourceKind::Table,
+        }
+    }
+
+    /// The window of the result's keys.
+    pub fn window(&self) -> Option<crate::catalog::WindowInfo> {
+        match self {
+            QueryPlan::Stateless(p) => p.source.window,
+            QueryPlan::Aggregate(p) => p.window.as_ref().map(|w| crate::catalog::WindowInfo {
+                window_type: w.window_type,
+                size_ms: match w.window_type {
+                    crate::sql::ast::WindowType::Session => None,
+                    _ => Some(w.size_ms),
+                },
+            }),
+        }
+    }
+}
+
+/// Plans a query: an aggregation or a stateless transformation.
+pub fn plan_query(
+    query: &Query,
+    catalog: &Catalog,
+    sink_name: &str,
+    properties: &std::collections::BTreeMap<String, String>,
+) -> PResult<QueryPlan> {
+    if aggregate::is_aggregation(query) {
+        return aggregate::plan_aggregate(query, catalog, sink_name, properties)
+            .map(QueryPlan::Aggregate);
+    }
+    plan_stateless(query, catalog, sink_name).map(QueryPlan::Stateless)
+}
+
 /// Plans a query that reads one source and needs no state.
 pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<StatelessPlan> {
     let (source_name, alias) = match &query.from {
@@ -179,7 +246,7 @@ fn column_ref(name: &str, alias: &str) -> Expr {
 }
 
 /// The name ksqlDB derives for an unaliased select expression, if it derives one.
-fn derived_name(expr: &Expr) -> Option<String> {
+pub(crate) fn derived_name(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Column { name, .. } => Some(name.clone()),
         Expr::Dereference { field, .. } => Some(field.clone()),
@@ -188,7 +255,7 @@ fn derived_name(expr: &Expr) -> Option<String> {
 }
 
 /// Structural equality of expressions, ignoring source positions and qualifiers.
-fn same_expr(a: &Expr, b: &Expr) -> bool {
+pub(crate) fn same_expr(a: &Expr, b: &Expr) -> bool {
     strip(a) == strip(b)
 }
 

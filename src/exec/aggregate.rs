@@ -1,0 +1,585 @@
+//! The aggregation stage: groups, windows, accumulators and HAVING.
+//!
+//! Input rows become *changes*: a stream row is an addition; a table row retracts the previous
+//! row of its key (if any) and adds the new one, so aggregates over tables can subtract. Each
+//! change updates the accumulators of its group (and window) and, with caching off, produces one
+//! output row, in input order. Windows follow Kafka Streams: each task keeps *stream time*, the
+//! largest timestamp seen, and a window accepts records until stream time passes its end plus
+//! the grace period. EMIT FINAL holds a window's result back until the window closes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::common::ScalarValue;
+
+use super::decode::DecodedBatch;
+use super::sink::SinkRow;
+use super::{ExecError, Headers, Reporter, batch_of, evaluate};
+use crate::functions::aggregate::{Accumulator, AggregateContext};
+use crate::functions::util::to_array;
+use crate::plan::aggregate::AggregatePlan;
+use crate::sql::ast::{Emit, SourceKind, WindowType};
+
+/// ksqlDB's default grace period for windows without one: 24 hours.
+const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A group: its key values and, for time windows, the window start.
+type GroupId = (Vec<ScalarValue>, i64);
+
+#[derive(Debug, Clone)]
+struct GroupState {
+    accumulators: Vec<Box<dyn Accumulator>>,
+    /// The largest timestamp that contributed.
+    max_timestamp: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    start: i64,
+    end: i64,
+    state: GroupState,
+}
+
+/// A change produced by the aggregation, before HAVING and the projection.
+struct Emitted {
+    id: GroupId,
+    /// The row of the aggregate scope.
+    row: Vec<ScalarValue>,
+    /// A session that was merged away: its key is written as a tombstone.
+    removed: bool,
+    window: Option<(i64, i64)>,
+    timestamp: i64,
+    headers: Headers,
+    position: (u32, u64),
+}
+
+pub struct AggregateOperator {
+    plan: AggregatePlan,
+    properties: BTreeMap<String, String>,
+    groups: HashMap<GroupId, GroupState>,
+    sessions: HashMap<Vec<ScalarValue>, Vec<Session>>,
+    /// For table sources: the current row of each source key.
+    table_rows: HashMap<Vec<ScalarValue>, Vec<ScalarValue>>,
+    /// Groups whose last output was a value (not filtered out by HAVING).
+    emitted: HashMap<GroupId, bool>,
+    stream_time: i64,
+    /// EMIT FINAL: the latest result of each open window, in first-update order.
+    suppressed: Vec<(GroupId, SinkRow)>,
+}
+
+impl AggregateOperator {
+    pub fn new(plan: AggregatePlan, properties: BTreeMap<String, String>) -> AggregateOperator {
+        AggregateOperator {
+            plan,
+            properties,
+            groups: HashMap::new(),
+            sessions: HashMap::new(),
+            table_rows: HashMap::new(),
+            emitted: HashMap::new(),
+            stream_time: i64::MIN,
+            suppressed: Vec::new(),
+        }
+    }
+
+    fn grace_ms(&self) -> i64 {
+        self.plan
+            .window
+            .as_ref()
+            .and_then(|w| w.grace_ms)
+            .unwrap_or(DEFAULT_GRACE_MS)
+    }
+
+    fn new_state(&self) -> Result<GroupState, ExecError> {
+        let accumulators = self
+            .plan
+            .aggregates
+            .iter()
+            .map(|call| {
+                (call.factory)(&AggregateContext {
+                    signature: call.signature.clone(),
+                    literals: call.literals.clone(),
+                    properties: self.properties.clone(),
+                })
+                .map_err(ExecError::Internal)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GroupState {
+            accumulators,
+            max_timestamp: i64::MIN,
+        })
+    }
+
+    pub fn process(
+        &mut self,
+        decoded: DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        let (changes, weights, headers, positions) = self.changes(decoded)?;
+        if weights.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The filter applies to each change: a retraction of a row that never passed is dropped
+        // just like the row was.
+        let keep: Vec<bool> = match &self.plan.filter {
+            None => vec![true; weights.len()],
+            Some(f) => {
+                let mask = evaluate(f, &changes, &positions, reporter)?;
+                let mask = mask.as_boolean_opt().cloned();
+                (0..weights.len())
+                    .map(|i| mask.as_ref().is_some_and(|m| m.is_valid(i) && m.value(i)))
+                    .collect()
+            }
+        };
+        let groups = self
+            .plan
+            .group_by
+            .iter()
+            .map(|g| evaluate(g, &changes, &positions, reporter))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut args: Vec<Vec<ArrayRef>> = Vec::with_capacity(self.plan.aggregates.len());
+        for call in &self.plan.aggregates {
+            args.push(
+                call.args
+                    .iter()
+                    .map(|a| evaluate(a, &changes, &positions, reporter))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        let rowtime_index = self
+            .plan
+            .scope
+            .columns
+            .iter()
+            .rposition(|c| c.name == "ROWTIME")
+            .ok_or_else(|| ExecError::internal("no ROWTIME column"))?;
+        let rowtime = changes.column(rowtime_index).clone();
+        let rowtime = rowtime
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| ExecError::internal("ROWTIME is not BIGINT"))?;
+
+        let mut emitted: Vec<Emitted> = Vec::new();
+        for row in 0..weights.len() {
+            if !keep[row] {
+                continue;
+            }
+            let key = groups
+                .iter()
+                .map(|g| ScalarValue::try_from_array(g, row))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)?;
+            if key.iter().any(ScalarValue::is_null) {
+                reporter.skipped(
+                    "Skipping record with a null GROUP BY key".to_string(),
+                    positions[row],
+                );
+                continue;
+            }
+            let row_args: Vec<Vec<ScalarValue>> = args
+                .iter()
+                .map(|call_args| {
+                    call_args
+                        .iter()
+                        .map(|a| ScalarValue::try_from_array(a, row))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)?;
+            let timestamp = rowtime.value(row);
+            let weight = weights[row];
+            if weight > 0 {
+                self.stream_time = self.stream_time.max(timestamp);
+            }
+            let context = ChangeContext {
+                weight,
+                timestamp,
+                headers: &headers[row],
+                position: positions[row],
+            };
+            match self.plan.window.as_ref().map(|w| w.window_type) {
+                None => self.apply((key, 0), None, &row_args, &context, reporter, &mut emitted)?,
+                Some(WindowType::Session) => {
+                    self.apply_session(key, &row_args, &context, reporter, &mut emitted)?
+                }
+                Some(_) => {
+                    for (start, end) in self.time_windows(timestamp) {
+                        if end <= self.stream_time.saturating_sub(self.grace_ms()) {
+                            reporter.skipped(
+                                format!(
+                                    "Skipping record for expired window [{start}, {end}): stream time is {}",
+                                    self.stream_time
+                                ),
+                                positions[row],
+                            );
+                            continue;
+                        }
+                        self.apply(
+                            (key.clone(), start),
+                            Some((start, end)),
+                            &row_args,
+                            &context,
+                            reporter,
+                            &mut emitted,
+                        )?;
+                    }
+                }
+            }
+        }
+        let mut rows = self.project(emitted, reporter)?;
+        if self.plan_emits_final() {
+            rows = self.suppress(rows);
+        }
+        Ok(rows)
+    }
+
+    fn plan_emits_final(&self) -> bool {
+        self.plan.emit == Some(Emit::Final)
+    }
+
+    /// The time windows a timestamp falls in, oldest first.
+    fn time_windows(&self, timestamp: i64) -> Vec<(i64, i64)> {
+        let Some(window) = &self.plan.window else {
+            return Vec::new();
+        };
+        let size = window.size_ms.max(1);
+        let advance = match window.window_type {
+            WindowType::Hopping => window.advance_ms.unwrap_or(size).max(1),
+            _ => size,
+        };
+        let last_start = timestamp - timestamp.rem_euclid(advance);
+        let mut starts = Vec::new();
+        let mut start = last_start;
+        while start > timestamp - size && start >= 0 {
+            starts.push(start);
+            start -= advance;
+        }
+        starts.reverse();
+        starts.into_iter().map(|s| (s, s + size)).collect()
+    }
+
+    /// Applies one change to a group (and window) and records the group's new value.
+    fn apply(
+        &mut self,
+        id: GroupId,
+        window: Option<(i64, i64)>,
+        args: &[Vec<ScalarValue>],
+        change: &ChangeContext<'_>,
+        reporter: &mut Reporter<'_>,
+        emitted: &mut Vec<Emitted>,
+    ) -> Result<(), ExecError> {
+        let mut state = match self.groups.remove(&id) {
+            Some(s) => s,
+            None => self.new_state()?,
+        };
+        if let Err(e) = update(&mut state, args, change.weight) {
+            reporter.expression_error(e, change.position);
+        }
+        state.max_timestamp = state.max_timestamp.max(change.timestamp);
+        let row = self.aggregate_row(&id.0, &state, window);
+        emitted.push(Emitted {
+            id: id.clone(),
+            row,
+            removed: false,
+            window,
+            timestamp: state.max_timestamp,
+            headers: change.headers.clone(),
+            position: change.position,
+        });
+        self.groups.insert(id, state);
+        Ok(())
+    }
+
+    /// Session windows: the record's session merges every session within the gap of it.
+    fn apply_session(
+        &mut self,
+        key: Vec<ScalarValue>,
+        args: &[Vec<ScalarValue>],
+        change: &ChangeContext<'_>,
+        reporter: &mut Reporter<'_>,
+        emitted: &mut Vec<Emitted>,
+    ) -> Result<(), ExecError> {
+        let gap = self.plan.window.as_ref().map(|w| w.size_ms).unwrap_or(0);
+        let ts = change.timestamp;
+        let close = self.stream_time.saturating_sub(self.grace_ms());
+        let mut sessions = self.sessions.remove(&key).unwrap_or_default();
+        let (overlapping, rest): (Vec<Session>, Vec<Session>) = sessions
+            .drain(..)
+            .partition(|s| s.end >= ts - gap && s.start <= ts + gap);
+        let mut merged = Session {
+            start: ts,
+            end: ts,
+            state: self.new_state()?,
+        };
+        for old in &overlapping {
+            merged.start = merged.start.min(old.start);
+            merged.end = merged.end.max(old.end);
+            for (acc, other) in merged
+                .state
+                .accumulators
+                .iter_mut()
+                .zip(&old.state.accumulators)
+            {
+                if let Err(e) = acc.merge(other.as_ref()) {
+                    reporter.expression_error(e, change.position);
+                }
+            }
+            merged.state.max_timestamp = merged.state.max_timestamp.max(old.state.max_timestamp);
+            emitted.push(Emitted {
+                id: (key.clone(), old.start),
+                row: self.aggregate_row(&key, &old.state, Some((old.start, old.end))),
+                removed: true,
+                window: Some((old.start, old.end)),
+                timestamp: change.timestamp,
+                headers: change.headers.clone(),
+                position: change.position,
+            });
+        }
+        if merged.end < close {
+            reporter.skipped(
+                format!(
+                    "Skipping record for an expired session: stream time is {}",
+                    self.stream_time
+                ),
+                change.position,
+            );
+            let mut sessions = rest;
+            sessions.extend(overlapping);
+            self.sessions.insert(key, sessions);
+            emitted.retain(|e| !(e.removed && e.position == change.position));
+            return Ok(());
+        }
+        if let Err(e) = update(&mut merged.state, args, change.weight) {
+            reporter.expression_error(e, change.position);
+        }
+        merged.state.max_timestamp = merged.state.max_timestamp.max(ts);
+        emitted.push(Emitted {
+            id: (key.clone(), merged.start),
+            row: self.aggregate_row(&key, &merged.state, Some((merged.start, merged.end))),
+            removed: false,
+            window: Some((merged.start, merged.end)),
+            timestamp: merged.state.max_timestamp,
+            headers: change.headers.clone(),
+            position: change.position,
+        });
+        let mut sessions = rest;
+        sessions.push(merged);
+        self.sessions.insert(key, sessions);
+        Ok(())
+    }
+
+    /// The aggregate-scope row of a group: group values, aggregate results, ROWTIME, window.
+    fn aggregate_row(
+        &self,
+        key: &[ScalarValue],
+        state: &GroupState,
+        window: Option<(i64, i64)>,
+    ) -> Vec<ScalarValue> {
+        let mut row = key.to_vec();
+        row.extend(state.accumulators.iter().map(|a| a.value()));
+        row.push(ScalarValue::Int64(Some(state.max_timestamp)));
+        if let Some((start, end)) = window {
+            row.push(ScalarValue::Int64(Some(start)));
+            row.push(ScalarValue::Int64(Some(end)));
+        } else if self.plan.window.is_some() {
+            row.push(ScalarValue::Int64(None));
+            row.push(ScalarValue::Int64(None));
+        }
+        row
+    }
+
+    /// Applies HAVING and the projection to the changed groups.
+    fn project(
+        &mut self,
+        emitted: Vec<Emitted>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        if emitted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scope = &self.plan.aggregate_scope;
+        let mut columns = Vec::with_capacity(scope.columns.len());
+        for (c, column) in scope.columns.iter().enumerate() {
+            let values = emitted.iter().map(|e| e.row[c].clone()).collect();
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let batch = batch_of(scope.arrow_schema(), columns, emitted.len())?;
+        let positions: Vec<(u32, u64)> = emitted.iter().map(|e| e.position).collect();
+        let having = match &self.plan.having {
+            Some(h) => Some(evaluate(h, &batch, &positions, reporter)?),
+            None => None,
+        };
+        let outputs = self
+            .plan
+            .outputs
+            .iter()
+            .map(|o| evaluate(&o.expr, &batch, &positions, reporter))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = Vec::with_capacity(emitted.len());
+        for (i, e) in emitted.into_iter().enumerate() {
+            let passes = having.as_ref().is_none_or(|h| {
+                h.as_boolean_opt()
+                    .is_some_and(|b| b.is_valid(i) && b.value(i))
+            });
+            let was_emitted = self.emitted.get(&e.id).copied().unwrap_or(false);
+            let tombstone = if e.removed {
+                self.emitted.remove(&e.id);
+                if !was_emitted {
+                    continue;
+                }
+                true
+            } else if passes {
+                self.emitted.insert(e.id.clone(), true);
+                false
+            } else if was_emitted {
+                self.emitted.insert(e.id.clone(), false);
+                true
+            } else {
+                continue;
+            };
+            let values = outputs
+                .iter()
+                .map(|c| ScalarValue::try_from_array(c, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)?;
+            rows.push(SinkRow {
+                values,
+                tombstone,
+                null_key: false,
+                timestamp: e.timestamp,
+                headers: e.headers,
+                window: e.window,
+                position: e.position,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// EMIT FINAL: keeps the latest row of each window and releases the windows that stream
+    /// time has closed.
+    fn suppress(&mut self, rows: Vec<SinkRow>) -> Vec<SinkRow> {
+        let key_count = self
+            .plan
+            .outputs
+            .iter()
+            .filter(|o| o.kind == crate::types::ColumnKind::Key)
+            .count();
+        for row in rows {
+            let id = (
+                row.values[..key_count].to_vec(),
+                row.window.map(|w| w.0).unwrap_or(0),
+            );
+            match self.suppressed.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, existing)) => *existing = row,
+                None => self.suppressed.push((id, row)),
+            }
+        }
+        let close = self.stream_time.saturating_sub(self.grace_ms());
+        let (ready, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.suppressed)
+            .into_iter()
+            .partition(|(_, r)| r.window.is_some_and(|(_, end)| end <= close));
+        self.suppressed = pending;
+        let mut ready: Vec<SinkRow> = ready.into_iter().map(|(_, r)| r).collect();
+        ready.sort_by_key(|r| r.window.map(|w| w.1).unwrap_or(0));
+        ready.into_iter().filter(|r| !r.tombstone).collect()
+    }
+
+    /// Turns decoded rows into changes with weights: +1 for stream rows; for table rows, −1
+    /// for the key's previous row and +1 for the new one.
+    #[allow(clippy::type_complexity)]
+    fn changes(
+        &mut self,
+        decoded: DecodedBatch,
+    ) -> Result<
+        (
+            datafusion::arrow::record_batch::RecordBatch,
+            Vec<i8>,
+            Vec<Headers>,
+            Vec<(u32, u64)>,
+        ),
+        ExecError,
+    > {
+        let DecodedBatch {
+            batch,
+            headers,
+            tombstone,
+            positions,
+            ..
+        } = decoded;
+        if self.plan.source.kind == SourceKind::Stream {
+            // A stream record without a value has nothing to aggregate.
+            if tombstone.iter().any(|t| *t) {
+                let keep: Vec<bool> = tombstone.iter().map(|t| !t).collect();
+                let mask = datafusion::arrow::array::BooleanArray::from(keep.clone());
+                let filtered = datafusion::arrow::compute::filter_record_batch(&batch, &mask)
+                    .map_err(ExecError::internal)?;
+                let pick = |i: &usize| keep[*i];
+                let headers = (0..headers.len())
+                    .filter(pick)
+                    .map(|i| headers[i].clone())
+                    .collect();
+                let positions: Vec<(u32, u64)> = (0..positions.len())
+                    .filter(pick)
+                    .map(|i| positions[i])
+                    .collect();
+                let weights = vec![1; positions.len()];
+                return Ok((filtered, weights, headers, positions));
+            }
+            let weights = vec![1; positions.len()];
+            return Ok((batch, weights, headers, positions));
+        }
+        let key_count = self.plan.source.schema.key_columns().count();
+        let scope = &self.plan.scope;
+        let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
+        let mut weights = Vec::new();
+        let mut out_headers = Vec::new();
+        let mut out_positions = Vec::new();
+        for i in 0..batch.num_rows() {
+            let row = (0..batch.num_columns())
+                .map(|c| ScalarValue::try_from_array(batch.column(c), i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)?;
+            let key = row[..key_count].to_vec();
+            let timestamp_index = scope.columns.len() - 3;
+            if let Some(mut old) = self.table_rows.remove(&key) {
+                // The retraction happens at the time of the change that causes it.
+                old[timestamp_index] = row[timestamp_index].clone();
+                rows.push(old);
+                weights.push(-1);
+                out_headers.push(headers[i].clone());
+                out_positions.push(positions[i]);
+            }
+            if !tombstone[i] {
+                self.table_rows.insert(key, row.clone());
+                rows.push(row);
+                weights.push(1);
+                out_headers.push(headers[i].clone());
+                out_positions.push(positions[i]);
+            }
+        }
+        let mut columns = Vec::with_capacity(scope.columns.len());
+        for (c, column) in scope.columns.iter().enumerate() {
+            let values = rows.iter().map(|r| r[c].clone()).collect();
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
+        Ok((batch, weights, out_headers, out_positions))
+    }
+}
+
+struct ChangeContext<'a> {
+    weight: i8,
+    timestamp: i64,
+    headers: &'a Headers,
+    position: (u32, u64),
+}
+
+fn update(state: &mut GroupState, args: &[Vec<ScalarValue>], weight: i8) -> Result<(), String> {
+    for (acc, a) in state.accumulators.iter_mut().zip(args) {
+        if weight > 0 {
+            acc.add(a)?;
+        } else {
+            acc.undo(a)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The sink: output rows encoded with the sink's formats into records.
+
+use datafusion::common::ScalarValue;
+
+use super::{ExecError, Headers, Reporter};
+use crate::catalog::WindowInfo;
+use crate::format::{self, FormatKind, FormatSpec};
+use crate::sql::ast::WindowType;
+use crate::topics::ProducerRecord;
+use crate::types::Column;
+
+/// One row a stage wants written: the output columns (keys first), and how to write them.
+#[derive(Debug, Clone)]
+pub struct SinkRow {
+    pub values: Vec<ScalarValue>,
+    /// Write a tombstone (null value) for this key.
+    pub tombstone: bool,
+    /// Write a null key (the input had none and the query does not re-key).
+    pub null_key: bool,
+    pub timestamp: i64,
+    pub headers: Headers,
+    /// The window of a windowed key: (start, end).
+    pub window: Option<(i64, i64)>,
+    pub position: (u32, u64),
+}
+
+/// Where and how a query writes its output.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub topic: String,
+    pub key_columns: Vec<Column>,
+    pub value_columns: Vec<Column>,
+    pub key_format: FormatSpec,
+    pub value_format: FormatSpec,
+    pub value_wrapped: bool,
+    /// The output column (index into the outputs) that gives the record timestamp.
+    pub timestamp_output: Option<usize>,
+    pub window: Option<WindowInfo>,
+}
+
+impl Sink {
+    /// Encodes rows into records. Rows that can't be encoded are logged and skipped.
+    pub fn encode(
+        &self,
+        rows: Vec<SinkRow>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<ProducerRecord>, ExecError> {
+        let key_count = self.key_columns.len();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let keys = &row.values[..key_count.min(row.values.len())];
+            let all_null = keys.iter().all(ScalarValue::is_null);
+            // A JSON key of several columns is an object even when they are all null.
+            let key = if key_count == 0
+                || row.null_key
+                || (all_null && (key_count == 1 || self.key_format.kind != FormatKind::Json))
+            {
+                None
+            } else {
+                match format::serialize(&self.key_format, &self.key_columns, key_count > 1, keys) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        reporter.expression_error(e.to_string(), row.position);
+                        continue;
+                    }
+                }
+            };
+            let key = match (key, row.window, &self.window) {
+                (Some(mut k), Some((start, end)), Some(info)) => {
+                    if info.window_type == WindowType::Session {
+                        k.extend_from_slice(&end.to_be_bytes());
+                    }
+                    k.extend_from_slice(&start.to_be_bytes());
+                    Some(k)
+                }
+                (k, _, _) => k,
+            };
+            let value = if row.tombstone {
+                None
+            } else {
+                match format::serialize(
+                    &self.value_format,
+                    &self.value_columns,
+                    self.value_wrapped,
+                    &row.values[key_count..],
+                ) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        reporter.expression_error(e.to_string(), row.position);
+                        continue;
+                    }
+                }
+            };
+            let timestamp = match self.timestamp_output.filter(|_| !row.tombstone) {
+                Some(i) => match timestamp_of(&row.values[i]) {
+                    Some(t) if t >= 0 => t,
+                    _ => {
+                        reporter.skipped(
+                            "Invalid timestamp in the sink's TIMESTAMP column".to_string(),
+                            row.position,
+                        );
+                        continue;
+                    }
+                },
+                None => row.timestamp,
+            };
+            out.push(ProducerRecord {
+                key,
+                value,
+                timestamp,
+                headers: row.headers,
+                partition: None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A value used as a record timestamp: BIGINT or TIMESTAMP milliseconds.
+fn timestamp_of(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::Int64(Some(v)) => Some(*v),
+        ScalarValue::Int32(Some(v)) => Some(*v as i64),
+        ScalarValue::TimestampMillisecond(Some(v), _) => Some(*v),
+        _ => None,
+    }
+}

@@ -1,0 +1,73 @@
+//! The stateless stage: filter, then projection (which may re-key), one output row per input
+//! row that passes.
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::common::ScalarValue;
+
+use super::decode::DecodedBatch;
+use super::sink::SinkRow;
+use super::{ExecError, Reporter, evaluate};
+use crate::plan::StatelessPlan;
+
+pub fn process(
+    plan: &StatelessPlan,
+    decoded: DecodedBatch,
+    reporter: &mut Reporter<'_>,
+) -> Result<Vec<SinkRow>, ExecError> {
+    let DecodedBatch {
+        batch,
+        headers,
+        tombstone,
+        null_key,
+        positions,
+    } = decoded;
+    // Filter: rows where the predicate is true survive; an error counts as false, and a
+    // tombstone never passes a filter.
+    let (batch, keep) = match &plan.filter {
+        None => (batch, vec![true; positions.len()]),
+        Some(filter) => {
+            let mask = evaluate(filter, &batch, &positions, reporter)?;
+            let mask = mask
+                .as_boolean_opt()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::from(vec![false; batch.num_rows()]));
+            let keep: Vec<bool> = (0..mask.len())
+                .map(|i| mask.is_valid(i) && mask.value(i) && !tombstone[i])
+                .collect();
+            let filtered = filter_record_batch(&batch, &BooleanArray::from(keep.clone()))
+                .map_err(ExecError::internal)?;
+            (filtered, keep)
+        }
+    };
+    let kept: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kept_positions: Vec<(u32, u64)> = kept.iter().map(|&i| positions[i]).collect();
+    let mut columns = Vec::with_capacity(plan.outputs.len());
+    for output in &plan.outputs {
+        columns.push(evaluate(&output.expr, &batch, &kept_positions, reporter)?);
+    }
+    let rowtime = batch.column(plan.scope.columns.len() - 3).clone();
+    let rowtime = rowtime.as_primitive_opt::<Int64Type>();
+    let mut rows = Vec::with_capacity(kept.len());
+    for (row, &original) in kept.iter().enumerate() {
+        let values = columns
+            .iter()
+            .map(|c| ScalarValue::try_from_array(c, row))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ExecError::internal)?;
+        rows.push(SinkRow {
+            values,
+            tombstone: tombstone[original],
+            null_key: null_key[original] && !plan.rekeyed,
+            timestamp: rowtime.map(|a| a.value(row)).unwrap_or(0),
+            headers: headers[original].clone(),
+            window: None,
+            position: positions[original],
+        });
+    }
+    Ok(rows)
+}
