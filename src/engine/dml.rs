@@ -265,7 +265,7 @@ impl Engine {
         let source = plan.source().clone();
         let scope = plan.scope().clone();
         let stage = match plan {
-            QueryPlan::Stateless(p) => Stage::Stateless(p),
+            QueryPlan::Stateless(p) => Stage::Stateless(Box::new(p)),
             QueryPlan::Aggregate(p) => {
                 Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
             }

@@ -92,7 +92,7 @@ impl Reporter<'_> {
 
 /// What a query does between decoding and the sink.
 pub enum Stage {
-    Stateless(crate::plan::StatelessPlan),
+    Stateless(Box<crate::plan::StatelessPlan>),
     Aggregate(Box<AggregateOperator>),
 }
 

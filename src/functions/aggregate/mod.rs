@@ -226,7 +226,7 @@ pub fn is_aggregate(name: &str) -> bool {
 }
 
 /// Downcasts the other accumulator in a merge.
-pub fn same<'a, T: 'static>(other: &'a dyn Accumulator) -> AggResult<&'a T> {
+pub fn same<T: 'static>(other: &dyn Accumulator) -> AggResult<&T> {
     other
         .as_any()
         .downcast_ref::<T>()
