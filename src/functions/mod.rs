@@ -102,6 +102,23 @@ impl ScalarUDFImpl for KernelUdf {
             .into_iter()
             .map(|a| a.into_array(rows))
             .collect::<DfResult<Vec<_>>>()?;
+        if arrays.is_empty() && rows != 1 {
+            // A kernel without arguments can't see the batch's length: call it once per row
+            // (which also gives volatile functions such as UUID() a value per row).
+            let parts = (0..rows)
+                .map(|_| (self.kernel)(&[], &self.return_type))
+                .collect::<DfResult<Vec<_>>>()?;
+            let refs: Vec<&dyn datafusion::arrow::array::Array> =
+                parts.iter().map(|a| a.as_ref()).collect();
+            if refs.is_empty() {
+                return Ok(ColumnarValue::Array(
+                    datafusion::arrow::array::new_empty_array(&self.return_type),
+                ));
+            }
+            return Ok(ColumnarValue::Array(datafusion::arrow::compute::concat(
+                &refs,
+            )?));
+        }
         Ok(ColumnarValue::Array((self.kernel)(
             &arrays,
             &self.return_type,

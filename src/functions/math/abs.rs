@@ -1,11 +1,12 @@
 //! ABS(number): the absolute value.
 
-use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, AsArray};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int32Type, Int64Type};
+use datafusion::common::{Result as DfResult, exec_err};
 
 use crate::functions::registry::{Overload, ScalarFunction, Signature};
-use crate::functions::util::per_row_strict;
 use crate::types::SqlType;
 
 pub fn function() -> ScalarFunction {
@@ -32,16 +33,30 @@ pub fn function() -> ScalarFunction {
     }
 }
 
-fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
-    per_row_strict(args, return_type, |row| {
-        Ok(match &row[0] {
-            ScalarValue::Int32(Some(v)) => ScalarValue::Int32(Some(v.wrapping_abs())),
-            ScalarValue::Int64(Some(v)) => ScalarValue::Int64(Some(v.wrapping_abs())),
-            ScalarValue::Float64(Some(v)) => ScalarValue::Float64(Some(v.abs())),
-            ScalarValue::Decimal128(Some(v), p, s) => {
-                ScalarValue::Decimal128(Some(v.abs()), *p, *s)
-            }
-            other => return exec_err!("ABS does not take {other:?}"),
-        })
+fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
+    let input = &args[0];
+    Ok(match input.data_type() {
+        DataType::Int32 => Arc::new(
+            input
+                .as_primitive::<Int32Type>()
+                .unary::<_, Int32Type>(i32::wrapping_abs),
+        ),
+        DataType::Int64 => Arc::new(
+            input
+                .as_primitive::<Int64Type>()
+                .unary::<_, Int64Type>(i64::wrapping_abs),
+        ),
+        DataType::Float64 => Arc::new(
+            input
+                .as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(f64::abs),
+        ),
+        DataType::Decimal128(precision, scale) => Arc::new(
+            input
+                .as_primitive::<Decimal128Type>()
+                .unary::<_, Decimal128Type>(i128::wrapping_abs)
+                .with_precision_and_scale(*precision, *scale)?,
+        ),
+        other => return exec_err!("ABS does not take {other}"),
     })
 }

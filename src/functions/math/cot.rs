@@ -1,0 +1,22 @@
+//! COT(value): the cotangent of a value. INT and BIGINT widen to DOUBLE; the result is
+//! a DOUBLE (NaN and infinities as Java's `1 / Math.tan` gives them).
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result as DfResult;
+
+use super::common::{double_overloads, map_double};
+use crate::functions::registry::ScalarFunction;
+
+pub fn function() -> ScalarFunction {
+    ScalarFunction {
+        name: "COT",
+        category: "MATHEMATICAL",
+        description: "The cotangent of a value.",
+        overloads: double_overloads(kernel),
+    }
+}
+
+fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
+    map_double(args, |v: f64| 1.0 / v.tan())
+}

@@ -1,0 +1,22 @@
+//! RADIANS(value): converts a value in degrees to a value in radians. INT and BIGINT widen to DOUBLE; the result is
+//! a DOUBLE (NaN and infinities as Java's `Math.toRadians` gives them).
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result as DfResult;
+
+use super::common::{double_overloads, map_double};
+use crate::functions::registry::ScalarFunction;
+
+pub fn function() -> ScalarFunction {
+    ScalarFunction {
+        name: "RADIANS",
+        category: "MATHEMATICAL",
+        description: "Converts a value in degrees to a value in radians.",
+        overloads: double_overloads(kernel),
+    }
+}
+
+fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
+    map_double(args, f64::to_radians)
+}
