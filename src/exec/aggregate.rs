@@ -158,16 +158,27 @@ impl AggregateOperator {
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| ExecError::internal("ROWTIME is not BIGINT"))?;
 
+        let key_at = |row: usize| -> Result<Vec<ScalarValue>, ExecError> {
+            groups
+                .iter()
+                .map(|g| ScalarValue::try_from_array(g, row))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)
+        };
         let mut emitted: Vec<Emitted> = Vec::new();
         for row in 0..weights.len() {
             if !keep[row] {
                 continue;
             }
-            let key = groups
-                .iter()
-                .map(|g| ScalarValue::try_from_array(g, row))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)?;
+            let key = key_at(row)?;
+            // A table update that stays in the same group is one change: the retraction is
+            // applied silently and the addition that follows emits the result.
+            let silent = weights[row] < 0
+                && row + 1 < weights.len()
+                && weights[row + 1] > 0
+                && positions[row + 1] == positions[row]
+                && keep[row + 1]
+                && key_at(row + 1)? == key;
             if key.iter().any(ScalarValue::is_null) {
                 reporter.skipped(
                     "Skipping record with a null GROUP BY key".to_string(),
@@ -196,6 +207,7 @@ impl AggregateOperator {
                 headers: &headers[row],
                 position: positions[row],
             };
+            let before = emitted.len();
             match self.plan.window.as_ref().map(|w| w.window_type) {
                 None => self.apply((key, 0), None, &row_args, &context, reporter, &mut emitted)?,
                 Some(WindowType::Session) => {
@@ -223,6 +235,9 @@ impl AggregateOperator {
                         )?;
                     }
                 }
+            }
+            if silent {
+                emitted.truncate(before);
             }
         }
         let mut rows = self.project(emitted, reporter)?;
@@ -329,7 +344,7 @@ impl AggregateOperator {
                 row: self.aggregate_row(&key, &old.state, Some((old.start, old.end))),
                 removed: true,
                 window: Some((old.start, old.end)),
-                timestamp: change.timestamp,
+                timestamp: old.end,
                 headers: change.headers.clone(),
                 position: change.position,
             });
