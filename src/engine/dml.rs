@@ -11,7 +11,9 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::{AggregateOperator, DecodeOptions, PersistentQuery, Sink, Stage};
+use crate::exec::{
+    AggregateOperator, DecodeOptions, Input, JoinOperator, PersistentQuery, Sink, Stage,
+};
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
 use crate::plan::{QueryPlan, plan_query};
@@ -245,7 +247,7 @@ impl Engine {
             id: query_id.clone(),
             sql: text.to_string(),
             sink: Some(sink.name.clone()),
-            sources: vec![plan.source().name.clone()],
+            sources: plan.inputs().into_iter().map(|(s, _)| s.name).collect(),
         };
         let sink_spec = Sink {
             topic: sink.topic.clone(),
@@ -262,16 +264,20 @@ impl Engine {
                 .property("ksql.timestamp.throw.on.invalid")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         };
-        let source = plan.source().clone();
-        let scope = plan.scope().clone();
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|(source, scope)| Input::new(source, scope))
+            .collect();
         let stage = match plan {
             QueryPlan::Stateless(p) => Stage::Stateless(Box::new(p)),
             QueryPlan::Aggregate(p) => {
                 Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
             }
+            QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(p))),
         };
         self.queries.push(PersistentQuery::new(
-            query_id, source, scope, stage, sink_spec, options,
+            query_id, inputs, stage, sink_spec, options,
         ));
         self.catalog.put_query(info);
     }

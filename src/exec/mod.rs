@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod decode;
+pub mod join;
 pub mod sink;
 pub mod stateless;
 
@@ -21,6 +22,7 @@ use crate::plan::expr::{Compiled, Scope};
 use crate::topics::{Header, TopicError, TopicStore};
 pub use aggregate::AggregateOperator;
 pub use decode::DecodeOptions;
+pub use join::JoinOperator;
 pub use sink::Sink;
 
 /// Failures that stop a query step (bad records never do).
@@ -94,78 +96,136 @@ impl Reporter<'_> {
 pub enum Stage {
     Stateless(Box<crate::plan::StatelessPlan>),
     Aggregate(Box<AggregateOperator>),
+    Join(Box<JoinOperator>),
+}
+
+/// A source a query reads, and how far it has read.
+pub struct Input {
+    pub source: Source,
+    pub scope: Scope,
+    /// The next record to read from the source topic, in arrival order.
+    position: u64,
+}
+
+impl Input {
+    pub fn new(source: Source, scope: Scope) -> Input {
+        Input {
+            source,
+            scope,
+            position: 0,
+        }
+    }
 }
 
 /// A running persistent query.
 pub struct PersistentQuery {
     pub id: String,
-    source: Source,
-    scope: Scope,
+    inputs: Vec<Input>,
     stage: Stage,
     sink: Sink,
-    /// The next record to read from the source topic, in arrival order.
-    position: u64,
     options: DecodeOptions,
     pub stats: QueryStats,
 }
 
-/// How many records a query takes per step.
+/// How many records a query takes per step and input.
 const BATCH_SIZE: usize = 1024;
 
 impl PersistentQuery {
     pub fn new(
         id: String,
-        source: Source,
-        scope: Scope,
+        inputs: Vec<Input>,
         stage: Stage,
         sink: Sink,
         options: DecodeOptions,
     ) -> PersistentQuery {
         PersistentQuery {
             id,
-            source,
-            scope,
+            inputs,
             stage,
             sink,
-            position: 0,
             options,
             stats: QueryStats::default(),
         }
     }
 
-    pub fn source_topic(&self) -> &str {
-        &self.source.topic
+    pub fn source_topics(&self) -> Vec<&str> {
+        self.inputs
+            .iter()
+            .map(|i| i.source.topic.as_str())
+            .collect()
     }
 
     pub fn sink_topic(&self) -> &str {
         &self.sink.topic
     }
 
-    /// Processes the next batch of input. Returns how many records were read.
+    /// Processes the next records of its inputs, in the order they were appended across
+    /// inputs. Returns how many records were read.
     pub fn step(
         &mut self,
         store: &dyn TopicStore,
         log: &mut Vec<ProcessingLogEntry>,
     ) -> Result<usize, ExecError> {
-        let (records, next) =
-            store.read_in_arrival_order(&self.source.topic, self.position, BATCH_SIZE)?;
-        self.position = next;
-        if records.is_empty() {
+        // Read each input, then merge by the store-wide sequence. Records past the last one
+        // read from an input that may have more are left for the next step, so that the
+        // merge never runs ahead of an input.
+        let mut merged: Vec<(usize, crate::topics::Record)> = Vec::new();
+        let mut limit = u64::MAX;
+        for (i, input) in self.inputs.iter().enumerate() {
+            let (records, _) =
+                store.read_in_arrival_order(&input.source.topic, input.position, BATCH_SIZE)?;
+            if records.len() == BATCH_SIZE
+                && let Some(last) = records.last()
+            {
+                limit = limit.min(last.sequence);
+            }
+            merged.extend(records.into_iter().map(|r| (i, r)));
+        }
+        merged.retain(|(_, r)| r.sequence <= limit);
+        merged.sort_by_key(|(_, r)| r.sequence);
+        if merged.is_empty() {
             return Ok(0);
         }
-        let read = records.len();
+        let read = merged.len();
+        for (i, _) in &merged {
+            self.inputs[*i].position += 1;
+        }
         self.stats.records_in += read as u64;
+        // Process runs of consecutive records from the same input.
+        let mut start = 0;
+        while start < merged.len() {
+            let input = merged[start].0;
+            let mut end = start + 1;
+            while end < merged.len() && merged[end].0 == input {
+                end += 1;
+            }
+            let records: Vec<crate::topics::Record> =
+                merged[start..end].iter().map(|(_, r)| r.clone()).collect();
+            self.process_run(input, &records, store, log)?;
+            start = end;
+        }
+        Ok(read)
+    }
+
+    fn process_run(
+        &mut self,
+        input: usize,
+        records: &[crate::topics::Record],
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<(), ExecError> {
+        let source = &self.inputs[input].source;
         let mut reporter = Reporter {
             query_id: &self.id,
-            topic: &self.source.topic,
+            topic: &source.topic,
             log,
             stats: &mut self.stats,
         };
         let mut errors = Vec::new();
         let decoded = decode::decode(
-            &self.source,
-            &self.scope,
-            &records,
+            source,
+            &self.inputs[input].scope,
+            records,
             &self.options,
             &mut errors,
         )?;
@@ -173,16 +233,17 @@ impl PersistentQuery {
             reporter.skipped(message, (record.partition, record.offset));
         }
         let Some(batch) = decoded else {
-            return Ok(read);
+            return Ok(());
         };
         let rows = match &mut self.stage {
             Stage::Stateless(plan) => stateless::process(plan, batch, &mut reporter)?,
             Stage::Aggregate(operator) => operator.process(batch, &mut reporter)?,
+            Stage::Join(operator) => operator.process(input, batch, &mut reporter)?,
         };
         let out = self.sink.encode(rows, &mut reporter)?;
-        self.stats.records_out += out.len() as u64;
+        reporter.stats.records_out += out.len() as u64;
         store.append(&self.sink.topic, out)?;
-        Ok(read)
+        Ok(())
     }
 }
 

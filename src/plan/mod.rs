@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod coerce;
 pub mod expr;
+pub mod join;
 
 use thiserror::Error;
 
@@ -109,20 +110,28 @@ impl StatelessPlan {
 pub enum QueryPlan {
     Stateless(StatelessPlan),
     Aggregate(aggregate::AggregatePlan),
+    Join(join::JoinPlan),
 }
 
 impl QueryPlan {
+    /// The sources the query reads, with the scope each is decoded into.
+    pub fn inputs(&self) -> Vec<(Source, Scope)> {
+        match self {
+            QueryPlan::Stateless(p) => vec![(p.source.clone(), p.scope.clone())],
+            QueryPlan::Aggregate(p) => vec![(p.source.clone(), p.scope.clone())],
+            QueryPlan::Join(p) => vec![
+                (p.left.source.clone(), p.left.scope.clone()),
+                (p.right.source.clone(), p.right.scope.clone()),
+            ],
+        }
+    }
+
+    /// The first (left) source.
     pub fn source(&self) -> &Source {
         match self {
             QueryPlan::Stateless(p) => &p.source,
             QueryPlan::Aggregate(p) => &p.source,
-        }
-    }
-
-    pub fn scope(&self) -> &Scope {
-        match self {
-            QueryPlan::Stateless(p) => &p.scope,
-            QueryPlan::Aggregate(p) => &p.scope,
+            QueryPlan::Join(p) => &p.left.source,
         }
     }
 
@@ -130,6 +139,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Stateless(p) => p.output_schema(),
             QueryPlan::Aggregate(p) => p.output_schema(),
+            QueryPlan::Join(p) => p.output_schema(),
         }
     }
 
@@ -138,6 +148,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Stateless(p) => p.source.kind,
             QueryPlan::Aggregate(_) => SourceKind::Table,
+            QueryPlan::Join(p) => p.result_kind(),
         }
     }
 
@@ -145,6 +156,7 @@ impl QueryPlan {
     pub fn window(&self) -> Option<crate::catalog::WindowInfo> {
         match self {
             QueryPlan::Stateless(p) => p.source.window,
+            QueryPlan::Join(_) => None,
             QueryPlan::Aggregate(p) => p.window.as_ref().map(|w| crate::catalog::WindowInfo {
                 window_type: w.window_type,
                 size_ms: match w.window_type {
@@ -163,6 +175,9 @@ pub fn plan_query(
     sink_name: &str,
     properties: &std::collections::BTreeMap<String, String>,
 ) -> PResult<QueryPlan> {
+    if matches!(query.from, Relation::Join(_)) && !aggregate::is_aggregation(query) {
+        return join::plan_join(query, catalog, sink_name).map(QueryPlan::Join);
+    }
     if aggregate::is_aggregation(query) {
         return aggregate::plan_aggregate(query, catalog, sink_name, properties)
             .map(QueryPlan::Aggregate);

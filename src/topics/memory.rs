@@ -22,6 +22,8 @@ struct Topic {
 #[derive(Debug, Default)]
 pub struct MemoryTopicStore {
     topics: Mutex<BTreeMap<String, Topic>>,
+    /// The next store-wide sequence number.
+    sequence: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryTopicStore {
@@ -109,6 +111,9 @@ impl TopicStore for MemoryTopicStore {
                 }
             })?;
             let offset = log.len() as u64;
+            let sequence = self
+                .sequence
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             log.push(Record {
                 key: r.key,
                 value: r.value,
@@ -116,6 +121,7 @@ impl TopicStore for MemoryTopicStore {
                 headers: r.headers,
                 partition,
                 offset,
+                sequence,
             });
             t.arrival.push((partition, offset));
             positions.push((partition, offset));

@@ -58,6 +58,9 @@ pub struct Record {
     pub headers: Vec<Header>,
     pub partition: u32,
     pub offset: u64,
+    /// The store-wide order in which records were appended, across topics: readers of
+    /// several topics merge on it.
+    pub sequence: u64,
 }
 
 /// How a topic is laid out.

@@ -1,0 +1,536 @@
+//! The join stage: two inputs, state for each side, one output row per produced join result.
+//!
+//! - stream-table: a stream record looks up the table's current row for its key; table
+//!   records only update the table.
+//! - table-table: either side's update re-evaluates the join for its key; results that vanish
+//!   are written as tombstones.
+//! - foreign-key: the left row's foreign key looks up the right table; a right update re-joins
+//!   every left row that refers to it.
+//! - stream-stream: each record joins the other side's records within the window; outer joins
+//!   emit unmatched records with nulls (at once, or when the window closes if the query has a
+//!   GRACE PERIOD, as Kafka Streams does).
+
+use std::collections::{BTreeSet, HashMap};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::common::ScalarValue;
+
+use super::decode::DecodedBatch;
+use super::sink::SinkRow;
+use super::{ExecError, Headers, Reporter, batch_of, evaluate};
+use crate::functions::util::to_array;
+use crate::plan::join::{JoinKind, JoinPlan};
+use crate::sql::ast::JoinType;
+
+/// One side's row: all columns of its scope.
+type Row = Vec<ScalarValue>;
+
+/// A buffered stream record.
+#[derive(Debug, Clone)]
+struct Buffered {
+    row: Row,
+    timestamp: i64,
+    headers: Headers,
+    position: (u32, u64),
+    /// Whether it has joined with anything (for delayed outer-join results).
+    matched: bool,
+    /// Whether its unmatched result is still owed (delayed outer joins).
+    pending: bool,
+}
+
+/// A join result before WHERE and the projection.
+struct Joined {
+    left: Option<Row>,
+    right: Option<Row>,
+    key: ScalarValue,
+    /// Write a tombstone for this key.
+    tombstone: bool,
+    timestamp: i64,
+    headers: Headers,
+    position: (u32, u64),
+}
+
+pub struct JoinOperator {
+    plan: JoinPlan,
+    /// Tables: the current row per key (for a foreign-key join's left side: per primary key).
+    left_table: HashMap<ScalarValue, Row>,
+    right_table: HashMap<ScalarValue, Row>,
+    /// Foreign-key joins: the left primary keys that refer to each right key.
+    references: HashMap<ScalarValue, BTreeSet<Vec<u8>>>,
+    left_by_pk: HashMap<Vec<u8>, (ScalarValue, Row)>,
+    /// Streams: the records seen per key.
+    left_buffer: HashMap<ScalarValue, Vec<Buffered>>,
+    right_buffer: HashMap<ScalarValue, Vec<Buffered>>,
+    /// Table outputs: keys whose last result was a value.
+    emitted: HashMap<ScalarValue, bool>,
+    stream_time: i64,
+}
+
+impl JoinOperator {
+    pub fn new(plan: JoinPlan) -> JoinOperator {
+        JoinOperator {
+            plan,
+            left_table: HashMap::new(),
+            right_table: HashMap::new(),
+            references: HashMap::new(),
+            left_by_pk: HashMap::new(),
+            left_buffer: HashMap::new(),
+            right_buffer: HashMap::new(),
+            emitted: HashMap::new(),
+            stream_time: i64::MIN,
+        }
+    }
+
+    pub fn process(
+        &mut self,
+        input: usize,
+        decoded: DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        let side = if input == 0 {
+            &self.plan.left
+        } else {
+            &self.plan.right
+        };
+        let keys = evaluate(&side.key, &decoded.batch, &decoded.positions, reporter)?;
+        let scope_len = side.scope.columns.len();
+        let rowtime_index = scope_len - 3;
+        let mut joined = Vec::new();
+        for i in 0..decoded.batch.num_rows() {
+            let row: Row = (0..scope_len)
+                .map(|c| ScalarValue::try_from_array(decoded.batch.column(c), i))
+                .collect::<Result<_, _>>()
+                .map_err(ExecError::internal)?;
+            let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+            let timestamp = match &row[rowtime_index] {
+                ScalarValue::Int64(Some(t)) => *t,
+                _ => 0,
+            };
+            let change = Change {
+                row,
+                key,
+                tombstone: decoded.tombstone[i],
+                timestamp,
+                headers: decoded.headers[i].clone(),
+                position: decoded.positions[i],
+            };
+            match self.plan.kind {
+                JoinKind::StreamTable => self.stream_table(input, change, &mut joined),
+                JoinKind::TableTable => self.table_table(input, change, &mut joined),
+                JoinKind::ForeignKey => self.foreign_key(input, change, &mut joined),
+                JoinKind::StreamStream {
+                    before_ms,
+                    after_ms,
+                    grace_ms,
+                } => self.stream_stream(
+                    input,
+                    change,
+                    (before_ms, after_ms, grace_ms),
+                    &mut joined,
+                    reporter,
+                ),
+            }
+        }
+        self.project(joined, reporter)
+    }
+
+    fn stream_table(&mut self, input: usize, c: Change, out: &mut Vec<Joined>) {
+        if input == 1 {
+            if c.tombstone {
+                self.right_table.remove(&c.key);
+            } else if !c.key.is_null() {
+                self.right_table.insert(c.key, c.row);
+            }
+            return;
+        }
+        if c.tombstone {
+            return;
+        }
+        let right = if c.key.is_null() {
+            None
+        } else {
+            self.right_table.get(&c.key).cloned()
+        };
+        if right.is_none() && self.plan.join_type == JoinType::Inner {
+            return;
+        }
+        out.push(Joined {
+            left: Some(c.row),
+            right,
+            key: c.key,
+            tombstone: false,
+            timestamp: c.timestamp,
+            headers: c.headers,
+            position: c.position,
+        });
+    }
+
+    fn table_table(&mut self, input: usize, c: Change, out: &mut Vec<Joined>) {
+        if c.key.is_null() {
+            return;
+        }
+        let table = if input == 0 {
+            &mut self.left_table
+        } else {
+            &mut self.right_table
+        };
+        if c.tombstone {
+            table.remove(&c.key);
+        } else {
+            table.insert(c.key.clone(), c.row);
+        }
+        let left = self.left_table.get(&c.key).cloned();
+        let right = self.right_table.get(&c.key).cloned();
+        let produces = match self.plan.join_type {
+            JoinType::Inner => left.is_some() && right.is_some(),
+            JoinType::Left => left.is_some(),
+            JoinType::Right => right.is_some(),
+            JoinType::Full => left.is_some() || right.is_some(),
+        };
+        let was = self.emitted.get(&c.key).copied().unwrap_or(false);
+        if !produces && !was {
+            return;
+        }
+        out.push(Joined {
+            left,
+            right,
+            key: c.key,
+            tombstone: !produces,
+            timestamp: c.timestamp,
+            headers: c.headers,
+            position: c.position,
+        });
+    }
+
+    fn foreign_key(&mut self, input: usize, c: Change, out: &mut Vec<Joined>) {
+        let pk_index = 0;
+        if input == 0 {
+            // The left table's own key identifies the row; its foreign key is `c.key`.
+            let pk = c.row.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
+            let pk_bytes = format!("{pk:?}").into_bytes();
+            if let Some((old_fk, _)) = self.left_by_pk.remove(&pk_bytes)
+                && let Some(set) = self.references.get_mut(&old_fk)
+            {
+                set.remove(&pk_bytes);
+            }
+            if c.tombstone {
+                let was = self.emitted.get(&pk).copied().unwrap_or(false);
+                if was {
+                    out.push(Joined {
+                        left: None,
+                        right: None,
+                        key: pk,
+                        tombstone: true,
+                        timestamp: c.timestamp,
+                        headers: c.headers,
+                        position: c.position,
+                    });
+                }
+                return;
+            }
+            self.left_by_pk
+                .insert(pk_bytes.clone(), (c.key.clone(), c.row.clone()));
+            self.references
+                .entry(c.key.clone())
+                .or_default()
+                .insert(pk_bytes);
+            let right = if c.key.is_null() {
+                None
+            } else {
+                self.right_table.get(&c.key).cloned()
+            };
+            let produces = right.is_some() || self.plan.join_type == JoinType::Left;
+            let was = self.emitted.get(&pk).copied().unwrap_or(false);
+            if !produces && !was {
+                return;
+            }
+            out.push(Joined {
+                left: Some(c.row),
+                right,
+                key: pk,
+                tombstone: !produces,
+                timestamp: c.timestamp,
+                headers: c.headers,
+                position: c.position,
+            });
+            return;
+        }
+        if c.tombstone {
+            self.right_table.remove(&c.key);
+        } else {
+            self.right_table.insert(c.key.clone(), c.row.clone());
+        }
+        let right = self.right_table.get(&c.key).cloned();
+        let referring: Vec<Vec<u8>> = self
+            .references
+            .get(&c.key)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        for pk_bytes in referring {
+            let Some((_, left)) = self.left_by_pk.get(&pk_bytes).cloned() else {
+                continue;
+            };
+            let pk = left.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
+            let produces = right.is_some() || self.plan.join_type == JoinType::Left;
+            let was = self.emitted.get(&pk).copied().unwrap_or(false);
+            if !produces && !was {
+                continue;
+            }
+            out.push(Joined {
+                left: Some(left),
+                right: right.clone(),
+                key: pk,
+                tombstone: !produces,
+                timestamp: c.timestamp,
+                headers: c.headers.clone(),
+                position: c.position,
+            });
+        }
+    }
+
+    fn stream_stream(
+        &mut self,
+        input: usize,
+        c: Change,
+        (before, after, grace): (i64, i64, Option<i64>),
+        out: &mut Vec<Joined>,
+        reporter: &mut Reporter<'_>,
+    ) {
+        if c.tombstone || c.key.is_null() {
+            return;
+        }
+        self.stream_time = self.stream_time.max(c.timestamp);
+        let grace_ms = grace.unwrap_or(24 * 60 * 60 * 1000);
+        // A record older than the join window plus grace can no longer join.
+        if c.timestamp < self.stream_time - (before.max(after) + grace_ms) {
+            reporter.skipped(
+                format!(
+                    "Skipping a record that is too late for the join window (stream time {})",
+                    self.stream_time
+                ),
+                c.position,
+            );
+            return;
+        }
+        let delayed = grace.is_some();
+        let (others, mine) = if input == 0 {
+            (&mut self.right_buffer, &mut self.left_buffer)
+        } else {
+            (&mut self.left_buffer, &mut self.right_buffer)
+        };
+        let mut matched = false;
+        if let Some(candidates) = others.get_mut(&c.key) {
+            for other in candidates.iter_mut() {
+                // left.ts - before <= right.ts <= left.ts + after
+                let (left_ts, right_ts) = if input == 0 {
+                    (c.timestamp, other.timestamp)
+                } else {
+                    (other.timestamp, c.timestamp)
+                };
+                if right_ts < left_ts - before || right_ts > left_ts + after {
+                    continue;
+                }
+                matched = true;
+                other.matched = true;
+                other.pending = false;
+                let (left, right) = if input == 0 {
+                    (Some(c.row.clone()), Some(other.row.clone()))
+                } else {
+                    (Some(other.row.clone()), Some(c.row.clone()))
+                };
+                out.push(Joined {
+                    left,
+                    right,
+                    key: c.key.clone(),
+                    tombstone: false,
+                    timestamp: c.timestamp.max(other.timestamp),
+                    headers: c.headers.clone(),
+                    position: c.position,
+                });
+            }
+        }
+        let outer_for_me = match self.plan.join_type {
+            JoinType::Inner => false,
+            JoinType::Left => input == 0,
+            JoinType::Right => input == 1,
+            JoinType::Full => true,
+        };
+        if !matched && outer_for_me && !delayed {
+            let (left, right) = if input == 0 {
+                (Some(c.row.clone()), None)
+            } else {
+                (None, Some(c.row.clone()))
+            };
+            out.push(Joined {
+                left,
+                right,
+                key: c.key.clone(),
+                tombstone: false,
+                timestamp: c.timestamp,
+                headers: c.headers.clone(),
+                position: c.position,
+            });
+        }
+        mine.entry(c.key.clone()).or_default().push(Buffered {
+            row: c.row,
+            timestamp: c.timestamp,
+            headers: c.headers,
+            position: c.position,
+            matched,
+            pending: !matched && outer_for_me && delayed,
+        });
+        if delayed {
+            self.release_unmatched(before, after, grace_ms, out);
+        }
+    }
+
+    /// Delayed outer joins: unmatched records whose window has closed get their null result.
+    fn release_unmatched(&mut self, before: i64, after: i64, grace: i64, out: &mut Vec<Joined>) {
+        let close = self.stream_time - grace;
+        let mut released: Vec<(i64, usize, Joined)> = Vec::new();
+        for (side, buffer) in [
+            (0usize, &mut self.left_buffer),
+            (1usize, &mut self.right_buffer),
+        ] {
+            for (key, records) in buffer.iter_mut() {
+                for r in records.iter_mut().filter(|r| r.pending) {
+                    let window_end = if side == 0 {
+                        r.timestamp + after
+                    } else {
+                        r.timestamp + before
+                    };
+                    if window_end < close {
+                        r.pending = false;
+                        let (left, right) = if side == 0 {
+                            (Some(r.row.clone()), None)
+                        } else {
+                            (None, Some(r.row.clone()))
+                        };
+                        released.push((
+                            r.timestamp,
+                            side,
+                            Joined {
+                                left,
+                                right,
+                                key: key.clone(),
+                                tombstone: false,
+                                timestamp: r.timestamp,
+                                headers: r.headers.clone(),
+                                position: r.position,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        released.sort_by_key(|(ts, side, _)| (*ts, *side));
+        out.extend(released.into_iter().map(|(_, _, j)| j));
+    }
+
+    /// WHERE and the projection over the joined rows.
+    fn project(
+        &mut self,
+        joined: Vec<Joined>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        if joined.is_empty() {
+            return Ok(Vec::new());
+        }
+        let left_len = self.plan.left.scope.columns.len();
+        let right_len = self.plan.right.scope.columns.len();
+        let scope = &self.plan.scope;
+        let null_row = |len: usize, offset: usize| -> Vec<ScalarValue> {
+            (0..len)
+                .map(|i| {
+                    ScalarValue::try_from(&scope.columns[offset + i].ty.to_arrow())
+                        .unwrap_or(ScalarValue::Null)
+                })
+                .collect()
+        };
+        let rows: Vec<Vec<ScalarValue>> = joined
+            .iter()
+            .map(|j| {
+                let mut row = j.left.clone().unwrap_or_else(|| null_row(left_len, 0));
+                row.extend(
+                    j.right
+                        .clone()
+                        .unwrap_or_else(|| null_row(right_len, left_len)),
+                );
+                row.push(j.key.clone());
+                row
+            })
+            .collect();
+        let mut columns = Vec::with_capacity(scope.columns.len());
+        for (c, column) in scope.columns.iter().enumerate() {
+            let values = rows.iter().map(|r| r[c].clone()).collect();
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
+        let positions: Vec<(u32, u64)> = joined.iter().map(|j| j.position).collect();
+        let filter = match &self.plan.filter {
+            Some(f) => Some(evaluate(f, &batch, &positions, reporter)?),
+            None => None,
+        };
+        let outputs = self
+            .plan
+            .outputs
+            .iter()
+            .map(|o| evaluate(&o.expr, &batch, &positions, reporter))
+            .collect::<Result<Vec<_>, _>>()?;
+        let table_output = matches!(self.plan.kind, JoinKind::TableTable | JoinKind::ForeignKey);
+        let mut out = Vec::with_capacity(joined.len());
+        for (i, j) in joined.into_iter().enumerate() {
+            let passes = filter.as_ref().is_none_or(|f| {
+                f.as_boolean_opt()
+                    .is_some_and(|b| b.is_valid(i) && b.value(i))
+            });
+            let tombstone = if table_output {
+                let was = self.emitted.get(&j.key).copied().unwrap_or(false);
+                if j.tombstone || !passes {
+                    if !was {
+                        continue;
+                    }
+                    self.emitted.insert(j.key.clone(), false);
+                    true
+                } else {
+                    self.emitted.insert(j.key.clone(), true);
+                    false
+                }
+            } else {
+                if !passes {
+                    continue;
+                }
+                false
+            };
+            let mut values = outputs
+                .iter()
+                .map(|c| ScalarValue::try_from_array(c, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)?;
+            // The result's key is the join key, whichever side's column the projection names.
+            if let Some(first) = values.first_mut() {
+                let key_type = first.data_type();
+                *first = j.key.cast_to(&key_type).unwrap_or(j.key.clone());
+            }
+            out.push(SinkRow {
+                values,
+                tombstone,
+                null_key: false,
+                timestamp: j.timestamp,
+                headers: j.headers,
+                window: None,
+                position: j.position,
+            });
+        }
+        Ok(out)
+    }
+}
+
+struct Change {
+    row: Row,
+    key: ScalarValue,
+    tombstone: bool,
+    timestamp: i64,
+    headers: Headers,
+    position: (u32, u64),
+}

@@ -1,0 +1,630 @@
+//! Planning of joins between two sources: stream-stream (windowed), stream-table, table-table
+//! on the primary key, and foreign-key table-table joins.
+//!
+//! A joined row is the left source's columns and pseudo columns, then the right's, then the
+//! synthetic `ROWKEY` (the join key). WHERE and the projection are compiled against that
+//! *join scope*. Column names follow ksqlDB: `SELECT *` and qualified references name columns
+//! `<alias>_<column>`; the output key is the projected join expression, or `ROWKEY` when the
+//! join criteria match no source column (and for full outer joins).
+
+use super::expr::{Clause, Compiled, ExprCompiler, Scope, ScopeColumn};
+use super::{OutputColumn, PSEUDO_COLUMNS, PlanError, RESERVED_COLUMN_NAMES, same_expr};
+use crate::catalog::{Catalog, Source};
+use crate::sql::ast::{BinaryOp, Expr, Join, JoinType, Query, Relation, SelectItem, SourceKind};
+use crate::sql::display::expr_to_sql;
+use crate::types::{Column, ColumnKind, Schema, SqlType};
+
+type PResult<T> = Result<T, PlanError>;
+
+fn invalid(message: impl Into<String>) -> PlanError {
+    PlanError::Invalid(message.into())
+}
+
+/// The kind of join, by the kinds of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JoinKind {
+    /// Records join when their timestamps are within the window: left.ts - before <= right.ts
+    /// <= left.ts + after.
+    StreamStream {
+        before_ms: i64,
+        after_ms: i64,
+        grace_ms: Option<i64>,
+    },
+    StreamTable,
+    TableTable,
+    /// A table-table join whose left expression is the right table's primary key.
+    ForeignKey,
+}
+
+/// One input of a join.
+#[derive(Debug, Clone)]
+pub struct JoinSide {
+    pub source: Source,
+    pub alias: String,
+    /// The source's own scope (its columns and pseudo columns).
+    pub scope: Scope,
+    /// The join expression, compiled on the side's own scope.
+    pub key: Compiled,
+    /// The join expression as written.
+    pub key_expr: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinPlan {
+    pub left: JoinSide,
+    pub right: JoinSide,
+    pub join_type: JoinType,
+    pub kind: JoinKind,
+    /// Left columns, right columns, then ROWKEY.
+    pub scope: Scope,
+    pub filter: Option<Compiled>,
+    /// Key columns first, then value columns, compiled on the join scope.
+    pub outputs: Vec<OutputColumn>,
+    /// The type of the join key.
+    pub key_type: SqlType,
+}
+
+impl JoinPlan {
+    pub fn output_schema(&self) -> Schema {
+        Schema::new(
+            self.outputs
+                .iter()
+                .map(|o| Column {
+                    name: o.name.clone(),
+                    ty: o.expr.sql_type(),
+                    kind: o.kind,
+                    header_key: None,
+                })
+                .collect(),
+        )
+    }
+
+    /// Joins of two tables produce a table; anything with a stream produces a stream.
+    pub fn result_kind(&self) -> SourceKind {
+        match self.kind {
+            JoinKind::TableTable | JoinKind::ForeignKey => SourceKind::Table,
+            _ => SourceKind::Stream,
+        }
+    }
+}
+
+fn side_scope(source: &Source, alias: &str) -> Vec<ScopeColumn> {
+    let mut columns: Vec<ScopeColumn> = source
+        .schema
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            name: c.name.clone(),
+            source: Some(alias.to_string()),
+            ty: c.ty.clone(),
+        })
+        .collect();
+    for (name, ty) in PSEUDO_COLUMNS {
+        columns.push(ScopeColumn {
+            name: name.to_string(),
+            source: Some(alias.to_string()),
+            ty: ty.clone(),
+        });
+    }
+    columns
+}
+
+fn relation_source(r: &Relation, catalog: &Catalog) -> PResult<(Source, String)> {
+    match r {
+        Relation::Source { name, alias, .. } => {
+            let source = catalog
+                .source(name)
+                .cloned()
+                .ok_or_else(|| invalid(format!("{name} does not exist.")))?;
+            Ok((source, alias.clone().unwrap_or_else(|| name.clone())))
+        }
+        Relation::Join(_) => Err(PlanError::Unsupported(
+            "Joins of more than two sources are not supported yet".to_string(),
+        )),
+    }
+}
+
+/// Which sides an expression references: (left, right).
+fn references(e: &Expr, left: &Scope, right: &Scope) -> PResult<(bool, bool)> {
+    let mut l = false;
+    let mut r = false;
+    let mut error = None;
+    walk_columns(e, &mut |qualifier, name| {
+        let in_left = left.resolve(qualifier, name).is_some();
+        let in_right = right.resolve(qualifier, name).is_some();
+        match (in_left, in_right) {
+            (true, true) if qualifier.is_none() => {
+                error.get_or_insert_with(|| {
+                    let lq = left.columns[0].source.clone().unwrap_or_default();
+                    let rq = right.columns[0].source.clone().unwrap_or_default();
+                    invalid(format!(
+                        "Column '{name}' is ambiguous. Could be {lq}.{name} or {rq}.{name}."
+                    ))
+                });
+            }
+            (true, _) => l = true,
+            (_, true) => r = true,
+            (false, false) => {
+                error.get_or_insert_with(|| match qualifier {
+                    Some(q)
+                        if !left
+                            .columns
+                            .iter()
+                            .chain(&right.columns)
+                            .any(|c| c.source.as_deref() == Some(q)) =>
+                    {
+                        invalid(format!("'{q}' is not a valid stream/table name or alias."))
+                    }
+                    _ => invalid(format!(
+                        "JOIN ON column '{}' cannot be resolved.",
+                        match qualifier {
+                            Some(q) => format!("{q}.{name}"),
+                            None => name.to_string(),
+                        }
+                    )),
+                });
+            }
+        }
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok((l, r)),
+    }
+}
+
+fn walk_columns(e: &Expr, f: &mut dyn FnMut(Option<&str>, &str)) {
+    match e {
+        Expr::Column {
+            qualifier, name, ..
+        } => f(qualifier.as_deref(), name),
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            walk_columns(left, f);
+            walk_columns(right, f);
+        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::Cast { expr, .. }
+        | Expr::Dereference { expr, .. } => walk_columns(expr, f),
+        Expr::Subscript { expr, index } => {
+            walk_columns(expr, f);
+            walk_columns(index, f);
+        }
+        Expr::Function { args, .. } | Expr::Array(args) => {
+            args.iter().for_each(|a| walk_columns(a, f))
+        }
+        Expr::Case {
+            operand,
+            whens,
+            else_result,
+        } => {
+            if let Some(o) = operand {
+                walk_columns(o, f);
+            }
+            for (w, t) in whens {
+                walk_columns(w, f);
+                walk_columns(t, f);
+            }
+            if let Some(e) = else_result {
+                walk_columns(e, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn join_type_text(t: JoinType) -> &'static str {
+    match t {
+        JoinType::Inner => "[INNER] JOIN",
+        JoinType::Left => "LEFT [OUTER] JOIN",
+        JoinType::Right => "RIGHT [OUTER] JOIN",
+        JoinType::Full => "[FULL] OUTER JOIN",
+    }
+}
+
+/// A column reference qualified with its side's alias, as ksqlDB prints join expressions.
+fn qualified(e: &Expr, alias: &str) -> String {
+    match e {
+        Expr::Column { name, .. } => format!("{alias}.{name}"),
+        other => expr_to_sql(other),
+    }
+}
+
+fn is_key_column(e: &Expr, side: &Source) -> bool {
+    matches!(e, Expr::Column { name, .. } if side.schema.find(name).is_some_and(|c| c.kind == ColumnKind::Key))
+}
+
+pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<JoinPlan> {
+    let Relation::Join(join) = &query.from else {
+        return Err(PlanError::Internal("not a join".into()));
+    };
+    let Join {
+        left,
+        right,
+        join_type,
+        on,
+        within,
+    } = join.as_ref();
+    let (left_source, left_alias) = relation_source(left, catalog)?;
+    let (right_source, right_alias) = relation_source(right, catalog)?;
+    let left_scope = Scope::new(side_scope(&left_source, &left_alias));
+    let right_scope = Scope::new(side_scope(&right_source, &right_alias));
+
+    // The ON clause: one equality between an expression of each side.
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left: a,
+        right: b,
+    } = on
+    else {
+        return Err(invalid(format!(
+            "Invalid join condition: joins on multiple conditions are not yet supported. Got {}.",
+            expr_to_sql(on)
+        )));
+    };
+    let (a_left, a_right) = references(a, &left_scope, &right_scope)?;
+    let (b_left, b_right) = references(b, &left_scope, &right_scope)?;
+    let (left_expr, right_expr) = match (a_left, a_right, b_left, b_right) {
+        (true, false, false, true) => ((**a).clone(), (**b).clone()),
+        (false, true, true, false) => ((**b).clone(), (**a).clone()),
+        _ => {
+            let bad = if (a_left == a_right) || !(a_left || a_right) {
+                a
+            } else {
+                b
+            };
+            return Err(invalid(format!(
+                "Invalid comparison expression '{}' in join '{}'. Each side of the join comparision must contain references from exactly one source.",
+                expr_to_sql(bad),
+                expr_to_sql(on)
+            )));
+        }
+    };
+
+    let kind = match (left_source.kind, right_source.kind) {
+        (SourceKind::Stream, SourceKind::Stream) => {
+            let Some(w) = within else {
+                return Err(invalid(
+                    "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
+                ));
+            };
+            JoinKind::StreamStream {
+                before_ms: w.before_ms,
+                after_ms: w.after_ms,
+                grace_ms: w.grace_ms,
+            }
+        }
+        (SourceKind::Stream, SourceKind::Table) => {
+            if within.is_some() {
+                return Err(invalid(
+                    "A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your Stream-Table join again.",
+                ));
+            }
+            if matches!(join_type, JoinType::Full | JoinType::Right) {
+                let name = if *join_type == JoinType::Full {
+                    "full-outer"
+                } else {
+                    "right"
+                };
+                return Err(invalid(format!(
+                    "Invalid join type: {name} join not supported for stream-table join. Got {} {} {}.",
+                    left_source.name,
+                    join_type_text(*join_type),
+                    right_source.name
+                )));
+            }
+            if !is_key_column(&right_expr, &right_source) {
+                return Err(invalid(format!(
+                    "Invalid join condition: stream-table joins require to join on the table's primary key. Got {} = {}.",
+                    qualified(&left_expr, &left_alias),
+                    qualified(&right_expr, &right_alias)
+                )));
+            }
+            JoinKind::StreamTable
+        }
+        (SourceKind::Table, SourceKind::Stream) => {
+            return Err(invalid(format!(
+                "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} {}.",
+                left_source.name,
+                join_type_text(*join_type),
+                right_source.name
+            )));
+        }
+        (SourceKind::Table, SourceKind::Table) => {
+            if !is_key_column(&right_expr, &right_source) {
+                return Err(invalid(format!(
+                    "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {} = {}.",
+                    qualified(&left_expr, &left_alias),
+                    qualified(&right_expr, &right_alias)
+                )));
+            }
+            if is_key_column(&left_expr, &left_source) {
+                JoinKind::TableTable
+            } else {
+                if matches!(join_type, JoinType::Right | JoinType::Full) {
+                    return Err(invalid(format!(
+                        "Invalid join type: {} join not supported for foreign-key table-table join. Got {} {} {}.",
+                        if *join_type == JoinType::Full {
+                            "full-outer"
+                        } else {
+                            "right"
+                        },
+                        left_source.name,
+                        join_type_text(*join_type),
+                        right_source.name
+                    )));
+                }
+                JoinKind::ForeignKey
+            }
+        }
+    };
+
+    let left_key = ExprCompiler::new(&left_scope, Clause::Select).compile(&left_expr)?;
+    let right_key = ExprCompiler::new(&right_scope, Clause::Select).compile(&right_expr)?;
+    let key_type = left_key.sql_type();
+    let right_type = right_key.sql_type();
+    if key_type != right_type {
+        return Err(invalid(format!(
+            "Invalid join condition: types don't match. Got {}{{{key_type}}} = {}{{{right_type}}}.",
+            qualified(&left_expr, &left_alias),
+            qualified(&right_expr, &right_alias)
+        )));
+    }
+
+    // The join scope.
+    let mut columns = side_scope(&left_source, &left_alias);
+    columns.extend(side_scope(&right_source, &right_alias));
+    columns.push(ScopeColumn {
+        name: "ROWKEY".to_string(),
+        source: None,
+        ty: key_type.clone(),
+    });
+    let scope = Scope::new(columns);
+
+    let filter = match &query.where_clause {
+        Some(w) => Some(ExprCompiler::new(&scope, Clause::Where).compile(w)?),
+        None => None,
+    };
+
+    let synthetic = *join_type == JoinType::Full
+        || (!matches!(left_expr, Expr::Column { .. })
+            && !matches!(right_expr, Expr::Column { .. }));
+    let outputs = project_join(
+        query,
+        sink_name,
+        &scope,
+        (&left_source, &left_alias, &left_expr),
+        (&right_source, &right_alias, &right_expr),
+        synthetic,
+        kind,
+    )?;
+
+    Ok(JoinPlan {
+        left: JoinSide {
+            source: left_source,
+            alias: left_alias,
+            scope: left_scope,
+            key: left_key,
+            key_expr: left_expr,
+        },
+        right: JoinSide {
+            source: right_source,
+            alias: right_alias,
+            scope: right_scope,
+            key: right_key,
+            key_expr: right_expr,
+        },
+        join_type: *join_type,
+        kind,
+        scope,
+        filter,
+        outputs,
+        key_type,
+    })
+}
+
+fn with_qualifier(e: &Expr, alias: &str) -> Expr {
+    match e {
+        Expr::Column { name, location, .. } => Expr::Column {
+            qualifier: Some(alias.to_string()),
+            name: name.clone(),
+            location: *location,
+        },
+        other => other.clone(),
+    }
+}
+
+/// Output columns of a join and which one is the key.
+fn project_join(
+    query: &Query,
+    sink_name: &str,
+    scope: &Scope,
+    (left_source, left_alias, left_expr): (&Source, &str, &Expr),
+    (right_source, right_alias, right_expr): (&Source, &str, &Expr),
+    synthetic: bool,
+    kind: JoinKind,
+) -> PResult<Vec<OutputColumn>> {
+    struct Item {
+        name: String,
+        expr: Expr,
+    }
+    let star = |source: &Source, alias: &str| -> Vec<Item> {
+        source
+            .schema
+            .columns
+            .iter()
+            .map(|c| Item {
+                name: format!("{alias}_{}", c.name),
+                expr: Expr::Column {
+                    qualifier: Some(alias.to_string()),
+                    name: c.name.clone(),
+                    location: Default::default(),
+                },
+            })
+            .collect()
+    };
+    let mut items: Vec<Item> = Vec::new();
+    let mut generated = 0usize;
+    for s in &query.select {
+        match s {
+            SelectItem::Wildcard => {
+                items.extend(star(left_source, left_alias));
+                items.extend(star(right_source, right_alias));
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                if q == left_alias {
+                    items.extend(star(left_source, left_alias));
+                } else if q == right_alias {
+                    items.extend(star(right_source, right_alias));
+                } else {
+                    return Err(invalid(format!(
+                        "'{q}' is not a valid stream/table name or alias."
+                    )));
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let name = match (alias, expr) {
+                    (Some(a), _) => a.clone(),
+                    (
+                        None,
+                        Expr::Column {
+                            qualifier: Some(q),
+                            name,
+                            ..
+                        },
+                    ) => format!("{q}_{name}"),
+                    (None, Expr::Column { name, .. }) => name.clone(),
+                    (None, Expr::Dereference { field, .. }) => field.clone(),
+                    (None, _) => loop {
+                        let candidate = format!("KSQL_COL_{generated}");
+                        generated += 1;
+                        if !items.iter().any(|i| i.name == candidate) {
+                            break candidate;
+                        }
+                    },
+                };
+                items.push(Item {
+                    name,
+                    expr: expr.clone(),
+                });
+            }
+        }
+    }
+    for item in &items {
+        if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
+            return Err(invalid(format!(
+                "Reserved column name in select: `{}`. Please remove or alias the column.",
+                item.name
+            )));
+        }
+    }
+
+    // The key.
+    let left_q = with_qualifier(left_expr, left_alias);
+    let right_q = with_qualifier(right_expr, right_alias);
+    let matches_side = |e: &Expr| -> Option<usize> {
+        let resolved = match e {
+            Expr::Column {
+                qualifier: None,
+                name,
+                location,
+            } => {
+                // An unqualified column is the side that has it.
+                let side = scope
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == name && c.source.is_some())
+                    .and_then(|c| c.source.clone());
+                match side {
+                    Some(q) => Expr::Column {
+                        qualifier: Some(q),
+                        name: name.clone(),
+                        location: *location,
+                    },
+                    None => e.clone(),
+                }
+            }
+            other => other.clone(),
+        };
+        if expr_to_sql(&resolved) == expr_to_sql(&left_q) {
+            Some(0)
+        } else if expr_to_sql(&resolved) == expr_to_sql(&right_q) {
+            Some(1)
+        } else {
+            None
+        }
+    };
+    let mut key_index = None;
+    if synthetic {
+        for (i, item) in items.iter().enumerate() {
+            if matches!(&item.expr, Expr::Column { qualifier: None, name, .. } if name == "ROWKEY")
+            {
+                key_index = Some(i);
+                break;
+            }
+        }
+        if key_index.is_none() {
+            return Err(invalid(format!(
+                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the join expression ROWKEY in its projection (eg, SELECT ROWKEY...).\nROWKEY was added as a synthetic key column because the join criteria did not match any source column."
+            )));
+        }
+    } else {
+        let mut first_side = None;
+        for (i, item) in items.iter().enumerate() {
+            if let Some(side) = matches_side(&item.expr) {
+                match (key_index, first_side) {
+                    (None, _) => {
+                        key_index = Some(i);
+                        first_side = Some(side);
+                    }
+                    (Some(k), Some(s)) if s == side && same_expr(&items[k].expr, &item.expr) => {
+                        return Err(invalid(format!(
+                            "The projection contains a key column more than once: `{}` and `{}`.",
+                            items[k].name, item.name
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if key_index.is_none() {
+            let l = qualified(left_expr, left_alias);
+            let r = qualified(right_expr, right_alias);
+            let (listed, example) = match kind {
+                // Only the left key is the key of a foreign-key join's result.
+                JoinKind::ForeignKey => (l.clone(), l.clone()),
+                _ => (format!("{l} or {r}"), l.clone()),
+            };
+            return Err(invalid(format!(
+                "The query used to build `{sink_name}` must include the join expression{} {listed} in its projection (eg, SELECT {example}...).",
+                if kind == JoinKind::ForeignKey {
+                    ""
+                } else {
+                    "s"
+                }
+            )));
+        }
+    }
+
+    let compiler = ExprCompiler::new(scope, Clause::Select);
+    let mut outputs = Vec::with_capacity(items.len());
+    let key_index = key_index.unwrap_or(0);
+    {
+        let item = &items[key_index];
+        outputs.push(OutputColumn {
+            name: item.name.clone(),
+            kind: ColumnKind::Key,
+            expr: compiler.compile(&item.expr)?,
+        });
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i == key_index {
+            continue;
+        }
+        outputs.push(OutputColumn {
+            name: item.name.clone(),
+            kind: ColumnKind::Value,
+            expr: compiler.compile(&item.expr)?,
+        });
+    }
+    Ok(outputs)
+}
