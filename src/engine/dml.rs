@@ -274,7 +274,7 @@ impl Engine {
             QueryPlan::Aggregate(p) => {
                 Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
             }
-            QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(p))),
+            QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
         };
         self.queries.push(PersistentQuery::new(
             query_id, inputs, stage, sink_spec, options,

@@ -8,7 +8,7 @@
 //! join criteria match no source column (and for full outer joins).
 
 use super::expr::{Clause, Compiled, ExprCompiler, Scope, ScopeColumn};
-use super::{OutputColumn, PSEUDO_COLUMNS, PlanError, RESERVED_COLUMN_NAMES, same_expr};
+use super::{OutputColumn, PSEUDO_COLUMNS, PlanError, RESERVED_COLUMN_NAMES};
 use crate::catalog::{Catalog, Source};
 use crate::sql::ast::{BinaryOp, Expr, Join, JoinType, Query, Relation, SelectItem, SourceKind};
 use crate::sql::display::expr_to_sql;
@@ -370,11 +370,21 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         )));
     }
 
+    // The synthetic key's name: ROWKEY, or ROWKEY_n when the sources use that name.
+    let taken =
+        |n: &str| left_source.schema.find(n).is_some() || right_source.schema.find(n).is_some();
+    let mut rowkey = "ROWKEY".to_string();
+    let mut n = 1;
+    while taken(&rowkey) {
+        rowkey = format!("ROWKEY_{n}");
+        n += 1;
+    }
+
     // The join scope.
     let mut columns = side_scope(&left_source, &left_alias);
     columns.extend(side_scope(&right_source, &right_alias));
     columns.push(ScopeColumn {
-        name: "ROWKEY".to_string(),
+        name: rowkey.clone(),
         source: None,
         ty: key_type.clone(),
     });
@@ -385,9 +395,10 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         None => None,
     };
 
-    let synthetic = *join_type == JoinType::Full
+    let synthetic = (*join_type == JoinType::Full
         || (!matches!(left_expr, Expr::Column { .. })
-            && !matches!(right_expr, Expr::Column { .. }));
+            && !matches!(right_expr, Expr::Column { .. })))
+    .then_some(rowkey.as_str());
     let outputs = project_join(
         query,
         sink_name,
@@ -440,13 +451,18 @@ fn project_join(
     scope: &Scope,
     (left_source, left_alias, left_expr): (&Source, &str, &Expr),
     (right_source, right_alias, right_expr): (&Source, &str, &Expr),
-    synthetic: bool,
+    synthetic: Option<&str>,
     kind: JoinKind,
 ) -> PResult<Vec<OutputColumn>> {
     struct Item {
         name: String,
         expr: Expr,
     }
+    let in_both = |name: &str| {
+        let pseudo = PSEUDO_COLUMNS.iter().any(|(p, _)| *p == name);
+        pseudo
+            || (left_source.schema.find(name).is_some() && right_source.schema.find(name).is_some())
+    };
     let star = |source: &Source, alias: &str| -> Vec<Item> {
         source
             .schema
@@ -464,9 +480,11 @@ fn project_join(
     };
     let mut items: Vec<Item> = Vec::new();
     let mut generated = 0usize;
+    let mut unqualified_star = false;
     for s in &query.select {
         match s {
             SelectItem::Wildcard => {
+                unqualified_star = true;
                 items.extend(star(left_source, left_alias));
                 items.extend(star(right_source, right_alias));
             }
@@ -491,7 +509,7 @@ fn project_join(
                             name,
                             ..
                         },
-                    ) => format!("{q}_{name}"),
+                    ) if in_both(name) => format!("{q}_{name}"),
                     (None, Expr::Column { name, .. }) => name.clone(),
                     (None, Expr::Dereference { field, .. }) => field.clone(),
                     (None, _) => loop {
@@ -518,96 +536,143 @@ fn project_join(
         }
     }
 
-    // The key.
-    let left_q = with_qualifier(left_expr, left_alias);
-    let right_q = with_qualifier(right_expr, right_alias);
-    let matches_side = |e: &Expr| -> Option<usize> {
+    // Resolves an unqualified column to the side that has it, for comparing expressions.
+    let resolve = |e: &Expr| -> String {
         let resolved = match e {
             Expr::Column {
                 qualifier: None,
                 name,
                 location,
-            } => {
-                // An unqualified column is the side that has it.
-                let side = scope
-                    .columns
-                    .iter()
-                    .find(|c| &c.name == name && c.source.is_some())
-                    .and_then(|c| c.source.clone());
-                match side {
-                    Some(q) => Expr::Column {
-                        qualifier: Some(q),
-                        name: name.clone(),
-                        location: *location,
-                    },
-                    None => e.clone(),
-                }
-            }
+            } => match scope
+                .columns
+                .iter()
+                .find(|c| &c.name == name && c.source.is_some())
+                .and_then(|c| c.source.clone())
+            {
+                Some(q) => Expr::Column {
+                    qualifier: Some(q),
+                    name: name.clone(),
+                    location: *location,
+                },
+                None => e.clone(),
+            },
             other => other.clone(),
         };
-        if expr_to_sql(&resolved) == expr_to_sql(&left_q) {
-            Some(0)
-        } else if expr_to_sql(&resolved) == expr_to_sql(&right_q) {
-            Some(1)
-        } else {
-            None
-        }
+        expr_to_sql(&resolved)
     };
-    let mut key_index = None;
-    if synthetic {
-        for (i, item) in items.iter().enumerate() {
-            if matches!(&item.expr, Expr::Column { qualifier: None, name, .. } if name == "ROWKEY")
-            {
-                key_index = Some(i);
-                break;
+
+    let key_index = match (synthetic, kind) {
+        (Some(rowkey), _) => {
+            let found = items.iter().position(|item| {
+                matches!(&item.expr, Expr::Column { qualifier: None, name, .. } if name == rowkey)
+            });
+            match found {
+                Some(i) => i,
+                None if unqualified_star => {
+                    // `SELECT *` carries the synthetic key implicitly.
+                    items.insert(
+                        0,
+                        Item {
+                            name: rowkey.to_string(),
+                            expr: Expr::Column {
+                                qualifier: None,
+                                name: rowkey.to_string(),
+                                location: Default::default(),
+                            },
+                        },
+                    );
+                    0
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the join expression {rowkey} in its projection (eg, SELECT {rowkey}...).\n{rowkey} was added as a synthetic key column because the join criteria did not match any source column."
+                    )));
+                }
             }
         }
-        if key_index.is_none() {
-            return Err(invalid(format!(
-                "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the join expression ROWKEY in its projection (eg, SELECT ROWKEY...).\nROWKEY was added as a synthetic key column because the join criteria did not match any source column."
-            )));
+        (None, JoinKind::ForeignKey) => {
+            // The result of a foreign-key join is keyed by the left table's primary key.
+            let pk = left_source
+                .schema
+                .key_columns()
+                .next()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let pk_sql = format!("{left_alias}.{pk}");
+            let matching: Vec<usize> = items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| resolve(&item.expr) == pk_sql)
+                .map(|(i, _)| i)
+                .collect();
+            match matching.as_slice() {
+                [] => {
+                    return Err(invalid(format!(
+                        "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{pk_sql}`)."
+                    )));
+                }
+                [one] => *one,
+                [first, second, ..] => {
+                    let mut names = [items[*first].name.clone(), items[*second].name.clone()];
+                    names.sort();
+                    return Err(invalid(format!(
+                        "The projection contains a key column (`{left_alias}_{pk}`) more than once, aliased as: {} and {}.",
+                        names[0], names[1]
+                    )));
+                }
+            }
         }
-    } else {
-        let mut first_side = None;
-        for (i, item) in items.iter().enumerate() {
-            if let Some(side) = matches_side(&item.expr) {
-                match (key_index, first_side) {
-                    (None, _) => {
-                        key_index = Some(i);
-                        first_side = Some(side);
-                    }
-                    (Some(k), Some(s)) if s == side && same_expr(&items[k].expr, &item.expr) => {
+        (None, _) => {
+            let left_sql = expr_to_sql(&with_qualifier(left_expr, left_alias));
+            let right_sql = expr_to_sql(&with_qualifier(right_expr, right_alias));
+            let side_of = |item: &Item| -> Option<usize> {
+                let r = resolve(&item.expr);
+                if r == left_sql {
+                    Some(0)
+                } else if r == right_sql {
+                    Some(1)
+                } else {
+                    None
+                }
+            };
+            let mut key: Option<(usize, usize)> = None;
+            for (i, item) in items.iter().enumerate() {
+                let Some(side) = side_of(item) else { continue };
+                match key {
+                    None => key = Some((i, side)),
+                    Some((k, s)) if s == side => {
+                        let internal = match &items[k].expr {
+                            Expr::Column { name, .. } => {
+                                let alias = if side == 0 { left_alias } else { right_alias };
+                                format!("{alias}_{name}")
+                            }
+                            other => expr_to_sql(other),
+                        };
+                        let mut names = [items[k].name.clone(), item.name.clone()];
+                        names.sort();
                         return Err(invalid(format!(
-                            "The projection contains a key column more than once: `{}` and `{}`.",
-                            items[k].name, item.name
+                            "The projection contains a key column (`{internal}`) more than once, aliased as: {} and {}.",
+                            names[0], names[1]
                         )));
                     }
                     _ => {}
                 }
             }
-        }
-        if key_index.is_none() {
-            let l = qualified(left_expr, left_alias);
-            let r = qualified(right_expr, right_alias);
-            let (listed, example) = match kind {
-                // Only the left key is the key of a foreign-key join's result.
-                JoinKind::ForeignKey => (l.clone(), l.clone()),
-                _ => (format!("{l} or {r}"), l.clone()),
-            };
-            return Err(invalid(format!(
-                "The query used to build `{sink_name}` must include the join expression{} {listed} in its projection (eg, SELECT {example}...).",
-                if kind == JoinKind::ForeignKey {
-                    ""
-                } else {
-                    "s"
+            match key {
+                Some((i, _)) => i,
+                None => {
+                    let l = qualified(left_expr, left_alias);
+                    let r = qualified(right_expr, right_alias);
+                    return Err(invalid(format!(
+                        "The query used to build `{sink_name}` must include the join expressions {l} or {r} in its projection (eg, SELECT {l}...)."
+                    )));
                 }
-            )));
+            }
         }
-    }
+    };
 
     let compiler = ExprCompiler::new(scope, Clause::Select);
     let mut outputs = Vec::with_capacity(items.len());
-    let key_index = key_index.unwrap_or(0);
     {
         let item = &items[key_index];
         outputs.push(OutputColumn {

@@ -110,7 +110,7 @@ impl StatelessPlan {
 pub enum QueryPlan {
     Stateless(StatelessPlan),
     Aggregate(aggregate::AggregatePlan),
-    Join(join::JoinPlan),
+    Join(Box<join::JoinPlan>),
 }
 
 impl QueryPlan {
@@ -176,7 +176,7 @@ pub fn plan_query(
     properties: &std::collections::BTreeMap<String, String>,
 ) -> PResult<QueryPlan> {
     if matches!(query.from, Relation::Join(_)) && !aggregate::is_aggregation(query) {
-        return join::plan_join(query, catalog, sink_name).map(QueryPlan::Join);
+        return join::plan_join(query, catalog, sink_name).map(|p| QueryPlan::Join(Box::new(p)));
     }
     if aggregate::is_aggregation(query) {
         return aggregate::plan_aggregate(query, catalog, sink_name, properties)
