@@ -187,10 +187,7 @@ impl JoinOperator {
             JoinType::Right => right.is_some(),
             JoinType::Full => left.is_some() || right.is_some(),
         };
-        let was = self.emitted.get(&c.key).copied().unwrap_or(false);
-        if !produces && !was {
-            return;
-        }
+        // Whether a vanished result was ever written is decided in `project`, in order.
         out.push(Joined {
             left,
             right,
@@ -214,18 +211,15 @@ impl JoinOperator {
                 set.remove(&pk_bytes);
             }
             if c.tombstone {
-                let was = self.emitted.get(&pk).copied().unwrap_or(false);
-                if was {
-                    out.push(Joined {
-                        left: None,
-                        right: None,
-                        key: pk,
-                        tombstone: true,
-                        timestamp: c.timestamp,
-                        headers: c.headers,
-                        position: c.position,
-                    });
-                }
+                out.push(Joined {
+                    left: None,
+                    right: None,
+                    key: pk,
+                    tombstone: true,
+                    timestamp: c.timestamp,
+                    headers: c.headers,
+                    position: c.position,
+                });
                 return;
             }
             self.left_by_pk
@@ -240,10 +234,6 @@ impl JoinOperator {
                 self.right_table.get(&c.key).cloned()
             };
             let produces = right.is_some() || self.plan.join_type == JoinType::Left;
-            let was = self.emitted.get(&pk).copied().unwrap_or(false);
-            if !produces && !was {
-                return;
-            }
             out.push(Joined {
                 left: Some(c.row),
                 right,
@@ -272,10 +262,6 @@ impl JoinOperator {
             };
             let pk = left.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
             let produces = right.is_some() || self.plan.join_type == JoinType::Left;
-            let was = self.emitted.get(&pk).copied().unwrap_or(false);
-            if !produces && !was {
-                continue;
-            }
             out.push(Joined {
                 left: Some(left),
                 right: right.clone(),
