@@ -45,6 +45,9 @@ struct Joined {
     key: ScalarValue,
     /// Write a tombstone for this key.
     tombstone: bool,
+    /// Write the tombstone even if no value was written before (a foreign-key join's left
+    /// delete always is).
+    forced: bool,
     timestamp: i64,
     headers: Headers,
     position: (u32, u64),
@@ -159,6 +162,7 @@ impl JoinOperator {
             right,
             key: c.key,
             tombstone: false,
+            forced: false,
             timestamp: c.timestamp,
             headers: c.headers,
             position: c.position,
@@ -193,6 +197,7 @@ impl JoinOperator {
             right,
             key: c.key,
             tombstone: !produces,
+            forced: false,
             timestamp: c.timestamp,
             headers: c.headers,
             position: c.position,
@@ -216,6 +221,7 @@ impl JoinOperator {
                     right: None,
                     key: pk,
                     tombstone: true,
+                    forced: true,
                     timestamp: c.timestamp,
                     headers: c.headers,
                     position: c.position,
@@ -239,6 +245,7 @@ impl JoinOperator {
                 right,
                 key: pk,
                 tombstone: !produces,
+                forced: false,
                 timestamp: c.timestamp,
                 headers: c.headers,
                 position: c.position,
@@ -267,6 +274,7 @@ impl JoinOperator {
                 right: right.clone(),
                 key: pk,
                 tombstone: !produces,
+                forced: false,
                 timestamp: c.timestamp,
                 headers: c.headers.clone(),
                 position: c.position,
@@ -329,6 +337,7 @@ impl JoinOperator {
                     right,
                     key: c.key.clone(),
                     tombstone: false,
+                    forced: false,
                     timestamp: c.timestamp.max(other.timestamp),
                     headers: c.headers.clone(),
                     position: c.position,
@@ -352,6 +361,7 @@ impl JoinOperator {
                 right,
                 key: c.key.clone(),
                 tombstone: false,
+                forced: false,
                 timestamp: c.timestamp,
                 headers: c.headers.clone(),
                 position: c.position,
@@ -400,6 +410,7 @@ impl JoinOperator {
                                 right,
                                 key: key.clone(),
                                 tombstone: false,
+                                forced: false,
                                 timestamp: r.timestamp,
                                 headers: r.headers.clone(),
                                 position: r.position,
@@ -473,7 +484,7 @@ impl JoinOperator {
             let tombstone = if table_output {
                 let was = self.emitted.get(&j.key).copied().unwrap_or(false);
                 if j.tombstone || !passes {
-                    if !was {
+                    if !was && !j.forced {
                         continue;
                     }
                     self.emitted.insert(j.key.clone(), false);

@@ -221,12 +221,46 @@ fn join_type_text(t: JoinType) -> &'static str {
     }
 }
 
-/// A column reference qualified with its side's alias, as ksqlDB prints join expressions.
+/// An expression with its columns qualified by the side's alias, as ksqlDB prints join
+/// expressions.
 fn qualified(e: &Expr, alias: &str) -> String {
-    match e {
-        Expr::Column { name, .. } => format!("{alias}.{name}"),
-        other => expr_to_sql(other),
+    fn qualify(e: &Expr, alias: &str) -> Expr {
+        match e {
+            Expr::Column {
+                qualifier: None,
+                name,
+                location,
+            } => Expr::Column {
+                qualifier: Some(alias.to_string()),
+                name: name.clone(),
+                location: *location,
+            },
+            Expr::Cast { expr, ty } => Expr::Cast {
+                expr: Box::new(qualify(expr, alias)),
+                ty: ty.clone(),
+            },
+            Expr::Dereference { expr, field } => Expr::Dereference {
+                expr: Box::new(qualify(expr, alias)),
+                field: field.clone(),
+            },
+            Expr::Binary { op, left, right } => {
+                Expr::binary(*op, qualify(left, alias), qualify(right, alias))
+            }
+            Expr::Function {
+                name,
+                args,
+                distinct,
+                location,
+            } => Expr::Function {
+                name: name.clone(),
+                args: args.iter().map(|a| qualify(a, alias)).collect(),
+                distinct: *distinct,
+                location: *location,
+            },
+            other => other.clone(),
+        }
     }
+    expr_to_sql(&qualify(e, alias))
 }
 
 fn is_key_column(e: &Expr, side: &Source) -> bool {
@@ -608,7 +642,7 @@ fn project_join(
             match matching.as_slice() {
                 [] => {
                     return Err(invalid(format!(
-                        "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{pk_sql}`)."
+                        "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left_alias}`). Missing column: `{pk}`."
                     )));
                 }
                 [one] => *one,
