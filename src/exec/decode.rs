@@ -56,11 +56,25 @@ pub fn decode<'r>(
         .map_err(|e| ExecError::Internal(e.to_string()))?;
 
     for record in records {
+        // A windowed key carries its window after the key bytes.
+        let (key_bytes, window) = match (&source.window, record.key.as_deref()) {
+            (Some(info), Some(bytes)) => match split_window(bytes, info) {
+                Some((k, w)) => (Some(k), Some(w)),
+                None => {
+                    errors.push((
+                        record,
+                        "Failed to deserialize windowed key: too short".to_string(),
+                    ));
+                    continue;
+                }
+            },
+            (_, bytes) => (bytes, None),
+        };
         let key = match format::deserialize(
             &source.key_format,
             &key_columns,
             key_columns.len() > 1,
-            record.key.as_deref(),
+            key_bytes,
         ) {
             Ok(k) => k,
             Err(e) => {
@@ -120,6 +134,14 @@ pub fn decode<'r>(
             errors.push((record, format!("Invalid negative timestamp: {timestamp}")));
             continue;
         }
+        if source.window.is_some() {
+            let (start, end) = match window {
+                Some((s, e)) => (Some(s), Some(e)),
+                None => (None, None),
+            };
+            row.push(ScalarValue::Int64(start));
+            row.push(ScalarValue::Int64(end));
+        }
         row.push(ScalarValue::Int64(Some(timestamp)));
         row.push(ScalarValue::Int32(Some(record.partition as i32)));
         row.push(ScalarValue::Int64(Some(record.offset as i64)));
@@ -148,6 +170,29 @@ pub fn decode<'r>(
         null_key,
         positions,
     }))
+}
+
+/// Splits a windowed key into the inner key and its window (start, end): time windows append
+/// the start; session windows the end, then the start.
+fn split_window<'b>(
+    bytes: &'b [u8],
+    info: &crate::catalog::WindowInfo,
+) -> Option<(&'b [u8], (i64, i64))> {
+    let read = |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.try_into().ok()?)) };
+    match info.window_type {
+        crate::sql::ast::WindowType::Session => {
+            let split = bytes.len().checked_sub(16)?;
+            let end = read(&bytes[split..split + 8])?;
+            let start = read(&bytes[split + 8..])?;
+            Some((&bytes[..split], (start, end)))
+        }
+        _ => {
+            let split = bytes.len().checked_sub(8)?;
+            let start = read(&bytes[split..])?;
+            let end = start.saturating_add(info.size_ms.unwrap_or(0));
+            Some((&bytes[..split], (start, end)))
+        }
+    }
 }
 
 fn to_array(values: Vec<ScalarValue>, data_type: &DataType) -> Result<ArrayRef, ExecError> {

@@ -52,6 +52,11 @@ pub fn process(
     }
     let rowtime = batch.column(plan.scope.columns.len() - 3).clone();
     let rowtime = rowtime.as_primitive_opt::<Int64Type>();
+    // A windowed source's records keep their windows.
+    let window_columns = plan.source.window.map(|_| {
+        let n = plan.scope.columns.len();
+        (batch.column(n - 5).clone(), batch.column(n - 4).clone())
+    });
     let mut rows = Vec::with_capacity(kept.len());
     for (row, &original) in kept.iter().enumerate() {
         let values = columns
@@ -65,7 +70,11 @@ pub fn process(
             null_key: null_key[original] && !plan.rekeyed,
             timestamp: rowtime.map(|a| a.value(row)).unwrap_or(0),
             headers: headers[original].clone(),
-            window: None,
+            window: window_columns.as_ref().and_then(|(s, e)| {
+                let s = s.as_primitive_opt::<Int64Type>()?;
+                let e = e.as_primitive_opt::<Int64Type>()?;
+                (s.is_valid(row) && e.is_valid(row)).then(|| (s.value(row), e.value(row)))
+            }),
             position: positions[original],
         });
     }

@@ -99,13 +99,7 @@ fn side_scope(source: &Source, alias: &str) -> Vec<ScopeColumn> {
             ty: c.ty.clone(),
         })
         .collect();
-    for (name, ty) in PSEUDO_COLUMNS {
-        columns.push(ScopeColumn {
-            name: name.to_string(),
-            source: Some(alias.to_string()),
-            ty: ty.clone(),
-        });
-    }
+    columns.extend(super::pseudo_columns(source, alias));
     columns
 }
 

@@ -58,6 +58,23 @@ pub fn source_scope(source: &Source, alias: &str) -> Scope {
             ty: c.ty.clone(),
         })
         .collect();
+    columns.extend(pseudo_columns(source, alias));
+    Scope::new(columns)
+}
+
+/// The pseudo columns of a source: WINDOWSTART and WINDOWEND for windowed sources, then
+/// ROWTIME, ROWPARTITION and ROWOFFSET (always the last three columns of a source's scope).
+pub fn pseudo_columns(source: &Source, alias: &str) -> Vec<ScopeColumn> {
+    let mut columns = Vec::new();
+    if source.window.is_some() {
+        for name in ["WINDOWSTART", "WINDOWEND"] {
+            columns.push(ScopeColumn {
+                name: name.to_string(),
+                source: Some(alias.to_string()),
+                ty: SqlType::Bigint,
+            });
+        }
+    }
     for (name, ty) in PSEUDO_COLUMNS {
         columns.push(ScopeColumn {
             name: name.to_string(),
@@ -65,7 +82,7 @@ pub fn source_scope(source: &Source, alias: &str) -> Scope {
             ty: ty.clone(),
         });
     }
-    Scope::new(columns)
+    columns
 }
 
 /// One column a query writes.

@@ -1,14 +1,21 @@
-//! COLLECT_LIST(col) and COLLECT_SET(col): the values of a group as an array.
+//! COLLECT_LIST(col) and COLLECT_SET(col): the values of a group (nulls included) as an
+//! array, in arrival order. Their sizes are limited by the properties
+//! `ksql.functions.collect_list.limit` and `ksql.functions.collect_set.limit` (unlimited when
+//! unset or negative); values beyond the limit are dropped. COLLECT_LIST can undo (removing
+//! the last occurrence of the value), so it aggregates tables; COLLECT_SET can't.
 
 use datafusion::common::ScalarValue;
 
-use super::{Accumulator, AggResult, AggregateContext, AggregateFunction, AggregateOverload, same};
+use super::{
+    Accumulator, AggResult, AggregateContext, AggregateFunction, AggregateOverload, java_equals,
+    list_value, same,
+};
 use crate::accumulator_boilerplate;
 use crate::functions::registry::Signature;
 use crate::types::SqlType;
 
-/// How many values a collection keeps unless configured otherwise.
-const DEFAULT_LIMIT: usize = 1000;
+/// How many values a collection keeps unless configured otherwise: no limit.
+const DEFAULT_LIMIT: usize = i32::MAX as usize;
 
 fn array_of(args: &[Option<SqlType>]) -> Option<Signature> {
     match args {
@@ -23,15 +30,16 @@ fn array_of(args: &[Option<SqlType>]) -> Option<Signature> {
 fn limit(ctx: &AggregateContext, property: &str) -> usize {
     ctx.properties
         .get(property)
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(|v| if v < 0 { usize::MAX } else { v as usize })
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|v| v as i32)
+        .map(|v| if v < 0 { DEFAULT_LIMIT } else { v as usize })
         .unwrap_or(DEFAULT_LIMIT)
 }
 
 pub fn collect_list() -> AggregateFunction {
     AggregateFunction {
         name: "COLLECT_LIST",
-        description: "Gathers all the values of a column into an array, in arrival order.",
+        description: "Gather all of the values from an input grouping into a single Array field.",
         overloads: vec![AggregateOverload::generic("T val", array_of, |ctx| {
             Ok(Box::new(Collect {
                 values: Vec::new(),
@@ -41,13 +49,14 @@ pub fn collect_list() -> AggregateFunction {
             }))
         })],
         supports_undo: true,
+        intermediate: None,
     }
 }
 
 pub fn collect_set() -> AggregateFunction {
     AggregateFunction {
         name: "COLLECT_SET",
-        description: "Gathers the distinct values of a column into an array.",
+        description: "Gather all of the distinct values from an input grouping into a single Array.",
         overloads: vec![AggregateOverload::generic("T val", array_of, |ctx| {
             Ok(Box::new(Collect {
                 values: Vec::new(),
@@ -56,7 +65,8 @@ pub fn collect_set() -> AggregateFunction {
                 item: ctx.signature.params[0].clone(),
             }))
         })],
-        supports_undo: true,
+        supports_undo: false,
+        intermediate: None,
     }
 }
 
@@ -71,14 +81,16 @@ struct Collect {
 impl Accumulator for Collect {
     fn add(&mut self, args: &[ScalarValue]) -> AggResult<()> {
         let v = &args[0];
-        if self.values.len() >= self.limit || (self.distinct && self.values.contains(v)) {
+        if self.values.len() >= self.limit
+            || (self.distinct && self.values.iter().any(|x| java_equals(x, v)))
+        {
             return Ok(());
         }
         self.values.push(v.clone());
         Ok(())
     }
     fn undo(&mut self, args: &[ScalarValue]) -> AggResult<()> {
-        if let Some(i) = self.values.iter().position(|x| x == &args[0]) {
+        if let Some(i) = self.values.iter().rposition(|x| java_equals(x, &args[0])) {
             self.values.remove(i);
         }
         Ok(())
@@ -90,20 +102,7 @@ impl Accumulator for Collect {
         Ok(())
     }
     fn value(&self) -> ScalarValue {
-        ScalarValue::List(ScalarValue::new_list_nullable(
-            &self
-                .values
-                .iter()
-                .map(|v| {
-                    if v.is_null() {
-                        ScalarValue::try_from(&self.item.to_arrow()).unwrap_or(ScalarValue::Null)
-                    } else {
-                        v.clone()
-                    }
-                })
-                .collect::<Vec<_>>(),
-            &self.item.to_arrow(),
-        ))
+        list_value(&self.item, &self.values)
     }
     accumulator_boilerplate!();
 }

@@ -1,10 +1,11 @@
-//! MIN(col) and MAX(col): nulls are skipped; null until a value arrives.
+//! MIN(col) and MAX(col): nulls are skipped; null until a value arrives. Values compare as
+//! ksqlDB's Java `compareTo` does (see [`java_cmp`]); on a tie the value kept is the earlier.
 
 use std::cmp::Ordering;
 
 use datafusion::common::ScalarValue;
 
-use super::{Accumulator, AggResult, AggregateFunction, AggregateOverload, same};
+use super::{Accumulator, AggResult, AggregateFunction, AggregateOverload, java_cmp, same};
 use crate::accumulator_boilerplate;
 use crate::functions::registry::Signature;
 use crate::types::SqlType;
@@ -47,13 +48,14 @@ fn function(name: &'static str, description: &'static str, keep: Ordering) -> Ag
             factory,
         )],
         supports_undo: false,
+        intermediate: None,
     }
 }
 
 pub fn max() -> AggregateFunction {
     function(
         "MAX",
-        "Returns the maximum value of a column.",
+        "Computes the maximum value for a key.",
         Ordering::Greater,
     )
 }
@@ -61,7 +63,7 @@ pub fn max() -> AggregateFunction {
 pub fn min() -> AggregateFunction {
     function(
         "MIN",
-        "Returns the minimum value of a column.",
+        "Computes the minimum value for a key.",
         Ordering::Less,
     )
 }
@@ -80,7 +82,7 @@ impl Accumulator for Extreme {
         }
         let replace = match &self.current {
             None => true,
-            Some(c) => v.partial_cmp(c) == Some(self.keep),
+            Some(c) => java_cmp(v, c) == self.keep,
         };
         if replace {
             self.current = Some(v.clone());

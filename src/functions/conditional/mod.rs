@@ -3,6 +3,7 @@
 mod as_value;
 mod coalesce;
 mod ifnull;
+mod nullif;
 
 use super::registry::ScalarFunction;
 
@@ -11,5 +12,6 @@ pub fn functions() -> Vec<ScalarFunction> {
         as_value::function(),
         coalesce::function(),
         ifnull::function(),
+        nullif::function(),
     ]
 }
