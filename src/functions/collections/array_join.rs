@@ -122,7 +122,7 @@ mod tests {
             Some(vec![Some(1), Some(2)]),
         ]);
         assert_eq!(
-            joined(&[lists.clone()]),
+            joined(std::slice::from_ref(&lists)),
             vec![
                 Some("1,null,-42".to_string()),
                 Some(String::new()),

@@ -90,9 +90,12 @@ mod tests {
     use crate::functions::collections::common::testing::show;
     use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
 
+    /// Rows of map entries; `None` is a null map.
+    type Rows<'a> = Vec<Option<Vec<(&'a str, Option<i32>)>>>;
+
     #[test]
     fn unites() {
-        let build = |rows: Vec<Option<Vec<(&str, Option<i32>)>>>| -> ArrayRef {
+        let build = |rows: Rows<'_>| -> ArrayRef {
             let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
             for r in rows {
                 match r {
