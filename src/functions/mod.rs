@@ -14,6 +14,7 @@ pub mod math;
 pub mod registry;
 pub mod string;
 pub mod structural;
+pub mod table;
 pub mod url;
 pub mod util;
 

@@ -101,7 +101,7 @@ pub fn contains_aggregate(e: &Expr) -> bool {
 }
 
 /// Calls `f` on every sub-expression, outermost first.
-fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(crate) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
         Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
@@ -161,7 +161,10 @@ fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 
 /// Rebuilds an expression bottom-up; `f` may replace a node (returning `Some`), in which case
 /// its children are not visited.
-fn rewrite(e: &Expr, f: &mut dyn FnMut(&Expr) -> PResult<Option<Expr>>) -> PResult<Expr> {
+pub(crate) fn rewrite(
+    e: &Expr,
+    f: &mut dyn FnMut(&Expr) -> PResult<Option<Expr>>,
+) -> PResult<Expr> {
     if let Some(r) = f(e)? {
         return Ok(r);
     }

@@ -103,6 +103,119 @@ pub struct StatelessPlan {
     pub outputs: Vec<OutputColumn>,
     /// Whether the query computes new keys (PARTITION BY) rather than passing keys through.
     pub rekeyed: bool,
+    /// Table functions in the projection; the outputs are compiled on their scope.
+    pub table_functions: TableFunctionCalls,
+}
+
+/// One table function call: its function, arguments (on the source scope) and signature.
+#[derive(Debug, Clone)]
+pub struct TableFunctionCall {
+    pub name: String,
+    pub args: Vec<Compiled>,
+    pub signature: crate::functions::registry::Signature,
+    pub expand: crate::functions::table::Expand,
+    /// The call as written, to find it in the projection.
+    pub call: Expr,
+}
+
+/// The table functions of a query and the scope of the expanded rows: the source's columns,
+/// then one column per call (`KSQL_TF_n`).
+#[derive(Debug, Clone)]
+pub struct TableFunctionCalls {
+    pub calls: Vec<TableFunctionCall>,
+    pub scope: Scope,
+}
+
+const TABLE_FUNCTION_PREFIX: &str = "KSQL_TF_";
+
+impl TableFunctionCalls {
+    fn plan(query: &Query, scope: &Scope) -> PResult<TableFunctionCalls> {
+        let mut found: Vec<Expr> = Vec::new();
+        for item in &query.select {
+            if let SelectItem::Expr { expr, .. } = item {
+                aggregate::visit(expr, &mut |e| {
+                    if let Expr::Function { name, .. } = e
+                        && crate::functions::table::lookup(name).is_some()
+                        && !found.iter().any(|f| same_expr(f, e))
+                    {
+                        found.push(e.clone());
+                    }
+                });
+            }
+        }
+        let mut calls = Vec::with_capacity(found.len());
+        let mut columns = scope.columns.clone();
+        for (i, call) in found.into_iter().enumerate() {
+            let Expr::Function { name, args, .. } = &call else {
+                continue;
+            };
+            let Some(function) = crate::functions::table::lookup(name) else {
+                continue;
+            };
+            let compiler = ExprCompiler::new(scope, Clause::Select);
+            let compiled = args
+                .iter()
+                .map(|a| compiler.compile(a))
+                .collect::<PResult<Vec<_>>>()?;
+            let types: Vec<Option<SqlType>> = compiled.iter().map(|c| c.ty.clone()).collect();
+            let Some((signature, expand)) = function.resolve(&types) else {
+                let shown = types
+                    .iter()
+                    .map(|t| {
+                        t.as_ref()
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "null".into())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(PlanError::Invalid(format!(
+                    "Function '{}' does not accept parameters ({shown}).\nValid alternatives are:\n{}",
+                    name.to_lowercase(),
+                    function.alternatives().join("\n")
+                )));
+            };
+            let args = compiled
+                .into_iter()
+                .zip(&signature.params)
+                .map(|(c, t)| compiler.cast(c, t))
+                .collect();
+            columns.push(expr::ScopeColumn {
+                name: format!("{TABLE_FUNCTION_PREFIX}{i}"),
+                source: None,
+                ty: signature.returns.clone(),
+            });
+            calls.push(TableFunctionCall {
+                name: function.name.to_string(),
+                args,
+                signature,
+                expand,
+                call,
+            });
+        }
+        Ok(TableFunctionCalls {
+            calls,
+            scope: Scope::new(columns),
+        })
+    }
+
+    /// The expression with each table function call replaced by its column.
+    fn rewrite(&self, e: &Expr) -> Expr {
+        if self.calls.is_empty() {
+            return e.clone();
+        }
+        aggregate::rewrite(e, &mut |x| {
+            Ok(self
+                .calls
+                .iter()
+                .position(|c| same_expr(&c.call, x))
+                .map(|i| Expr::Column {
+                    qualifier: None,
+                    name: format!("{TABLE_FUNCTION_PREFIX}{i}"),
+                    location: Default::default(),
+                }))
+        })
+        .unwrap_or_else(|_| e.clone())
+    }
 }
 
 impl StatelessPlan {
@@ -252,13 +365,15 @@ pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PRes
         None => None,
     };
 
-    let outputs = project(query, &source, &scope, &alias, sink_name)?;
+    let table_functions = TableFunctionCalls::plan(query, &scope)?;
+    let outputs = project(query, &source, &scope, &alias, sink_name, &table_functions)?;
     Ok(StatelessPlan {
         source,
         scope,
         filter,
         outputs,
         rekeyed: !query.partition_by.is_empty(),
+        table_functions,
     })
 }
 
@@ -329,6 +444,7 @@ fn project(
     scope: &Scope,
     alias: &str,
     sink_name: &str,
+    table_functions: &TableFunctionCalls,
 ) -> PResult<Vec<OutputColumn>> {
     let partition_by: Option<&[Expr]> = if query.partition_by.is_empty() {
         None
@@ -642,7 +758,8 @@ fn project(
     let mut keys = Vec::new();
     let mut values = Vec::new();
     for (item, key) in items.iter().zip(is_key) {
-        let compiled = ExprCompiler::new(scope, Clause::Select).compile(&item.expr)?;
+        let expr = table_functions.rewrite(&item.expr);
+        let compiled = ExprCompiler::new(&table_functions.scope, Clause::Select).compile(&expr)?;
         let out = OutputColumn {
             name: item.name.clone(),
             kind: if key {
