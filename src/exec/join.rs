@@ -19,7 +19,7 @@ use super::decode::DecodedBatch;
 use super::sink::SinkRow;
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::util::to_array;
-use crate::plan::join::{JoinKind, JoinPlan};
+use crate::plan::join::{JoinKind, JoinLeft, JoinLevel, JoinPlan};
 use crate::sql::ast::JoinType;
 
 /// One side's row: all columns of its scope.
@@ -53,8 +53,18 @@ struct Joined {
     position: (u32, u64),
 }
 
+/// A join query: its (possibly nested) joins, and for table results, which keys hold a value.
 pub struct JoinOperator {
     plan: JoinPlan,
+    top: LevelState,
+    /// Table outputs: keys whose last result was a value.
+    emitted: HashMap<ScalarValue, bool>,
+}
+
+/// The state of one binary join.
+struct LevelState {
+    level: JoinLevel,
+    inner: Option<Box<LevelState>>,
     /// Tables: the current row per key (for a foreign-key join's left side: per primary key).
     left_table: HashMap<ScalarValue, Row>,
     right_table: HashMap<ScalarValue, Row>,
@@ -64,23 +74,16 @@ pub struct JoinOperator {
     /// Streams: the records seen per key.
     left_buffer: HashMap<ScalarValue, Vec<Buffered>>,
     right_buffer: HashMap<ScalarValue, Vec<Buffered>>,
-    /// Table outputs: keys whose last result was a value.
-    emitted: HashMap<ScalarValue, bool>,
     stream_time: i64,
 }
 
 impl JoinOperator {
     pub fn new(plan: JoinPlan) -> JoinOperator {
+        let top = LevelState::new(&plan.top);
         JoinOperator {
             plan,
-            left_table: HashMap::new(),
-            right_table: HashMap::new(),
-            references: HashMap::new(),
-            left_by_pk: HashMap::new(),
-            left_buffer: HashMap::new(),
-            right_buffer: HashMap::new(),
+            top,
             emitted: HashMap::new(),
-            stream_time: i64::MIN,
         }
     }
 
@@ -90,51 +93,111 @@ impl JoinOperator {
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
     ) -> Result<Vec<SinkRow>, ExecError> {
-        let side = if input == 0 {
-            &self.plan.left
+        let joined = self.top.process(input, &decoded, reporter)?;
+        self.project(joined, reporter)
+    }
+}
+
+impl LevelState {
+    fn new(level: &JoinLevel) -> LevelState {
+        LevelState {
+            level: level.clone(),
+            inner: match &level.left {
+                JoinLeft::Join(inner) => Some(Box::new(LevelState::new(inner))),
+                JoinLeft::Source { .. } => None,
+            },
+            left_table: HashMap::new(),
+            right_table: HashMap::new(),
+            references: HashMap::new(),
+            left_by_pk: HashMap::new(),
+            left_buffer: HashMap::new(),
+            right_buffer: HashMap::new(),
+            stream_time: i64::MIN,
+        }
+    }
+
+    /// Processes records of one input (numbered left to right) into join results.
+    fn process(
+        &mut self,
+        input: usize,
+        decoded: &DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<Joined>, ExecError> {
+        let right_input = self.level.input_count() - 1;
+        let (side, changes) = if input == right_input {
+            let side = &self.level.right;
+            (
+                1,
+                changes_from_records(&side.key, side.scope.columns.len(), decoded, reporter)?,
+            )
+        } else if let Some(inner) = &mut self.inner {
+            let joined = inner.process(input, decoded, reporter)?;
+            (0, self.changes_from_joined(joined, reporter)?)
         } else {
-            &self.plan.right
+            let width = self.level.left_scope.columns.len();
+            (
+                0,
+                changes_from_records(&self.level.left_key, width, decoded, reporter)?,
+            )
         };
-        let keys = evaluate(&side.key, &decoded.batch, &decoded.positions, reporter)?;
-        let scope_len = side.scope.columns.len();
-        let rowtime_index = scope_len - 3;
-        let mut joined = Vec::new();
-        for i in 0..decoded.batch.num_rows() {
-            let row: Row = (0..scope_len)
-                .map(|c| ScalarValue::try_from_array(decoded.batch.column(c), i))
-                .collect::<Result<_, _>>()
-                .map_err(ExecError::internal)?;
-            let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
-            let timestamp = match &row[rowtime_index] {
-                ScalarValue::Int64(Some(t)) => *t,
-                _ => 0,
-            };
-            let change = Change {
-                row,
-                key,
-                tombstone: decoded.tombstone[i],
-                timestamp,
-                headers: decoded.headers[i].clone(),
-                position: decoded.positions[i],
-            };
-            match self.plan.kind {
-                JoinKind::StreamTable => self.stream_table(input, change, &mut joined),
-                JoinKind::TableTable => self.table_table(input, change, &mut joined),
-                JoinKind::ForeignKey => self.foreign_key(input, change, &mut joined),
+        let mut out = Vec::new();
+        for change in changes {
+            match self.level.kind {
+                JoinKind::StreamTable => self.stream_table(side, change, &mut out),
+                JoinKind::TableTable => self.table_table(side, change, &mut out),
+                JoinKind::ForeignKey => self.foreign_key(side, change, &mut out),
                 JoinKind::StreamStream {
                     before_ms,
                     after_ms,
                     grace_ms,
                 } => self.stream_stream(
-                    input,
+                    side,
                     change,
                     (before_ms, after_ms, grace_ms),
-                    &mut joined,
+                    &mut out,
                     reporter,
                 ),
             }
         }
-        self.project(joined, reporter)
+        Ok(out)
+    }
+
+    /// An inner join's results as changes of this join's left input.
+    fn changes_from_joined(
+        &self,
+        joined: Vec<Joined>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<Change>, ExecError> {
+        if joined.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scope = &self.level.left_scope;
+        let rows: Vec<Row> = joined.iter().map(|j| joined_row(j, scope)).collect();
+        let mut columns = Vec::with_capacity(scope.columns.len());
+        for (c, column) in scope.columns.iter().enumerate() {
+            let values = rows.iter().map(|r| r[c].clone()).collect();
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
+        let positions: Vec<(u32, u64)> = joined.iter().map(|j| j.position).collect();
+        let keys = evaluate(&self.level.left_key, &batch, &positions, reporter)?;
+        let mut changes = Vec::with_capacity(joined.len());
+        for (i, (j, row)) in joined.into_iter().zip(rows).enumerate() {
+            let key = if j.tombstone {
+                j.key
+            } else {
+                ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?
+            };
+            changes.push(Change {
+                row,
+                key,
+                tombstone: j.tombstone,
+                timestamp: j.timestamp,
+                headers: j.headers,
+                position: j.position,
+            });
+        }
+        Ok(changes)
     }
 
     fn stream_table(&mut self, input: usize, c: Change, out: &mut Vec<Joined>) {
@@ -154,7 +217,7 @@ impl JoinOperator {
         } else {
             self.right_table.get(&c.key).cloned()
         };
-        if right.is_none() && self.plan.join_type == JoinType::Inner {
+        if right.is_none() && self.level.join_type == JoinType::Inner {
             return;
         }
         out.push(Joined {
@@ -185,7 +248,7 @@ impl JoinOperator {
         }
         let left = self.left_table.get(&c.key).cloned();
         let right = self.right_table.get(&c.key).cloned();
-        let produces = match self.plan.join_type {
+        let produces = match self.level.join_type {
             JoinType::Inner => left.is_some() && right.is_some(),
             JoinType::Left => left.is_some(),
             JoinType::Right => right.is_some(),
@@ -239,7 +302,7 @@ impl JoinOperator {
             } else {
                 self.right_table.get(&c.key).cloned()
             };
-            let produces = right.is_some() || self.plan.join_type == JoinType::Left;
+            let produces = right.is_some() || self.level.join_type == JoinType::Left;
             out.push(Joined {
                 left: Some(c.row),
                 right,
@@ -268,7 +331,7 @@ impl JoinOperator {
                 continue;
             };
             let pk = left.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
-            let produces = right.is_some() || self.plan.join_type == JoinType::Left;
+            let produces = right.is_some() || self.level.join_type == JoinType::Left;
             out.push(Joined {
                 left: Some(left),
                 right: right.clone(),
@@ -344,7 +407,7 @@ impl JoinOperator {
                 });
             }
         }
-        let outer_for_me = match self.plan.join_type {
+        let outer_for_me = match self.level.join_type {
             JoinType::Inner => false,
             JoinType::Left => input == 0,
             JoinType::Right => input == 1,
@@ -423,7 +486,9 @@ impl JoinOperator {
         released.sort_by_key(|(ts, side, _)| (*ts, *side));
         out.extend(released.into_iter().map(|(_, _, j)| j));
     }
+}
 
+impl JoinOperator {
     /// WHERE and the projection over the joined rows.
     fn project(
         &mut self,
@@ -433,26 +498,11 @@ impl JoinOperator {
         if joined.is_empty() {
             return Ok(Vec::new());
         }
-        let left_len = self.plan.left.scope.columns.len();
-        let right_len = self.plan.right.scope.columns.len();
         let scope = &self.plan.scope;
-        let null_row = |len: usize, offset: usize| -> Vec<ScalarValue> {
-            (0..len)
-                .map(|i| {
-                    ScalarValue::try_from(&scope.columns[offset + i].ty.to_arrow())
-                        .unwrap_or(ScalarValue::Null)
-                })
-                .collect()
-        };
         let rows: Vec<Vec<ScalarValue>> = joined
             .iter()
             .map(|j| {
-                let mut row = j.left.clone().unwrap_or_else(|| null_row(left_len, 0));
-                row.extend(
-                    j.right
-                        .clone()
-                        .unwrap_or_else(|| null_row(right_len, left_len)),
-                );
+                let mut row = joined_row(j, &self.plan.top.joined);
                 row.push(j.key.clone());
                 row
             })
@@ -474,7 +524,10 @@ impl JoinOperator {
             .iter()
             .map(|o| evaluate(&o.expr, &batch, &positions, reporter))
             .collect::<Result<Vec<_>, _>>()?;
-        let table_output = matches!(self.plan.kind, JoinKind::TableTable | JoinKind::ForeignKey);
+        let table_output = matches!(
+            self.plan.top.kind,
+            JoinKind::TableTable | JoinKind::ForeignKey
+        );
         let mut out = Vec::with_capacity(joined.len());
         for (i, j) in joined.into_iter().enumerate() {
             let passes = filter.as_ref().is_none_or(|f| {
@@ -530,4 +583,57 @@ struct Change {
     timestamp: i64,
     headers: Headers,
     position: (u32, u64),
+}
+
+/// A join result's row: the left input's columns, then the right's (nulls for a missing side).
+fn joined_row(j: &Joined, scope: &crate::plan::expr::Scope) -> Row {
+    let left_len = j
+        .left
+        .as_ref()
+        .map(Vec::len)
+        .unwrap_or(scope.columns.len() - j.right.as_ref().map(Vec::len).unwrap_or(0));
+    let null = |i: usize| {
+        ScalarValue::try_from(&scope.columns[i].ty.to_arrow()).unwrap_or(ScalarValue::Null)
+    };
+    let mut row: Row = match &j.left {
+        Some(l) => l.clone(),
+        None => (0..left_len).map(null).collect(),
+    };
+    match &j.right {
+        Some(r) => row.extend(r.iter().cloned()),
+        None => row.extend((left_len..scope.columns.len()).map(null)),
+    }
+    row
+}
+
+/// Decoded records as changes of one join input, keyed by its join expression.
+fn changes_from_records(
+    key: &crate::plan::expr::Compiled,
+    width: usize,
+    decoded: &DecodedBatch,
+    reporter: &mut Reporter<'_>,
+) -> Result<Vec<Change>, ExecError> {
+    let keys = evaluate(key, &decoded.batch, &decoded.positions, reporter)?;
+    let rowtime_index = width - 3;
+    let mut changes = Vec::with_capacity(decoded.batch.num_rows());
+    for i in 0..decoded.batch.num_rows() {
+        let row: Row = (0..width)
+            .map(|c| ScalarValue::try_from_array(decoded.batch.column(c), i))
+            .collect::<Result<_, _>>()
+            .map_err(ExecError::internal)?;
+        let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+        let timestamp = match &row[rowtime_index] {
+            ScalarValue::Int64(Some(t)) => *t,
+            _ => 0,
+        };
+        changes.push(Change {
+            row,
+            key,
+            tombstone: decoded.tombstone[i],
+            timestamp,
+            headers: decoded.headers[i].clone(),
+            position: decoded.positions[i],
+        });
+    }
+    Ok(changes)
 }

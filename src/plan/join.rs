@@ -36,7 +36,7 @@ pub enum JoinKind {
     ForeignKey,
 }
 
-/// One input of a join.
+/// A source input of a join (the right input of every join, and the left of the innermost).
 #[derive(Debug, Clone)]
 pub struct JoinSide {
     pub source: Source,
@@ -49,19 +49,103 @@ pub struct JoinSide {
     pub key_expr: Expr,
 }
 
+/// The left input of a join: a source, or the result of an inner join (n-way joins nest to
+/// the left).
 #[derive(Debug, Clone)]
-pub struct JoinPlan {
-    pub left: JoinSide,
+pub enum JoinLeft {
+    Source { source: Source, alias: String },
+    Join(Box<JoinLevel>),
+}
+
+/// One binary join.
+#[derive(Debug, Clone)]
+pub struct JoinLevel {
+    pub left: JoinLeft,
+    /// The left input's columns: a source's scope, or the inner join's joined columns.
+    pub left_scope: Scope,
+    /// The left join expression, compiled on `left_scope`.
+    pub left_key: Compiled,
+    pub left_key_expr: Expr,
     pub right: JoinSide,
     pub join_type: JoinType,
     pub kind: JoinKind,
-    /// Left columns, right columns, then ROWKEY.
+    pub key_type: SqlType,
+    /// The joined columns: the left input's, then the right source's.
+    pub joined: Scope,
+}
+
+impl JoinLevel {
+    /// How many source inputs this join (with its inner joins) reads.
+    pub fn input_count(&self) -> usize {
+        match &self.left {
+            JoinLeft::Source { .. } => 2,
+            JoinLeft::Join(inner) => inner.input_count() + 1,
+        }
+    }
+
+    /// Joins of tables produce a table; anything with a stream produces a stream.
+    pub fn result_kind(&self) -> SourceKind {
+        match self.kind {
+            JoinKind::TableTable | JoinKind::ForeignKey => SourceKind::Table,
+            _ => SourceKind::Stream,
+        }
+    }
+
+    fn any_full(&self) -> bool {
+        self.join_type == JoinType::Full
+            || matches!(&self.left, JoinLeft::Join(inner) if inner.any_full())
+    }
+
+    /// Every join expression of this join and its inner joins, qualified, innermost first.
+    fn join_expressions(&self, out: &mut Vec<String>) {
+        if let JoinLeft::Join(inner) = &self.left {
+            inner.join_expressions(out);
+        }
+        let left_alias = self.left_alias_of(&self.left_key_expr);
+        for e in [
+            qualified(&self.left_key_expr, &left_alias),
+            qualified(&self.right.key_expr, &self.right.alias),
+        ] {
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+
+    /// The alias an unqualified column of the left join expression belongs to.
+    fn left_alias_of(&self, e: &Expr) -> String {
+        if let Expr::Column {
+            qualifier: Some(q), ..
+        } = e
+        {
+            return q.clone();
+        }
+        if let Expr::Column { name, .. } = e
+            && let Some(c) = self
+                .left_scope
+                .columns
+                .iter()
+                .find(|c| &c.name == name && c.source.is_some())
+        {
+            return c.source.clone().unwrap_or_default();
+        }
+        match &self.left {
+            JoinLeft::Source { alias, .. } => alias.clone(),
+            JoinLeft::Join(inner) => inner.right.alias.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinPlan {
+    pub top: JoinLevel,
+    /// The sources read, in input order, with the scope each is decoded into.
+    pub inputs: Vec<(Source, Scope)>,
+    /// The joined columns of all sources, then ROWKEY.
     pub scope: Scope,
     pub filter: Option<Compiled>,
     /// Key columns first, then value columns, compiled on the join scope.
     pub outputs: Vec<OutputColumn>,
-    /// The type of the join key.
-    pub key_type: SqlType,
 }
 
 impl JoinPlan {
@@ -79,12 +163,8 @@ impl JoinPlan {
         )
     }
 
-    /// Joins of two tables produce a table; anything with a stream produces a stream.
     pub fn result_kind(&self) -> SourceKind {
-        match self.kind {
-            JoinKind::TableTable | JoinKind::ForeignKey => SourceKind::Table,
-            _ => SourceKind::Stream,
-        }
+        self.top.result_kind()
     }
 }
 
@@ -262,7 +342,63 @@ fn is_key_column(e: &Expr, side: &Source) -> bool {
 }
 
 pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<JoinPlan> {
-    let Relation::Join(join) = &query.from else {
+    let mut inputs = Vec::new();
+    let mut sources: Vec<(Source, String)> = Vec::new();
+    let top = plan_level(&query.from, catalog, &mut inputs, &mut sources)?;
+
+    // The synthetic key's name: ROWKEY, or ROWKEY_n when the sources use that name.
+    let taken = |n: &str| sources.iter().any(|(s, _)| s.schema.find(n).is_some());
+    let mut rowkey = "ROWKEY".to_string();
+    let mut n = 1;
+    while taken(&rowkey) {
+        rowkey = format!("ROWKEY_{n}");
+        n += 1;
+    }
+    let mut columns = top.joined.columns.clone();
+    columns.push(ScopeColumn {
+        name: rowkey.clone(),
+        source: None,
+        ty: top.key_type.clone(),
+    });
+    let scope = Scope::new(columns);
+
+    let filter = match &query.where_clause {
+        Some(w) => Some(ExprCompiler::new(&scope, Clause::Where).compile(w)?),
+        None => None,
+    };
+
+    let synthetic = (top.any_full()
+        || (!matches!(top.left_key_expr, Expr::Column { .. })
+            && !matches!(top.right.key_expr, Expr::Column { .. })))
+    .then_some(rowkey.as_str());
+    let mut join_expressions = Vec::new();
+    top.join_expressions(&mut join_expressions);
+    let outputs = project_join(
+        query,
+        sink_name,
+        &scope,
+        &sources,
+        &top,
+        &join_expressions,
+        synthetic,
+    )?;
+    Ok(JoinPlan {
+        top,
+        inputs,
+        scope,
+        filter,
+        outputs,
+    })
+}
+
+/// Plans one join of a (left-deep) join tree.
+fn plan_level(
+    relation: &Relation,
+    catalog: &Catalog,
+    inputs: &mut Vec<(Source, Scope)>,
+    sources: &mut Vec<(Source, String)>,
+) -> PResult<JoinLevel> {
+    let Relation::Join(join) = relation else {
         return Err(PlanError::Internal("not a join".into()));
     };
     let Join {
@@ -272,10 +408,38 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         on,
         within,
     } = join.as_ref();
-    let (left_source, left_alias) = relation_source(left, catalog)?;
+    let (left_input, left_scope, left_kind, left_name) = match left {
+        Relation::Source { .. } => {
+            let (source, alias) = relation_source(left, catalog)?;
+            let scope = Scope::new(side_scope(&source, &alias));
+            inputs.push((source.clone(), scope.clone()));
+            sources.push((source.clone(), alias.clone()));
+            let kind = source.kind;
+            let name = source.name.clone();
+            (JoinLeft::Source { source, alias }, scope, kind, name)
+        }
+        Relation::Join(_) => {
+            let inner = plan_level(left, catalog, inputs, sources)?;
+            let scope = inner.joined.clone();
+            let kind = inner.result_kind();
+            let name = inner.right.source.name.clone();
+            (JoinLeft::Join(Box::new(inner)), scope, kind, name)
+        }
+    };
+    let nested = matches!(left_input, JoinLeft::Join(_));
     let (right_source, right_alias) = relation_source(right, catalog)?;
-    let left_scope = Scope::new(side_scope(&left_source, &left_alias));
+    if sources
+        .iter()
+        .any(|(s, a)| s.name == right_source.name && *a == right_alias)
+    {
+        return Err(invalid(format!(
+            "Can not join '{}' to '{}': self joins are not yet supported.",
+            right_source.name, right_source.name
+        )));
+    }
     let right_scope = Scope::new(side_scope(&right_source, &right_alias));
+    inputs.push((right_source.clone(), right_scope.clone()));
+    sources.push((right_source.clone(), right_alias.clone()));
 
     // The ON clause: one equality between an expression of each side.
     let Expr::Binary {
@@ -307,8 +471,36 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
             )));
         }
     };
+    let left_alias = match (&left_input, &left_expr) {
+        (
+            _,
+            Expr::Column {
+                qualifier: Some(q), ..
+            },
+        ) => q.clone(),
+        (JoinLeft::Source { alias, .. }, _) => alias.clone(),
+        (JoinLeft::Join(_), Expr::Column { name, .. }) => left_scope
+            .columns
+            .iter()
+            .find(|c| &c.name == name)
+            .and_then(|c| c.source.clone())
+            .unwrap_or_default(),
+        (JoinLeft::Join(_), _) => String::new(),
+    };
+    let left_is_key = match &left_expr {
+        Expr::Column {
+            name, qualifier, ..
+        } => sources.iter().any(|(s, a)| {
+            qualifier.as_ref().is_none_or(|q| q == a)
+                && s.schema
+                    .find(name)
+                    .is_some_and(|c| c.kind == ColumnKind::Key)
+                && s.name != right_source.name
+        }),
+        _ => false,
+    };
 
-    let kind = match (left_source.kind, right_source.kind) {
+    let kind = match (left_kind, right_source.kind) {
         (SourceKind::Stream, SourceKind::Stream) => {
             let Some(w) = within else {
                 return Err(invalid(
@@ -335,7 +527,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
                 };
                 return Err(invalid(format!(
                     "Invalid join type: {name} join not supported for stream-table join. Got {} {} {}.",
-                    left_source.name,
+                    left_name,
                     join_type_text(*join_type),
                     right_source.name
                 )));
@@ -352,7 +544,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         (SourceKind::Table, SourceKind::Stream) => {
             return Err(invalid(format!(
                 "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} {}.",
-                left_source.name,
+                left_name,
                 join_type_text(*join_type),
                 right_source.name
             )));
@@ -365,21 +557,22 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
                     qualified(&right_expr, &right_alias)
                 )));
             }
-            if is_key_column(&left_expr, &left_source) {
+            if left_is_key {
                 JoinKind::TableTable
+            } else if nested {
+                return Err(invalid(format!(
+                    "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
+                    qualified(&left_expr, &left_alias),
+                    qualified(&right_expr, &right_alias)
+                )));
             } else {
-                if matches!(join_type, JoinType::Right | JoinType::Full) {
-                    return Err(invalid(format!(
-                        "Invalid join type: {} join not supported for foreign-key table-table join. Got {} {} {}.",
-                        if *join_type == JoinType::Full {
-                            "full-outer"
-                        } else {
-                            "right"
-                        },
-                        left_source.name,
-                        join_type_text(*join_type),
-                        right_source.name
-                    )));
+                if *join_type == JoinType::Right {
+                    return Err(invalid(
+                        "RIGHT OUTER JOIN on a foreign key is not supported",
+                    ));
+                }
+                if *join_type == JoinType::Full {
+                    return Err(invalid("FULL OUTER JOIN on a foreign key is not supported"));
                 }
                 JoinKind::ForeignKey
             }
@@ -397,54 +590,13 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
             qualified(&right_expr, &right_alias)
         )));
     }
-
-    // The synthetic key's name: ROWKEY, or ROWKEY_n when the sources use that name.
-    let taken =
-        |n: &str| left_source.schema.find(n).is_some() || right_source.schema.find(n).is_some();
-    let mut rowkey = "ROWKEY".to_string();
-    let mut n = 1;
-    while taken(&rowkey) {
-        rowkey = format!("ROWKEY_{n}");
-        n += 1;
-    }
-
-    // The join scope.
-    let mut columns = side_scope(&left_source, &left_alias);
-    columns.extend(side_scope(&right_source, &right_alias));
-    columns.push(ScopeColumn {
-        name: rowkey.clone(),
-        source: None,
-        ty: key_type.clone(),
-    });
-    let scope = Scope::new(columns);
-
-    let filter = match &query.where_clause {
-        Some(w) => Some(ExprCompiler::new(&scope, Clause::Where).compile(w)?),
-        None => None,
-    };
-
-    let synthetic = (*join_type == JoinType::Full
-        || (!matches!(left_expr, Expr::Column { .. })
-            && !matches!(right_expr, Expr::Column { .. })))
-    .then_some(rowkey.as_str());
-    let outputs = project_join(
-        query,
-        sink_name,
-        &scope,
-        (&left_source, &left_alias, &left_expr),
-        (&right_source, &right_alias, &right_expr),
-        synthetic,
-        kind,
-    )?;
-
-    Ok(JoinPlan {
-        left: JoinSide {
-            source: left_source,
-            alias: left_alias,
-            scope: left_scope,
-            key: left_key,
-            key_expr: left_expr,
-        },
+    let mut joined = left_scope.columns.clone();
+    joined.extend(right_scope.columns.clone());
+    Ok(JoinLevel {
+        left: left_input,
+        left_scope,
+        left_key,
+        left_key_expr: left_expr,
         right: JoinSide {
             source: right_source,
             alias: right_alias,
@@ -454,22 +606,9 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         },
         join_type: *join_type,
         kind,
-        scope,
-        filter,
-        outputs,
         key_type,
+        joined: Scope::new(joined),
     })
-}
-
-fn with_qualifier(e: &Expr, alias: &str) -> Expr {
-    match e {
-        Expr::Column { name, location, .. } => Expr::Column {
-            qualifier: Some(alias.to_string()),
-            name: name.clone(),
-            location: *location,
-        },
-        other => other.clone(),
-    }
 }
 
 /// Output columns of a join and which one is the key.
@@ -477,11 +616,12 @@ fn project_join(
     query: &Query,
     sink_name: &str,
     scope: &Scope,
-    (left_source, left_alias, left_expr): (&Source, &str, &Expr),
-    (right_source, right_alias, right_expr): (&Source, &str, &Expr),
+    sources: &[(Source, String)],
+    top: &JoinLevel,
+    join_expressions: &[String],
     synthetic: Option<&str>,
-    kind: JoinKind,
 ) -> PResult<Vec<OutputColumn>> {
+    let kind = top.kind;
     struct Item {
         name: String,
         expr: Expr,
@@ -489,7 +629,11 @@ fn project_join(
     let in_both = |name: &str| {
         let pseudo = PSEUDO_COLUMNS.iter().any(|(p, _)| *p == name);
         pseudo
-            || (left_source.schema.find(name).is_some() && right_source.schema.find(name).is_some())
+            || sources
+                .iter()
+                .filter(|(s, _)| s.schema.find(name).is_some())
+                .count()
+                > 1
     };
     let star = |source: &Source, alias: &str| -> Vec<Item> {
         source
@@ -513,20 +657,18 @@ fn project_join(
         match s {
             SelectItem::Wildcard => {
                 unqualified_star = true;
-                items.extend(star(left_source, left_alias));
-                items.extend(star(right_source, right_alias));
+                for (source, alias) in sources {
+                    items.extend(star(source, alias));
+                }
             }
-            SelectItem::QualifiedWildcard(q) => {
-                if q == left_alias {
-                    items.extend(star(left_source, left_alias));
-                } else if q == right_alias {
-                    items.extend(star(right_source, right_alias));
-                } else {
+            SelectItem::QualifiedWildcard(q) => match sources.iter().find(|(_, a)| a == q) {
+                Some((source, alias)) => items.extend(star(source, alias)),
+                None => {
                     return Err(invalid(format!(
                         "'{q}' is not a valid stream/table name or alias."
                     )));
                 }
-            }
+            },
             SelectItem::Expr { expr, alias } => {
                 let name = match (alias, expr) {
                     (Some(a), _) => a.clone(),
@@ -620,6 +762,7 @@ fn project_join(
         }
         (None, JoinKind::ForeignKey) => {
             // The result of a foreign-key join is keyed by the left table's primary key.
+            let (left_source, left_alias) = (&sources[0].0, sources[0].1.as_str());
             let pk = left_source
                 .schema
                 .key_columns()
@@ -651,32 +794,17 @@ fn project_join(
             }
         }
         (None, _) => {
-            let left_sql = expr_to_sql(&with_qualifier(left_expr, left_alias));
-            let right_sql = expr_to_sql(&with_qualifier(right_expr, right_alias));
-            let side_of = |item: &Item| -> Option<usize> {
-                let r = resolve(&item.expr);
-                if r == left_sql {
-                    Some(0)
-                } else if r == right_sql {
-                    Some(1)
-                } else {
-                    None
-                }
-            };
-            let mut key: Option<(usize, usize)> = None;
+            let mut key: Option<(usize, String)> = None;
             for (i, item) in items.iter().enumerate() {
-                let Some(side) = side_of(item) else { continue };
-                match key {
-                    None => key = Some((i, side)),
-                    Some((k, s)) if s == side => {
-                        let internal = match &items[k].expr {
-                            Expr::Column { name, .. } => {
-                                let alias = if side == 0 { left_alias } else { right_alias };
-                                format!("{alias}_{name}")
-                            }
-                            other => expr_to_sql(other),
-                        };
-                        let mut names = [items[k].name.clone(), item.name.clone()];
+                let resolved = resolve(&item.expr);
+                if !join_expressions.contains(&resolved) {
+                    continue;
+                }
+                match &key {
+                    None => key = Some((i, resolved)),
+                    Some((k, first)) if *first == resolved => {
+                        let internal = first.replacen('.', "_", 1);
+                        let mut names = [items[*k].name.clone(), item.name.clone()];
                         names.sort();
                         return Err(invalid(format!(
                             "The projection contains a key column (`{internal}`) more than once, aliased as: {} and {}.",
@@ -689,10 +817,15 @@ fn project_join(
             match key {
                 Some((i, _)) => i,
                 None => {
-                    let l = qualified(left_expr, left_alias);
-                    let r = qualified(right_expr, right_alias);
+                    let listed = match join_expressions {
+                        [one] => one.clone(),
+                        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+                        [] => String::new(),
+                    };
+                    let example = join_expressions.first().cloned().unwrap_or_default();
                     return Err(invalid(format!(
-                        "The query used to build `{sink_name}` must include the join expressions {l} or {r} in its projection (eg, SELECT {l}...)."
+                        "The query used to build `{sink_name}` must include the join expression{} {listed} in its projection (eg, SELECT {example}...).",
+                        if join_expressions.len() > 1 { "s" } else { "" }
                     )));
                 }
             }

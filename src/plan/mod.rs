@@ -249,10 +249,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Stateless(p) => vec![(p.source.clone(), p.scope.clone())],
             QueryPlan::Aggregate(p) => vec![(p.source.clone(), p.scope.clone())],
-            QueryPlan::Join(p) => vec![
-                (p.left.source.clone(), p.left.scope.clone()),
-                (p.right.source.clone(), p.right.scope.clone()),
-            ],
+            QueryPlan::Join(p) => p.inputs.clone(),
         }
     }
 
@@ -261,7 +258,7 @@ impl QueryPlan {
         match self {
             QueryPlan::Stateless(p) => &p.source,
             QueryPlan::Aggregate(p) => &p.source,
-            QueryPlan::Join(p) => &p.left.source,
+            QueryPlan::Join(p) => &p.inputs[0].0,
         }
     }
 
