@@ -53,7 +53,7 @@ pub struct JoinSide {
 /// the left).
 #[derive(Debug, Clone)]
 pub enum JoinLeft {
-    Source { source: Source, alias: String },
+    Source { source: Box<Source>, alias: String },
     Join(Box<JoinLevel>),
 }
 
@@ -416,7 +416,15 @@ fn plan_level(
             sources.push((source.clone(), alias.clone()));
             let kind = source.kind;
             let name = source.name.clone();
-            (JoinLeft::Source { source, alias }, scope, kind, name)
+            (
+                JoinLeft::Source {
+                    source: Box::new(source),
+                    alias,
+                },
+                scope,
+                kind,
+                name,
+            )
         }
         Relation::Join(_) => {
             let inner = plan_level(left, catalog, inputs, sources)?;
