@@ -259,7 +259,10 @@ fn extract_timestamp(value: &ScalarValue, ty: &SqlType, format: Option<&str>) ->
         (ScalarValue::Int64(Some(v)), _) => Some(*v),
         (ScalarValue::TimestampMillisecond(Some(v), _), _) => Some(*v),
         (ScalarValue::Utf8(Some(s)), SqlType::String) => {
-            crate::types::time::parse_timestamp(s, format?)
+            crate::functions::datetime::TimestampFormat::new(format?)
+                .ok()?
+                .parse(s)
+                .ok()
         }
         _ => None,
     }

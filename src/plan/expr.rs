@@ -1017,6 +1017,8 @@ pub fn common_type(a: &SqlType, b: &SqlType) -> Option<SqlType> {
             ))
         }
         (Int, Bigint) | (Bigint, Int) => Some(Bigint),
+        // A DATE compared with a TIMESTAMP is midnight of that day.
+        (Date, Timestamp) | (Timestamp, Date) => Some(Timestamp),
         (Array(x), Array(y)) => Some(Array(Box::new(common_type(x, y)?))),
         (Map(xk, xv), Map(yk, yv)) => Some(Map(
             Box::new(common_type(xk, yk)?),
