@@ -10,6 +10,7 @@ pub mod collections;
 pub mod conditional;
 pub mod datetime;
 pub mod json;
+pub mod lambda;
 pub mod math;
 pub mod registry;
 pub mod string;

@@ -432,8 +432,8 @@ impl<'a> ExprCompiler<'a> {
             Expr::CountStar { .. } => Err(PlanError::Unsupported(
                 "Aggregate functions (COUNT) are not supported yet".to_string(),
             )),
-            Expr::Lambda { .. } => Err(PlanError::Unsupported(
-                "Lambda functions are not supported yet".to_string(),
+            Expr::Lambda { .. } => Err(invalid(
+                "A lambda expression is only allowed as an argument of TRANSFORM, FILTER or REDUCE",
             )),
             Expr::IntervalUnit(u) => Err(invalid(format!("Unexpected time unit {u}"))),
             Expr::StructAll(_) => Err(invalid("'->*' is only allowed in a SELECT list")),
@@ -441,6 +441,9 @@ impl<'a> ExprCompiler<'a> {
     }
 
     fn function(&self, name: &str, args: &[Expr]) -> PResult<Compiled> {
+        if let Some(kind) = lambda_function(name) {
+            return self.lambda_call(name, kind, args);
+        }
         let Some(function) = FunctionRegistry::global().scalar(name) else {
             return Err(invalid(format!(
                 "Can't find any functions with the name '{name}'"
@@ -472,6 +475,138 @@ impl<'a> ExprCompiler<'a> {
             .map(|(c, t)| self.cast(c, t))
             .collect();
         self.call(function.name, kernel, args, signature.returns)
+    }
+
+    /// TRANSFORM, FILTER and REDUCE: the collection, then (for REDUCE) the initial state,
+    /// then the lambdas, each compiled on its parameters followed by this scope's columns.
+    fn lambda_call(&self, name: &str, base: &str, args: &[Expr]) -> PResult<Compiled> {
+        use crate::functions::lambda::{LambdaCall, LambdaKind};
+        let lower = name.to_lowercase();
+        let bad = |types: &[String]| {
+            invalid(format!(
+                "Function '{lower}' does not accept parameters ({}).",
+                types.join(", ")
+            ))
+        };
+        let Some(first) = args.first() else {
+            return Err(bad(&[]));
+        };
+        let input = self.compile(first)?;
+        let input_ty = input.sql_type();
+        let reduce = base == "REDUCE";
+        let (init, lambdas) = if reduce {
+            let Some(init) = args.get(1) else {
+                return Err(bad(&[input_ty.to_string()]));
+            };
+            (Some(self.compile(init)?), &args[2..])
+        } else {
+            (None, &args[1..])
+        };
+        let state_ty = init.as_ref().map(|i| i.sql_type());
+        // The parameter types each lambda takes.
+        let (kind, param_types, body_count): (LambdaKind, Vec<SqlType>, usize) =
+            match (base, &input_ty) {
+                ("TRANSFORM", SqlType::Array(item)) => {
+                    (LambdaKind::TransformArray, vec![(**item).clone()], 1)
+                }
+                ("TRANSFORM", SqlType::Map(k, v)) => (
+                    LambdaKind::TransformMap,
+                    vec![(**k).clone(), (**v).clone()],
+                    2,
+                ),
+                ("FILTER", SqlType::Array(item)) => {
+                    (LambdaKind::FilterArray, vec![(**item).clone()], 1)
+                }
+                ("FILTER", SqlType::Map(k, v)) => {
+                    (LambdaKind::FilterMap, vec![(**k).clone(), (**v).clone()], 1)
+                }
+                ("REDUCE", SqlType::Array(item)) => (
+                    LambdaKind::ReduceArray,
+                    vec![
+                        state_ty.clone().unwrap_or(SqlType::String),
+                        (**item).clone(),
+                    ],
+                    1,
+                ),
+                ("REDUCE", SqlType::Map(k, v)) => (
+                    LambdaKind::ReduceMap,
+                    vec![
+                        state_ty.clone().unwrap_or(SqlType::String),
+                        (**k).clone(),
+                        (**v).clone(),
+                    ],
+                    1,
+                ),
+                _ => return Err(bad(&[input_ty.to_string()])),
+            };
+        if lambdas.len() != body_count {
+            return Err(invalid(format!(
+                "Function '{lower}' takes {body_count} lambda expression(s), got {}.",
+                lambdas.len()
+            )));
+        }
+        let mut bodies = Vec::with_capacity(body_count);
+        let mut body_types = Vec::with_capacity(body_count);
+        for lambda in lambdas {
+            let Expr::Lambda { params, body } = lambda else {
+                return Err(invalid(format!(
+                    "Function '{lower}' expects a lambda expression, got {}",
+                    expr_to_sql(lambda)
+                )));
+            };
+            if params.len() != param_types.len() {
+                return Err(invalid(format!(
+                    "Was expecting {} arguments but found {}, {params:?}. Check your lambda statement.",
+                    param_types.len(),
+                    params.len()
+                )));
+            }
+            let mut columns: Vec<ScopeColumn> = params
+                .iter()
+                .zip(&param_types)
+                .map(|(p, t)| ScopeColumn {
+                    name: p.clone(),
+                    source: None,
+                    ty: t.clone(),
+                })
+                .collect();
+            columns.extend(self.scope.columns.iter().cloned());
+            let lambda_scope = Scope::new(columns);
+            let compiled = ExprCompiler::new(&lambda_scope, self.clause).compile(body)?;
+            body_types.push(compiled.sql_type());
+            bodies.push(compiled);
+        }
+        let return_ty = match kind {
+            LambdaKind::TransformArray => SqlType::Array(Box::new(body_types[0].clone())),
+            LambdaKind::TransformMap => SqlType::Map(
+                Box::new(body_types[0].clone()),
+                Box::new(body_types[1].clone()),
+            ),
+            LambdaKind::FilterArray | LambdaKind::FilterMap => {
+                if body_types[0] != SqlType::Boolean {
+                    return Err(invalid(format!(
+                        "Function '{lower}' expects a lambda that returns BOOLEAN, got {}",
+                        body_types[0]
+                    )));
+                }
+                input_ty.clone()
+            }
+            LambdaKind::ReduceArray | LambdaKind::ReduceMap => {
+                state_ty.clone().unwrap_or(SqlType::String)
+            }
+        };
+        let call = LambdaCall {
+            kind,
+            input: input.expr,
+            init: init.map(|i| i.expr),
+            bodies: bodies.into_iter().map(|b| b.expr).collect(),
+            params: param_types.iter().map(SqlType::to_arrow).collect(),
+            return_type: return_ty.to_arrow(),
+        };
+        Ok(Compiled {
+            expr: Arc::new(call),
+            ty: Some(return_ty),
+        })
     }
 
     /// A function argument; a bare time unit (`DAYS` in `DATEADD(DAYS, 1, d)`) that is not a
@@ -963,6 +1098,16 @@ fn comparable_types(l: &SqlType, r: &SqlType, op: BinaryOp) -> bool {
             l == r && matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
         }
         _ => false,
+    }
+}
+
+/// The lambda function a name calls, if it is one.
+fn lambda_function(name: &str) -> Option<&'static str> {
+    match name.to_uppercase().as_str() {
+        "TRANSFORM" => Some("TRANSFORM"),
+        "FILTER" => Some("FILTER"),
+        "REDUCE" => Some("REDUCE"),
+        _ => None,
     }
 }
 

@@ -1,0 +1,362 @@
+//! The lambda functions TRANSFORM, FILTER and REDUCE over arrays and maps.
+//!
+//! A lambda's body is an ordinary compiled expression over a scope of its parameters followed
+//! by the enclosing scope's columns. TRANSFORM and FILTER evaluate the body once over all the
+//! elements of the batch (the enclosing columns repeated per element); REDUCE folds element by
+//! element, since each step needs the previous one.
+
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, StructArray, UInt32Array,
+};
+use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::compute::{filter, take};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::physical_expr::PhysicalExpr;
+
+/// Which lambda function, over which kind of collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LambdaKind {
+    TransformArray,
+    /// Two bodies: the new key and the new value.
+    TransformMap,
+    FilterArray,
+    FilterMap,
+    ReduceArray,
+    ReduceMap,
+}
+
+/// A call of a lambda function, evaluated over whole batches.
+#[derive(Debug)]
+pub struct LambdaCall {
+    pub kind: LambdaKind,
+    /// The array or map.
+    pub input: Arc<dyn PhysicalExpr>,
+    /// REDUCE's initial state.
+    pub init: Option<Arc<dyn PhysicalExpr>>,
+    /// The bodies, compiled on (parameters ++ enclosing columns).
+    pub bodies: Vec<Arc<dyn PhysicalExpr>>,
+    /// The types of the lambda's parameters.
+    pub params: Vec<DataType>,
+    pub return_type: DataType,
+}
+
+// Calls are compared by what they print: the kind, the input and the bodies.
+impl PartialEq for LambdaCall {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.return_type == other.return_type
+            && self.input.to_string() == other.input.to_string()
+            && self.bodies.len() == other.bodies.len()
+            && self
+                .bodies
+                .iter()
+                .zip(&other.bodies)
+                .all(|(a, b)| a.to_string() == b.to_string())
+    }
+}
+
+impl Eq for LambdaCall {}
+
+impl Hash for LambdaCall {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.input.to_string().hash(state);
+        for b in &self.bodies {
+            b.to_string().hash(state);
+        }
+    }
+}
+
+impl fmt::Display for LambdaCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}({})", self.kind, self.input)
+    }
+}
+
+/// A batch of the parameters' values followed by the enclosing columns, repeated for each
+/// element (`rows[i]` is the enclosing row of element i).
+fn body_batch(
+    params: Vec<ArrayRef>,
+    param_types: &[DataType],
+    outer: &RecordBatch,
+    rows: &[u32],
+) -> DfResult<RecordBatch> {
+    let indices = UInt32Array::from(rows.to_vec());
+    let mut fields: Vec<Field> = param_types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Field::new(format!("p{i}"), t.clone(), true))
+        .collect();
+    let mut columns = params;
+    for (i, column) in outer.columns().iter().enumerate() {
+        fields.push(Field::new(
+            format!("c{i}"),
+            column.data_type().clone(),
+            true,
+        ));
+        columns.push(take(column.as_ref(), &indices, None)?);
+    }
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+    )?)
+}
+
+/// For each element of each (non-null) row, the row it belongs to.
+fn element_rows(offsets: &[i32], valid: impl Fn(usize) -> bool) -> Vec<u32> {
+    let mut rows = Vec::new();
+    for row in 0..offsets.len() - 1 {
+        if valid(row) {
+            for _ in offsets[row]..offsets[row + 1] {
+                rows.push(row as u32);
+            }
+        }
+    }
+    rows
+}
+
+impl LambdaCall {
+    fn evaluate_body(&self, body: usize, batch: &RecordBatch) -> DfResult<ArrayRef> {
+        self.bodies[body]
+            .evaluate(batch)?
+            .into_array(batch.num_rows())
+    }
+
+    fn transform_array(&self, list: &ListArray, outer: &RecordBatch) -> DfResult<ArrayRef> {
+        let (elements, offsets, rows) = flatten_list(list);
+        let batch = body_batch(vec![elements], &self.params, outer, &rows)?;
+        let values = self.evaluate_body(0, &batch)?;
+        let DataType::List(field) = &self.return_type else {
+            return exec_err!("TRANSFORM of an array returns an array");
+        };
+        Ok(Arc::new(ListArray::try_new(
+            field.clone(),
+            offsets,
+            values,
+            list.nulls().cloned(),
+        )?))
+    }
+
+    fn filter_array(&self, list: &ListArray, outer: &RecordBatch) -> DfResult<ArrayRef> {
+        let (elements, offsets, rows) = flatten_list(list);
+        let batch = body_batch(vec![elements.clone()], &self.params, outer, &rows)?;
+        let mask = self.evaluate_body(0, &batch)?;
+        let mask = true_only(mask.as_boolean());
+        let kept = filter(elements.as_ref(), &mask)?;
+        let offsets = filtered_offsets(&offsets, &mask);
+        let DataType::List(field) = &self.return_type else {
+            return exec_err!("FILTER of an array returns an array");
+        };
+        Ok(Arc::new(ListArray::try_new(
+            field.clone(),
+            offsets,
+            kept,
+            list.nulls().cloned(),
+        )?))
+    }
+
+    fn map_entries(map: &MapArray) -> (ArrayRef, ArrayRef, OffsetBuffer<i32>, Vec<u32>) {
+        let offsets = map.value_offsets();
+        let start = offsets[0] as usize;
+        let end = offsets[offsets.len() - 1] as usize;
+        let keys = map.keys().slice(start, end - start);
+        let values = map.values().slice(start, end - start);
+        let rebased: Vec<i32> = offsets.iter().map(|o| o - offsets[0]).collect();
+        let rows = element_rows(&rebased, |row| map.is_valid(row));
+        // Null maps still own their (empty or ignored) entries in the offsets; keep them.
+        let rows = if rows.len() == end - start {
+            rows
+        } else {
+            element_rows(&rebased, |_| true)
+        };
+        (
+            keys,
+            values,
+            OffsetBuffer::new(ScalarBuffer::from(rebased)),
+            rows,
+        )
+    }
+
+    fn transform_map(&self, map: &MapArray, outer: &RecordBatch) -> DfResult<ArrayRef> {
+        let (keys, values, offsets, rows) = Self::map_entries(map);
+        let batch = body_batch(vec![keys, values], &self.params, outer, &rows)?;
+        let new_keys = self.evaluate_body(0, &batch)?;
+        let new_values = self.evaluate_body(1, &batch)?;
+        build_map(&self.return_type, offsets, new_keys, new_values, map)
+    }
+
+    fn filter_map(&self, map: &MapArray, outer: &RecordBatch) -> DfResult<ArrayRef> {
+        let (keys, values, offsets, rows) = Self::map_entries(map);
+        let batch = body_batch(
+            vec![keys.clone(), values.clone()],
+            &self.params,
+            outer,
+            &rows,
+        )?;
+        let mask = self.evaluate_body(0, &batch)?;
+        let mask = true_only(mask.as_boolean());
+        let keys = filter(keys.as_ref(), &mask)?;
+        let values = filter(values.as_ref(), &mask)?;
+        let offsets = filtered_offsets(&offsets, &mask);
+        build_map(&self.return_type, offsets, keys, values, map)
+    }
+
+    /// REDUCE: row by row, element by element.
+    fn reduce(&self, input: &ArrayRef, outer: &RecordBatch) -> DfResult<ArrayRef> {
+        let Some(init) = &self.init else {
+            return exec_err!("REDUCE needs an initial state");
+        };
+        let init = init.evaluate(outer)?.into_array(outer.num_rows())?;
+        let mut results = Vec::with_capacity(outer.num_rows());
+        for row in 0..outer.num_rows() {
+            let mut acc = ScalarValue::try_from_array(&init, row)?;
+            if input.is_null(row) || acc.is_null() {
+                results.push(acc);
+                continue;
+            }
+            let element_columns: Vec<ArrayRef> = match self.kind {
+                LambdaKind::ReduceArray => vec![input.as_list::<i32>().value(row)],
+                _ => {
+                    let entries = input.as_map().value(row);
+                    vec![entries.column(0).clone(), entries.column(1).clone()]
+                }
+            };
+            let count = element_columns.first().map(|c| c.len()).unwrap_or(0);
+            for e in 0..count {
+                let mut params = vec![acc.to_array()?];
+                for column in &element_columns {
+                    params.push(column.slice(e, 1));
+                }
+                let batch = body_batch(params, &self.params, outer, &[row as u32])?;
+                let next = self.evaluate_body(0, &batch)?;
+                acc = ScalarValue::try_from_array(&next, 0)?;
+                if acc.data_type() != self.return_type && !acc.is_null() {
+                    acc = acc.cast_to(&self.return_type)?;
+                }
+            }
+            results.push(acc);
+        }
+        crate::functions::util::to_array(results, &self.return_type)
+    }
+}
+
+/// A list's elements (rebased to start at 0), its offsets and each element's row.
+fn flatten_list(list: &ListArray) -> (ArrayRef, OffsetBuffer<i32>, Vec<u32>) {
+    let offsets = list.value_offsets();
+    let start = offsets[0] as usize;
+    let end = offsets[offsets.len() - 1] as usize;
+    let elements = list.values().slice(start, end - start);
+    let rebased: Vec<i32> = offsets.iter().map(|o| o - offsets[0]).collect();
+    let rows = element_rows(&rebased, |_| true);
+    (
+        elements,
+        OffsetBuffer::new(ScalarBuffer::from(rebased)),
+        rows,
+    )
+}
+
+/// A mask where null counts as false.
+fn true_only(mask: &BooleanArray) -> BooleanArray {
+    mask.iter().map(|v| Some(v.unwrap_or(false))).collect()
+}
+
+/// The offsets after filtering the elements with `mask`.
+fn filtered_offsets(offsets: &OffsetBuffer<i32>, mask: &BooleanArray) -> OffsetBuffer<i32> {
+    let mut out = Vec::with_capacity(offsets.len());
+    out.push(0i32);
+    let mut kept = 0i32;
+    for w in offsets.windows(2) {
+        for e in w[0]..w[1] {
+            if mask.value(e as usize) {
+                kept += 1;
+            }
+        }
+        out.push(kept);
+    }
+    OffsetBuffer::new(ScalarBuffer::from(out))
+}
+
+fn build_map(
+    return_type: &DataType,
+    offsets: OffsetBuffer<i32>,
+    keys: ArrayRef,
+    values: ArrayRef,
+    original: &MapArray,
+) -> DfResult<ArrayRef> {
+    let DataType::Map(entries_field, sorted) = return_type else {
+        return exec_err!("expected a map type");
+    };
+    let DataType::Struct(kv) = entries_field.data_type() else {
+        return exec_err!("map entries must be structs");
+    };
+    let entries = StructArray::try_new(kv.clone(), vec![keys, values], None)?;
+    Ok(Arc::new(MapArray::try_new(
+        entries_field.clone(),
+        offsets,
+        entries,
+        original.nulls().cloned(),
+        *sorted,
+    )?))
+}
+
+impl PhysicalExpr for LambdaCall {
+    fn data_type(&self, _: &Schema) -> DfResult<DataType> {
+        Ok(self.return_type.clone())
+    }
+
+    fn nullable(&self, _: &Schema) -> DfResult<bool> {
+        Ok(true)
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> DfResult<ColumnarValue> {
+        let input = self.input.evaluate(batch)?.into_array(batch.num_rows())?;
+        let out = match self.kind {
+            LambdaKind::TransformArray => self.transform_array(input.as_list::<i32>(), batch)?,
+            LambdaKind::FilterArray => self.filter_array(input.as_list::<i32>(), batch)?,
+            LambdaKind::TransformMap => self.transform_map(input.as_map(), batch)?,
+            LambdaKind::FilterMap => self.filter_map(input.as_map(), batch)?,
+            LambdaKind::ReduceArray | LambdaKind::ReduceMap => self.reduce(&input, batch)?,
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        let mut children = vec![&self.input];
+        if let Some(init) = &self.init {
+            children.push(init);
+        }
+        children
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn PhysicalExpr>> {
+        let mut children = children.into_iter();
+        let input = children.next().unwrap_or_else(|| self.input.clone());
+        let init = match &self.init {
+            Some(i) => Some(children.next().unwrap_or_else(|| i.clone())),
+            None => None,
+        };
+        Ok(Arc::new(LambdaCall {
+            kind: self.kind,
+            input,
+            init,
+            bodies: self.bodies.clone(),
+            params: self.params.clone(),
+            return_type: self.return_type.clone(),
+        }))
+    }
+
+    fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
