@@ -342,10 +342,10 @@ impl PhysicalExpr for LambdaCall {
     ) -> DfResult<Arc<dyn PhysicalExpr>> {
         let mut children = children.into_iter();
         let input = children.next().unwrap_or_else(|| self.input.clone());
-        let init = match &self.init {
-            Some(i) => Some(children.next().unwrap_or_else(|| i.clone())),
-            None => None,
-        };
+        let init = self
+            .init
+            .as_ref()
+            .map(|i| children.next().unwrap_or_else(|| i.clone()));
         Ok(Arc::new(LambdaCall {
             kind: self.kind,
             input,
