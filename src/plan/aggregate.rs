@@ -295,6 +295,7 @@ pub fn plan_aggregate(
     catalog: &Catalog,
     sink_name: &str,
     properties: &std::collections::BTreeMap<String, String>,
+    transient: bool,
 ) -> PResult<AggregatePlan> {
     let (source_name, alias) = match &query.from {
         Relation::Source { name, alias, .. } => (name.clone(), alias.clone()),
@@ -504,6 +505,7 @@ pub fn plan_aggregate(
         &group_exprs,
         &aggregate_scope,
         &onto_aggregates,
+        transient,
     )?;
 
     Ok(AggregatePlan {
@@ -664,6 +666,7 @@ fn project_aggregate(
     group_exprs: &[Expr],
     aggregate_scope: &Scope,
     onto_aggregates: &dyn Fn(&Expr, &str) -> PResult<Expr>,
+    transient: bool,
 ) -> PResult<Vec<OutputColumn>> {
     struct Item {
         name: String,
@@ -749,7 +752,7 @@ fn project_aggregate(
         .filter(|(_, k)| k.is_none())
         .map(|(g, _)| expr_to_sql(g))
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && !transient {
         let listed = match missing.as_slice() {
             [one] => one.clone(),
             [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
@@ -771,6 +774,7 @@ fn project_aggregate(
             name: item.name.clone(),
             kind: ColumnKind::Key,
             expr: compiler.compile(&rewritten)?,
+            position: *i,
         });
     }
     for (i, item) in items.iter().enumerate() {
@@ -782,9 +786,10 @@ fn project_aggregate(
             name: item.name.clone(),
             kind: ColumnKind::Value,
             expr: compiler.compile(&rewritten)?,
+            position: i,
         });
     }
-    if !outputs.iter().any(|o| o.kind == ColumnKind::Value) {
+    if !transient && !outputs.iter().any(|o| o.kind == ColumnKind::Value) {
         return Err(invalid("The projection contains no value columns."));
     }
     Ok(outputs)

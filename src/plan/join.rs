@@ -341,7 +341,12 @@ fn is_key_column(e: &Expr, side: &Source) -> bool {
     matches!(e, Expr::Column { name, .. } if side.schema.find(name).is_some_and(|c| c.kind == ColumnKind::Key))
 }
 
-pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<JoinPlan> {
+pub fn plan_join(
+    query: &Query,
+    catalog: &Catalog,
+    sink_name: &str,
+    transient: bool,
+) -> PResult<JoinPlan> {
     let mut inputs = Vec::new();
     let mut sources: Vec<(Source, String)> = Vec::new();
     let top = plan_level(&query.from, catalog, &mut inputs, &mut sources)?;
@@ -381,6 +386,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<J
         &top,
         &join_expressions,
         synthetic,
+        transient,
     )?;
     Ok(JoinPlan {
         top,
@@ -628,6 +634,7 @@ fn project_join(
     top: &JoinLevel,
     join_expressions: &[String],
     synthetic: Option<&str>,
+    transient: bool,
 ) -> PResult<Vec<OutputColumn>> {
     let kind = top.kind;
     struct Item {
@@ -739,102 +746,107 @@ fn project_join(
         expr_to_sql(&resolved)
     };
 
-    let key_index = match (synthetic, kind) {
-        (Some(rowkey), _) => {
-            let found = items.iter().position(|item| {
+    let key_index = if transient {
+        // A push or pull query writes no topic: any projection goes.
+        usize::MAX
+    } else {
+        match (synthetic, kind) {
+            (Some(rowkey), _) => {
+                let found = items.iter().position(|item| {
                 matches!(&item.expr, Expr::Column { qualifier: None, name, .. } if name == rowkey)
             });
-            match found {
-                Some(i) => i,
-                None if unqualified_star => {
-                    // `SELECT *` carries the synthetic key implicitly.
-                    items.insert(
-                        0,
-                        Item {
-                            name: rowkey.to_string(),
-                            expr: Expr::Column {
-                                qualifier: None,
+                match found {
+                    Some(i) => i,
+                    None if unqualified_star => {
+                        // `SELECT *` carries the synthetic key implicitly.
+                        items.insert(
+                            0,
+                            Item {
                                 name: rowkey.to_string(),
-                                location: Default::default(),
+                                expr: Expr::Column {
+                                    qualifier: None,
+                                    name: rowkey.to_string(),
+                                    location: Default::default(),
+                                },
                             },
-                        },
-                    );
-                    0
-                }
-                None => {
-                    return Err(invalid(format!(
-                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the join expression {rowkey} in its projection (eg, SELECT {rowkey}...).\n{rowkey} was added as a synthetic key column because the join criteria did not match any source column."
-                    )));
-                }
-            }
-        }
-        (None, JoinKind::ForeignKey) => {
-            // The result of a foreign-key join is keyed by the left table's primary key.
-            let (left_source, left_alias) = (&sources[0].0, sources[0].1.as_str());
-            let pk = left_source
-                .schema
-                .key_columns()
-                .next()
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            let pk_sql = format!("{left_alias}.{pk}");
-            let matching: Vec<usize> = items
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| resolve(&item.expr) == pk_sql)
-                .map(|(i, _)| i)
-                .collect();
-            match matching.as_slice() {
-                [] => {
-                    return Err(invalid(format!(
-                        "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left_alias}`). Missing column: `{pk}`."
-                    )));
-                }
-                [one] => *one,
-                [first, second, ..] => {
-                    let mut names = [items[*first].name.clone(), items[*second].name.clone()];
-                    names.sort();
-                    return Err(invalid(format!(
-                        "The projection contains a key column (`{left_alias}_{pk}`) more than once, aliased as: {} and {}.",
-                        names[0], names[1]
-                    )));
+                        );
+                        0
+                    }
+                    None => {
+                        return Err(invalid(format!(
+                            "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the join expression {rowkey} in its projection (eg, SELECT {rowkey}...).\n{rowkey} was added as a synthetic key column because the join criteria did not match any source column."
+                        )));
+                    }
                 }
             }
-        }
-        (None, _) => {
-            let mut key: Option<(usize, String)> = None;
-            for (i, item) in items.iter().enumerate() {
-                let resolved = resolve(&item.expr);
-                if !join_expressions.contains(&resolved) {
-                    continue;
-                }
-                match &key {
-                    None => key = Some((i, resolved)),
-                    Some((k, first)) if *first == resolved => {
-                        let internal = first.replacen('.', "_", 1);
-                        let mut names = [items[*k].name.clone(), item.name.clone()];
+            (None, JoinKind::ForeignKey) => {
+                // The result of a foreign-key join is keyed by the left table's primary key.
+                let (left_source, left_alias) = (&sources[0].0, sources[0].1.as_str());
+                let pk = left_source
+                    .schema
+                    .key_columns()
+                    .next()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                let pk_sql = format!("{left_alias}.{pk}");
+                let matching: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| resolve(&item.expr) == pk_sql)
+                    .map(|(i, _)| i)
+                    .collect();
+                match matching.as_slice() {
+                    [] => {
+                        return Err(invalid(format!(
+                            "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left_alias}`). Missing column: `{pk}`."
+                        )));
+                    }
+                    [one] => *one,
+                    [first, second, ..] => {
+                        let mut names = [items[*first].name.clone(), items[*second].name.clone()];
                         names.sort();
                         return Err(invalid(format!(
-                            "The projection contains a key column (`{internal}`) more than once, aliased as: {} and {}.",
+                            "The projection contains a key column (`{left_alias}_{pk}`) more than once, aliased as: {} and {}.",
                             names[0], names[1]
                         )));
                     }
-                    _ => {}
                 }
             }
-            match key {
-                Some((i, _)) => i,
-                None => {
-                    let listed = match join_expressions {
-                        [one] => one.clone(),
-                        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-                        [] => String::new(),
-                    };
-                    let example = join_expressions.first().cloned().unwrap_or_default();
-                    return Err(invalid(format!(
-                        "The query used to build `{sink_name}` must include the join expression{} {listed} in its projection (eg, SELECT {example}...).",
-                        if join_expressions.len() > 1 { "s" } else { "" }
-                    )));
+            (None, _) => {
+                let mut key: Option<(usize, String)> = None;
+                for (i, item) in items.iter().enumerate() {
+                    let resolved = resolve(&item.expr);
+                    if !join_expressions.contains(&resolved) {
+                        continue;
+                    }
+                    match &key {
+                        None => key = Some((i, resolved)),
+                        Some((k, first)) if *first == resolved => {
+                            let internal = first.replacen('.', "_", 1);
+                            let mut names = [items[*k].name.clone(), item.name.clone()];
+                            names.sort();
+                            return Err(invalid(format!(
+                                "The projection contains a key column (`{internal}`) more than once, aliased as: {} and {}.",
+                                names[0], names[1]
+                            )));
+                        }
+                        _ => {}
+                    }
+                }
+                match key {
+                    Some((i, _)) => i,
+                    None => {
+                        let listed = match join_expressions {
+                            [one] => one.clone(),
+                            [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+                            [] => String::new(),
+                        };
+                        let example = join_expressions.first().cloned().unwrap_or_default();
+                        return Err(invalid(format!(
+                            "The query used to build `{sink_name}` must include the join expression{} {listed} in its projection (eg, SELECT {example}...).",
+                            if join_expressions.len() > 1 { "s" } else { "" }
+                        )));
+                    }
                 }
             }
         }
@@ -842,12 +854,12 @@ fn project_join(
 
     let compiler = ExprCompiler::new(scope, Clause::Select);
     let mut outputs = Vec::with_capacity(items.len());
-    {
-        let item = &items[key_index];
+    if let Some(item) = items.get(key_index) {
         outputs.push(OutputColumn {
             name: item.name.clone(),
             kind: ColumnKind::Key,
             expr: compiler.compile(&item.expr)?,
+            position: key_index,
         });
     }
     for (i, item) in items.iter().enumerate() {
@@ -858,6 +870,7 @@ fn project_join(
             name: item.name.clone(),
             kind: ColumnKind::Value,
             expr: compiler.compile(&item.expr)?,
+            position: i,
         });
     }
     Ok(outputs)

@@ -91,6 +91,8 @@ pub struct OutputColumn {
     pub name: String,
     pub kind: ColumnKind,
     pub expr: Compiled,
+    /// The column's place in the SELECT list (outputs are ordered keys first).
+    pub position: usize,
 }
 
 /// A stateless query: source → filter → projection (with re-keying) → sink.
@@ -302,18 +304,40 @@ pub fn plan_query(
     sink_name: &str,
     properties: &std::collections::BTreeMap<String, String>,
 ) -> PResult<QueryPlan> {
+    plan_query_with(query, catalog, sink_name, properties, false)
+}
+
+/// Plans a query; a `transient` query (push or pull) writes no topic, so its projection need
+/// not carry the key.
+pub fn plan_query_with(
+    query: &Query,
+    catalog: &Catalog,
+    sink_name: &str,
+    properties: &std::collections::BTreeMap<String, String>,
+    transient: bool,
+) -> PResult<QueryPlan> {
     if matches!(query.from, Relation::Join(_)) && !aggregate::is_aggregation(query) {
-        return join::plan_join(query, catalog, sink_name).map(|p| QueryPlan::Join(Box::new(p)));
+        return join::plan_join(query, catalog, sink_name, transient)
+            .map(|p| QueryPlan::Join(Box::new(p)));
     }
     if aggregate::is_aggregation(query) {
-        return aggregate::plan_aggregate(query, catalog, sink_name, properties)
+        return aggregate::plan_aggregate(query, catalog, sink_name, properties, transient)
             .map(QueryPlan::Aggregate);
     }
-    plan_stateless(query, catalog, sink_name).map(QueryPlan::Stateless)
+    plan_stateless_with(query, catalog, sink_name, transient).map(QueryPlan::Stateless)
 }
 
 /// Plans a query that reads one source and needs no state.
 pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<StatelessPlan> {
+    plan_stateless_with(query, catalog, sink_name, false)
+}
+
+fn plan_stateless_with(
+    query: &Query,
+    catalog: &Catalog,
+    sink_name: &str,
+    transient: bool,
+) -> PResult<StatelessPlan> {
     let (source_name, alias) = match &query.from {
         Relation::Source { name, alias, .. } => (name.clone(), alias.clone()),
         Relation::Join(_) => {
@@ -363,7 +387,15 @@ pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PRes
     };
 
     let table_functions = TableFunctionCalls::plan(query, &scope)?;
-    let outputs = project(query, &source, &scope, &alias, sink_name, &table_functions)?;
+    let outputs = project(
+        query,
+        &source,
+        &scope,
+        &alias,
+        sink_name,
+        &table_functions,
+        transient,
+    )?;
     Ok(StatelessPlan {
         source,
         scope,
@@ -442,6 +474,7 @@ fn project(
     alias: &str,
     sink_name: &str,
     table_functions: &TableFunctionCalls,
+    transient: bool,
 ) -> PResult<Vec<OutputColumn>> {
     let partition_by: Option<&[Expr]> = if query.partition_by.is_empty() {
         None
@@ -701,7 +734,10 @@ fn project(
             }
             // A table must keep its whole key; a stream may drop it, but not half of it.
             let partial = !key_items.is_empty() && key_items.len() < key_names.len();
-            if (source.kind == SourceKind::Table && key_items.len() < key_names.len()) || partial {
+            if !transient
+                && ((source.kind == SourceKind::Table && key_items.len() < key_names.len())
+                    || partial)
+            {
                 let names: Vec<&str> = key_names.iter().map(String::as_str).collect();
                 let listed = match names.as_slice() {
                     [one] => one.to_string(),
@@ -754,7 +790,7 @@ fn project(
 
     let mut keys = Vec::new();
     let mut values = Vec::new();
-    for (item, key) in items.iter().zip(is_key) {
+    for (position, (item, key)) in items.iter().zip(is_key).enumerate() {
         let expr = table_functions.rewrite(&item.expr);
         let compiled = ExprCompiler::new(&table_functions.scope, Clause::Select).compile(&expr)?;
         let out = OutputColumn {
@@ -765,6 +801,7 @@ fn project(
                 ColumnKind::Value
             },
             expr: compiled,
+            position,
         };
         if key {
             keys.push(out);
@@ -782,7 +819,7 @@ fn project(
             )));
         }
     }
-    if values.is_empty() {
+    if values.is_empty() && !transient {
         return Err(PlanError::Invalid(
             "The projection contains no value columns.".to_string(),
         ));
