@@ -22,6 +22,7 @@ pub mod exec;
 pub mod format;
 pub mod functions;
 pub mod plan;
+pub mod server;
 pub mod sql;
 pub mod testing;
 pub mod topics;

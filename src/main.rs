@@ -3,13 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-
-use sluice::engine::Engine;
-use sluice::topics::MemoryTopicStore;
 
 #[derive(Parser)]
 #[command(
@@ -24,14 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: execute a file of persistent queries and keep them running.
+    /// Run the server: ksqlDB's REST API on the embedded store.
     Server {
-        /// A SQL file of statements to run at start-up (headless mode).
+        /// The address to listen on.
+        #[arg(long, default_value = "0.0.0.0:8088")]
+        listen: std::net::SocketAddr,
+        /// A SQL file of statements to run at start-up. The server then runs headless: the
+        /// API refuses statements that change the catalog.
         #[arg(long)]
         queries_file: Option<PathBuf>,
-        /// Print each query's counters every this many seconds.
-        #[arg(long, default_value_t = 5)]
-        report_every: u64,
+        /// A properties file (`name=value` lines) applied to every statement.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Run ksqlDB test-case files (query-validation-tests format).
     Test {
@@ -55,9 +54,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Server {
+            listen,
             queries_file,
-            report_every,
-        } => server(queries_file, report_every),
+            config,
+        } => server(listen, queries_file, config),
         Command::Test { paths, filter } => {
             let mut out = std::io::stdout().lock();
             let summary = sluice::testing::run_paths(&paths, filter.as_deref(), &mut out);
@@ -71,32 +71,37 @@ fn main() -> ExitCode {
     }
 }
 
-fn server(queries_file: Option<PathBuf>, report_every: u64) -> ExitCode {
-    let store = Arc::new(MemoryTopicStore::new());
-    let mut engine = Engine::new(store);
-    if let Some(path) = &queries_file {
-        let sql = match std::fs::read_to_string(path) {
-            Ok(s) => s,
+fn server(
+    listen: std::net::SocketAddr,
+    queries_file: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> ExitCode {
+    let mut properties = std::collections::BTreeMap::new();
+    if let Some(path) = &config {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
             Err(e) => {
                 eprintln!("Cannot read {}: {e}", path.display());
                 return ExitCode::FAILURE;
             }
         };
-        if let Err((index, e)) = engine.execute_script(&sql) {
-            eprintln!("Statement {} of {} failed: {e}", index + 1, path.display());
-            return ExitCode::FAILURE;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once('=') {
+                Some((k, v)) => {
+                    properties.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                None => {
+                    eprintln!("{}: not a name=value line: {line}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
         }
     }
-    println!(
-        "Sluice is running {} persistent quer{} (headless). Press Ctrl-C to stop.",
-        engine.catalog().queries().count(),
-        if engine.catalog().queries().count() == 1 {
-            "y"
-        } else {
-            "ies"
-        }
-    );
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
@@ -106,30 +111,16 @@ fn server(queries_file: Option<PathBuf>, report_every: u64) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        let mut report = tokio::time::interval(Duration::from_secs(report_every.max(1)));
-        let shutdown = tokio::signal::ctrl_c();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = tick.tick() => {
-                    if let Err(e) = engine.run_until_idle() {
-                        eprintln!("A query failed: {e}");
-                    }
-                }
-                _ = report.tick() => {
-                    for (id, stats) in engine.query_stats() {
-                        println!(
-                            "{id}: {} records in, {} out, {} skipped",
-                            stats.records_in, stats.records_out, stats.records_skipped
-                        );
-                    }
-                }
-            }
+    let config = sluice::server::ServerConfig {
+        listen,
+        queries_file,
+        properties,
+    };
+    match runtime.block_on(sluice::server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
-        println!("Shutting down.");
-    });
-    ExitCode::SUCCESS
+    }
 }

@@ -12,7 +12,7 @@ use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
 use crate::exec::{
-    AggregateOperator, DecodeOptions, Input, JoinOperator, PersistentQuery, Sink, Stage,
+    AggregateOperator, DecodeOptions, Input, JoinOperator, Output, PersistentQuery, Sink, Stage,
 };
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
@@ -277,7 +277,11 @@ impl Engine {
             QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
         };
         self.queries.push(PersistentQuery::new(
-            query_id, inputs, stage, sink_spec, options,
+            query_id,
+            inputs,
+            stage,
+            Output::Topic(sink_spec),
+            options,
         ));
         self.catalog.put_query(info);
     }
@@ -492,4 +496,89 @@ fn same_columns(a: &Schema, b: &Schema) -> bool {
             .collect::<Vec<_>>()
     };
     strip(a) == strip(b)
+}
+
+impl Engine {
+    /// Inserts one row given as a JSON object keyed by column name (case-insensitively), as
+    /// `/inserts-stream` receives them. `ROWTIME` sets the record's timestamp.
+    pub fn insert_json_row(
+        &mut self,
+        target: &str,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), EngineError> {
+        let Some(sink) = self.catalog.source(&target.to_uppercase()).cloned() else {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into an unknown stream/table: {target}"
+            )));
+        };
+        if sink.kind != SourceKind::Stream {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into a table with the inserts stream: {target} is a table."
+            )));
+        }
+        let lookup = |name: &str| {
+            row.get(name).or_else(|| {
+                row.iter()
+                    .find(|(k, _)| k.to_uppercase() == name)
+                    .map(|(_, v)| v)
+            })
+        };
+        let mut timestamp = None;
+        if let Some(v) = lookup("ROWTIME") {
+            timestamp = v.as_i64();
+        }
+        let values_of = |columns: &[Column]| -> Result<Vec<ScalarValue>, EngineError> {
+            columns
+                .iter()
+                .map(|c| match lookup(&c.name) {
+                    Some(v) => format::json::json_to_scalar(v, &c.ty).map_err(|e| {
+                        EngineError::Generic(format!(
+                            "Failed to insert values into '{target}'. {e}"
+                        ))
+                    }),
+                    None => ScalarValue::try_from(&c.ty.to_arrow())
+                        .map_err(|e| EngineError::Generic(e.to_string())),
+                })
+                .collect()
+        };
+        let key_columns = sink.key_columns();
+        let value_columns = sink.value_columns();
+        let key_values = values_of(&key_columns)?;
+        let value_values = values_of(&value_columns)?;
+        let key = if key_columns.is_empty() || key_values.iter().all(ScalarValue::is_null) {
+            None
+        } else {
+            format::serialize(
+                &sink.key_format,
+                &key_columns,
+                key_columns.len() > 1,
+                &key_values,
+            )
+            .map_err(|e| EngineError::Generic(e.to_string()))?
+        };
+        let value = format::serialize(
+            &sink.value_format,
+            &value_columns,
+            sink.value_wrapped(),
+            &value_values,
+        )
+        .map_err(|e| EngineError::Generic(e.to_string()))?;
+        let timestamp = timestamp.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        });
+        self.store.append(
+            &sink.topic,
+            vec![ProducerRecord {
+                key,
+                value,
+                timestamp,
+                headers: Vec::new(),
+                partition: None,
+            }],
+        )?;
+        Ok(())
+    }
 }

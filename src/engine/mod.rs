@@ -5,6 +5,7 @@ mod ddl;
 mod dml;
 mod listing;
 pub mod properties;
+pub mod transient;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,6 +77,9 @@ pub struct Engine {
     properties: BTreeMap<String, String>,
     variables: BTreeMap<String, String>,
     queries: Vec<PersistentQuery>,
+    /// Push queries: they read like persistent queries but answer a client.
+    transient: Vec<PersistentQuery>,
+    next_transient: u64,
     next_query_number: u64,
     processing_log: Vec<ProcessingLogEntry>,
 }
@@ -88,6 +92,8 @@ impl Engine {
             properties: BTreeMap::new(),
             variables: BTreeMap::new(),
             queries: Vec::new(),
+            transient: Vec::new(),
+            next_transient: 0,
             next_query_number: 0,
             processing_log: Vec::new(),
         }
@@ -117,6 +123,22 @@ impl Engine {
     /// Sets a property for every later statement, as `SET 'name'='value';` does.
     pub fn set_property(&mut self, name: &str, value: &str) {
         self.properties.insert(name.to_string(), value.to_string());
+    }
+
+    /// The properties now, to restore after a request's overrides.
+    pub fn properties_snapshot(&self) -> BTreeMap<String, String> {
+        self.properties.clone()
+    }
+
+    pub fn restore_properties(&mut self, properties: BTreeMap<String, String>) {
+        self.properties = properties;
+    }
+
+    /// Substitutes `${var}` with the engine's variables and the given ones (which win).
+    pub fn substitute(&self, text: &str, variables: &BTreeMap<String, String>) -> String {
+        let mut all = self.variables.clone();
+        all.extend(variables.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
+        sql::substitute_variables(text, &all)
     }
 
     pub fn property(&self, name: &str) -> Option<&str> {
@@ -264,11 +286,11 @@ impl Engine {
         }
     }
 
-    /// Runs every persistent query until none has input left.
+    /// Runs every persistent and push query until none has input left.
     pub fn run_until_idle(&mut self) -> Result<(), EngineError> {
         loop {
             let mut progress = false;
-            for query in &mut self.queries {
+            for query in self.queries.iter_mut().chain(self.transient.iter_mut()) {
                 loop {
                     let read = query
                         .step(self.store.as_ref(), &mut self.processing_log)
@@ -280,6 +302,7 @@ impl Engine {
                 }
             }
             if !progress {
+                self.reap_transient();
                 return Ok(());
             }
         }

@@ -117,12 +117,42 @@ impl Input {
     }
 }
 
-/// A running persistent query.
+/// What a push query sends its client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushEvent {
+    /// A row, in SELECT order; a tombstone carries only the key columns.
+    Row {
+        values: Vec<ScalarValue>,
+        tombstone: bool,
+    },
+    /// The query ended after its LIMIT.
+    LimitReached,
+    /// The query failed.
+    Error(String),
+}
+
+/// Where a transient (push) query's rows go: a bounded channel to the client's response.
+pub struct RowSink {
+    pub sender: tokio::sync::mpsc::Sender<PushEvent>,
+    /// Output index for each SELECT position.
+    pub order: Vec<usize>,
+    pub limit: Option<u64>,
+    pub sent: u64,
+    pub finished: bool,
+}
+
+/// Where a query's output goes.
+pub enum Output {
+    Topic(Sink),
+    Rows(RowSink),
+}
+
+/// A running query: persistent (writing a topic) or transient (streaming to a client).
 pub struct PersistentQuery {
     pub id: String,
     inputs: Vec<Input>,
     stage: Stage,
-    sink: Sink,
+    output: Output,
     options: DecodeOptions,
     pub stats: QueryStats,
 }
@@ -135,14 +165,14 @@ impl PersistentQuery {
         id: String,
         inputs: Vec<Input>,
         stage: Stage,
-        sink: Sink,
+        output: Output,
         options: DecodeOptions,
     ) -> PersistentQuery {
         PersistentQuery {
             id,
             inputs,
             stage,
-            sink,
+            output,
             options,
             stats: QueryStats::default(),
         }
@@ -155,8 +185,30 @@ impl PersistentQuery {
             .collect()
     }
 
-    pub fn sink_topic(&self) -> &str {
-        &self.sink.topic
+    /// Starts reading every input at its end (`auto.offset.reset=latest`).
+    pub fn start_at_end(&mut self, store: &dyn TopicStore) {
+        for input in &mut self.inputs {
+            input.position = store
+                .describe_topic(&input.source.topic)
+                .map(|t| t.end_offsets.iter().sum())
+                .unwrap_or(0);
+        }
+    }
+
+    /// Whether a transient query is over: its limit was reached or its client went away.
+    pub fn is_finished(&self) -> bool {
+        match &self.output {
+            Output::Topic(_) => false,
+            Output::Rows(r) => r.finished || r.sender.is_closed(),
+        }
+    }
+
+    /// Whether the query should wait: its client is not keeping up.
+    fn is_paused(&self) -> bool {
+        match &self.output {
+            Output::Topic(_) => false,
+            Output::Rows(r) => r.sender.capacity() < BATCH_SIZE.min(r.sender.max_capacity()),
+        }
     }
 
     /// Processes the next records of its inputs, in the order they were appended across
@@ -166,6 +218,9 @@ impl PersistentQuery {
         store: &dyn TopicStore,
         log: &mut Vec<ProcessingLogEntry>,
     ) -> Result<usize, ExecError> {
+        if self.is_finished() || self.is_paused() {
+            return Ok(0);
+        }
         // Read each input, then merge by the store-wide sequence. Records past the last one
         // read from an input that may have more are left for the next step, so that the
         // merge never runs ahead of an input.
@@ -240,9 +295,37 @@ impl PersistentQuery {
             Stage::Aggregate(operator) => operator.process(batch, &mut reporter)?,
             Stage::Join(operator) => operator.process(input, batch, &mut reporter)?,
         };
-        let out = self.sink.encode(rows, &mut reporter)?;
-        reporter.stats.records_out += out.len() as u64;
-        store.append(&self.sink.topic, out)?;
+        match &mut self.output {
+            Output::Topic(sink) => {
+                let out = sink.encode(rows, &mut reporter)?;
+                reporter.stats.records_out += out.len() as u64;
+                store.append(&sink.topic, out)?;
+            }
+            Output::Rows(sink) => {
+                for row in rows {
+                    if sink.finished {
+                        break;
+                    }
+                    let values = sink
+                        .order
+                        .iter()
+                        .map(|&i| row.values.get(i).cloned().unwrap_or(ScalarValue::Null))
+                        .collect();
+                    // The capacity was checked before the step; a full channel drops nothing
+                    // because a query is paused before it can overrun it.
+                    let _ = sink.sender.try_send(PushEvent::Row {
+                        values,
+                        tombstone: row.tombstone,
+                    });
+                    sink.sent += 1;
+                    reporter.stats.records_out += 1;
+                    if sink.limit.is_some_and(|l| sink.sent >= l) {
+                        sink.finished = true;
+                        let _ = sink.sender.try_send(PushEvent::LimitReached);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -658,6 +658,8 @@ fn plan_call(
 
 /// Output columns of an aggregation: the select items, rewritten onto the aggregate scope;
 /// those that are GROUP BY expressions are the key.
+// The planner's context is passed piecewise so each piece stays borrowed, not cloned.
+#[allow(clippy::too_many_arguments)]
 fn project_aggregate(
     query: &Query,
     source: &Source,

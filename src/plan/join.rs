@@ -626,6 +626,8 @@ fn plan_level(
 }
 
 /// Output columns of a join and which one is the key.
+// The planner's context is passed piecewise so each piece stays borrowed, not cloned.
+#[allow(clippy::too_many_arguments)]
 fn project_join(
     query: &Query,
     sink_name: &str,

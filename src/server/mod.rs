@@ -1,0 +1,384 @@
+//! The server: ksqlDB's REST API over the engine.
+//!
+//! One engine serves every request behind a mutex that no request holds across an await; a
+//! driver task runs the queries whenever data may have arrived. Push queries stream from a
+//! bounded channel per client, so a slow client pauses only its own query.
+//!
+//! ```text
+//!  HTTP ─► axum router ─► handlers ─► Engine (mutex) ◄─ driver task: run_until_idle()
+//!                             ▲                               │
+//!                             └── push rows (mpsc) ◄──────────┘
+//! ```
+
+mod entities;
+mod errors;
+mod query;
+mod values;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::engine::{Engine, EngineError};
+use crate::sql::{self, Location, Statement};
+use crate::topics::{MemoryTopicStore, TopicStore};
+use errors::ApiError;
+
+/// How the server is started.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Headless mode: these statements run at start-up and the API accepts no others.
+    pub queries_file: Option<PathBuf>,
+    /// Properties set for every statement (`--config` file entries).
+    pub properties: BTreeMap<String, String>,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    engine: Mutex<Engine>,
+    /// Wakes the driver when new data or queries arrive.
+    wake: Notify,
+    headless: bool,
+    /// The status of every command run through `/ksql`, by command id.
+    commands: Mutex<BTreeMap<String, (String, String)>>,
+}
+
+impl AppState {
+    fn engine(&self) -> MutexGuard<'_, Engine> {
+        // A panic while holding the engine is a bug that was already reported; the engine's
+        // own state stays consistent between statements, so keep serving.
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Builds the application state for an engine (used by `serve` and by in-process tests).
+pub fn state(engine: Engine, headless: bool) -> Arc<AppState> {
+    Arc::new(AppState {
+        engine: Mutex::new(engine),
+        wake: Notify::new(),
+        headless,
+        commands: Mutex::new(BTreeMap::new()),
+    })
+}
+
+/// The REST API's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::temporary("/info") }),
+        )
+        .route("/ksql", post(ksql))
+        .route("/query", post(query::query))
+        .route("/query-stream", post(query::query_stream))
+        .route("/close-query", post(query::close_query))
+        .route("/inserts-stream", post(query::inserts_stream))
+        .route("/info", get(info))
+        .route("/healthcheck", get(healthcheck))
+        .route("/chc/live", get(|| async { axum::Json(json!({})) }))
+        .route("/chc/ready", get(|| async { axum::Json(json!({})) }))
+        .route("/status", get(status_all))
+        .route("/status/{kind}/{entity}/{action}", get(status_one))
+        .route("/clusterStatus", get(cluster_status))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// Runs queries whenever something may have changed, and at least every 50 ms.
+pub async fn drive(state: Arc<AppState>) {
+    loop {
+        tokio::select! {
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        let state = state.clone();
+        let result = tokio::task::spawn_blocking(move || state.engine().run_until_idle()).await;
+        match result {
+            Ok(Err(e)) => tracing::error!("a query failed: {e}"),
+            Err(e) => tracing::error!("the query driver panicked: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// Starts the server and serves until SIGTERM or Ctrl-C.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let store: Arc<dyn TopicStore> = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store);
+    for (k, v) in &config.properties {
+        engine.set_property(k, v);
+    }
+    if let Some(path) = &config.queries_file {
+        let sql = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("Cannot read {}: {e}", path.display()))?;
+        engine.execute_script(&sql).map_err(|(i, e)| {
+            anyhow::anyhow!("Statement {} of {} failed: {e}", i + 1, path.display())
+        })?;
+    }
+    let state = state(engine, config.queries_file.is_some());
+    tokio::spawn(drive(state.clone()));
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!("listening on {}", config.listen);
+    println!("Sluice is listening on http://{}", config.listen);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("Shutting down.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// The body of `/ksql` and `/query`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KsqlRequest {
+    pub ksql: Option<String>,
+    #[serde(default)]
+    pub streams_properties: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub session_variables: BTreeMap<String, Value>,
+}
+
+/// Property and variable maps take any JSON scalar; they are used as text.
+pub fn as_text_map(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
+    map.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+/// Parses a JSON request body, answering ksqlDB's 40000 when it isn't.
+pub fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON in request: {e}")))
+}
+
+async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match run_ksql(&state, &body) {
+        Ok(entities) => {
+            state.wake.notify_one();
+            json_response(StatusCode::OK, &Value::Array(entities))
+        }
+        Err(e) => {
+            state.wake.notify_one();
+            e.into_response()
+        }
+    }
+}
+
+fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
+    let request: KsqlRequest = parse_body(body)?;
+    let Some(text) = request.ksql.filter(|t| !t.trim().is_empty()) else {
+        return Err(ApiError::bad_request(
+            "Empty statement: the 'ksql' field is required",
+        ));
+    };
+    let overrides = as_text_map(&request.streams_properties);
+    let variables = as_text_map(&request.session_variables);
+    let mut engine = state.engine();
+    let saved = engine.properties_snapshot();
+    for (k, v) in &overrides {
+        engine.set_property(k, v);
+    }
+    let mut entities = Vec::new();
+    let result = (|| {
+        for piece in sql::split_statements(&text) {
+            let statement_text = engine.substitute(&piece.text, &variables);
+            let catalog = engine.catalog();
+            let parsed = sql::parse_statement(&statement_text, piece.start, &|n| {
+                catalog.custom_type(&n.to_uppercase()).cloned()
+            });
+            if let Ok(statement) = &parsed {
+                if matches!(statement, Statement::Query(_) | Statement::Print { .. }) {
+                    return Err(ApiError::query_endpoint(&statement_text, entities.clone()));
+                }
+                if state.headless && changes_catalog(statement) {
+                    return Err(ApiError::statement(
+                        format!(
+                            "The server is running in headless mode (--queries-file): statements that change the catalog are refused. Statement: {statement_text}"
+                        ),
+                        &statement_text,
+                        entities.clone(),
+                    ));
+                }
+            }
+            match engine.execute_text(&statement_text, Location { line: 1, column: 1 }) {
+                Ok(outcome) => {
+                    let sequence = entities.len() as i64;
+                    let entity = entities::entity(&statement_text, &outcome, sequence);
+                    if let Some((id, status, message)) = entities::command_status(&entity) {
+                        state
+                            .commands
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(id, (status, message));
+                    }
+                    entities.push(entity);
+                }
+                Err(e) => return Err(ApiError::from_engine(e, &statement_text, entities.clone())),
+            }
+        }
+        Ok(entities.clone())
+    })();
+    engine.restore_properties(saved);
+    result
+}
+
+/// Statements that add, change or remove sources, types or queries.
+fn changes_catalog(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertInto { .. }
+            | Statement::Drop { .. }
+            | Statement::CreateType { .. }
+            | Statement::DropType { .. }
+            | Statement::Terminate { .. }
+    )
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn info() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"KsqlServerInfo": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "kafkaClusterId": "sluice-embedded",
+            "ksqlServiceId": "default_",
+            "serverStatus": "RUNNING"
+        }}),
+    )
+}
+
+async fn healthcheck() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "isHealthy": true,
+            "details": {
+                "metastore": {"isHealthy": true},
+                "kafka": {"isHealthy": true},
+                "commandRunner": {"isHealthy": true}
+            },
+            "serverState": "READY"
+        }),
+    )
+}
+
+async fn status_all(State(state): State<Arc<AppState>>) -> Response {
+    let commands = state.commands.lock().unwrap_or_else(|e| e.into_inner());
+    let statuses: serde_json::Map<String, Value> = commands
+        .iter()
+        .map(|(id, (status, _))| (id.clone(), Value::String(status.clone())))
+        .collect();
+    json_response(StatusCode::OK, &json!({"commandStatuses": statuses}))
+}
+
+async fn status_one(
+    State(state): State<Arc<AppState>>,
+    Path((kind, entity, action)): Path<(String, String, String)>,
+) -> Response {
+    let commands = state.commands.lock().unwrap_or_else(|e| e.into_inner());
+    let wanted = format!("{kind}/{entity}/{action}");
+    let found = commands.iter().find(|(id, _)| {
+        id.eq_ignore_ascii_case(&wanted) || id.replace('`', "").eq_ignore_ascii_case(&wanted)
+    });
+    match found {
+        Some((_, (status, message))) => json_response(
+            StatusCode::OK,
+            &json!({"status": status, "message": message}),
+        ),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            40400,
+            "Command not found".to_string(),
+        )
+        .into_response(),
+    }
+}
+
+async fn cluster_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost:8088")
+        .to_string();
+    let engine = state.engine();
+    let queries: serde_json::Map<String, Value> = engine
+        .catalog()
+        .queries()
+        .map(|q| {
+            (
+                q.id.clone(),
+                json!({"activeStores": [], "activePartitions": [], "standByStores": [], "standByPartitions": []}),
+            )
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    json_response(
+        StatusCode::OK,
+        &json!({"clusterStatus": {host: {
+            "hostAlive": true,
+            "lastStatusUpdateMs": now,
+            "activeStandbyPerQuery": queries,
+            "hostStoreLags": {"stateStoreLags": {}, "updateTimeMs": now}
+        }}}),
+    )
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        ApiError::from_engine(e, "", Vec::new())
+    }
+}
