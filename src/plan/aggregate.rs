@@ -336,6 +336,40 @@ pub fn plan_aggregate(
         )));
     }
 
+    if source.value_format.kind == crate::format::FormatKind::Kafka {
+        return Err(invalid(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+            source.name
+        )));
+    }
+    // Every function called must exist (otherwise its columns would read as ungrouped).
+    let mut unknown = None;
+    for item in &query.select {
+        if let SelectItem::Expr { expr, .. } = item {
+            visit(expr, &mut |x| {
+                if let Expr::Function { name, .. } = x
+                    && unknown.is_none()
+                    && !aggregate::is_aggregate(name)
+                    && crate::functions::FunctionRegistry::global()
+                        .scalar(name)
+                        .is_none()
+                    && crate::functions::table::lookup(name).is_none()
+                    && !matches!(
+                        name.to_uppercase().as_str(),
+                        "TRANSFORM" | "FILTER" | "REDUCE"
+                    )
+                {
+                    unknown = Some(name.clone());
+                }
+            });
+        }
+    }
+    if let Some(name) = unknown {
+        return Err(invalid(format!(
+            "Can't find any functions with the name '{name}'"
+        )));
+    }
+
     let filter = match &query.where_clause {
         Some(w) => Some(
             ExprCompiler::new(&scope, Clause::Where)
@@ -367,9 +401,14 @@ pub fn plan_aggregate(
                 "GROUP BY does not support aggregate functions: {name} is an aggregate function."
             )));
         }
-        if !group_exprs.iter().any(|x| same_expr(x, g)) {
-            group_exprs.push(g.clone());
+        if group_exprs.iter().any(|x| same_expr(x, g)) {
+            let shown = match g {
+                Expr::Column { name, .. } => format!("{alias}.{name}"),
+                other => expr_to_sql(other),
+            };
+            return Err(invalid(format!("Duplicate GROUP BY expression: {shown}")));
         }
+        group_exprs.push(g.clone());
     }
     let group_by = group_exprs
         .iter()
@@ -401,6 +440,11 @@ pub fn plan_aggregate(
     }
     if let Some(h) = &query.having {
         collect(h)?;
+    }
+    if calls.is_empty() {
+        return Err(invalid(
+            "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
+        ));
     }
     if source.kind == SourceKind::Table {
         let not_undoable: Vec<&str> = calls
@@ -471,14 +515,37 @@ pub fn plan_aggregate(
                 if windowed && matches!(name.as_str(), "WINDOWSTART" | "WINDOWEND") {
                     return Ok(Some(internal_column(name.clone())));
                 }
+                let which = if clause == "HAVING" {
+                    "HAVING expression"
+                } else {
+                    "SELECT expression(s)"
+                };
                 return Err(invalid(format!(
-                    "Non-aggregate {clause} expression(s) not part of GROUP BY: {}",
+                    "Non-aggregate {which} not part of GROUP BY: {}",
                     expr_to_sql(x)
                 )));
             }
             Ok(None)
         })
     };
+
+    // Every select item must be built from GROUP BY expressions and aggregates.
+    let ungrouped: Vec<String> = query
+        .select
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::Expr { expr, .. } => Some(expr),
+            _ => None,
+        })
+        .filter(|expr| onto_aggregates(expr, "SELECT").is_err())
+        .map(expr_to_sql)
+        .collect();
+    if !ungrouped.is_empty() {
+        return Err(invalid(format!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+            ungrouped.join(", ")
+        )));
+    }
 
     let having = match &query.having {
         Some(h) => {
@@ -739,10 +806,8 @@ fn project_aggregate(
         if let Some(g) = group_exprs.iter().position(|g| same_expr(g, &item.expr)) {
             if let Some(first) = key_of_group[g] {
                 return Err(invalid(format!(
-                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
-                    derived_name(&group_exprs[g]).unwrap_or_else(|| expr_to_sql(&group_exprs[g])),
-                    items[first].name,
-                    item.name
+                    "The projection contains a key column more than once: `{}` and `{}`.",
+                    items[first].name, item.name
                 )));
             }
             key_of_group[g] = Some(i);
