@@ -197,7 +197,21 @@ impl Engine {
                 json!({"@type": "type_list", "statementText": text, "types": types, "warnings": []})
             }
             ShowKind::Functions => {
-                json!({"@type": "function_names", "statementText": text, "functions": [], "warnings": []})
+                let mut functions: Vec<Value> = Vec::new();
+                for f in crate::functions::FunctionRegistry::global().scalars() {
+                    functions
+                        .push(json!({"name": f.name, "type": "SCALAR", "category": f.category}));
+                }
+                for f in crate::functions::aggregate::all() {
+                    functions.push(
+                        json!({"name": f.name, "type": "AGGREGATE", "category": "AGGREGATE"}),
+                    );
+                }
+                for f in crate::functions::table::all() {
+                    functions.push(json!({"name": f.name, "type": "TABLE", "category": "TABLE"}));
+                }
+                functions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                json!({"@type": "function_names", "statementText": text, "functions": functions, "warnings": []})
             }
             ShowKind::Variables => {
                 let variables: Vec<Value> = self
@@ -227,6 +241,84 @@ impl Engine {
             "sourceDescription": self.source_description(s, extended),
             "warnings": [],
         })))
+    }
+
+    /// DESCRIBE FUNCTION: a function's overloads, as ksqlDB's `describe_function` entity.
+    pub(super) fn describe_function(&self, name: &str, text: &str) -> Result<Outcome, EngineError> {
+        let entity = |kind: &str, description: &str, overloads: Vec<Value>, name: &str| {
+            json!({
+                "@type": "describe_function",
+                "statementText": text,
+                "name": name,
+                "description": description,
+                "author": "Confluent",
+                "version": "",
+                "path": "internal",
+                "functions": overloads,
+                "type": kind,
+                "warnings": [],
+            })
+        };
+        if let Some(f) = crate::functions::FunctionRegistry::global().scalar(name) {
+            let overloads = f
+                .overloads
+                .iter()
+                .map(|o| {
+                    json!({
+                        "arguments": o.display(),
+                        "returnType": o.returns.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "T".to_string()),
+                        "description": f.description,
+                        "argumentTypes": o.display(),
+                    })
+                })
+                .collect();
+            return Ok(Outcome::Entity(entity(
+                "SCALAR",
+                f.description,
+                overloads,
+                f.name,
+            )));
+        }
+        if let Some(f) = crate::functions::aggregate::lookup(name) {
+            let overloads = f
+                .overloads
+                .iter()
+                .map(|o| {
+                    json!({
+                        "arguments": match &o.params {
+                            crate::functions::registry::Params::Generic { display, .. } => display.to_string(),
+                            crate::functions::registry::Params::Fixed(p) | crate::functions::registry::Params::Variadic(p, _) => {
+                                p.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+                            }
+                        },
+                        "returnType": o.returns.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "T".to_string()),
+                        "description": f.description,
+                    })
+                })
+                .collect();
+            return Ok(Outcome::Entity(entity(
+                "AGGREGATE",
+                f.description,
+                overloads,
+                f.name,
+            )));
+        }
+        if let Some(f) = crate::functions::table::lookup(name) {
+            let overloads = f
+                .overloads
+                .iter()
+                .map(|o| json!({"arguments": o.display, "description": f.description}))
+                .collect();
+            return Ok(Outcome::Entity(entity(
+                "TABLE",
+                f.description,
+                overloads,
+                f.name,
+            )));
+        }
+        Err(EngineError::statement(format!(
+            "Can't find any functions with the name '{name}'"
+        )))
     }
 
     pub(super) fn describe_all(&self, kind: SourceKind, extended: bool, text: &str) -> Value {

@@ -269,9 +269,7 @@ impl Engine {
             Statement::DescribeStreams { kind, extended } => {
                 Ok(Outcome::Entity(self.describe_all(kind, extended, text)))
             }
-            Statement::DescribeFunction { name } => Err(EngineError::statement(format!(
-                "Can't find any functions with the name '{name}'"
-            ))),
+            Statement::DescribeFunction { name } => self.describe_function(&name, text),
             Statement::Explain(target) => self.explain(target, text),
             Statement::Terminate { query_id } => self.terminate(query_id.as_deref()),
             Statement::Query(_) => Err(EngineError::statement(

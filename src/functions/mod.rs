@@ -31,6 +31,26 @@ use datafusion::logical_expr::{
 
 pub use registry::{FunctionRegistry, Overload, ScalarFunction, Signature};
 
+/// Registers a user-defined scalar function: later statements can call it by name.
+///
+/// A function is a [`ScalarFunction`] with one or more [`Overload`]s, each a parameter list, a
+/// return type and a [`Kernel`] over whole Arrow arrays. See `examples/custom_functions.rs`.
+pub fn register_scalar(function: ScalarFunction) {
+    FunctionRegistry::global().register(function);
+}
+
+/// Registers a user-defined aggregate: an [`aggregate::AggregateFunction`] whose overloads
+/// create one [`aggregate::Accumulator`] per group.
+pub fn register_aggregate(function: aggregate::AggregateFunction) {
+    aggregate::register(function);
+}
+
+/// Registers a user-defined table function: a [`table::TableFunction`] that expands a row's
+/// arguments into zero or more values.
+pub fn register_table(function: table::TableFunction) {
+    table::register(function);
+}
+
 /// Every built-in scalar function: each family lists its own.
 pub fn scalar_functions() -> Vec<ScalarFunction> {
     let mut all = Vec::new();

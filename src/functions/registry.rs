@@ -8,7 +8,7 @@
 //! parameter types, and wraps the kernel as a DataFusion UDF.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use super::Kernel;
 use crate::plan::expr::can_widen;
@@ -189,32 +189,48 @@ impl ScalarFunction {
     }
 }
 
-/// Every scalar function, by upper-case name.
+/// Every scalar function, by upper-case name. Built-ins are registered when the registry is
+/// first used; user-defined functions are added with [`FunctionRegistry::register`].
 pub struct FunctionRegistry {
-    scalars: BTreeMap<&'static str, Arc<ScalarFunction>>,
+    scalars: RwLock<BTreeMap<String, Arc<ScalarFunction>>>,
 }
 
 impl FunctionRegistry {
     fn new() -> FunctionRegistry {
         let mut scalars = BTreeMap::new();
         for f in super::scalar_functions() {
-            scalars.insert(f.name, Arc::new(f));
+            scalars.insert(f.name.to_uppercase(), Arc::new(f));
         }
-        FunctionRegistry { scalars }
+        FunctionRegistry {
+            scalars: RwLock::new(scalars),
+        }
     }
 
-    /// The process-wide registry of built-in functions.
+    /// The process-wide registry.
     pub fn global() -> &'static FunctionRegistry {
         static REGISTRY: OnceLock<FunctionRegistry> = OnceLock::new();
         REGISTRY.get_or_init(FunctionRegistry::new)
     }
 
-    pub fn scalar(&self, name: &str) -> Option<&Arc<ScalarFunction>> {
-        self.scalars.get(name.to_uppercase().as_str())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<ScalarFunction>>> {
+        // Registration never panics half-way, so a poisoned lock still holds a whole map.
+        self.scalars.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn scalars(&self) -> impl Iterator<Item = &Arc<ScalarFunction>> {
-        self.scalars.values()
+    pub fn scalar(&self, name: &str) -> Option<Arc<ScalarFunction>> {
+        self.read().get(&name.to_uppercase()).cloned()
+    }
+
+    pub fn scalars(&self) -> Vec<Arc<ScalarFunction>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Adds (or replaces) a scalar function; later statements can call it.
+    pub fn register(&self, function: ScalarFunction) {
+        self.scalars
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(function.name.to_uppercase(), Arc::new(function));
     }
 }
 

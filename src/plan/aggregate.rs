@@ -649,8 +649,7 @@ fn plan_call(
         _ => return Err(PlanError::Internal("not an aggregate call".into())),
     };
     let function = aggregate::lookup(&name)
-        .ok_or_else(|| invalid(format!("Can't find any functions with the name '{name}'")))?
-        .clone();
+        .ok_or_else(|| invalid(format!("Can't find any functions with the name '{name}'")))?;
     for a in &args {
         if contains_aggregate(a) {
             return Err(invalid(format!(

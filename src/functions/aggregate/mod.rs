@@ -22,7 +22,7 @@ use std::any::Any;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use datafusion::arrow::array::{MapArray, StructArray};
 use datafusion::arrow::buffer::OffsetBuffer;
@@ -242,17 +242,43 @@ pub fn aggregate_functions() -> Vec<AggregateFunction> {
     ]
 }
 
-/// The aggregate functions, by upper-case name.
-pub fn lookup(name: &str) -> Option<&'static Arc<AggregateFunction>> {
-    static REGISTRY: OnceLock<BTreeMap<&'static str, Arc<AggregateFunction>>> = OnceLock::new();
-    REGISTRY
-        .get_or_init(|| {
+fn registry() -> &'static RwLock<BTreeMap<String, Arc<AggregateFunction>>> {
+    static REGISTRY: OnceLock<RwLock<BTreeMap<String, Arc<AggregateFunction>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        RwLock::new(
             aggregate_functions()
                 .into_iter()
-                .map(|f| (f.name, Arc::new(f)))
-                .collect()
-        })
-        .get(name.to_uppercase().as_str())
+                .map(|f| (f.name.to_uppercase(), Arc::new(f)))
+                .collect(),
+        )
+    })
+}
+
+/// The aggregate function with this name (case-insensitive).
+pub fn lookup(name: &str) -> Option<Arc<AggregateFunction>> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&name.to_uppercase())
+        .cloned()
+}
+
+/// Every aggregate function, built-in and user-defined.
+pub fn all() -> Vec<Arc<AggregateFunction>> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .cloned()
+        .collect()
+}
+
+/// Adds (or replaces) an aggregate function.
+pub fn register(function: AggregateFunction) {
+    registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(function.name.to_uppercase(), Arc::new(function));
 }
 
 /// Whether a name is an aggregate function.

@@ -9,7 +9,7 @@ mod cube;
 mod explode;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use datafusion::common::ScalarValue;
 
@@ -56,17 +56,43 @@ pub fn table_functions() -> Vec<TableFunction> {
     vec![cube::function(), explode::function()]
 }
 
-/// The table functions, by upper-case name.
-pub fn lookup(name: &str) -> Option<&'static Arc<TableFunction>> {
-    static REGISTRY: OnceLock<BTreeMap<&'static str, Arc<TableFunction>>> = OnceLock::new();
-    REGISTRY
-        .get_or_init(|| {
+fn registry() -> &'static RwLock<BTreeMap<String, Arc<TableFunction>>> {
+    static REGISTRY: OnceLock<RwLock<BTreeMap<String, Arc<TableFunction>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        RwLock::new(
             table_functions()
                 .into_iter()
-                .map(|f| (f.name, Arc::new(f)))
-                .collect()
-        })
-        .get(name.to_uppercase().as_str())
+                .map(|f| (f.name.to_uppercase(), Arc::new(f)))
+                .collect(),
+        )
+    })
+}
+
+/// The table function with this name (case-insensitive).
+pub fn lookup(name: &str) -> Option<Arc<TableFunction>> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&name.to_uppercase())
+        .cloned()
+}
+
+/// Every table function, built-in and user-defined.
+pub fn all() -> Vec<Arc<TableFunction>> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .cloned()
+        .collect()
+}
+
+/// Adds (or replaces) a table function.
+pub fn register(function: TableFunction) {
+    registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(function.name.to_uppercase(), Arc::new(function));
 }
 
 /// The elements of an array value (empty for null).
