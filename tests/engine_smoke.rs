@@ -82,3 +82,41 @@ fn a_bad_statement_changes_nothing() {
     );
     assert!(engine.catalog().source("S2").is_none());
 }
+
+#[test]
+fn caching_coalesces_table_updates_within_a_step() {
+    let run = |cache: &str| {
+        let store = Arc::new(MemoryTopicStore::new());
+        let mut engine = Engine::new(store.clone());
+        engine.set_property("ksql.streams.cache.max.bytes.buffering", cache);
+        engine
+            .execute_script(
+                "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+                 CREATE TABLE t AS SELECT k, SUM(v) AS total FROM s GROUP BY k;",
+            )
+            .unwrap();
+        let record = |k: &str, v: i64| ProducerRecord {
+            key: Some(k.as_bytes().to_vec()),
+            value: Some(format!("{{\"V\":{v}}}").into_bytes()),
+            ..Default::default()
+        };
+        store
+            .append("s", vec![record("a", 1), record("b", 2), record("a", 3)])
+            .unwrap();
+        engine.run_until_idle().unwrap();
+        read_values(store.as_ref(), "T")
+    };
+    let some = |k: &str, v: &str| (Some(k.to_string()), Some(v.to_string()));
+    assert_eq!(
+        run("0"),
+        vec![
+            some("a", r#"{"TOTAL":1}"#),
+            some("b", r#"{"TOTAL":2}"#),
+            some("a", r#"{"TOTAL":4}"#)
+        ]
+    );
+    assert_eq!(
+        run("10000000"),
+        vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
+    );
+}

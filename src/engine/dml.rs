@@ -276,13 +276,16 @@ impl Engine {
             }
             QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
         };
-        self.queries.push(PersistentQuery::new(
-            query_id,
-            inputs,
-            stage,
-            Output::Topic(sink_spec),
-            options,
-        ));
+        let caching = self
+            .property("ksql.streams.cache.max.bytes.buffering")
+            .or_else(|| self.property("cache.max.bytes.buffering"))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .is_some_and(|bytes| bytes > 0);
+        let table_result = sink.kind == SourceKind::Table;
+        self.queries.push(
+            PersistentQuery::new(query_id, inputs, stage, Output::Topic(sink_spec), options)
+                .with_coalescing(caching && table_result),
+        );
         self.catalog.put_query(info);
     }
 

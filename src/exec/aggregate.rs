@@ -7,7 +7,7 @@
 //! largest timestamp seen, and a window accepts records until stream time passes its end plus
 //! the grace period. EMIT FINAL holds a window's result back until the window closes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
@@ -15,6 +15,7 @@ use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
 use super::sink::SinkRow;
+use super::store::{self, Store};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::{Accumulator, AggregateContext};
 use crate::functions::util::to_array;
@@ -57,12 +58,12 @@ struct Emitted {
 pub struct AggregateOperator {
     plan: AggregatePlan,
     properties: BTreeMap<String, String>,
-    groups: HashMap<GroupId, GroupState>,
-    sessions: HashMap<Vec<ScalarValue>, Vec<Session>>,
+    groups: Store<GroupId, GroupState>,
+    sessions: Store<Vec<ScalarValue>, Vec<Session>>,
     /// For table sources: the current row of each source key.
-    table_rows: HashMap<Vec<ScalarValue>, Vec<ScalarValue>>,
+    table_rows: Store<Vec<ScalarValue>, Vec<ScalarValue>>,
     /// Groups whose last output was a value (not filtered out by HAVING).
-    emitted: HashMap<GroupId, bool>,
+    emitted: Store<GroupId, bool>,
     stream_time: i64,
     /// EMIT FINAL: the latest result of each open window, in first-update order.
     suppressed: Vec<(GroupId, SinkRow)>,
@@ -73,10 +74,10 @@ impl AggregateOperator {
         AggregateOperator {
             plan,
             properties,
-            groups: HashMap::new(),
-            sessions: HashMap::new(),
-            table_rows: HashMap::new(),
-            emitted: HashMap::new(),
+            groups: store::memory(),
+            sessions: store::memory(),
+            table_rows: store::memory(),
+            emitted: store::memory(),
             stream_time: i64::MIN,
             suppressed: Vec::new(),
         }
@@ -300,7 +301,7 @@ impl AggregateOperator {
             headers: change.headers.clone(),
             position: change.position,
         });
-        self.groups.insert(id, state);
+        self.groups.put(id, state);
         Ok(())
     }
 
@@ -359,7 +360,7 @@ impl AggregateOperator {
             );
             let mut sessions = rest;
             sessions.extend(overlapping);
-            self.sessions.insert(key, sessions);
+            self.sessions.put(key, sessions);
             emitted.retain(|e| !(e.removed && e.position == change.position));
             return Ok(());
         }
@@ -378,7 +379,7 @@ impl AggregateOperator {
         });
         let mut sessions = rest;
         sessions.push(merged);
-        self.sessions.insert(key, sessions);
+        self.sessions.put(key, sessions);
         Ok(())
     }
 
@@ -443,10 +444,10 @@ impl AggregateOperator {
                 }
                 true
             } else if passes {
-                self.emitted.insert(e.id.clone(), true);
+                self.emitted.put(e.id.clone(), true);
                 false
             } else if was_emitted {
-                self.emitted.insert(e.id.clone(), false);
+                self.emitted.put(e.id.clone(), false);
                 true
             } else {
                 continue;
@@ -564,7 +565,7 @@ impl AggregateOperator {
                 out_positions.push(positions[i]);
             }
             if !tombstone[i] {
-                self.table_rows.insert(key, row.clone());
+                self.table_rows.put(key, row.clone());
                 rows.push(row);
                 weights.push(1);
                 out_headers.push(headers[i].clone());

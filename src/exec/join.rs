@@ -10,13 +10,14 @@
 //!   emit unmatched records with nulls (at once, or when the window closes if the query has a
 //!   GRACE PERIOD, as Kafka Streams does).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
 use super::sink::SinkRow;
+use super::store::{self, Store};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::util::to_array;
 use crate::plan::join::{JoinKind, JoinLeft, JoinLevel, JoinPlan};
@@ -58,7 +59,7 @@ pub struct JoinOperator {
     plan: JoinPlan,
     top: LevelState,
     /// Table outputs: keys whose last result was a value.
-    emitted: HashMap<ScalarValue, bool>,
+    emitted: Store<ScalarValue, bool>,
 }
 
 /// The state of one binary join.
@@ -66,14 +67,14 @@ struct LevelState {
     level: JoinLevel,
     inner: Option<Box<LevelState>>,
     /// Tables: the current row per key (for a foreign-key join's left side: per primary key).
-    left_table: HashMap<ScalarValue, Row>,
-    right_table: HashMap<ScalarValue, Row>,
+    left_table: Store<ScalarValue, Row>,
+    right_table: Store<ScalarValue, Row>,
     /// Foreign-key joins: the left primary keys that refer to each right key.
-    references: HashMap<ScalarValue, BTreeSet<Vec<u8>>>,
-    left_by_pk: HashMap<Vec<u8>, (ScalarValue, Row)>,
+    references: Store<ScalarValue, BTreeSet<Vec<u8>>>,
+    left_by_pk: Store<Vec<u8>, (ScalarValue, Row)>,
     /// Streams: the records seen per key.
-    left_buffer: HashMap<ScalarValue, Vec<Buffered>>,
-    right_buffer: HashMap<ScalarValue, Vec<Buffered>>,
+    left_buffer: Store<ScalarValue, Vec<Buffered>>,
+    right_buffer: Store<ScalarValue, Vec<Buffered>>,
     stream_time: i64,
 }
 
@@ -83,7 +84,7 @@ impl JoinOperator {
         JoinOperator {
             plan,
             top,
-            emitted: HashMap::new(),
+            emitted: store::memory(),
         }
     }
 
@@ -106,12 +107,12 @@ impl LevelState {
                 JoinLeft::Join(inner) => Some(Box::new(LevelState::new(inner))),
                 JoinLeft::Source { .. } => None,
             },
-            left_table: HashMap::new(),
-            right_table: HashMap::new(),
-            references: HashMap::new(),
-            left_by_pk: HashMap::new(),
-            left_buffer: HashMap::new(),
-            right_buffer: HashMap::new(),
+            left_table: store::memory(),
+            right_table: store::memory(),
+            references: store::memory(),
+            left_by_pk: store::memory(),
+            left_buffer: store::memory(),
+            right_buffer: store::memory(),
             stream_time: i64::MIN,
         }
     }
@@ -205,7 +206,7 @@ impl LevelState {
             if c.tombstone {
                 self.right_table.remove(&c.key);
             } else if !c.key.is_null() {
-                self.right_table.insert(c.key, c.row);
+                self.right_table.put(c.key, c.row);
             }
             return;
         }
@@ -244,7 +245,7 @@ impl LevelState {
         if c.tombstone {
             table.remove(&c.key);
         } else {
-            table.insert(c.key.clone(), c.row);
+            table.put(c.key.clone(), c.row);
         }
         let left = self.left_table.get(&c.key).cloned();
         let right = self.right_table.get(&c.key).cloned();
@@ -292,10 +293,9 @@ impl LevelState {
                 return;
             }
             self.left_by_pk
-                .insert(pk_bytes.clone(), (c.key.clone(), c.row.clone()));
+                .put(pk_bytes.clone(), (c.key.clone(), c.row.clone()));
             self.references
-                .entry(c.key.clone())
-                .or_default()
+                .get_or_insert_with(c.key.clone(), &mut BTreeSet::new)
                 .insert(pk_bytes);
             let right = if c.key.is_null() {
                 None
@@ -318,7 +318,7 @@ impl LevelState {
         if c.tombstone {
             self.right_table.remove(&c.key);
         } else {
-            self.right_table.insert(c.key.clone(), c.row.clone());
+            self.right_table.put(c.key.clone(), c.row.clone());
         }
         let right = self.right_table.get(&c.key).cloned();
         let referring: Vec<Vec<u8>> = self
@@ -430,14 +430,15 @@ impl LevelState {
                 position: c.position,
             });
         }
-        mine.entry(c.key.clone()).or_default().push(Buffered {
-            row: c.row,
-            timestamp: c.timestamp,
-            headers: c.headers,
-            position: c.position,
-            matched,
-            pending: !matched && outer_for_me && delayed,
-        });
+        mine.get_or_insert_with(c.key.clone(), &mut Vec::new)
+            .push(Buffered {
+                row: c.row,
+                timestamp: c.timestamp,
+                headers: c.headers,
+                position: c.position,
+                matched,
+                pending: !matched && outer_for_me && delayed,
+            });
         if delayed {
             self.release_unmatched(before, after, grace_ms, out);
         }
@@ -451,7 +452,7 @@ impl LevelState {
             (0usize, &mut self.left_buffer),
             (1usize, &mut self.right_buffer),
         ] {
-            for (key, records) in buffer.iter_mut() {
+            buffer.for_each_mut(&mut |key, records| {
                 for r in records.iter_mut().filter(|r| r.pending) {
                     let window_end = if side == 0 {
                         r.timestamp + after
@@ -481,7 +482,7 @@ impl LevelState {
                         ));
                     }
                 }
-            }
+            });
         }
         released.sort_by_key(|(ts, side, _)| (*ts, *side));
         out.extend(released.into_iter().map(|(_, _, j)| j));
@@ -540,10 +541,10 @@ impl JoinOperator {
                     if !was && !j.forced {
                         continue;
                     }
-                    self.emitted.insert(j.key.clone(), false);
+                    self.emitted.put(j.key.clone(), false);
                     true
                 } else {
-                    self.emitted.insert(j.key.clone(), true);
+                    self.emitted.put(j.key.clone(), true);
                     false
                 }
             } else {

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod join;
 pub mod sink;
 pub mod stateless;
+pub mod store;
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -154,6 +155,9 @@ pub struct PersistentQuery {
     stage: Stage,
     output: Output,
     options: DecodeOptions,
+    /// Caching on (`cache.max.bytes.buffering` > 0) for a table result: updates to one key
+    /// within a step are coalesced into the last one.
+    coalesce: bool,
     pub stats: QueryStats,
 }
 
@@ -174,8 +178,15 @@ impl PersistentQuery {
             stage,
             output,
             options,
+            coalesce: false,
             stats: QueryStats::default(),
         }
+    }
+
+    /// Coalesces updates to the same key within a step, as a record cache does.
+    pub fn with_coalescing(mut self, coalesce: bool) -> PersistentQuery {
+        self.coalesce = coalesce;
+        self
     }
 
     pub fn source_topics(&self) -> Vec<&str> {
@@ -297,6 +308,11 @@ impl PersistentQuery {
         };
         match &mut self.output {
             Output::Topic(sink) => {
+                let rows = if self.coalesce {
+                    coalesce(rows, sink.key_columns.len())
+                } else {
+                    rows
+                };
                 let out = sink.encode(rows, &mut reporter)?;
                 reporter.stats.records_out += out.len() as u64;
                 store.append(&sink.topic, out)?;
@@ -328,6 +344,21 @@ impl PersistentQuery {
         }
         Ok(())
     }
+}
+
+/// Keeps only the last row of each key (and window), in the order of those last rows.
+fn coalesce(rows: Vec<sink::SinkRow>, key_count: usize) -> Vec<sink::SinkRow> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<sink::SinkRow> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| {
+            let key: Vec<ScalarValue> = r.values[..key_count.min(r.values.len())].to_vec();
+            seen.insert((key, r.window))
+        })
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// Evaluates an expression over a batch. If the batch fails as a whole, each row is evaluated
