@@ -271,9 +271,18 @@ impl Engine {
             .collect();
         let stage = match plan {
             QueryPlan::Stateless(p) => Stage::Stateless(Box::new(p)),
-            QueryPlan::Aggregate(p) => {
-                Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
-            }
+            QueryPlan::Aggregate(mut p) => match p.join.take() {
+                Some(join) => Stage::JoinAggregate(
+                    Box::new(crate::exec::join::JoinFeed::new(
+                        &join.level,
+                        p.scope.clone(),
+                    )),
+                    Box::new(AggregateOperator::new(p, self.properties.clone())),
+                ),
+                None => {
+                    Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
+                }
+            },
             QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
         };
         let caching = self

@@ -638,3 +638,57 @@ fn changes_from_records(
     }
     Ok(changes)
 }
+
+/// A join whose results feed an aggregation: the joined rows, with the result's timestamp as
+/// ROWTIME, become the aggregation's input batches.
+pub struct JoinFeed {
+    top: LevelState,
+    /// The aggregation's input scope: the joined columns, then ROWTIME, ROWPARTITION and
+    /// ROWOFFSET.
+    scope: crate::plan::expr::Scope,
+}
+
+impl JoinFeed {
+    pub fn new(level: &JoinLevel, scope: crate::plan::expr::Scope) -> JoinFeed {
+        JoinFeed {
+            top: LevelState::new(level),
+            scope,
+        }
+    }
+
+    /// Joins one input's records; returns the joined rows as a batch, if any.
+    pub fn process(
+        &mut self,
+        input: usize,
+        decoded: DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Option<DecodedBatch>, ExecError> {
+        let joined = self.top.process(input, &decoded, reporter)?;
+        if joined.is_empty() {
+            return Ok(None);
+        }
+        let rows: Vec<Row> = joined
+            .iter()
+            .map(|j| {
+                let mut row = joined_row(j, &self.top.level.joined);
+                row.push(ScalarValue::Int64(Some(j.timestamp)));
+                row.push(ScalarValue::Int32(Some(j.position.0 as i32)));
+                row.push(ScalarValue::Int64(Some(j.position.1 as i64)));
+                row
+            })
+            .collect();
+        let mut columns = Vec::with_capacity(self.scope.columns.len());
+        for (c, column) in self.scope.columns.iter().enumerate() {
+            let values = rows.iter().map(|r| r[c].clone()).collect();
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let batch = batch_of(self.scope.arrow_schema(), columns, rows.len())?;
+        Ok(Some(DecodedBatch {
+            batch,
+            headers: joined.iter().map(|j| j.headers.clone()).collect(),
+            tombstone: joined.iter().map(|j| j.tombstone).collect(),
+            null_key: vec![false; joined.len()],
+            positions: joined.iter().map(|j| j.position).collect(),
+        }))
+    }
+}

@@ -98,6 +98,8 @@ pub enum Stage {
     Stateless(Box<crate::plan::StatelessPlan>),
     Aggregate(Box<AggregateOperator>),
     Join(Box<JoinOperator>),
+    /// An aggregation over a join's results.
+    JoinAggregate(Box<join::JoinFeed>, Box<AggregateOperator>),
 }
 
 /// A source a query reads, and how far it has read.
@@ -305,6 +307,12 @@ impl PersistentQuery {
             Stage::Stateless(plan) => stateless::process(plan, batch, &mut reporter)?,
             Stage::Aggregate(operator) => operator.process(batch, &mut reporter)?,
             Stage::Join(operator) => operator.process(input, batch, &mut reporter)?,
+            Stage::JoinAggregate(join, aggregate) => {
+                match join.process(input, batch, &mut reporter)? {
+                    Some(joined) => aggregate.process(joined, &mut reporter)?,
+                    None => Vec::new(),
+                }
+            }
         };
         match &mut self.output {
             Output::Topic(sink) => {

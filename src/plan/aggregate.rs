@@ -57,6 +57,15 @@ pub struct AggregatePlan {
     /// Key columns first, then value columns, compiled on the aggregate scope.
     pub outputs: Vec<OutputColumn>,
     pub emit: Option<crate::sql::ast::Emit>,
+    /// When the aggregation reads a join: the join and its sources.
+    pub join: Option<JoinInput>,
+}
+
+/// A join feeding an aggregation.
+#[derive(Debug, Clone)]
+pub struct JoinInput {
+    pub level: super::join::JoinLevel,
+    pub inputs: Vec<(Source, Scope)>,
 }
 
 impl AggregatePlan {
@@ -297,20 +306,45 @@ pub fn plan_aggregate(
     properties: &std::collections::BTreeMap<String, String>,
     transient: bool,
 ) -> PResult<AggregatePlan> {
-    let (source_name, alias) = match &query.from {
-        Relation::Source { name, alias, .. } => (name.clone(), alias.clone()),
+    let (source, alias, scope, join) = match &query.from {
+        Relation::Source { name, alias, .. } => {
+            let source = catalog
+                .source(name)
+                .cloned()
+                .ok_or_else(|| invalid(format!("{name} does not exist.")))?;
+            let alias = alias.clone().unwrap_or_else(|| name.clone());
+            let scope = source_scope(&source, &alias);
+            (source, alias, scope, None)
+        }
         Relation::Join(_) => {
-            return Err(PlanError::Unsupported(
-                "Aggregations over joins are not supported yet".to_string(),
-            ));
+            // The aggregation reads the join's result: all joined columns, then the result's
+            // ROWTIME, ROWPARTITION and ROWOFFSET.
+            let (level, inputs) = super::join::plan_join_input(&query.from, catalog)?;
+            if level.result_kind() != SourceKind::Stream {
+                return Err(PlanError::Unsupported(
+                    "Aggregations over table-table joins are not supported yet".to_string(),
+                ));
+            }
+            let mut columns = level.joined.columns.clone();
+            for (name, ty) in super::PSEUDO_COLUMNS {
+                columns.push(ScopeColumn {
+                    name: name.to_string(),
+                    source: None,
+                    ty: ty.clone(),
+                });
+            }
+            let mut source = inputs[0].0.clone();
+            source.kind = SourceKind::Stream;
+            source.window = None;
+            let alias = source.name.clone();
+            (
+                source,
+                alias,
+                Scope::new(columns),
+                Some(JoinInput { level, inputs }),
+            )
         }
     };
-    let source = catalog
-        .source(&source_name)
-        .cloned()
-        .ok_or_else(|| invalid(format!("{source_name} does not exist.")))?;
-    let alias = alias.unwrap_or_else(|| source_name.clone());
-    let scope = source_scope(&source, &alias);
 
     if query.group_by.is_empty() {
         let calls: Vec<String> = query
@@ -586,6 +620,7 @@ pub fn plan_aggregate(
         having,
         outputs,
         emit: query.emit,
+        join,
     })
 }
 

@@ -397,6 +397,18 @@ pub fn plan_join(
     })
 }
 
+/// Plans the joins of a FROM clause without a projection, for an aggregation that reads
+/// the joined rows: the join and the sources in input order.
+pub fn plan_join_input(
+    relation: &Relation,
+    catalog: &Catalog,
+) -> PResult<(JoinLevel, Vec<(Source, Scope)>)> {
+    let mut inputs = Vec::new();
+    let mut sources = Vec::new();
+    let level = plan_level(relation, catalog, &mut inputs, &mut sources)?;
+    Ok((level, inputs))
+}
+
 /// Plans one join of a (left-deep) join tree.
 fn plan_level(
     relation: &Relation,

@@ -250,7 +250,10 @@ impl QueryPlan {
     pub fn inputs(&self) -> Vec<(Source, Scope)> {
         match self {
             QueryPlan::Stateless(p) => vec![(p.source.clone(), p.scope.clone())],
-            QueryPlan::Aggregate(p) => vec![(p.source.clone(), p.scope.clone())],
+            QueryPlan::Aggregate(p) => match &p.join {
+                Some(join) => join.inputs.clone(),
+                None => vec![(p.source.clone(), p.scope.clone())],
+            },
             QueryPlan::Join(p) => p.inputs.clone(),
         }
     }
