@@ -58,7 +58,7 @@ pub struct AggregatePlan {
     pub outputs: Vec<OutputColumn>,
     pub emit: Option<crate::sql::ast::Emit>,
     /// When the aggregation reads a join: the join and its sources.
-    pub join: Option<JoinInput>,
+    pub join: Option<Box<JoinInput>>,
 }
 
 /// A join feeding an aggregation.
@@ -341,7 +341,7 @@ pub fn plan_aggregate(
                 source,
                 alias,
                 Scope::new(columns),
-                Some(JoinInput { level, inputs }),
+                Some(Box::new(JoinInput { level, inputs })),
             )
         }
     };

@@ -409,6 +409,74 @@ pub fn plan_join_input(
     Ok((level, inputs))
 }
 
+/// Checks the sources a join reads: no source twice, no KAFKA values, compatible windows.
+fn check_sources(
+    left_input: &JoinLeft,
+    sources: &[(Source, String)],
+    right_source: &Source,
+    nested: bool,
+) -> PResult<()> {
+    if sources.iter().any(|(s, _)| s.name == right_source.name) {
+        return Err(invalid(if nested {
+            format!(
+                "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
+                right_source.name
+            )
+        } else {
+            format!(
+                "Can not join '{}' to '{}': self joins are not yet supported.",
+                right_source.name, right_source.name
+            )
+        }));
+    }
+    let kafka: Vec<&str> = sources
+        .iter()
+        .map(|(s, _)| s)
+        .chain(std::iter::once(right_source))
+        .filter(|s| s.value_format.kind == crate::format::FormatKind::Kafka)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !kafka.is_empty() {
+        return Err(invalid(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.",
+            kafka.join(", ")
+        )));
+    }
+    let JoinLeft::Source {
+        source: left_source,
+        ..
+    } = left_input
+    else {
+        return Ok(());
+    };
+    let kind = |w: &crate::catalog::WindowInfo| format!("{:?}", w.window_type).to_uppercase();
+    match (left_source.window, right_source.window) {
+        (Some(w), None) | (None, Some(w)) => {
+            let (windowed, plain) = if left_source.window.is_some() {
+                (&left_source.name, &right_source.name)
+            } else {
+                (&right_source.name, &left_source.name)
+            };
+            Err(invalid(format!(
+                "Can not join windowed source to non-windowed source.\n`{windowed}` is {} windowed\n`{plain}` is not windowed",
+                kind(&w)
+            )))
+        }
+        (Some(l), Some(r))
+            if l.window_type != r.window_type
+                && (l.window_type == crate::sql::ast::WindowType::Session
+                    || r.window_type == crate::sql::ast::WindowType::Session) =>
+        {
+            Err(invalid(format!(
+                "Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match.",
+                kind(&l),
+                kind(&r)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Plans one join of a (left-deep) join tree.
 fn plan_level(
     relation: &Relation,
@@ -454,15 +522,7 @@ fn plan_level(
     };
     let nested = matches!(left_input, JoinLeft::Join(_));
     let (right_source, right_alias) = relation_source(right, catalog)?;
-    if sources
-        .iter()
-        .any(|(s, a)| s.name == right_source.name && *a == right_alias)
-    {
-        return Err(invalid(format!(
-            "Can not join '{}' to '{}': self joins are not yet supported.",
-            right_source.name, right_source.name
-        )));
-    }
+    check_sources(&left_input, sources, &right_source, nested)?;
     let right_scope = Scope::new(side_scope(&right_source, &right_alias));
     inputs.push((right_source.clone(), right_scope.clone()));
     sources.push((right_source.clone(), right_alias.clone()));
@@ -481,6 +541,10 @@ fn plan_level(
     };
     let (a_left, a_right) = references(a, &left_scope, &right_scope)?;
     let (b_left, b_right) = references(b, &left_scope, &right_scope)?;
+    let flipped = matches!(
+        (a_left, a_right, b_left, b_right),
+        (false, true, true, false)
+    );
     let (left_expr, right_expr) = match (a_left, a_right, b_left, b_right) {
         (true, false, false, true) => ((**a).clone(), (**b).clone()),
         (false, true, true, false) => ((**b).clone(), (**a).clone()),
@@ -577,10 +641,13 @@ fn plan_level(
         }
         (SourceKind::Table, SourceKind::Table) => {
             if !is_key_column(&right_expr, &right_source) {
-                return Err(invalid(format!(
-                    "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {} = {}.",
+                let (l, r) = (
                     qualified(&left_expr, &left_alias),
-                    qualified(&right_expr, &right_alias)
+                    qualified(&right_expr, &right_alias),
+                );
+                let (first, second) = if flipped { (r, l) } else { (l, r) };
+                return Err(invalid(format!(
+                    "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {first} = {second}."
                 )));
             }
             if left_is_key {
@@ -828,13 +895,19 @@ fn project_join(
             }
             (None, _) => {
                 let mut key: Option<(usize, String)> = None;
+                // The join key is named by the projected join expression that the joins list
+                // first (left sides before right ones).
+                let rank = |r: &str| join_expressions.iter().position(|e| e == r);
                 for (i, item) in items.iter().enumerate() {
                     let resolved = resolve(&item.expr);
-                    if !join_expressions.contains(&resolved) {
+                    let Some(r) = rank(&resolved) else {
                         continue;
-                    }
+                    };
                     match &key {
                         None => key = Some((i, resolved)),
+                        Some((_, first)) if rank(first).is_some_and(|f| r < f) => {
+                            key = Some((i, resolved));
+                        }
                         Some((k, first)) if *first == resolved => {
                             let internal = first.replacen('.', "_", 1);
                             let mut names = [items[*k].name.clone(), item.name.clone()];
