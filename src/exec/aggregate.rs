@@ -7,7 +7,7 @@
 //! largest timestamp seen, and a window accepts records until stream time passes its end plus
 //! the grace period. EMIT FINAL holds a window's result back until the window closes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
@@ -65,8 +65,11 @@ pub struct AggregateOperator {
     /// Groups whose last output was a value (not filtered out by HAVING).
     emitted: Store<GroupId, bool>,
     stream_time: i64,
-    /// EMIT FINAL: the latest result of each open window, in first-update order.
-    suppressed: Vec<(GroupId, SinkRow)>,
+    /// EMIT FINAL: the latest result of each open window, with its first-update order.
+    suppressed: HashMap<GroupId, (u64, SinkRow)>,
+    suppressed_order: u64,
+    /// EMIT FINAL: the close time at which windows were last emitted.
+    last_emit_close: Option<i64>,
 }
 
 impl AggregateOperator {
@@ -79,7 +82,9 @@ impl AggregateOperator {
             table_rows: store::memory(),
             emitted: store::memory(),
             stream_time: i64::MIN,
-            suppressed: Vec::new(),
+            suppressed: HashMap::new(),
+            suppressed_order: 0,
+            last_emit_close: None,
         }
     }
 
@@ -88,7 +93,12 @@ impl AggregateOperator {
             .window
             .as_ref()
             .and_then(|w| w.grace_ms)
-            .unwrap_or(DEFAULT_GRACE_MS)
+            // EMIT FINAL without a grace period closes windows at their end.
+            .unwrap_or(if self.plan_emits_final() {
+                0
+            } else {
+                DEFAULT_GRACE_MS
+            })
     }
 
     fn new_state(&self) -> Result<GroupState, ExecError> {
@@ -112,6 +122,22 @@ impl AggregateOperator {
     }
 
     pub fn process(
+        &mut self,
+        decoded: DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        // Windows close as stream time advances record by record.
+        if self.plan_emits_final() && decoded.num_rows() > 1 {
+            let mut rows = Vec::new();
+            for index in 0..decoded.num_rows() {
+                rows.extend(self.process_batch(decoded.row(index), reporter)?);
+            }
+            return Ok(rows);
+        }
+        self.process_batch(decoded, reporter)
+    }
+
+    fn process_batch(
         &mut self,
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
@@ -472,6 +498,12 @@ impl AggregateOperator {
 
     /// EMIT FINAL: keeps the latest row of each window and releases the windows that stream
     /// time has closed.
+    ///
+    /// Time windows follow Kafka Streams' emit-on-window-close: each time the close time
+    /// (stream time minus grace) advances, the windows starting in
+    /// `[last close - size, close - size]` are emitted, but only those still retained by the
+    /// window store, which keeps a window until stream time passes its start plus the
+    /// retention (by default size plus grace).
     fn suppress(&mut self, rows: Vec<SinkRow>) -> Vec<SinkRow> {
         let key_count = self
             .plan
@@ -484,19 +516,65 @@ impl AggregateOperator {
                 row.values[..key_count].to_vec(),
                 row.window.map(|w| w.0).unwrap_or(0),
             );
-            match self.suppressed.iter_mut().find(|(i, _)| *i == id) {
+            let order = self.suppressed_order;
+            match self.suppressed.get_mut(&id) {
                 Some((_, existing)) => *existing = row,
-                None => self.suppressed.push((id, row)),
+                None => {
+                    self.suppressed_order += 1;
+                    self.suppressed.insert(id, (order, row));
+                }
             }
         }
-        let close = self.stream_time.saturating_sub(self.grace_ms());
-        let (ready, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.suppressed)
+        let Some(window) = self.plan.window.clone() else {
+            return Vec::new();
+        };
+        let grace = self.grace_ms();
+        let close = self.stream_time.saturating_sub(grace);
+        let ready: Vec<GroupId> = if window.window_type == WindowType::Session {
+            self.suppressed
+                .iter()
+                .filter(|(_, (_, r))| r.window.is_some_and(|(_, end)| end <= close))
+                .map(|(id, _)| id.clone())
+                .collect()
+        } else {
+            if self.last_emit_close.is_some_and(|last| close <= last) {
+                return Vec::new();
+            }
+            let size = window.size_ms;
+            let upper = close.saturating_sub(size);
+            if upper < 0 {
+                return Vec::new();
+            }
+            let retained_from = self
+                .stream_time
+                .saturating_sub(window.retention_ms.unwrap_or(size.saturating_add(grace)));
+            let lower = self
+                .last_emit_close
+                .map_or(0, |last| last.saturating_sub(size).max(0))
+                .max(retained_from);
+            self.last_emit_close = Some(close);
+            // Windows the store no longer retains are never emitted.
+            self.suppressed
+                .retain(|(_, start), _| *start >= retained_from);
+            self.suppressed
+                .keys()
+                .filter(|(_, start)| (lower..=upper).contains(start))
+                .cloned()
+                .collect()
+        };
+        let mut ready: Vec<(u64, SinkRow)> = ready
+            .iter()
+            .filter_map(|id| self.suppressed.remove(id))
+            .collect();
+        ready.sort_by_key(|(order, r)| (r.window.map(|w| w.0).unwrap_or(0), *order));
+        if window.window_type == WindowType::Session {
+            ready.sort_by_key(|(order, r)| (r.window.map(|w| w.1).unwrap_or(0), *order));
+        }
+        ready
             .into_iter()
-            .partition(|(_, r)| r.window.is_some_and(|(_, end)| end <= close));
-        self.suppressed = pending;
-        let mut ready: Vec<SinkRow> = ready.into_iter().map(|(_, r)| r).collect();
-        ready.sort_by_key(|r| r.window.map(|w| w.1).unwrap_or(0));
-        ready.into_iter().filter(|r| !r.tombstone).collect()
+            .map(|(_, r)| r)
+            .filter(|r| !r.tombstone)
+            .collect()
     }
 
     /// Turns decoded rows into changes with weights: +1 for stream rows; for table rows, −1

@@ -31,6 +31,23 @@ pub struct DecodedBatch {
     pub positions: Vec<(u32, u64)>,
 }
 
+impl DecodedBatch {
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// The batch of row `index` alone.
+    pub fn row(&self, index: usize) -> DecodedBatch {
+        DecodedBatch {
+            batch: self.batch.slice(index, 1),
+            headers: vec![self.headers[index].clone()],
+            tombstone: vec![self.tombstone[index]],
+            null_key: vec![self.null_key[index]],
+            positions: vec![self.positions[index]],
+        }
+    }
+}
+
 /// Decodes `records` for `source`. Records that can't be decoded are returned in `errors`
 /// with the reason, and left out of the batch.
 pub fn decode<'r>(

@@ -347,6 +347,30 @@ pub fn plan_aggregate(
     };
 
     if query.group_by.is_empty() {
+        // Columns selected outside any aggregate have no group to come from.
+        let ungrouped: Vec<String> = query
+            .select
+            .iter()
+            .filter_map(|s| match s {
+                SelectItem::Expr { expr, .. } => Some(expr),
+                _ => None,
+            })
+            .filter(|e| {
+                let (mut aggregates, mut columns) = (false, false);
+                visit(e, &mut |x| {
+                    aggregates |= is_aggregate_call(x);
+                    columns |= matches!(x, Expr::Column { .. });
+                });
+                columns && !aggregates
+            })
+            .map(expr_to_sql)
+            .collect();
+        if !ungrouped.is_empty() {
+            return Err(invalid(format!(
+                "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+                ungrouped.join(", ")
+            )));
+        }
         let calls: Vec<String> = query
             .select
             .iter()

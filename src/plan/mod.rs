@@ -319,6 +319,13 @@ pub fn plan_query_with(
     properties: &std::collections::BTreeMap<String, String>,
     transient: bool,
 ) -> PResult<QueryPlan> {
+    if query.emit == Some(crate::sql::ast::Emit::Final)
+        && !(aggregate::is_aggregation(query) && query.window.is_some())
+    {
+        return Err(PlanError::Invalid(
+            "EMIT FINAL is only supported for windowed aggregations.".to_string(),
+        ));
+    }
     if matches!(query.from, Relation::Join(_)) && !aggregate::is_aggregation(query) {
         return join::plan_join(query, catalog, sink_name, transient)
             .map(|p| QueryPlan::Join(Box::new(p)));
