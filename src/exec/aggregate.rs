@@ -342,8 +342,14 @@ impl AggregateOperator {
     ) -> Result<(), ExecError> {
         let gap = self.plan.window.as_ref().map(|w| w.size_ms).unwrap_or(0);
         let ts = change.timestamp;
-        let close = self.stream_time.saturating_sub(self.grace_ms());
+        // A session closes once no record within the gap can arrive before the grace ends.
+        let close = self
+            .stream_time
+            .saturating_sub(self.grace_ms())
+            .saturating_sub(gap);
         let mut sessions = self.sessions.remove(&key).unwrap_or_default();
+        // Sessions that closed have left the store: nothing merges into them.
+        sessions.retain(|s| s.end >= close);
         let (overlapping, rest): (Vec<Session>, Vec<Session>) = sessions
             .drain(..)
             .partition(|s| s.end >= ts - gap && s.start <= ts + gap);

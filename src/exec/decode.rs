@@ -9,6 +9,7 @@ use super::{ExecError, Headers, batch_of};
 use crate::catalog::Source;
 use crate::format;
 use crate::plan::expr::Scope;
+use crate::sql::ast::SourceKind;
 use crate::topics::Record;
 use crate::types::{ColumnKind, SqlType};
 
@@ -73,6 +74,13 @@ pub fn decode<'r>(
         .map_err(|e| ExecError::Internal(e.to_string()))?;
 
     for record in records {
+        if source.kind == SourceKind::Table && record.key.is_none() {
+            errors.push((
+                record,
+                "Skipping a table record with a null key".to_string(),
+            ));
+            continue;
+        }
         // A windowed key carries its window after the key bytes.
         let (key_bytes, window) = match (&source.window, record.key.as_deref()) {
             (Some(info), Some(bytes)) => match split_window(bytes, info) {

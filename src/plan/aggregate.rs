@@ -442,6 +442,48 @@ pub fn plan_aggregate(
         None => None,
     };
 
+    // Window bounds are columns of a windowed aggregation's result, not of its input.
+    let bound_in = |exprs: &mut dyn Iterator<Item = &Expr>| {
+        let mut found = None;
+        for e in exprs {
+            visit(e, &mut |x| {
+                if let Expr::Column {
+                    qualifier: None,
+                    name,
+                    ..
+                } = x
+                    && found.is_none()
+                    && matches!(name.as_str(), "WINDOWSTART" | "WINDOWEND")
+                    && !scope.columns.iter().any(|c| &c.name == name)
+                {
+                    found = Some(name.clone());
+                }
+            });
+        }
+        found
+    };
+    if query.window.is_some() {
+        let bound = bound_in(&mut query.group_by.iter().chain(query.having.as_ref()));
+        if let Some(name) = bound {
+            return Err(invalid(format!(
+                "Window bounds column {name} can only be used in the SELECT clause of windowed aggregations"
+            )));
+        }
+    } else if bound_in(&mut query.group_by.iter()).is_some() {
+        let selected = query.select.iter().find_map(|item| match item {
+            SelectItem::Expr {
+                expr: Expr::Column { name, .. },
+                alias: None,
+            } if matches!(name.as_str(), "WINDOWSTART" | "WINDOWEND") => Some(name),
+            _ => None,
+        });
+        if let Some(name) = selected {
+            return Err(invalid(format!(
+                "Reserved column name in select: `{name}`. Please remove or alias the column."
+            )));
+        }
+    }
+
     // GROUP BY expressions, deduplicated.
     let mut group_exprs: Vec<Expr> = Vec::new();
     for g in &query.group_by {
@@ -699,9 +741,11 @@ fn literal_value(e: &Expr) -> Option<(ScalarValue, SqlType)> {
 fn plan_call(
     call: &Expr,
     scope: &Scope,
-    _source: &Source,
+    source: &Source,
     properties: &std::collections::BTreeMap<String, String>,
 ) -> PResult<AggregateCall> {
+    // The aggregation's state is kept in the source's value format.
+    let value_format = source.value_format.kind;
     let (name, args): (String, Vec<Expr>) = match call {
         Expr::CountStar { .. } => ("COUNT".to_string(), Vec::new()),
         Expr::Function { name, args, .. } => (name.clone(), args.clone()),
@@ -756,6 +800,13 @@ fn plan_call(
                 properties: properties.clone(),
             };
             factory(&context).map_err(invalid)?;
+            if value_format == crate::format::FormatKind::Delimited
+                && !function.intermediate_type(&signature).is_primitive()
+            {
+                return Err(invalid(
+                    "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+                ));
+            }
             return Ok(AggregateCall {
                 function,
                 args,
@@ -764,6 +815,26 @@ fn plan_call(
                 factory,
                 display,
             });
+        }
+    }
+    // An overload taking trailing constants was called with an expression in their place.
+    for n in function.literal_counts() {
+        if n == 0 || n >= args.len() {
+            continue;
+        }
+        let first_literal = args.len() - n;
+        if let Some((i, arg)) = args
+            .iter()
+            .enumerate()
+            .skip(first_literal)
+            .find(|(_, a)| literal_value(a).is_none())
+        {
+            return Err(invalid(format!(
+                "Parameter {} passed to function {} must be a literal constant, but was expression: '{}'",
+                i + 1,
+                name.to_uppercase(),
+                expr_to_sql(arg)
+            )));
         }
     }
     let shown = last_types

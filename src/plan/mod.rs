@@ -326,6 +326,16 @@ pub fn plan_query_with(
             "EMIT FINAL is only supported for windowed aggregations.".to_string(),
         ));
     }
+    if let Relation::Source { name, .. } = &query.from
+        && !transient
+        && catalog
+            .source(name)
+            .is_some_and(|s| s.kind == SourceKind::Table && s.window.is_some())
+    {
+        return Err(PlanError::Invalid(
+            "KSQL does not support persistent queries on windowed tables.".to_string(),
+        ));
+    }
     if matches!(query.from, Relation::Join(_)) && !aggregate::is_aggregation(query) {
         return join::plan_join(query, catalog, sink_name, transient)
             .map(|p| QueryPlan::Join(Box::new(p)));
