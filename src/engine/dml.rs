@@ -11,9 +11,7 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::{
-    AggregateOperator, DecodeOptions, Input, JoinOperator, Output, PersistentQuery, Sink, Stage,
-};
+use crate::exec::{DecodeOptions, Input, Output, PersistentQuery, Sink, Stage};
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
 use crate::plan::{QueryPlan, plan_query};
@@ -269,22 +267,7 @@ impl Engine {
             .into_iter()
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
-        let stage = match plan {
-            QueryPlan::Stateless(p) => Stage::Stateless(Box::new(p)),
-            QueryPlan::Aggregate(mut p) => match p.join.take() {
-                Some(join) => Stage::JoinAggregate(
-                    Box::new(crate::exec::join::JoinFeed::new(
-                        &join.level,
-                        p.scope.clone(),
-                    )),
-                    Box::new(AggregateOperator::new(p, self.properties.clone())),
-                ),
-                None => {
-                    Stage::Aggregate(Box::new(AggregateOperator::new(p, self.properties.clone())))
-                }
-            },
-            QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
-        };
+        let stage = Stage::for_plan(plan, &self.properties);
         let caching = self
             .property("ksql.streams.cache.max.bytes.buffering")
             .or_else(|| self.property("cache.max.bytes.buffering"))

@@ -25,6 +25,9 @@ use crate::sql::ast::{Emit, SourceKind, WindowType};
 /// ksqlDB's default grace period for windows without one: 24 hours.
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The least stream time between two passes that drop expired windows.
+const EXPIRY_INTERVAL_MS: i64 = 1000;
+
 /// A group: its key values and, for time windows, the window start.
 type GroupId = (Vec<ScalarValue>, i64);
 
@@ -70,6 +73,8 @@ pub struct AggregateOperator {
     suppressed_order: u64,
     /// EMIT FINAL: the close time at which windows were last emitted.
     last_emit_close: Option<i64>,
+    /// The stream time at which expired windows are next dropped.
+    next_expiry: i64,
 }
 
 impl AggregateOperator {
@@ -85,6 +90,7 @@ impl AggregateOperator {
             suppressed: HashMap::new(),
             suppressed_order: 0,
             last_emit_close: None,
+            next_expiry: i64::MIN,
         }
     }
 
@@ -271,7 +277,41 @@ impl AggregateOperator {
         if self.plan_emits_final() {
             rows = self.suppress(rows);
         }
+        self.expire_windows();
         Ok(rows)
+    }
+
+    /// Drops the windows that have closed and left the window store's retention, so state
+    /// stays bounded. Runs once per half retention of stream time.
+    fn expire_windows(&mut self) {
+        let Some(window) = &self.plan.window else {
+            return;
+        };
+        if self.stream_time < self.next_expiry {
+            return;
+        }
+        let grace = self.grace_ms();
+        let closes_after = window.size_ms.saturating_add(grace);
+        let retention = window.retention_ms.unwrap_or(0).max(closes_after);
+        self.next_expiry = self
+            .stream_time
+            .saturating_add((retention / 2).max(EXPIRY_INTERVAL_MS));
+        let horizon = self.stream_time.saturating_sub(retention);
+        if window.window_type == WindowType::Session {
+            let sessions = &mut self.sessions;
+            sessions.retain(&mut |_, list| {
+                list.retain(|s| s.end >= horizon);
+                !list.is_empty()
+            });
+            self.emitted.retain(&mut |(key, start), _| {
+                sessions
+                    .get(key)
+                    .is_some_and(|list| list.iter().any(|s| s.start == *start))
+            });
+        } else {
+            self.groups.retain(&mut |(_, start), _| *start >= horizon);
+            self.emitted.retain(&mut |(_, start), _| *start >= horizon);
+        }
     }
 
     fn plan_emits_final(&self) -> bool {

@@ -76,6 +76,10 @@ struct LevelState {
     left_buffer: Store<ScalarValue, Vec<Buffered>>,
     right_buffer: Store<ScalarValue, Vec<Buffered>>,
     stream_time: i64,
+    /// Delayed outer joins: the earliest window end among pending records.
+    earliest_pending_end: i64,
+    /// The stream time at which expired buffered records are next dropped.
+    next_expiry: i64,
 }
 
 impl JoinOperator {
@@ -114,6 +118,8 @@ impl LevelState {
             left_buffer: store::memory(),
             right_buffer: store::memory(),
             stream_time: i64::MIN,
+            earliest_pending_end: i64::MAX,
+            next_expiry: i64::MIN,
         }
     }
 
@@ -370,10 +376,10 @@ impl LevelState {
             return;
         }
         let delayed = grace.is_some();
-        let (others, mine) = if input == 0 {
-            (&mut self.right_buffer, &mut self.left_buffer)
+        let others = if input == 0 {
+            &mut self.right_buffer
         } else {
-            (&mut self.left_buffer, &mut self.right_buffer)
+            &mut self.left_buffer
         };
         let mut matched = false;
         if let Some(candidates) = others.get_mut(&c.key) {
@@ -430,6 +436,16 @@ impl LevelState {
                 position: c.position,
             });
         }
+        let pending = !matched && outer_for_me && delayed;
+        if pending {
+            let window_end = c.timestamp + if input == 0 { after } else { before };
+            self.earliest_pending_end = self.earliest_pending_end.min(window_end);
+        }
+        let mine = if input == 0 {
+            &mut self.left_buffer
+        } else {
+            &mut self.right_buffer
+        };
         mine.get_or_insert_with(c.key.clone(), &mut Vec::new)
             .push(Buffered {
                 row: c.row,
@@ -437,16 +453,40 @@ impl LevelState {
                 headers: c.headers,
                 position: c.position,
                 matched,
-                pending: !matched && outer_for_me && delayed,
+                pending,
             });
         if delayed {
             self.release_unmatched(before, after, grace_ms, out);
+        }
+        self.expire_buffered(before.max(after), grace_ms);
+    }
+
+    /// Drops buffered records no future record can join, so the buffers stay bounded. A new
+    /// record is at most `reach + grace` older than stream time and joins records up to
+    /// `reach` older than itself. Runs once per half of that span of stream time.
+    fn expire_buffered(&mut self, reach: i64, grace: i64) {
+        if self.stream_time < self.next_expiry {
+            return;
+        }
+        let span = reach.saturating_mul(2).saturating_add(grace);
+        self.next_expiry = self.stream_time.saturating_add((span / 2).max(1000));
+        let horizon = self.stream_time.saturating_sub(span);
+        for buffer in [&mut self.left_buffer, &mut self.right_buffer] {
+            buffer.retain(&mut |_, records| {
+                records.retain(|r| r.pending || r.timestamp >= horizon);
+                !records.is_empty()
+            });
         }
     }
 
     /// Delayed outer joins: unmatched records whose window has closed get their null result.
     fn release_unmatched(&mut self, before: i64, after: i64, grace: i64, out: &mut Vec<Joined>) {
         let close = self.stream_time - grace;
+        // Nothing pending closes before the earliest pending window end.
+        if close <= self.earliest_pending_end {
+            return;
+        }
+        let mut earliest = i64::MAX;
         let mut released: Vec<(i64, usize, Joined)> = Vec::new();
         for (side, buffer) in [
             (0usize, &mut self.left_buffer),
@@ -459,7 +499,9 @@ impl LevelState {
                     } else {
                         r.timestamp + before
                     };
-                    if window_end < close {
+                    if window_end >= close {
+                        earliest = earliest.min(window_end);
+                    } else {
                         r.pending = false;
                         let (left, right) = if side == 0 {
                             (Some(r.row.clone()), None)
@@ -484,6 +526,7 @@ impl LevelState {
                 }
             });
         }
+        self.earliest_pending_end = earliest;
         released.sort_by_key(|(ts, side, _)| (*ts, *side));
         out.extend(released.into_iter().map(|(_, _, j)| j));
     }

@@ -102,6 +102,27 @@ pub enum Stage {
     JoinAggregate(Box<join::JoinFeed>, Box<AggregateOperator>),
 }
 
+impl Stage {
+    /// The operator that runs a plan.
+    pub fn for_plan(
+        plan: crate::plan::QueryPlan,
+        properties: &std::collections::BTreeMap<String, String>,
+    ) -> Stage {
+        use crate::plan::QueryPlan;
+        match plan {
+            QueryPlan::Stateless(p) => Stage::Stateless(Box::new(p)),
+            QueryPlan::Aggregate(mut p) => match p.join.take() {
+                Some(join) => Stage::JoinAggregate(
+                    Box::new(join::JoinFeed::new(&join.level, p.scope.clone())),
+                    Box::new(AggregateOperator::new(p, properties.clone())),
+                ),
+                None => Stage::Aggregate(Box::new(AggregateOperator::new(p, properties.clone()))),
+            },
+            QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
+        }
+    }
+}
+
 /// A source a query reads, and how far it has read.
 pub struct Input {
     pub source: Source,

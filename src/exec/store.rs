@@ -21,6 +21,8 @@ pub trait StateStore<K, V>: Send {
         self.len() == 0
     }
     fn for_each_mut(&mut self, f: &mut dyn FnMut(&K, &mut V));
+    /// Keeps the entries `keep` accepts: how operators drop state that has expired.
+    fn retain(&mut self, keep: &mut dyn FnMut(&K, &mut V) -> bool);
 }
 
 /// The store an operator gets for a piece of its state.
@@ -68,6 +70,10 @@ impl<K: Eq + Hash + Send, V: Send> StateStore<K, V> for MemoryStore<K, V> {
         for (k, v) in self.0.iter_mut() {
             f(k, v);
         }
+    }
+
+    fn retain(&mut self, keep: &mut dyn FnMut(&K, &mut V) -> bool) {
+        self.0.retain(|k, v| keep(k, v));
     }
 }
 

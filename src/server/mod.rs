@@ -57,7 +57,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
+    /// The engine, locked; in-process harnesses (the REST test runner) use it to produce
+    /// records and run the queries between requests.
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
         // A panic while holding the engine is a bug that was already reported; the engine's
         // own state stays consistent between statements, so keep serving.
         self.engine.lock().unwrap_or_else(|e| e.into_inner())
@@ -115,10 +117,24 @@ pub async fn drive(state: Arc<AppState>) {
     }
 }
 
+/// ksqlDB's default record cache size.
+const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
+
 /// Starts the server and serves until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let store: Arc<dyn TopicStore> = Arc::new(MemoryTopicStore::new());
     let mut engine = Engine::new(store);
+    // Like ksqlDB, a server coalesces table updates per key unless configured not to.
+    let cache_keys = [
+        "ksql.streams.cache.max.bytes.buffering",
+        "cache.max.bytes.buffering",
+    ];
+    if !cache_keys
+        .iter()
+        .any(|k| config.properties.contains_key(*k))
+    {
+        engine.set_property(cache_keys[0], DEFAULT_CACHE_MAX_BYTES_BUFFERING);
+    }
     for (k, v) in &config.properties {
         engine.set_property(k, v);
     }
@@ -227,6 +243,8 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
             let parsed = sql::parse_statement(&statement_text, piece.start, &|n| {
                 catalog.custom_type(&n.to_uppercase()).cloned()
             });
+            // INSERT VALUES answers with no entity, as ksqlDB's does.
+            let answers = !matches!(parsed, Ok(Statement::InsertValues { .. }));
             if let Ok(statement) = &parsed {
                 if matches!(statement, Statement::Query(_) | Statement::Print { .. }) {
                     return Err(ApiError::query_endpoint(&statement_text, entities.clone()));
@@ -242,6 +260,7 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
                 }
             }
             match engine.execute_text(&statement_text, Location { line: 1, column: 1 }) {
+                Ok(_) if !answers => {}
                 Ok(outcome) => {
                     let sequence = entities.len() as i64;
                     let entity = entities::entity(&statement_text, &outcome, sequence);

@@ -263,10 +263,11 @@ fn stream_response(started: Started, format: Format) -> Response {
                     body.push_str(&text);
                 }
             }
+            // A table's rows end without a final message, even at a LIMIT.
             let final_message = match (table, result.limit_reached) {
-                (_, true) => Some("Limit Reached"),
+                (true, _) => None,
+                (false, true) => Some("Limit Reached"),
                 (false, false) => Some("Query Completed"),
-                (true, false) => None,
             };
             body.push_str(&framer.end(final_message));
             (

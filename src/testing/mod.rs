@@ -14,11 +14,14 @@
 //! 3. [`compare`] is ksqlDB's `ExpectedRecordComparator`.
 //! 4. [`post`] checks the catalog and topics after a run.
 //! 5. [`runner`] runs one case on its own thread, with a time bound.
+//! 6. [`rest`] runs the REST cases (rest-query-validation-tests: those with `responses` or
+//!    `expectedError`) through the server's API instead.
 
 pub mod compare;
 pub mod model;
 pub mod post;
 pub mod records;
+pub mod rest;
 pub mod runner;
 
 use std::fs;
@@ -100,7 +103,12 @@ pub fn run_paths_with(paths: &[PathBuf], options: &RunOptions, out: &mut dyn Wri
             match case {
                 Expanded::Run(case) => {
                     let name = case.name.clone();
-                    match runner::run_case(*case, options.case_timeout) {
+                    let verdict = if case.rest.is_some() {
+                        rest::run_case(*case, options.case_timeout)
+                    } else {
+                        runner::run_case(*case, options.case_timeout)
+                    };
+                    match verdict {
                         Verdict::Pass => report.pass(&name),
                         Verdict::Fail(reason) => report.fail(&name, &reason),
                     }
@@ -184,19 +192,33 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The directory of ksqlDB's REST test suite: every case of a file under it is a REST case, as
+/// ksqlDB's `RestQueryTranslationTest` loads that directory.
+pub const REST_SUITE_DIRECTORY: &str = "rest-query-validation-tests";
+
 /// Reads a test file and expands its cases. `//` and `/* */` comments are allowed, as ksqlDB's
-/// loader allows them.
+/// loader allows them. Cases of files under [`REST_SUITE_DIRECTORY`] are REST cases.
 pub fn load_file(path: &Path) -> Result<Vec<Expanded>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read test file: {e}"))?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parse_file(&stem, &text)
+    let rest_suite = path.parent().is_some_and(|dir| {
+        dir.components()
+            .any(|c| c.as_os_str() == REST_SUITE_DIRECTORY)
+    });
+    parse_file_in(&stem, &text, rest_suite)
 }
 
 /// Parses a test file's text; `stem` names its cases.
 pub fn parse_file(stem: &str, text: &str) -> Result<Vec<Expanded>, String> {
+    parse_file_in(stem, text, false)
+}
+
+/// [`parse_file`] for a file of the REST suite when `rest_suite` is set: then every case is a
+/// REST case, whether or not it lists `responses`.
+pub fn parse_file_in(stem: &str, text: &str, rest_suite: bool) -> Result<Vec<Expanded>, String> {
     let file: TestFile = serde_json::from_str(&strip_comments(text))
         .map_err(|e| format!("invalid test file: {e}"))?;
     if file.tests.is_empty() {
@@ -205,7 +227,7 @@ pub fn parse_file(stem: &str, text: &str) -> Result<Vec<Expanded>, String> {
     let mut cases = Vec::new();
     for raw in &file.tests {
         match model::parse_case(stem, raw) {
-            Ok(node) => cases.extend(model::expand(stem, &node)),
+            Ok(node) => cases.extend(model::expand_in(stem, &node, rest_suite)),
             Err((name, reason)) => cases.push(Expanded::Invalid { name, reason }),
         }
     }
@@ -294,15 +316,19 @@ mod tests {
             summary,
             Summary {
                 passed: 1,
-                failed: 2,
-                skipped: 2
+                failed: 3,
+                skipped: 1
             }
         );
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0] == "PASS sample - passes", "{text}");
         assert_eq!(lines[1], "SKIP sample - disabled");
-        assert_eq!(lines[2], "SKIP sample - rest: REST case");
+        // The REST case goes to the REST runner; its statement `S` is not SQL.
+        assert!(
+            lines[2].starts_with("FAIL sample - rest: Server failed to execute statement"),
+            "{text}"
+        );
         assert!(
             lines[3].starts_with("FAIL sample - invalid: invalid test case"),
             "{text}"
@@ -311,7 +337,7 @@ mod tests {
             lines[4].starts_with("FAIL ") && lines[4].contains("no-such-file.json"),
             "{text}"
         );
-        assert_eq!(lines[5], "1 passed, 2 failed, 2 skipped");
+        assert_eq!(lines[5], "1 passed, 3 failed, 1 skipped");
 
         let mut filtered = Vec::new();
         let fixtures = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/fixtures"));

@@ -47,9 +47,54 @@ pub struct TestCaseNode {
     #[serde(default, deserialize_with = "null_as_default")]
     pub config: Vec<String>,
     pub enabled: Option<bool>,
-    /// Only REST (RQTT) cases carry these; their presence marks a case this runner skips.
-    pub responses: Option<Value>,
-    pub expected_error: Option<Value>,
+    /// Only REST (RQTT) cases carry these; their presence marks a case for the REST runner
+    /// ([`super::rest`]).
+    pub responses: Option<Vec<Value>>,
+    pub expected_error: Option<ExpectedError>,
+    pub input_conditions: Option<InputConditions>,
+    pub output_conditions: Option<OutputConditions>,
+    pub test_pull_with_proto_format: Option<bool>,
+}
+
+/// RQTT's `expectedError`: the error class of the body, a substring of its message, and the
+/// HTTP status.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExpectedError {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub status: Option<u16>,
+}
+
+/// RQTT's `inputConditions`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputConditions {
+    #[serde(default)]
+    pub wait_for_active_push_query: bool,
+}
+
+/// RQTT's `outputConditions`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputConditions {
+    #[serde(default)]
+    pub verify_order: bool,
+}
+
+/// What a REST (RQTT) case adds to a case: the responses expected from `/ksql` and `/query`,
+/// or the error expected instead.
+#[derive(Debug, Clone, Default)]
+pub struct RestSpec {
+    /// Single-key objects: `{"admin": {...}}`, `{"query": [...]}` or `{"queryProto": [...]}`.
+    pub responses: Vec<Value>,
+    pub expected_error: Option<ExpectedError>,
+    /// Produce the inputs only once the (single) query is running.
+    pub wait_for_active_push_query: bool,
+    /// Compare query rows in order rather than as a multiset.
+    pub verify_order: bool,
+    /// Also run every query on `/query-stream` with the protobuf media type.
+    pub pull_with_proto_format: bool,
 }
 
 /// A record to produce (`inputs`) or to expect (`outputs`).
@@ -222,6 +267,8 @@ pub struct TestCase {
     pub topics: Vec<TopicNode>,
     pub expected_exception: Option<ExpectedException>,
     pub post: Option<PostConditions>,
+    /// Set for REST (RQTT) cases, which the REST runner executes.
+    pub rest: Option<RestSpec>,
 }
 
 impl TestCase {
@@ -266,6 +313,12 @@ pub fn parse_case(file_stem: &str, raw: &Value) -> Result<TestCaseNode, (String,
 /// Expands a case node into one case per combination of `format` and `config` values, the way
 /// ksqlDB's `TestCaseBuilder` does.
 pub fn expand(file_stem: &str, node: &TestCaseNode) -> Vec<Expanded> {
+    expand_in(file_stem, node, false)
+}
+
+/// [`expand`], where `rest_suite` makes every case a REST case (a file of ksqlDB's REST test
+/// suite); elsewhere a case is a REST case when it has `responses` or `expectedError`.
+pub fn expand_in(file_stem: &str, node: &TestCaseNode, rest_suite: bool) -> Vec<Expanded> {
     let formats: Vec<Option<&str>> = if node.format.is_empty() {
         vec![None]
     } else {
@@ -311,9 +364,8 @@ pub fn expand(file_stem: &str, node: &TestCaseNode) -> Vec<Expanded> {
         }
     };
 
-    let skip_reason = if node.responses.is_some() || node.expected_error.is_some() {
-        Some(Some("REST case"))
-    } else if node.enabled == Some(false) {
+    let rest = rest_suite || node.responses.is_some() || node.expected_error.is_some();
+    let skip_reason = if node.enabled == Some(false) {
         Some(None)
     } else {
         None
@@ -343,7 +395,12 @@ pub fn expand(file_stem: &str, node: &TestCaseNode) -> Vec<Expanded> {
                 out.push(Expanded::Skip { name, reason });
                 continue;
             }
-            if let Err(reason) = validate(node) {
+            let valid = if rest {
+                validate_rest(node)
+            } else {
+                validate(node)
+            };
+            if let Err(reason) = valid {
                 out.push(Expanded::Invalid { name, reason });
                 continue;
             }
@@ -370,6 +427,15 @@ pub fn expand(file_stem: &str, node: &TestCaseNode) -> Vec<Expanded> {
                 topics: node.topics.clone(),
                 expected_exception: node.expected_exception.clone(),
                 post: node.post.clone(),
+                rest: rest.then(|| RestSpec {
+                    responses: node.responses.clone().unwrap_or_default(),
+                    expected_error: node.expected_error.clone(),
+                    wait_for_active_push_query: node
+                        .input_conditions
+                        .is_some_and(|c| c.wait_for_active_push_query),
+                    verify_order: node.output_conditions.is_some_and(|c| c.verify_order),
+                    pull_with_proto_format: node.test_pull_with_proto_format == Some(true),
+                }),
             })));
         }
     }
@@ -392,6 +458,52 @@ fn validate(node: &TestCaseNode) -> Result<(), String> {
         && ee.message.is_none()
     {
         return Err("invalid test case: expectedException needs a 'type' or a 'message'".into());
+    }
+    Ok(())
+}
+
+/// ksqlDB's `RestTestCaseNode.validate` and the checks of its nodes.
+fn validate_rest(node: &TestCaseNode) -> Result<(), String> {
+    if node.name.is_empty() {
+        return Err("invalid test case: missing 'name'".into());
+    }
+    if node.statements.is_empty() {
+        return Err("invalid test case: 'statements' is empty".into());
+    }
+    if !node.inputs.is_empty() && node.expected_error.is_some() {
+        return Err("invalid test case: 'inputs' and 'expectedError' can not both be set".into());
+    }
+    if let Some(ee) = &node.expected_error
+        && ee.kind.is_none()
+        && ee.message.is_none()
+        && ee.status.is_none()
+    {
+        return Err(
+            "invalid test case: expectedError needs a 'type', a 'message' or a 'status'".into(),
+        );
+    }
+    let responses = node.responses.as_deref().unwrap_or_default();
+    // `queryProto` responses repeat queries on another endpoint; they add no statements.
+    let counted = responses
+        .iter()
+        .filter(|r| r.get("queryProto").is_none())
+        .count();
+    if counted > node.statements.len() {
+        return Err(format!(
+            "invalid test case: more expected responses than statements ({} > {})",
+            counted,
+            node.statements.len()
+        ));
+    }
+    for response in responses {
+        match response.as_object() {
+            Some(map) if map.len() == 1 => {}
+            _ => {
+                return Err(format!(
+                    "invalid test case: a response must be an object with one key, not {response}"
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -552,11 +664,8 @@ mod tests {
         ));
         let rest = node(json!({"name": "r", "statements": ["S"], "responses": []}));
         assert!(matches!(
-            expand("f", &rest)[0],
-            Expanded::Skip {
-                reason: Some("REST case"),
-                ..
-            }
+            &expand("f", &rest)[0],
+            Expanded::Run(case) if case.rest.is_some()
         ));
         let empty = node(json!({"name": "e", "statements": ["S"], "inputs": [], "outputs": []}));
         assert!(matches!(expand("f", &empty)[0], Expanded::Invalid { .. }));

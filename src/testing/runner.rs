@@ -70,7 +70,7 @@ pub fn run_case(case: TestCase, timeout: Duration) -> Verdict {
 }
 
 /// Runs `work` on a thread of its own and waits at most `timeout` for its verdict.
-fn run_isolated(
+pub(crate) fn run_isolated(
     name: &str,
     timeout: Duration,
     work: impl FnOnce() -> Verdict + Send + 'static,
@@ -402,7 +402,7 @@ fn strip_leading_comments(mut text: &str) -> &str {
     }
 }
 
-fn numbers_mode(case: &TestCase) -> Numbers {
+pub(crate) fn numbers_mode(case: &TestCase) -> Numbers {
     match case.property(EXACT_NUMBERS_PROPERTY).as_deref() {
         Some(v) if v.eq_ignore_ascii_case("false") => Numbers::Approximate,
         _ => Numbers::Exact,
