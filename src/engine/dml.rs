@@ -27,6 +27,12 @@ impl Engine {
         text: &str,
     ) -> Result<Outcome, EngineError> {
         let kind_name = kind_word(c.kind);
+        if c.query.limit.is_some() {
+            return Err(EngineError::Generic(format!(
+                "CREATE {} AS SELECT statements don't support LIMIT clause.",
+                kind_name.to_uppercase()
+            )));
+        }
         if let Some(existing) = self.catalog.source(&c.name) {
             if c.if_not_exists {
                 return Ok(Outcome::Message(format!(
@@ -256,6 +262,10 @@ impl Engine {
             value_wrapped: sink.value_wrapped(),
             timestamp_output,
             window: sink.window,
+            partitions: self
+                .store
+                .describe_topic(&sink.topic)
+                .map(|t| t.end_offsets.len() as u32),
         };
         let options = DecodeOptions {
             throw_on_invalid_timestamp: self

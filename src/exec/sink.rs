@@ -36,6 +36,9 @@ pub struct Sink {
     /// The output column (index into the outputs) that gives the record timestamp.
     pub timestamp_output: Option<usize>,
     pub window: Option<WindowInfo>,
+    /// The sink topic's partition count: a windowed key is partitioned by its key alone, as
+    /// Kafka Streams' windowed partitioner does, so every window of a key shares a partition.
+    pub partitions: Option<u32>,
 }
 
 impl Sink {
@@ -64,6 +67,12 @@ impl Sink {
                         continue;
                     }
                 }
+            };
+            let partition = match (&key, row.window, self.partitions) {
+                (Some(k), Some(_), Some(count)) if count > 0 => {
+                    Some(crate::topics::partition_for_key(k, count))
+                }
+                _ => None,
             };
             let key = match (key, row.window, &self.window) {
                 (Some(mut k), Some((start, end)), Some(info)) => {
@@ -109,7 +118,7 @@ impl Sink {
                 value,
                 timestamp,
                 headers: row.headers,
-                partition: None,
+                partition,
             });
         }
         Ok(out)

@@ -751,6 +751,24 @@ impl<'a> ExprCompiler<'a> {
                         op.symbol()
                     )));
                 }
+                let is_null = |e: &Expr| matches!(e, Expr::Literal(Literal::Null));
+                if is_null(left) || is_null(right) {
+                    let shown = |e: &Expr| -> PResult<String> {
+                        if is_null(e) {
+                            return Ok("NULL".to_string());
+                        }
+                        Ok(self
+                            .compile(e)?
+                            .ty
+                            .map_or("NULL".to_string(), |t| t.to_string()))
+                    };
+                    return Err(invalid(format!(
+                        "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+                        shown(left)?,
+                        op.symbol(),
+                        shown(right)?
+                    )));
+                }
                 let (l, r, _) = self.comparable(left, right, op)?;
                 let compared = Compiled {
                     expr: Arc::new(BinaryExpr::new(l.expr, comparison_operator(op), r.expr)),
@@ -836,6 +854,22 @@ impl<'a> ExprCompiler<'a> {
                 expr_to_sql(&Expr::binary(op, left.clone(), right.clone()))
             ))
         };
+        let is_null = |e: &Expr| matches!(e, Expr::Literal(Literal::Null));
+        if op != BinaryOp::Concat && (is_null(left) || is_null(right)) {
+            let shown = |e: &Expr, ty: &Option<SqlType>| {
+                if is_null(e) {
+                    "null".to_string()
+                } else {
+                    ty.as_ref().map_or("null".to_string(), |t| t.to_string())
+                }
+            };
+            return Err(invalid(format!(
+                "Error processing expression: {}. Arithmetic on types {} and {} are not supported.",
+                expr_to_sql(&Expr::binary(op, left.clone(), right.clone())),
+                shown(left, &l.ty),
+                shown(right, &r.ty)
+            )));
+        }
         let (lt, rt) = match (&l.ty, &r.ty) {
             (Some(lt), Some(rt)) => (lt.clone(), rt.clone()),
             (Some(t), None) | (None, Some(t)) => (t.clone(), t.clone()),

@@ -725,6 +725,12 @@ impl<'a> Parser<'a> {
             None
         };
         let limit = if self.eat_keyword("LIMIT") {
+            if self.at_sym("-") {
+                let kind = if emit.is_some() { "Push" } else { "Pull" };
+                return Err(ParseError::without_location(format!(
+                    "{kind} queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info."
+                )));
+            }
             Some(self.unsigned()?)
         } else {
             None
