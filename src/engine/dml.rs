@@ -379,6 +379,13 @@ impl Engine {
                 headers.join(", ")
             )));
         }
+        if columns.is_some() && names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Failed to prepare statement: Expected number columns and values to match: {}, {}",
+                names.len(),
+                values.len()
+            )));
+        }
         if names.len() != values.len() {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
@@ -401,6 +408,25 @@ impl Engine {
         let mut row: Vec<(String, ScalarValue)> = Vec::new();
         let mut timestamp: Option<i64> = None;
         for (name, expr) in names.iter().zip(values) {
+            if matches!(name.as_str(), "ROWPARTITION" | "ROWOFFSET") {
+                return Err(EngineError::statement(format!(
+                    "Inserting into column `{name}` is not allowed."
+                )));
+            }
+            let mut qualifier = None;
+            crate::plan::aggregate::visit(expr, &mut |x| {
+                if let Expr::Column {
+                    qualifier: Some(q), ..
+                } = x
+                {
+                    qualifier.get_or_insert_with(|| q.clone());
+                }
+            });
+            if let Some(q) = qualifier {
+                return Err(EngineError::statement(format!(
+                    "Failed to prepare statement: '{q}' is not a valid stream/table name or alias."
+                )));
+            }
             let target_ty = if name == "ROWTIME" {
                 SqlType::Bigint
             } else {
@@ -413,6 +439,21 @@ impl Engine {
                     }
                 }
             };
+            // An empty STRUCT() fits any struct type, with every field null.
+            if matches!(expr, Expr::Struct(fields) if fields.is_empty())
+                && matches!(target_ty, SqlType::Struct(_))
+            {
+                if let datafusion::arrow::datatypes::DataType::Struct(fields) = target_ty.to_arrow()
+                {
+                    let children = fields
+                        .iter()
+                        .map(|f| datafusion::arrow::array::new_null_array(f.data_type(), 1))
+                        .collect();
+                    let array = datafusion::arrow::array::StructArray::new(fields, children, None);
+                    row.push((name.clone(), ScalarValue::Struct(Arc::new(array))));
+                    continue;
+                }
+            }
             let compiled = compiler.compile(expr)?;
             let compiled = compiler.implicit_cast(compiled, &target_ty, expr)?;
             let value = compiled

@@ -346,6 +346,12 @@ pub fn plan_aggregate(
         }
     };
 
+    if query.group_by.is_empty() && transient {
+        // A transient query aggregates the whole input as one group.
+        let mut grouped = query.clone();
+        grouped.group_by = vec![Expr::Literal(Literal::Integer("1".to_string()))];
+        return plan_aggregate(&grouped, catalog, sink_name, properties, transient);
+    }
     if query.group_by.is_empty() {
         // Columns selected outside any aggregate have no group to come from.
         let ungrouped: Vec<String> = query
@@ -428,20 +434,6 @@ pub fn plan_aggregate(
         )));
     }
 
-    let filter = match &query.where_clause {
-        Some(w) => Some(
-            ExprCompiler::new(&scope, Clause::Where)
-                .compile(w)
-                .map_err(|e| match e {
-                    PlanError::Invalid(m) if !m.contains("cannot be resolved") => {
-                        invalid(format!("Error in WHERE expression: {m}"))
-                    }
-                    other => other,
-                })?,
-        ),
-        None => None,
-    };
-
     // Window bounds are columns of a windowed aggregation's result, not of its input.
     let bound_in = |exprs: &mut dyn Iterator<Item = &Expr>| {
         let mut found = None;
@@ -462,6 +454,27 @@ pub fn plan_aggregate(
         }
         found
     };
+    if query.window.is_some()
+        && let Some(name) = bound_in(&mut query.where_clause.iter())
+    {
+        return Err(invalid(format!(
+            "Error in WHERE expression: Unknown column {name}."
+        )));
+    }
+    let filter = match &query.where_clause {
+        Some(w) => Some(
+            ExprCompiler::new(&scope, Clause::Where)
+                .compile(w)
+                .map_err(|e| match e {
+                    PlanError::Invalid(m) if !m.contains("cannot be resolved") => {
+                        invalid(format!("Error in WHERE expression: {m}"))
+                    }
+                    other => other,
+                })?,
+        ),
+        None => None,
+    };
+
     if query.window.is_some() {
         let bound = bound_in(&mut query.group_by.iter().chain(query.having.as_ref()));
         if let Some(name) = bound {

@@ -122,6 +122,17 @@ pub fn parse_iso_timestamp(text: &str) -> Option<i64> {
         None => (body, None),
     };
     let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    // Hour 24 (alone, or with zero minutes and seconds) is midnight at the end of the day.
+    if let Some(t) = time
+        && let Some(rest) = t.strip_prefix("24")
+        && rest.chars().all(|c| matches!(c, ':' | '0' | '.'))
+    {
+        let next = date.succ_opt()?;
+        let millis = Utc
+            .from_utc_datetime(&next.and_time(NaiveTime::MIN))
+            .timestamp_millis();
+        return Some(millis - offset_ms);
+    }
     let time = match time {
         None => NaiveTime::MIN,
         Some(t) => NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
