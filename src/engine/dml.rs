@@ -441,18 +441,15 @@ impl Engine {
             };
             // An empty STRUCT() fits any struct type, with every field null.
             if matches!(expr, Expr::Struct(fields) if fields.is_empty())
-                && matches!(target_ty, SqlType::Struct(_))
+                && let datafusion::arrow::datatypes::DataType::Struct(fields) = target_ty.to_arrow()
             {
-                if let datafusion::arrow::datatypes::DataType::Struct(fields) = target_ty.to_arrow()
-                {
-                    let children = fields
-                        .iter()
-                        .map(|f| datafusion::arrow::array::new_null_array(f.data_type(), 1))
-                        .collect();
-                    let array = datafusion::arrow::array::StructArray::new(fields, children, None);
-                    row.push((name.clone(), ScalarValue::Struct(Arc::new(array))));
-                    continue;
-                }
+                let children = fields
+                    .iter()
+                    .map(|f| datafusion::arrow::array::new_null_array(f.data_type(), 1))
+                    .collect();
+                let array = datafusion::arrow::array::StructArray::new(fields, children, None);
+                row.push((name.clone(), ScalarValue::Struct(Arc::new(array))));
+                continue;
             }
             let compiled = compiler.compile(expr)?;
             let compiled = compiler.implicit_cast(compiled, &target_ty, expr)?;
