@@ -76,6 +76,8 @@ struct LevelState {
     left_buffer: Store<ScalarValue, Vec<Buffered>>,
     right_buffer: Store<ScalarValue, Vec<Buffered>>,
     stream_time: i64,
+    /// Stream-stream joins: the newest timestamp seen on each side.
+    side_time: [i64; 2],
     /// Delayed outer joins: the earliest window end among pending records.
     earliest_pending_end: i64,
     /// The stream time at which expired buffered records are next dropped.
@@ -118,6 +120,7 @@ impl LevelState {
             left_buffer: store::memory(),
             right_buffer: store::memory(),
             stream_time: i64::MIN,
+            side_time: [i64::MIN; 2],
             earliest_pending_end: i64::MAX,
             next_expiry: i64::MIN,
         }
@@ -363,19 +366,27 @@ impl LevelState {
             return;
         }
         self.stream_time = self.stream_time.max(c.timestamp);
+        let side_time = &mut self.side_time[input.min(1)];
+        *side_time = (*side_time).max(c.timestamp);
         let grace_ms = grace.unwrap_or(24 * 60 * 60 * 1000);
-        // A record older than the join window plus grace can no longer join.
-        if c.timestamp < self.stream_time - (before.max(after) + grace_ms) {
+        // Each side's window store keeps a record for the join window plus grace, measured
+        // from the newest record of that side: an older record still joins what the other
+        // side holds, but is not kept for later records to find.
+        let retention = before.saturating_add(after).saturating_add(grace_ms);
+        let stored = c.timestamp > self.side_time[input.min(1)].saturating_sub(retention);
+        if !stored {
             reporter.skipped(
                 format!(
-                    "Skipping a record that is too late for the join window (stream time {})",
+                    "Not keeping a record older than the join window's retention (stream time {})",
                     self.stream_time
                 ),
                 c.position,
             );
-            return;
         }
         let delayed = grace.is_some();
+        // Kafka Streams releases closed outer-join results when a record at stream time
+        // arrives.
+        let at_stream_time = c.timestamp == self.stream_time;
         let others = if input == 0 {
             &mut self.right_buffer
         } else {
@@ -419,7 +430,12 @@ impl LevelState {
             JoinType::Right => input == 1,
             JoinType::Full => true,
         };
-        if !matched && outer_for_me && !delayed {
+        // The window of this record: the other side's records it can join.
+        let window_end = c.timestamp + if input == 0 { after } else { before };
+        // Without a grace period, or once its window has passed, an unmatched record gets its
+        // outer result at once.
+        let immediate = !delayed || window_end < self.stream_time;
+        if !matched && outer_for_me && immediate {
             let (left, right) = if input == 0 {
                 (Some(c.row.clone()), None)
             } else {
@@ -436,10 +452,15 @@ impl LevelState {
                 position: c.position,
             });
         }
-        let pending = !matched && outer_for_me && delayed;
+        let pending = !matched && outer_for_me && !immediate;
         if pending {
-            let window_end = c.timestamp + if input == 0 { after } else { before };
             self.earliest_pending_end = self.earliest_pending_end.min(window_end);
+        }
+        if !stored {
+            if delayed && at_stream_time {
+                self.release_unmatched(before, after, grace_ms, out);
+            }
+            return;
         }
         let mine = if input == 0 {
             &mut self.left_buffer
@@ -455,7 +476,7 @@ impl LevelState {
                 matched,
                 pending,
             });
-        if delayed {
+        if delayed && at_stream_time {
             self.release_unmatched(before, after, grace_ms, out);
         }
         self.expire_buffered(before.max(after), grace_ms);

@@ -227,7 +227,9 @@ fn references(e: &Expr, left: &Scope, right: &Scope) -> PResult<(bool, bool)> {
                             .chain(&right.columns)
                             .any(|c| c.source.as_deref() == Some(q)) =>
                     {
-                        invalid(format!("'{q}' is not a valid stream/table name or alias."))
+                        invalid(format!(
+                            "Failed to prepare statement: '{q}' is not a valid stream/table name or alias."
+                        ))
                     }
                     _ => invalid(format!(
                         "JOIN ON column '{}' cannot be resolved.",
@@ -539,6 +541,25 @@ fn plan_level(
             expr_to_sql(on)
         )));
     };
+    // An unknown qualifier anywhere in the condition is reported before anything else.
+    let mut unknown = None;
+    walk_columns(on, &mut |qualifier, _| {
+        if let Some(q) = qualifier
+            && unknown.is_none()
+            && !left_scope
+                .columns
+                .iter()
+                .chain(&right_scope.columns)
+                .any(|c| c.source.as_deref() == Some(q))
+        {
+            unknown = Some(q.to_string());
+        }
+    });
+    if let Some(q) = unknown {
+        return Err(invalid(format!(
+            "Failed to prepare statement: '{q}' is not a valid stream/table name or alias."
+        )));
+    }
     let (a_left, a_right) = references(a, &left_scope, &right_scope)?;
     let (b_left, b_right) = references(b, &left_scope, &right_scope)?;
     let flipped = matches!(
@@ -667,6 +688,12 @@ fn plan_level(
                 if *join_type == JoinType::Full {
                     return Err(invalid("FULL OUTER JOIN on a foreign key is not supported"));
                 }
+                let left_windowed = matches!(&left_input, JoinLeft::Source { source, .. } if source.window.is_some());
+                if left_windowed || right_source.window.is_some() {
+                    return Err(invalid(
+                        "Foreign-key table-table joins are not supported on windowed tables.",
+                    ));
+                }
                 JoinKind::ForeignKey
             }
         }
@@ -676,6 +703,16 @@ fn plan_level(
     let right_key = ExprCompiler::new(&right_scope, Clause::Select).compile(&right_expr)?;
     let key_type = left_key.sql_type();
     let right_type = right_key.sql_type();
+    // The join key becomes a record key, and maps have no stable serialized form.
+    if key_type.contains_map() {
+        let name = match &left_expr {
+            Expr::Column { name, .. } => format!("{left_alias}_{name}"),
+            _ => "KSQL_COL_0".to_string(),
+        };
+        return Err(invalid(format!(
+            "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {key_type}. See https://github.com/confluentinc/ksql/issues/6621 for more."
+        )));
+    }
     if key_type != right_type {
         return Err(invalid(format!(
             "Invalid join condition: types don't match. Got {}{{{key_type}}} = {}{{{right_type}}}.",
