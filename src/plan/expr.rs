@@ -70,6 +70,18 @@ impl Scope {
         });
         found.next().map(|(i, _)| i)
     }
+
+    /// Two sources an unqualified name could come from, when it is ambiguous.
+    pub fn ambiguity(&self, name: &str) -> Option<(String, String)> {
+        let mut sources = self
+            .columns
+            .iter()
+            .filter(|c| c.name == name)
+            .filter_map(|c| c.source.as_deref());
+        let first = sources.next()?;
+        let second = sources.find(|s| *s != first)?;
+        Some((first.to_string(), second.to_string()))
+    }
 }
 
 /// A compiled expression and its SQL type (`None` for an untyped NULL literal).
@@ -142,8 +154,18 @@ impl<'a> ExprCompiler<'a> {
     pub fn compile(&self, expr: &Expr) -> PResult<Compiled> {
         match expr {
             Expr::Column {
-                qualifier, name, ..
+                qualifier,
+                name,
+                location,
             } => {
+                if qualifier.is_none()
+                    && let Some((first, second)) = self.scope.ambiguity(name)
+                {
+                    return Err(invalid(format!(
+                        "Exception while preparing statement: Line: {}, Col: {}: Column '{name}' is ambiguous. Could be {first}.{name} or {second}.{name}.",
+                        location.line, location.column
+                    )));
+                }
                 let Some(index) = self.scope.resolve(qualifier.as_deref(), name) else {
                     let shown = match qualifier {
                         Some(q) => format!("{q}.{name}"),

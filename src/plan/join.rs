@@ -211,8 +211,21 @@ fn references(e: &Expr, left: &Scope, right: &Scope) -> PResult<(bool, bool)> {
                 error.get_or_insert_with(|| {
                     let lq = left.columns[0].source.clone().unwrap_or_default();
                     let rq = right.columns[0].source.clone().unwrap_or_default();
+                    let mut at = String::new();
+                    super::aggregate::visit(e, &mut |x| {
+                        if let Expr::Column {
+                            qualifier: None,
+                            name: n,
+                            location,
+                        } = x
+                            && n == name
+                            && at.is_empty()
+                        {
+                            at = format!("Line: {}, Col: {}: ", location.line, location.column);
+                        }
+                    });
                     invalid(format!(
-                        "Column '{name}' is ambiguous. Could be {lq}.{name} or {rq}.{name}."
+                        "Exception while preparing statement: {at}Column '{name}' is ambiguous. Could be {lq}.{name} or {rq}.{name}."
                     ))
                 });
             }
