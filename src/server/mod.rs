@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::engine::{Engine, EngineError};
-use crate::sql::{self, Location, Statement};
+use crate::sql::{self, Statement};
 use crate::topics::{MemoryTopicStore, TopicStore};
 use errors::ApiError;
 
@@ -96,8 +96,43 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status/{kind}/{entity}/{action}", get(status_one))
         .route("/clusterStatus", get(cluster_status))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
-        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// The largest request body accepted.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Errors that axum answers before a handler runs (a wrong method, a body over the limit) get
+/// ksqlDB's JSON error body too, so clients can parse every error the same way; an unknown
+/// path keeps ksqlDB's plain-text `Not Found`.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json
+        || status == StatusCode::NOT_FOUND
+        || !(status.is_client_error() || status.is_server_error())
+    {
+        return response;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("Request body too large: the limit is {MAX_BODY_BYTES} bytes")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed on this endpoint".to_string(),
+        other => other.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let mut error =
+        ApiError::new(status, u32::from(status.as_u16()) * 100, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        error.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    error
 }
 
 /// Runs queries whenever something may have changed, and at least every 50 ms.
@@ -259,7 +294,7 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
                     ));
                 }
             }
-            match engine.execute_text(&statement_text, Location { line: 1, column: 1 }) {
+            match engine.execute_text(&statement_text, piece.start) {
                 Ok(_) if !answers => {}
                 Ok(outcome) => {
                     let sequence = entities.len() as i64;

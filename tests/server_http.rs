@@ -1,0 +1,453 @@
+//! The server binary end to end, over plain HTTP, as a ksqlDB user drives it: statements on
+//! `/ksql`, inserts, pull and push queries, errors that change nothing, the small endpoints,
+//! and many push queries at once.
+
+mod support;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{LineStream, Server};
+
+/// The fields every ksqlDB error body has; `status` must be `error_code / 100`.
+fn assert_error_shape(r: &support::Response, ty: &str, code: u64) -> Value {
+    assert_eq!(r.status as u64, code / 100, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body = r.json();
+    assert_eq!(body["@type"], ty, "{body}");
+    assert_eq!(body["error_code"].as_u64(), Some(code), "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    body
+}
+
+/// `line L:C: …`, as ksqlDB's parse errors start.
+fn assert_has_position(message: &str) {
+    let rest = message
+        .strip_prefix("line ")
+        .unwrap_or_else(|| panic!("no position in {message:?}"));
+    let (position, _) = rest
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("no position in {message:?}"));
+    let (line, column) = position
+        .split_once(':')
+        .unwrap_or_else(|| panic!("no line:col in {message:?}"));
+    assert!(
+        line.parse::<u32>().is_ok() && column.parse::<u32>().is_ok(),
+        "{message:?}"
+    );
+}
+
+fn status_of(entity: &Value) -> (&str, &str) {
+    assert_eq!(entity["@type"], "currentStatus", "{entity}");
+    (
+        entity["commandStatus"]["status"]
+            .as_str()
+            .unwrap_or_default(),
+        entity["commandStatus"]["message"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+}
+
+#[test]
+fn statements_inserts_pull_and_push_queries_over_http() {
+    let server = Server::start();
+    let deadline = || Instant::now() + Duration::from_secs(10);
+
+    // The small endpoints.
+    let info = server.get("/info");
+    assert_eq!(info.status, 200);
+    assert_eq!(info.header("content-type"), Some("application/json"));
+    let info = info.json();
+    let server_info = &info["KsqlServerInfo"];
+    for field in ["version", "kafkaClusterId", "ksqlServiceId"] {
+        assert!(
+            server_info[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field} in {info}"
+        );
+    }
+    assert_eq!(server_info["serverStatus"], "RUNNING", "{info}");
+    let health = server.get("/healthcheck").json();
+    assert_eq!(health["isHealthy"], true, "{health}");
+    for part in ["metastore", "kafka", "commandRunner"] {
+        assert_eq!(health["details"][part]["isHealthy"], true, "{health}");
+    }
+    let root = server.get("/");
+    assert_eq!(root.status, 307);
+    assert_eq!(root.header("location"), Some("/info"));
+    let missing = server.get("/no/such/endpoint");
+    assert_eq!(missing.status, 404);
+
+    // DDL: a stream, a table, and a table derived by a persistent query.
+    let entities = server.ksql_ok(
+        "CREATE STREAM pageviews (userid STRING KEY, page STRING, ms BIGINT) \
+           WITH (kafka_topic='pageviews', value_format='JSON', partitions=1);\n\
+         CREATE TABLE users (id STRING PRIMARY KEY, name STRING) \
+           WITH (kafka_topic='users', value_format='JSON', partitions=1);",
+    );
+    assert_eq!(entities.len(), 2, "{entities:?}");
+    assert_eq!(status_of(&entities[0]), ("SUCCESS", "Stream created"));
+    assert_eq!(entities[0]["commandId"], "stream/`PAGEVIEWS`/create");
+    assert_eq!(status_of(&entities[1]), ("SUCCESS", "Table created"));
+    for entity in &entities {
+        assert!(entity["statementText"].is_string(), "{entity}");
+        assert!(entity["warnings"].is_array(), "{entity}");
+    }
+    let ctas = server.ksql_ok(
+        "CREATE TABLE views AS SELECT page, COUNT(*) AS n FROM pageviews GROUP BY page;\n\
+         CREATE TABLE queryable_users AS SELECT * FROM users;",
+    );
+    assert_eq!(status_of(&ctas[1]).0, "SUCCESS");
+    let (status, message) = status_of(&ctas[0]);
+    assert_eq!(status, "SUCCESS");
+    let query_id = ctas[0]["commandStatus"]["queryId"]
+        .as_str()
+        .expect("a CTAS reports its query id");
+    assert!(query_id.starts_with("CTAS_VIEWS_"), "{query_id}");
+    assert_eq!(message, format!("Created query with ID {query_id}"));
+
+    let show = server.ksql_ok("SHOW STREAMS; SHOW TABLES; SHOW QUERIES;");
+    assert_eq!(show[0]["@type"], "streams");
+    let stream_names: Vec<&str> = show[0]["streams"]
+        .as_array()
+        .expect("a list of streams")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(stream_names.contains(&"PAGEVIEWS"), "{stream_names:?}");
+    let table_names: Vec<&str> = show[1]["tables"]
+        .as_array()
+        .expect("a list of tables")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(table_names.contains(&"USERS"), "{table_names:?}");
+    assert!(table_names.contains(&"VIEWS"), "{table_names:?}");
+    assert!(
+        show[2]["queries"]
+            .as_array()
+            .is_some_and(|q| q.iter().any(|q| q["id"] == query_id)),
+        "{}",
+        show[2]
+    );
+
+    // A push query started before the inserts sees them (offsets from latest, the default).
+    let mut push = LineStream::open(
+        server.addr,
+        "/query-stream",
+        &json!({"sql": "SELECT userid, page FROM pageviews EMIT CHANGES LIMIT 3;", "properties": {}}),
+        Duration::from_secs(10),
+    );
+    assert_eq!(push.status, 200);
+    let meta = push.next_json(deadline()).expect("the metadata line");
+    assert!(
+        meta["queryId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("transient_PAGEVIEWS_")),
+        "{meta}"
+    );
+    assert_eq!(meta["columnNames"], json!(["USERID", "PAGE"]));
+    assert_eq!(meta["columnTypes"], json!(["STRING", "STRING"]));
+
+    // An unbounded push query that the client stops with /close-query.
+    let mut unbounded = LineStream::open(
+        server.addr,
+        "/query-stream",
+        &json!({"sql": "SELECT page FROM pageviews EMIT CHANGES;"}),
+        Duration::from_secs(10),
+    );
+    let unbounded_meta = unbounded.next_json(deadline()).expect("the metadata line");
+
+    // INSERT VALUES answers with no entity, as ksqlDB's does.
+    let inserted = server.ksql_ok(
+        "INSERT INTO pageviews (userid, page, ms) VALUES ('alice', 'home', 10);\n\
+         INSERT INTO pageviews (userid, page, ms) VALUES ('bob', 'home', 20);\n\
+         INSERT INTO pageviews (userid, page, ms) VALUES ('carol', 'news', 30);\n\
+         INSERT INTO users (id, name) VALUES ('alice', 'Alice A');\n\
+         INSERT INTO users (id, name) VALUES ('bob', 'Bob B');",
+    );
+    assert_eq!(inserted, Vec::<Value>::new());
+
+    let expected = vec![
+        json!(["alice", "home"]),
+        json!(["bob", "home"]),
+        json!(["carol", "news"]),
+    ];
+    let mut rows = Vec::new();
+    while let Some(row) = push.next_json(deadline()) {
+        rows.push(row);
+    }
+    assert_eq!(
+        rows, expected,
+        "the push query's rows, then the end at LIMIT 3"
+    );
+
+    let first = unbounded.next_json(deadline()).expect("a row");
+    assert_eq!(first, json!(["home"]));
+    let close = server.post_json(
+        "/close-query",
+        &json!({"queryId": unbounded_meta["queryId"]}),
+    );
+    assert_eq!(close.status, 200, "{}", close.text());
+    // After the close the response ends (the rows already sent may still arrive).
+    let mut rest = Vec::new();
+    while let Some(row) = unbounded.next_json(deadline()) {
+        rest.push(row);
+    }
+    assert!(rest.len() <= 2, "{rest:?}");
+    let again = server.post_json(
+        "/close-query",
+        &json!({"queryId": unbounded_meta["queryId"]}),
+    );
+    assert_error_shape(&again, "generic_error", 40000);
+
+    // From the earliest offset the same rows arrive for a query started after the inserts.
+    let (meta, rows) = server.query_stream(
+        "SELECT userid, page FROM pageviews EMIT CHANGES LIMIT 3;",
+        json!({"auto.offset.reset": "earliest"}),
+    );
+    assert_eq!(meta["columnNames"], json!(["USERID", "PAGE"]));
+    assert_eq!(rows, expected);
+
+    // Pull queries: a key lookup and a scan of the CTAS table, and a source table.
+    let poll_deadline = deadline();
+    let rows = loop {
+        let (meta, rows) =
+            server.query_stream("SELECT * FROM views WHERE page = 'home';", json!({}));
+        assert_eq!(meta["columnNames"], json!(["PAGE", "N"]));
+        assert_eq!(meta["columnTypes"], json!(["STRING", "BIGINT"]));
+        if rows == vec![json!(["home", 2])] || Instant::now() > poll_deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rows, vec![json!(["home", 2])]);
+    let (_, mut rows) = server.query_stream("SELECT page, n FROM views;", json!({}));
+    rows.sort_by_key(|r| r.to_string());
+    assert_eq!(rows, vec![json!(["home", 2]), json!(["news", 1])]);
+    let (_, rows) = server.query_stream(
+        "SELECT name FROM queryable_users WHERE id = 'bob';",
+        json!({}),
+    );
+    assert_eq!(rows, vec![json!(["Bob B"])]);
+    let (_, rows) = server.query_stream(
+        "SELECT * FROM queryable_users WHERE id = 'nobody';",
+        json!({}),
+    );
+    assert!(rows.is_empty(), "{rows:?}");
+
+    // As in ksqlDB, a plain table is not materialized, so a pull query on it is refused.
+    let r = server.post_json(
+        "/query-stream",
+        &json!({"sql": "SELECT * FROM users WHERE id = 'bob';"}),
+    );
+    let body = assert_error_shape(&r, "statement_error", 40001);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("isn't queryable"),
+        "{body}"
+    );
+
+    // The old API: /query streams one JSON array of header, rows (and a final message).
+    let old = server.post_json(
+        "/query",
+        &json!({"ksql": "SELECT * FROM views WHERE page = 'news';", "streamsProperties": {}}),
+    );
+    assert_eq!(old.status, 200, "{}", old.text());
+    let old = old.json();
+    assert_eq!(old[0]["header"]["schema"], "`PAGE` STRING KEY, `N` BIGINT");
+    assert_eq!(old[1], json!({"row": {"columns": ["news", 1]}}));
+    assert_eq!(old.as_array().map(Vec::len), Some(2), "{old}");
+    let old = server.post_json(
+        "/query",
+        &json!({"ksql": "SELECT userid, ms FROM pageviews EMIT CHANGES LIMIT 2;",
+                "streamsProperties": {"ksql.streams.auto.offset.reset": "earliest"}}),
+    );
+    assert_eq!(old.status, 200, "{}", old.text());
+    let old = old.json();
+    assert_eq!(old[0]["header"]["schema"], "`USERID` STRING, `MS` BIGINT");
+    assert_eq!(old[1], json!({"row": {"columns": ["alice", 10]}}));
+    assert_eq!(old[2], json!({"row": {"columns": ["bob", 20]}}));
+    assert_eq!(old[3], json!({"finalMessage": "Limit Reached"}));
+
+    // A bad statement: a ksqlDB-shaped error that says where, and nothing changes.
+    let before = server.ksql_ok("SHOW STREAMS; SHOW TABLES; SHOW QUERIES;");
+    let bad = "CREATE STREAM broken (id INT KEY, v STRNG) \
+               WITH (kafka_topic='broken', value_format='JSON', partitions=1);";
+    let r = server.ksql(bad);
+    let body = assert_error_shape(&r, "statement_error", 40001);
+    assert_has_position(body["message"].as_str().unwrap_or_default());
+    assert_eq!(body["statementText"], bad);
+    assert_eq!(body["entities"], json!([]));
+
+    // In a request of several statements, the position counts from the start of the request.
+    // (ksqlDB parses the whole request before it runs any of it, so there a syntax error also
+    // stops the statements before it; Sluice runs them, and reports them in `entities`.)
+    let r = server.ksql(
+        "SHOW STREAMS;\nCREATE STREAM views_copy AS SELEC * FROM pageviews;\n\
+         CREATE STREAM never (id INT KEY) WITH (kafka_topic='never', value_format='JSON', partitions=1);",
+    );
+    let body = assert_error_shape(&r, "statement_error", 40001);
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("line 2:29: "), "{message}");
+    assert_eq!(
+        body["statementText"],
+        "CREATE STREAM views_copy AS SELEC * FROM pageviews;"
+    );
+    // A statement that fails after others ran: those before are reported (and not rolled
+    // back, as in ksqlDB); those after it never run.
+    let r = server.ksql(
+        "SHOW TABLES;\nCREATE STREAM orphan AS SELECT * FROM no_such_source;\n\
+         CREATE STREAM never (id INT KEY) WITH (kafka_topic='never', value_format='JSON', partitions=1);",
+    );
+    let body = assert_error_shape(&r, "statement_error", 40001);
+    assert_eq!(
+        body["statementText"],
+        "CREATE STREAM orphan AS SELECT * FROM no_such_source;"
+    );
+    assert_eq!(body["entities"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(body["entities"][0]["@type"], "tables");
+    let r = server.ksql("SELECT * FROM pageviews EMIT CHANGES;");
+    assert_error_shape(&r, "statement_error", 40002);
+    let r = server.ksql("");
+    assert_error_shape(&r, "generic_error", 40000);
+    let after = server.ksql_ok("SHOW STREAMS; SHOW TABLES; SHOW QUERIES;");
+    assert_eq!(
+        before, after,
+        "failed statements changed the catalog or the queries"
+    );
+
+    // Errors from the query endpoints have the same shape.
+    let r = server.post_json("/query-stream", &json!({"sql": "SELECT * FROM nowhere;"}));
+    assert_error_shape(&r, "statement_error", 40001);
+    let r = server.post_json(
+        "/query-stream",
+        &json!({"sql": "SELECT * FROM pageviews WHERE EMIT CHANGES;"}),
+    );
+    let body = assert_error_shape(&r, "statement_error", 40001);
+    assert_has_position(body["message"].as_str().unwrap_or_default());
+    let r = server.post_json("/query", &json!({"ksql": "SELEKT 1;"}));
+    assert_error_shape(&r, "statement_error", 40001);
+
+    // Every command that ran has a status.
+    let status = server.get("/status").json();
+    assert_eq!(
+        status["commandStatuses"]["stream/`PAGEVIEWS`/create"], "SUCCESS",
+        "{status}"
+    );
+    let one = server.get("/status/stream/PAGEVIEWS/create");
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.json()["status"], "SUCCESS");
+    let unknown = server.get("/status/stream/NOPE/create");
+    assert_error_shape(&unknown, "generic_error", 40400);
+    let log = server.log_text();
+    assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+}
+
+/// Many clients watch one stream: every one of them gets every row.
+#[test]
+fn two_hundred_push_queries_each_receive_every_row() {
+    const CLIENTS: usize = 200;
+    const ROWS: usize = 50;
+    let server = Server::start();
+    server.ksql_ok(
+        "CREATE STREAM ticks (id INT KEY, n INT, label STRING) \
+           WITH (kafka_topic='ticks', value_format='JSON', partitions=1);",
+    );
+    let rss_start = server.rss_kb();
+
+    let started = Instant::now();
+    // Every client signals once its query is running (the metadata line arrived), then reads.
+    let (ready, running) = mpsc::channel::<usize>();
+    let addr = server.addr;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let ready = ready.clone();
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    // Half stop at a LIMIT, half run until the client hangs up.
+                    let sql = if i % 2 == 0 {
+                        format!("SELECT id, n, label FROM ticks EMIT CHANGES LIMIT {ROWS};")
+                    } else {
+                        "SELECT id, n, label FROM ticks EMIT CHANGES;".to_string()
+                    };
+                    let mut stream = LineStream::open(
+                        addr,
+                        "/query-stream",
+                        &json!({ "sql": sql }),
+                        Duration::from_secs(30),
+                    );
+                    assert_eq!(stream.status, 200, "client {i}");
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    let meta = stream.next_json(deadline).expect("metadata");
+                    assert_eq!(meta["columnNames"], json!(["ID", "N", "LABEL"]));
+                    let _ = ready.send(i);
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    let mut rows = Vec::with_capacity(ROWS);
+                    while rows.len() < ROWS {
+                        match stream.next_json(deadline) {
+                            Some(row) => rows.push(row),
+                            None => break,
+                        }
+                    }
+                    let received = Instant::now();
+                    if i % 2 == 0 {
+                        // At the LIMIT the response ends.
+                        assert_eq!(stream.next_line(deadline), None, "client {i}");
+                    }
+                    (rows, received)
+                })
+                .expect("spawn a client")
+        })
+        .collect();
+    drop(ready);
+    for _ in 0..CLIENTS {
+        running
+            .recv_timeout(Duration::from_secs(30))
+            .expect("every client's push query starts");
+    }
+    let opened = started.elapsed();
+    let rss_open = server.rss_kb();
+
+    let inserts: String = (0..ROWS)
+        .map(|n| {
+            format!(
+                "INSERT INTO ticks (id, n, label) VALUES ({}, {n}, 'tick {n}');\n",
+                n % 7
+            )
+        })
+        .collect();
+    let insert_start = Instant::now();
+    server.ksql_ok(&inserts);
+    let expected: Vec<Value> = (0..ROWS)
+        .map(|n| json!([n % 7, n, format!("tick {n}")]))
+        .collect();
+    let mut last = insert_start;
+    for (i, client) in clients.into_iter().enumerate() {
+        let (rows, received) = client
+            .join()
+            .unwrap_or_else(|_| panic!("client {i} failed"));
+        assert_eq!(rows, expected, "client {i} got different rows");
+        last = last.max(received);
+    }
+    let delivered = last.duration_since(insert_start);
+    let rss_delivered = server.rss_kb();
+
+    // The clients have hung up; the server keeps serving.
+    let health = server.get("/healthcheck");
+    assert_eq!(health.status, 200);
+    let kb = |v: Option<u64>| v.map_or("n/a".to_string(), |v| format!("{v} kB"));
+    println!(
+        "{CLIENTS} push queries: opened in {opened:?}; {ROWS} rows delivered to all in {delivered:?}"
+    );
+    println!(
+        "server VmRSS: before {} / with {CLIENTS} queries open {} / after delivery and hang-up {}",
+        kb(rss_start),
+        kb(rss_open),
+        kb(rss_delivered)
+    );
+}
