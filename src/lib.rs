@@ -15,7 +15,9 @@
 //! 7. [`exec`] runs persistent queries over Arrow record batches.
 //! 8. [`engine`] executes one statement: the single entry point every front end calls.
 //! 9. [`testing`] runs ksqlDB's functional test cases through the engine.
+//! 10. [`bench`] drives Nexmark-like workloads through the engine for `sluice bench`.
 
+pub mod bench;
 pub mod catalog;
 pub mod engine;
 pub mod exec;

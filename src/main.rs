@@ -1,4 +1,4 @@
-//! The `sluice` binary: the server and the test runner.
+//! The `sluice` binary: the server, the test runner and the benchmarks.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +41,28 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Run the throughput and latency benchmarks on Nexmark-like bids and print a markdown
+    /// table (see README, "Benchmarks").
+    Bench {
+        /// Events per run; several comma-separated counts give a row each.
+        #[arg(long, value_delimiter = ',', default_value = "100000")]
+        events: Vec<u64>,
+        /// The query to measure.
+        #[arg(long, default_value = "all",
+              value_parser = ["filter", "aggregate", "window", "join", "all"])]
+        workload: String,
+        /// Sets `ksql.streams.cache.max.bytes.buffering` to 10000000 (on) or 0 (off); `both`
+        /// gives a row for each.
+        #[arg(long, default_value = "both", value_parser = ["on", "off", "both"])]
+        caching: String,
+        /// The steady input rate of the latency measurement, in events/s.
+        #[arg(long, default_value_t = sluice::bench::run::DEFAULT_LATENCY_RATE)]
+        latency_rate: u64,
+        /// Run one measurement in this process and print its report as JSON (what the suite
+        /// runs in each child process).
+        #[arg(long, hide = true)]
+        single: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +89,83 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Command::Bench {
+            events,
+            workload,
+            caching,
+            latency_rate,
+            single,
+        } => bench(&events, &workload, &caching, latency_rate, single),
+    }
+}
+
+fn bench(
+    events: &[u64],
+    workload: &str,
+    caching: &str,
+    latency_rate: u64,
+    single: bool,
+) -> ExitCode {
+    use sluice::bench::{RunConfig, SuiteConfig, Workload};
+    let workloads = Workload::parse_selection(workload).unwrap_or_default();
+    let caching = match caching {
+        "on" => vec![true],
+        "off" => vec![false],
+        _ => vec![false, true],
+    };
+    if single {
+        let ([workload], [events], [caching]) = (&workloads[..], events, &caching[..]) else {
+            eprintln!("--single takes one workload, one --events count and --caching on|off");
+            return ExitCode::FAILURE;
+        };
+        let config = RunConfig {
+            latency_rate: latency_rate.max(1),
+            ..RunConfig::new(*workload, *events, *caching)
+        };
+        return match sluice::bench::run_single(&config) {
+            Ok(report) => match serde_json::to_string(&report) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("Cannot write the report: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("Cannot find this binary to run the benchmarks with: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = SuiteConfig {
+        exe,
+        workloads,
+        events: events.to_vec(),
+        caching,
+        latency_rate,
+    };
+    match sluice::bench::run_suite(&config) {
+        Ok(reports) => {
+            print!(
+                "{}\n{}",
+                sluice::bench::markdown_table(&reports),
+                sluice::bench::suite::notes(&reports)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,220 @@
+//! The suite: each workload × N × caching in a fresh child process, then one markdown table.
+//!
+//! A process's peak RSS (`VmHWM`) can only grow, so each measurement runs in its own child:
+//! the same binary, `sluice bench --single …`, which prints its [`RunReport`] as one JSON line.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::BenchError;
+use super::run::{RunReport, TICK};
+use super::workload::Workload;
+
+/// What the suite runs: every combination of these.
+#[derive(Debug, Clone)]
+pub struct SuiteConfig {
+    /// The binary to run each measurement with (`std::env::current_exe()`).
+    pub exe: PathBuf,
+    pub workloads: Vec<Workload>,
+    pub events: Vec<u64>,
+    pub caching: Vec<bool>,
+    /// The latency probe's offered load, events/s.
+    pub latency_rate: u64,
+}
+
+/// The arguments that make `sluice` run one measurement and print its report.
+pub fn child_args(
+    workload: Workload,
+    events: u64,
+    caching: bool,
+    latency_rate: u64,
+) -> Vec<String> {
+    vec![
+        "bench".to_string(),
+        "--single".to_string(),
+        "--workload".to_string(),
+        workload.name().to_string(),
+        "--events".to_string(),
+        events.to_string(),
+        "--caching".to_string(),
+        if caching { "on" } else { "off" }.to_string(),
+        "--latency-rate".to_string(),
+        latency_rate.to_string(),
+    ]
+}
+
+/// Runs every measurement, one child process each, reporting progress on stderr.
+pub fn run_suite(config: &SuiteConfig) -> Result<Vec<RunReport>, BenchError> {
+    let mut reports = Vec::new();
+    for &events in &config.events {
+        for &workload in &config.workloads {
+            for &caching in &config.caching {
+                let mode = if caching { "on" } else { "off" };
+                eprintln!("bench: {workload}, {events} events, caching {mode} …");
+                let output = Command::new(&config.exe)
+                    .args(child_args(workload, events, caching, config.latency_rate))
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .map_err(|e| BenchError::Child(format!("cannot start: {e}")))?;
+                if !output.status.success() {
+                    return Err(BenchError::Child(format!(
+                        "{workload} ({events} events, caching {mode}) failed: {}",
+                        output.status
+                    )));
+                }
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let line = stdout.lines().last().unwrap_or_default();
+                let report: RunReport = serde_json::from_str(line)
+                    .map_err(|e| BenchError::Child(format!("unreadable report {line:?}: {e}")))?;
+                reports.push(report);
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// The results as a markdown table, one row per measurement.
+pub fn markdown_table(reports: &[RunReport]) -> String {
+    let mut out = String::from(
+        "| workload | caching | events | seconds | events/s | peak RSS MB | p50 ms | p99 ms | p999 ms |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in reports {
+        let rss = r
+            .peak_rss_mb
+            .map(|m| format!("{m:.0}"))
+            .unwrap_or_else(|| "n/a".to_string());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {:.0} | {rss} | {:.2} | {:.2} | {:.2} |",
+            r.workload,
+            if r.caching { "on" } else { "off" },
+            r.events,
+            r.seconds,
+            r.events_per_second,
+            r.latency.p50_ms,
+            r.latency.p99_ms,
+            r.latency.p999_ms,
+        );
+    }
+    out
+}
+
+/// What the table's numbers mean, and which latency rows measure a backlog.
+pub fn notes(reports: &[RunReport]) -> String {
+    let mut out = String::new();
+    let profile = if cfg!(debug_assertions) {
+        "dev profile (unoptimized): expect these numbers to be an order of magnitude or more below a release build"
+    } else {
+        "release profile"
+    };
+    let _ = writeln!(out, "- Build: {profile}.");
+    let _ = writeln!(
+        out,
+        "- events/s is events/s per core: the engine runs each persistent query synchronously \
+         on one thread inside `run_until_idle()`."
+    );
+    let _ = writeln!(
+        out,
+        "- seconds: time for `run_until_idle()` to consume the N pre-loaded events (loading and \
+         planning excluded). Peak RSS: the child process's VmHWM after that run."
+    );
+    let _ = writeln!(
+        out,
+        "- caching on/off sets `ksql.streams.cache.max.bytes.buffering` to 10000000/0."
+    );
+    for off in reports.iter().filter(|r| !r.caching) {
+        let on = reports
+            .iter()
+            .find(|r| r.caching && r.workload == off.workload && r.events == off.events);
+        let Some(on) = on else { continue };
+        if on.records_out == off.records_out {
+            let _ = writeln!(
+                out,
+                "  - {} ({} events): {} output records in both modes: the engine emits per \
+                 record whether caching is on or off (no record cache for this query yet).",
+                off.workload, off.events, off.records_out
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  - {} ({} events): {} output records with caching on, {} with it off.",
+                off.workload, off.events, on.records_out, off.records_out
+            );
+        }
+    }
+    if let Some(first) = reports.first() {
+        let _ = writeln!(
+            out,
+            "- Latency: {} events offered at {} events/s ({} per {} ms batch); latency = end of \
+             the run that wrote the output record − the time its input batch was due.",
+            first.latency.events,
+            first.latency.offered_rate,
+            (first.latency.offered_rate as u128 * TICK.as_micros() / 1_000_000),
+            TICK.as_millis()
+        );
+    }
+    for r in reports {
+        let rate = r.latency.achieved_rate;
+        if rate < 0.95 * r.latency.offered_rate as f64 {
+            let _ = writeln!(
+                out,
+                "- {} (caching {}, {} events): kept up with only {rate:.0} of the {} events/s \
+                 offered, so its latencies measure the growing backlog.",
+                r.workload,
+                if r.caching { "on" } else { "off" },
+                r.events,
+                r.latency.offered_rate
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::run::LatencyReport;
+
+    #[test]
+    fn the_table_has_a_row_per_report() {
+        let report = RunReport {
+            workload: "filter".to_string(),
+            events: 100_000,
+            caching: true,
+            seconds: 1.5,
+            events_per_second: 66_666.7,
+            records_out: 813,
+            peak_rss_mb: Some(101.4),
+            latency: LatencyReport {
+                offered_rate: 100_000,
+                events: 100_000,
+                samples: 813,
+                achieved_rate: 50_000.0,
+                p50_ms: 1.234,
+                p99_ms: 5.0,
+                p999_ms: 9.0,
+                max_ms: 9.5,
+            },
+        };
+        let table = markdown_table(std::slice::from_ref(&report));
+        assert!(
+            table.contains("| filter | on | 100000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"),
+            "{table}"
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), report);
+        let off = RunReport {
+            caching: false,
+            ..report.clone()
+        };
+        let notes = notes(&[off, report]);
+        assert!(notes.contains("kept up with only 50000"), "{notes}");
+        assert!(
+            notes.contains("813 output records in both modes"),
+            "{notes}"
+        );
+    }
+}
