@@ -399,7 +399,14 @@ pub fn evaluate(
     reporter: &mut Reporter<'_>,
 ) -> Result<ArrayRef, ExecError> {
     let rows = batch.num_rows();
-    match expr.expr.evaluate(batch).and_then(|v| v.into_array(rows)) {
+    crate::functions::take_call_errors();
+    let result = expr.expr.evaluate(batch).and_then(|v| v.into_array(rows));
+    for (row, message) in crate::functions::take_call_errors() {
+        if let Some(&position) = positions.get(row).or(positions.first()) {
+            reporter.expression_error(format!("Error computing expression: {message}"), position);
+        }
+    }
+    match result {
         Ok(a) => Ok(a),
         Err(_) => {
             let data_type = expr.sql_type().to_arrow();

@@ -141,9 +141,53 @@ impl ScalarUDFImpl for KernelUdf {
                 &refs,
             )?));
         }
-        Ok(ColumnarValue::Array((self.kernel)(
-            &arrays,
-            &self.return_type,
-        )?))
+        match (self.kernel)(&arrays, &self.return_type) {
+            Ok(array) => Ok(ColumnarValue::Array(array)),
+            Err(_) => self.call_per_row(&arrays, rows).map(ColumnarValue::Array),
+        }
+    }
+}
+
+thread_local! {
+    /// Errors of single function calls in the expression being evaluated: (row, message).
+    static CALL_ERRORS: std::cell::RefCell<Vec<(usize, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the errors of the function calls that returned null in place of failing, since the
+/// last time they were taken.
+pub fn take_call_errors() -> Vec<(usize, String)> {
+    CALL_ERRORS.with(|errors| std::mem::take(&mut *errors.borrow_mut()))
+}
+
+impl KernelUdf {
+    /// As ksqlDB does, a call that fails for one row gives null for that row (and the error is
+    /// logged), so the rest of the expression still applies: `COALESCE(PARSE_DATE(x, f), y)`
+    /// falls back to `y`.
+    fn call_per_row(&self, arrays: &[ArrayRef], rows: usize) -> DfResult<ArrayRef> {
+        let mut parts = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let args: Vec<ArrayRef> = arrays.iter().map(|a| a.slice(row, 1)).collect();
+            match (self.kernel)(&args, &self.return_type) {
+                Ok(part) => parts.push(part),
+                Err(e) => {
+                    CALL_ERRORS.with(|errors| {
+                        errors
+                            .borrow_mut()
+                            .push((row, format!("{}: {e}", self.name.to_uppercase())))
+                    });
+                    parts.push(datafusion::arrow::array::new_null_array(
+                        &self.return_type,
+                        1,
+                    ));
+                }
+            }
+        }
+        let refs: Vec<&dyn datafusion::arrow::array::Array> =
+            parts.iter().map(|a| a.as_ref()).collect();
+        if refs.is_empty() {
+            return Ok(datafusion::arrow::array::new_empty_array(&self.return_type));
+        }
+        Ok(datafusion::arrow::compute::concat(&refs)?)
     }
 }
