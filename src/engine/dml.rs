@@ -261,6 +261,7 @@ impl Engine {
             value_format: sink.value_format.clone(),
             value_wrapped: sink.value_wrapped(),
             timestamp_output,
+            timestamp_format: sink.timestamp_format.clone(),
             window: sink.window,
             partitions: self
                 .store
@@ -308,6 +309,7 @@ impl Engine {
         };
         match schema.columns[index].ty {
             SqlType::Bigint | SqlType::Timestamp => Ok(Some(index)),
+            SqlType::String if with.text("TIMESTAMP_FORMAT").is_some() => Ok(Some(index)),
             _ => Err(EngineError::statement(format!(
                 "Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified."
             ))),

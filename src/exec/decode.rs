@@ -279,7 +279,11 @@ fn header_value(record: &Record, key: Option<&str>) -> ScalarValue {
 }
 
 /// The timestamp a `TIMESTAMP=` column gives, in ms.
-fn extract_timestamp(value: &ScalarValue, ty: &SqlType, format: Option<&str>) -> Option<i64> {
+pub(crate) fn extract_timestamp(
+    value: &ScalarValue,
+    ty: &SqlType,
+    format: Option<&str>,
+) -> Option<i64> {
     match (value, ty) {
         (ScalarValue::Int64(Some(v)), _) => Some(*v),
         (ScalarValue::TimestampMillisecond(Some(v), _), _) => Some(*v),

@@ -35,6 +35,8 @@ pub struct Sink {
     pub value_wrapped: bool,
     /// The output column (index into the outputs) that gives the record timestamp.
     pub timestamp_output: Option<usize>,
+    /// How a STRING timestamp column is parsed.
+    pub timestamp_format: Option<String>,
     pub window: Option<WindowInfo>,
     /// The sink topic's partition count: a windowed key is partitioned by its key alone, as
     /// Kafka Streams' windowed partitioner does, so every window of a key shares a partition.
@@ -101,7 +103,7 @@ impl Sink {
                 }
             };
             let timestamp = match self.timestamp_output.filter(|_| !row.tombstone) {
-                Some(i) => match timestamp_of(&row.values[i]) {
+                Some(i) => match self.timestamp_of(i, &row.values[i]) {
                     Some(t) if t >= 0 => t,
                     _ => {
                         reporter.skipped(
@@ -122,6 +124,25 @@ impl Sink {
             });
         }
         Ok(out)
+    }
+}
+
+impl Sink {
+    /// The record timestamp an output column gives: BIGINT or TIMESTAMP milliseconds, or a
+    /// STRING parsed with the sink's TIMESTAMP_FORMAT.
+    fn timestamp_of(&self, output: usize, value: &ScalarValue) -> Option<i64> {
+        match value {
+            ScalarValue::Utf8(_) => {
+                let ty = self
+                    .key_columns
+                    .iter()
+                    .chain(&self.value_columns)
+                    .nth(output)
+                    .map(|c| &c.ty)?;
+                super::decode::extract_timestamp(value, ty, self.timestamp_format.as_deref())
+            }
+            other => timestamp_of(other),
+        }
     }
 }
 

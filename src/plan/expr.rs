@@ -370,7 +370,9 @@ impl<'a> ExprCompiler<'a> {
             }
             Expr::Array(items) => {
                 if items.is_empty() {
-                    return Err(invalid("Array constructor cannot be empty."));
+                    return Err(invalid(
+                        "Array constructor cannot be empty. Please supply at least one element (see https://github.com/confluentinc/ksql/issues/4239).",
+                    ));
                 }
                 let refs: Vec<&Expr> = items.iter().collect();
                 let (compiled, item_ty) = self.coerce_user_list(&refs)?;

@@ -22,6 +22,7 @@ mod mask_left;
 mod mask_right;
 mod masker;
 mod md5;
+mod number_from_bytes;
 mod regexp_extract;
 mod regexp_extract_all;
 mod regexp_replace;
@@ -73,4 +74,7 @@ pub fn functions() -> Vec<ScalarFunction> {
         ucase::function(),
         uuid::function(),
     ]
+    .into_iter()
+    .chain(number_from_bytes::functions())
+    .collect()
 }
