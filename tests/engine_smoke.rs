@@ -120,3 +120,56 @@ fn caching_coalesces_table_updates_within_a_step() {
         vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
     );
 }
+
+#[test]
+fn alter_adds_columns_that_later_queries_read() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM orders (id INT KEY, item STRING) \
+               WITH (kafka_topic='orders', value_format='JSON', partitions=1);\n\
+             ALTER STREAM orders ADD COLUMN qty INT, ADD note STRING;\n\
+             CREATE STREAM big AS SELECT id, item, qty FROM orders WHERE qty > 1;",
+        )
+        .unwrap();
+    let record = |value: &str| ProducerRecord {
+        key: Some(vec![0, 0, 0, 7]),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp: 1,
+        ..Default::default()
+    };
+    store
+        .append(
+            "orders",
+            vec![
+                record(r#"{"ITEM":"pen"}"#),
+                record(r#"{"ITEM":"ink","QTY":3}"#),
+            ],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let values: Vec<Option<String>> = read_values(store.as_ref(), "BIG")
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(values, vec![Some(r#"{"ITEM":"ink","QTY":3}"#.to_string())]);
+
+    // A derived stream and a duplicate column are refused, and change nothing.
+    let derived = engine.execute_script("ALTER STREAM big ADD COLUMN extra INT;");
+    assert!(
+        derived
+            .unwrap_err()
+            .1
+            .to_string()
+            .contains("ALTER command is not supported for CREATE ... AS SELECT statements.")
+    );
+    let duplicate = engine.execute_script("ALTER STREAM orders ADD COLUMN item STRING;");
+    assert!(
+        duplicate
+            .unwrap_err()
+            .1
+            .to_string()
+            .contains("A column with the same name already exists.")
+    );
+}

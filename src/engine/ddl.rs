@@ -399,6 +399,54 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// `ALTER STREAM|TABLE … ADD COLUMN …`: appends value columns to a source declared over a
+    /// topic. Records written before read the new columns as null.
+    pub(super) fn alter_source(
+        &mut self,
+        kind: SourceKind,
+        name: &str,
+        columns: Vec<(String, SqlType)>,
+    ) -> Result<Outcome, EngineError> {
+        let Some(mut source) = self.catalog.source(name).cloned() else {
+            return Err(EngineError::statement(format!(
+                "Source {name} does not exist."
+            )));
+        };
+        if source.kind != kind {
+            return Err(EngineError::statement(format!(
+                "Incompatible data source type is {}, but statement was ALTER {kind}",
+                source.kind
+            )));
+        }
+        let word = kind_word(kind);
+        if source.read_only {
+            return Err(EngineError::statement(format!(
+                "Cannot alter {word} '{name}': ALTER operations are not supported on source {word}s."
+            )));
+        }
+        let derived = self
+            .catalog
+            .queries()
+            .any(|q| q.sink.as_deref() == Some(name) && !q.id.starts_with("INSERTQUERY"));
+        if derived {
+            return Err(EngineError::statement(
+                "ALTER command is not supported for CREATE ... AS SELECT statements.",
+            ));
+        }
+        for (column, ty) in columns {
+            if source.schema.find(&column).is_some() {
+                return Err(EngineError::statement(format!(
+                    "Cannot add column `{column}` to schema. A column with the same name already exists."
+                )));
+            }
+            source.schema.columns.push(Column::value(column, ty));
+        }
+        self.catalog.put_source(source);
+        Ok(Outcome::Message(format!("{} altered.", capitalised(kind))))
+    }
+}
+
 /// Unquoted names in property values are upper-cased; back-quoted ones are kept.
 pub fn normalise_column_name(text: &str) -> String {
     let t = text.trim();

@@ -211,6 +211,11 @@ impl Engine {
                 if_exists,
                 delete_topic,
             } => self.drop_source(kind, &name, if_exists, delete_topic),
+            Statement::Alter {
+                kind,
+                name,
+                columns,
+            } => self.alter_source(kind, &name, columns),
             Statement::CreateType {
                 name,
                 ty,

@@ -143,6 +143,12 @@ pub enum Statement {
         columns: Option<Vec<String>>,
         values: Vec<Expr>,
     },
+    /// `ALTER STREAM|TABLE name ADD [COLUMN] col type, …`: new value columns.
+    Alter {
+        kind: SourceKind,
+        name: String,
+        columns: Vec<(String, SqlType)>,
+    },
     Drop {
         kind: SourceKind,
         name: String,

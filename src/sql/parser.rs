@@ -245,6 +245,7 @@ impl<'a> Parser<'a> {
             "CREATE" => self.create(),
             "INSERT" => self.insert(),
             "DROP" => self.drop(),
+            "ALTER" => self.alter(),
             "SET" => {
                 self.next();
                 let name = self.string_literal()?;
@@ -563,6 +564,34 @@ impl<'a> Parser<'a> {
         }
         self.expect_sym(")")?;
         Ok(values)
+    }
+
+    fn alter(&mut self) -> PResult<Statement> {
+        self.expect_keyword("ALTER")?;
+        let kind = if self.eat_keyword("STREAM") {
+            SourceKind::Stream
+        } else if self.eat_keyword("TABLE") {
+            SourceKind::Table
+        } else {
+            return Err(self.unexpected("STREAM or TABLE"));
+        };
+        let name = self.name()?;
+        let mut columns = Vec::new();
+        loop {
+            self.expect_keyword("ADD")?;
+            self.eat_keyword("COLUMN");
+            let column = self.identifier()?;
+            let ty = self.data_type()?;
+            columns.push((column, ty));
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        Ok(Statement::Alter {
+            kind,
+            name,
+            columns,
+        })
     }
 
     fn drop(&mut self) -> PResult<Statement> {
