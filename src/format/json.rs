@@ -242,6 +242,10 @@ fn number_decimal(n: &Number) -> Coerced<BigDecimal> {
 /// Jackson's `asLong()` on a number node: decimals truncate toward zero. Unlike Java, a value
 /// outside the target range is an error rather than silently wrapping.
 fn number_to_i64(n: &Number, ty: &SqlType) -> Coerced<i64> {
+    // Most numbers are plain integers: parse those without going through a decimal.
+    if let Some(v) = n.as_i64() {
+        return Ok(v);
+    }
     number_decimal(n)?
         .to_i64_truncated()
         .ok_or_else(|| out_of_range(n.as_str(), ty))
