@@ -96,16 +96,18 @@ impl JoinLevel {
             || matches!(&self.left, JoinLeft::Join(inner) if inner.any_full())
     }
 
-    /// Every join expression of this join and its inner joins, qualified, innermost first.
+    /// The join expressions the result is keyed by, qualified, innermost first: those of the
+    /// inner joins too, unless this join re-keys their result on another expression.
     fn join_expressions(&self, out: &mut Vec<String>) {
+        let left_alias = self.left_alias_of(&self.left_key_expr);
+        let left = qualified(&self.left_key_expr, &left_alias);
         if let JoinLeft::Join(inner) = &self.left {
             inner.join_expressions(out);
+            if !out.contains(&left) {
+                out.clear();
+            }
         }
-        let left_alias = self.left_alias_of(&self.left_key_expr);
-        for e in [
-            qualified(&self.left_key_expr, &left_alias),
-            qualified(&self.right.key_expr, &self.right.alias),
-        ] {
+        for e in [left, qualified(&self.right.key_expr, &self.right.alias)] {
             if !out.contains(&e) {
                 out.push(e);
             }
@@ -668,7 +670,8 @@ fn plan_level(
         (SourceKind::Table, SourceKind::Stream) => {
             return Err(invalid(format!(
                 "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} {}.",
-                left_name,
+                // A join's result is named by the source its join expression comes from.
+                if nested { &left_alias } else { &left_name },
                 join_type_text(*join_type),
                 right_source.name
             )));
