@@ -364,6 +364,7 @@ pub fn plan_join(
     sink_name: &str,
     transient: bool,
 ) -> PResult<JoinPlan> {
+    check_criteria(&query.from)?;
     let mut inputs = Vec::new();
     let mut sources: Vec<(Source, String)> = Vec::new();
     let top = plan_level(&query.from, catalog, &mut inputs, &mut sources)?;
@@ -420,10 +421,59 @@ pub fn plan_join_input(
     relation: &Relation,
     catalog: &Catalog,
 ) -> PResult<(JoinLevel, Vec<(Source, Scope)>)> {
+    check_criteria(relation)?;
     let mut inputs = Vec::new();
     let mut sources = Vec::new();
     let level = plan_level(relation, catalog, &mut inputs, &mut sources)?;
     Ok((level, inputs))
+}
+
+/// Checks, for every join before any is planned, that each side of its ON clause names one
+/// source (by qualifier), not the same one, and that one of them is the source it joins.
+fn check_criteria(relation: &Relation) -> PResult<()> {
+    let Relation::Join(join) = relation else {
+        return Ok(());
+    };
+    check_criteria(&join.left)?;
+    let Relation::Source { name, alias, .. } = &join.right else {
+        return Ok(());
+    };
+    let right_name = alias.clone().unwrap_or_else(|| name.clone());
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left,
+        right,
+    } = &join.on
+    else {
+        return Ok(());
+    };
+    // The single qualifier a side uses, if every column of it is qualified alike.
+    let qualifier_of = |e: &Expr| {
+        let mut found: Option<Option<String>> = None;
+        walk_columns(e, &mut |q, _| {
+            let q = q.map(str::to_string);
+            found = match &found {
+                None => Some(q),
+                Some(f) if *f == q => Some(q),
+                Some(_) => Some(None),
+            };
+        });
+        found.flatten()
+    };
+    let (Some(l), Some(r)) = (qualifier_of(left), qualifier_of(right)) else {
+        return Ok(());
+    };
+    if l == r {
+        return Err(invalid(format!(
+            "Each side of the join must reference exactly one source and not the same source. Left side references `{l}` and right references `{r}`"
+        )));
+    }
+    if l != right_name && r != right_name {
+        return Err(invalid(format!(
+            "A join criteria is expected to reference the source (`{right_name}`) in the FROM clause, instead the right source references `{r}` and the left source references `{l}`"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the sources a join reads: no source twice, no KAFKA values, compatible windows.
