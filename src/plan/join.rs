@@ -354,8 +354,11 @@ fn qualified(e: &Expr, alias: &str) -> String {
     expr_to_sql(&qualify(e, alias))
 }
 
+/// Whether an expression is the whole primary key of a source: a join on one expression can't
+/// cover a key of several columns.
 fn is_key_column(e: &Expr, side: &Source) -> bool {
-    matches!(e, Expr::Column { name, .. } if side.schema.find(name).is_some_and(|c| c.kind == ColumnKind::Key))
+    side.key_columns().len() == 1
+        && matches!(e, Expr::Column { name, .. } if side.schema.find(name).is_some_and(|c| c.kind == ColumnKind::Key))
 }
 
 pub fn plan_join(

@@ -919,6 +919,16 @@ impl<'a> Parser<'a> {
     }
 
     fn window_spec(&mut self) -> PResult<WindowSpec> {
+        // A window may be named: `WINDOW w TUMBLING (…)`.
+        if !["TUMBLING", "HOPPING", "SESSION"]
+            .iter()
+            .any(|kw| self.at_keyword(kw))
+            && ["TUMBLING", "HOPPING", "SESSION"]
+                .iter()
+                .any(|kw| self.at_keyword_n(1, kw))
+        {
+            self.identifier()?;
+        }
         let window_type = match self.identifier()?.as_str() {
             "TUMBLING" => WindowType::Tumbling,
             "HOPPING" => WindowType::Hopping,
