@@ -547,9 +547,9 @@ fn to_json(value: &ScalarValue, ty: &SqlType) -> std::result::Result<Value, Stri
         ScalarValue::UInt64(Some(v)) => Value::from(*v),
         ScalarValue::Float32(Some(v)) => double_json(f64::from(*v)),
         ScalarValue::Float64(Some(v)) => double_json(*v),
-        ScalarValue::Decimal128(Some(v), _, scale) => {
-            number_value(&BigDecimal::from_unscaled(*v, *scale).to_plain_string())
-        }
+        ScalarValue::Decimal128(Some(v), _, scale) => number_value(&decimal_json_text(
+            &BigDecimal::from_unscaled(*v, *scale).to_plain_string(),
+        )),
         ScalarValue::Utf8(Some(s))
         | ScalarValue::LargeUtf8(Some(s))
         | ScalarValue::Utf8View(Some(s)) => Value::String(s.clone()),
@@ -626,6 +626,22 @@ fn map_json(array: &MapArray, ty: &SqlType) -> std::result::Result<Value, String
         object.insert(key, to_json(&value, &value_ty)?);
     }
     Ok(Value::Object(object))
+}
+
+/// A decimal's JSON text. ksqlDB keeps the scale each value arrived with (the JSON number 12.3
+/// read into a DECIMAL(4,2) is written back as 12.3, the integer 10 into DECIMAL(6,4) as
+/// 10.0). A column here has one scale, so trailing fractional zeros are dropped down to one
+/// digit, which gives the same text for values read from JSON numbers; a value read from the
+/// string "3.4" is written 3.4 where ksqlDB writes 3.40.
+fn decimal_json_text(plain: &str) -> String {
+    match plain.split_once('.') {
+        Some((whole, fraction)) => {
+            let fraction = fraction.trim_end_matches('0');
+            let fraction = if fraction.is_empty() { "0" } else { fraction };
+            format!("{whole}.{fraction}")
+        }
+        None => plain.to_string(),
+    }
 }
 
 fn struct_json(array: &StructArray, ty: &SqlType) -> std::result::Result<Value, String> {
@@ -838,7 +854,7 @@ mod tests {
         );
         assert_eq!(
             round_trip_json(exact, &SqlType::decimal(21, 19)).to_string(),
-            "10.1234512345123450000"
+            "10.123451234512345"
         );
         assert!(coerce_err(json!(100), &ty).contains("Numeric field overflow"));
         assert!(coerce_err(json!(1.00001), &ty).contains("without rounding"));
@@ -944,7 +960,7 @@ mod tests {
         let back = scalar_to_json(&scalar, &ty).unwrap();
         assert_eq!(
             back.to_string(),
-            r#"{"ITEMID":6,"CATEGORY":{"ID":2,"NAME":"Food"},"TAGS":["a",null,"3"],"PRICES":{"x":1.50,"y":null}}"#
+            r#"{"ITEMID":6,"CATEGORY":{"ID":2,"NAME":"Food"},"TAGS":["a",null,"3"],"PRICES":{"x":1.5,"y":null}}"#
         );
 
         // Missing and null nested values are typed nulls.
@@ -1024,7 +1040,7 @@ mod tests {
         ];
         assert_eq!(
             write(&columns, true, &values),
-            r#"{"ID":1,"name":"a\"b","D":1.0,"DEC":10.50,"B":"YQ==","DAY":-10,"T":5000,"TS":1234,"X":null}"#
+            r#"{"ID":1,"name":"a\"b","D":1.0,"DEC":10.5,"B":"YQ==","DAY":-10,"T":5000,"TS":1234,"X":null}"#
         );
         let read_back = deserialize(&columns, true, write(&columns, true, &values).as_bytes());
         assert_eq!(read_back.unwrap(), values.to_vec());
