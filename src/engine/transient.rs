@@ -537,74 +537,9 @@ fn select_exprs(query: &Query) -> impl Iterator<Item = &Expr> {
     })
 }
 
-/// Calls `f` on an expression and every expression inside it.
-fn walk<'e>(expr: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
-    f(expr);
-    match expr {
-        Expr::Column { .. }
-        | Expr::Literal(_)
-        | Expr::TypedLiteral { .. }
-        | Expr::CountStar { .. }
-        | Expr::IntervalUnit(_) => {}
-        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
-            walk(left, f);
-            walk(right, f);
-        }
-        Expr::Unary { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::Cast { expr, .. }
-        | Expr::Dereference { expr, .. }
-        | Expr::StructAll(expr) => walk(expr, f),
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            walk(expr, f);
-            walk(low, f);
-            walk(high, f);
-        }
-        Expr::InList { expr, list, .. } => {
-            walk(expr, f);
-            list.iter().for_each(|e| walk(e, f));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            walk(expr, f);
-            walk(pattern, f);
-        }
-        Expr::Case {
-            operand,
-            whens,
-            else_result,
-        } => {
-            if let Some(o) = operand {
-                walk(o, f);
-            }
-            for (w, t) in whens {
-                walk(w, f);
-                walk(t, f);
-            }
-            if let Some(e) = else_result {
-                walk(e, f);
-            }
-        }
-        Expr::Subscript { expr, index } => {
-            walk(expr, f);
-            walk(index, f);
-        }
-        Expr::Function { args, .. } | Expr::Array(args) => args.iter().for_each(|e| walk(e, f)),
-        Expr::Lambda { body, .. } => walk(body, f),
-        Expr::Map(entries) => {
-            for (k, v) in entries {
-                walk(k, f);
-                walk(v, f);
-            }
-        }
-        Expr::Struct(fields) => fields.iter().for_each(|(_, e)| walk(e, f)),
-    }
-}
-
 fn has_column_ref(expr: &Expr) -> bool {
     let mut found = false;
-    walk(expr, &mut |e| found |= matches!(e, Expr::Column { .. }));
+    expr.walk(&mut |e| found |= matches!(e, Expr::Column { .. }));
     found
 }
 
@@ -612,7 +547,7 @@ fn has_column_ref(expr: &Expr) -> bool {
 fn disallowed_columns<'e>(exprs: impl Iterator<Item = &'e Expr>) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for expr in exprs {
-        walk(expr, &mut |e| {
+        expr.walk(&mut |e| {
             if let Expr::Column { name, .. } = e
                 && PULL_DISALLOWED_COLUMNS.contains(&name.as_str())
                 && !found.contains(name)
@@ -715,7 +650,7 @@ fn check_like_predicates(
 ) -> Result<(), EngineError> {
     let windowed = source.window.is_some();
     let mut result = Ok(());
-    walk(where_clause, &mut |e| {
+    where_clause.walk(&mut |e| {
         let Expr::Like { expr, pattern, .. } = e else {
             return;
         };

@@ -111,61 +111,7 @@ pub fn contains_aggregate(e: &Expr) -> bool {
 
 /// Calls `f` on every sub-expression, outermost first.
 pub(crate) fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
-            visit(left, f);
-            visit(right, f);
-        }
-        Expr::Unary { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::Cast { expr, .. }
-        | Expr::Dereference { expr, .. }
-        | Expr::StructAll(expr) => visit(expr, f),
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            visit(expr, f);
-            visit(low, f);
-            visit(high, f);
-        }
-        Expr::InList { expr, list, .. } => {
-            visit(expr, f);
-            list.iter().for_each(|x| visit(x, f));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            visit(expr, f);
-            visit(pattern, f);
-        }
-        Expr::Case {
-            operand,
-            whens,
-            else_result,
-        } => {
-            if let Some(o) = operand {
-                visit(o, f);
-            }
-            for (w, t) in whens {
-                visit(w, f);
-                visit(t, f);
-            }
-            if let Some(e) = else_result {
-                visit(e, f);
-            }
-        }
-        Expr::Subscript { expr, index } => {
-            visit(expr, f);
-            visit(index, f);
-        }
-        Expr::Function { args, .. } | Expr::Array(args) => args.iter().for_each(|x| visit(x, f)),
-        Expr::Map(entries) => entries.iter().for_each(|(k, v)| {
-            visit(k, f);
-            visit(v, f);
-        }),
-        Expr::Struct(fields) => fields.iter().for_each(|(_, v)| visit(v, f)),
-        Expr::Lambda { body, .. } => visit(body, f),
-        _ => {}
-    }
+    e.walk(&mut |x| f(x));
 }
 
 /// Rebuilds an expression bottom-up; `f` may replace a node (returning `Some`), in which case

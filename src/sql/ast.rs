@@ -480,6 +480,71 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Calls `f` on this expression and every expression inside it, outermost first.
+    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        f(self);
+        match self {
+            Expr::Column { .. }
+            | Expr::Literal(_)
+            | Expr::TypedLiteral { .. }
+            | Expr::CountStar { .. }
+            | Expr::IntervalUnit(_) => {}
+            Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
+            }
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::Dereference { expr, .. }
+            | Expr::StructAll(expr) => expr.walk(f),
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.walk(f);
+                low.walk(f);
+                high.walk(f);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.walk(f);
+                list.iter().for_each(|e| e.walk(f));
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.walk(f);
+                pattern.walk(f);
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
+                if let Some(o) = operand {
+                    o.walk(f);
+                }
+                for (w, t) in whens {
+                    w.walk(f);
+                    t.walk(f);
+                }
+                if let Some(e) = else_result {
+                    e.walk(f);
+                }
+            }
+            Expr::Subscript { expr, index } => {
+                expr.walk(f);
+                index.walk(f);
+            }
+            Expr::Function { args, .. } | Expr::Array(args) => args.iter().for_each(|e| e.walk(f)),
+            Expr::Lambda { body, .. } => body.walk(f),
+            Expr::Map(entries) => {
+                for (k, v) in entries {
+                    k.walk(f);
+                    v.walk(f);
+                }
+            }
+            Expr::Struct(fields) => fields.iter().for_each(|(_, e)| e.walk(f)),
+        }
+    }
+
     pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
         Expr::Binary {
             op,
