@@ -283,11 +283,12 @@ fn statements_inserts_pull_and_push_queries_over_http() {
     assert_eq!(body["statementText"], bad);
     assert_eq!(body["entities"], json!([]));
 
-    // In a request of several statements, the position counts from the start of the request.
-    // (ksqlDB parses the whole request before it runs any of it, so there a syntax error also
-    // stops the statements before it; Sluice runs them, and reports them in `entities`.)
+    // In a request of several statements, the position counts from the start of the request,
+    // and, as in ksqlDB, a statement that doesn't parse stops the whole request: the ones
+    // before it don't run either.
     let r = server.ksql(
-        "SHOW STREAMS;\nCREATE STREAM views_copy AS SELEC * FROM pageviews;\n\
+        "CREATE STREAM early (id INT KEY) WITH (kafka_topic='early', value_format='JSON', partitions=1);\n\
+         CREATE STREAM views_copy AS SELEC * FROM pageviews;\n\
          CREATE STREAM never (id INT KEY) WITH (kafka_topic='never', value_format='JSON', partitions=1);",
     );
     let body = assert_error_shape(&r, "statement_error", 40001);
@@ -297,6 +298,9 @@ fn statements_inserts_pull_and_push_queries_over_http() {
         body["statementText"],
         "CREATE STREAM views_copy AS SELEC * FROM pageviews;"
     );
+    assert_eq!(body["entities"], json!([]));
+    let streams = json!(server.ksql_ok("SHOW STREAMS;")).to_string();
+    assert!(!streams.contains("EARLY"), "{streams}");
     // A statement that fails after others ran: those before are reported (and not rolled
     // back, as in ksqlDB); those after it never run.
     let r = server.ksql(

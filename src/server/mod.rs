@@ -272,6 +272,28 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
     }
     let mut entities = Vec::new();
     let result = (|| {
+        // As in ksqlDB, a request with a statement that doesn't parse runs none of its
+        // statements. (Only statements that no earlier one in the request could affect, by
+        // defining a type or a variable, can be checked before running.)
+        for piece in sql::split_statements(&text) {
+            let head = piece.text.trim_start().to_uppercase();
+            if ["CREATE TYPE", "DROP TYPE", "DEFINE", "UNDEFINE"]
+                .iter()
+                .any(|h| head.starts_with(h))
+            {
+                break;
+            }
+            let statement_text = engine.substitute(&piece.text, &variables);
+            let catalog = engine.catalog();
+            let parsed = sql::parse_statement(&statement_text, piece.start, &|n| {
+                catalog.custom_type(&n.to_uppercase()).cloned()
+            });
+            if parsed.is_err()
+                && let Err(e) = engine.execute_text(&statement_text, piece.start)
+            {
+                return Err(ApiError::from_engine(e, &statement_text, Vec::new()));
+            }
+        }
         for piece in sql::split_statements(&text) {
             let statement_text = engine.substitute(&piece.text, &variables);
             let catalog = engine.catalog();
