@@ -210,6 +210,21 @@ fn statements_inserts_pull_and_push_queries_over_http() {
     assert_eq!(meta["columnNames"], json!(["USERID", "PAGE"]));
     assert_eq!(rows, expected);
 
+    // A property value Kafka would refuse is refused, before any query starts.
+    let r = server.post_json(
+        "/query-stream",
+        &json!({"sql": "SELECT * FROM pageviews EMIT CHANGES;",
+                "properties": {"auto.offset.reset": "sideways"}}),
+    );
+    let body = assert_error_shape(&r, "generic_error", 40000);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Invalid value sideways for configuration auto.offset.reset"),
+        "{body}"
+    );
+
     // Pull queries: a key lookup and a scan of the CTAS table, and a source table.
     let poll_deadline = deadline();
     let rows = loop {

@@ -225,6 +225,24 @@ pub struct KsqlRequest {
 }
 
 /// Property and variable maps take any JSON scalar; they are used as text.
+/// A request's streams properties as text, refusing values Kafka's own config checks would.
+pub fn checked_properties(
+    map: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let properties = as_text_map(map);
+    for (name, value) in &properties {
+        let bare = name.strip_prefix("ksql.streams.").unwrap_or(name);
+        if bare == "auto.offset.reset"
+            && !["earliest", "latest", "none"].contains(&value.to_lowercase().as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "Invalid value {value} for configuration {name}: String must be one of: latest, earliest, none"
+            )));
+        }
+    }
+    Ok(properties)
+}
+
 pub fn as_text_map(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
     map.iter()
         .map(|(k, v)| {
@@ -263,7 +281,7 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
             "Empty statement: the 'ksql' field is required",
         ));
     };
-    let overrides = as_text_map(&request.streams_properties);
+    let overrides = checked_properties(&request.streams_properties)?;
     let variables = as_text_map(&request.session_variables);
     let mut engine = state.engine();
     let saved = engine.properties_snapshot();

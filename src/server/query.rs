@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::values::{rest_value, schema_text};
-use super::{AppState, KsqlRequest, as_text_map, parse_body};
+use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
 use crate::engine::transient::{PullResult, PushQuery, QueryKind, ResultColumn};
 use crate::exec::PushEvent;
 use crate::sql::ast::SourceKind;
@@ -91,7 +91,10 @@ pub async fn query(
         return ApiError::bad_request("Empty statement: the 'ksql' field is required")
             .into_response();
     };
-    let overrides = as_text_map(&request.streams_properties);
+    let overrides = match checked_properties(&request.streams_properties) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     let variables = as_text_map(&request.session_variables);
     let started = match start(&state, &text, &overrides, &variables) {
         Ok(s) => s,
@@ -127,7 +130,10 @@ pub async fn query_stream(
     let Some(text) = args.sql.filter(|t| !t.trim().is_empty()) else {
         return ApiError::bad_request("No sql in request").into_response();
     };
-    let overrides = as_text_map(&args.properties);
+    let overrides = match checked_properties(&args.properties) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     let variables = as_text_map(&args.session_variables);
     let started = match start(&state, &text, &overrides, &variables) {
         Ok(s) => s,
