@@ -413,6 +413,11 @@ pub fn plan_aggregate(
                 .compile(w)
                 .map_err(|e| match e {
                     PlanError::Invalid(m) if !m.contains("cannot be resolved") => {
+                        let m = if join.is_some() {
+                            super::join::joined_names(&m, w)
+                        } else {
+                            m
+                        };
                         invalid(format!("Error in WHERE expression: {m}"))
                     }
                     other => other,
@@ -612,10 +617,15 @@ pub fn plan_aggregate(
             let c = ExprCompiler::new(&aggregate_scope, Clause::Having)
                 .compile(&rewritten)
                 .map_err(|e| match e {
-                    PlanError::Invalid(m) => invalid(format!(
-                        "Error in HAVING expression: {}",
-                        undo_internal_names(&m, &group_exprs, &calls)
-                    )),
+                    PlanError::Invalid(m) => {
+                        let m = undo_internal_names(&m, &group_exprs, &calls);
+                        let m = if join.is_some() {
+                            super::join::joined_names(&m, h)
+                        } else {
+                            m
+                        };
+                        invalid(format!("Error in HAVING expression: {m}"))
+                    }
                     other => other,
                 })?;
             Some(c)

@@ -389,7 +389,17 @@ pub fn plan_join(
     let scope = Scope::new(columns);
 
     let filter = match &query.where_clause {
-        Some(w) => Some(ExprCompiler::new(&scope, Clause::Where).compile(w)?),
+        Some(w) => Some(
+            ExprCompiler::new(&scope, Clause::Where)
+                .compile(w)
+                .map_err(|e| match e {
+                    PlanError::Invalid(m) if !m.contains("cannot be resolved") => invalid(format!(
+                        "Error in WHERE expression: {}",
+                        joined_names(&m, w)
+                    )),
+                    other => other,
+                })?,
+        ),
         None => None,
     };
 
@@ -429,6 +439,23 @@ pub fn plan_join_input(
     let mut sources = Vec::new();
     let level = plan_level(relation, catalog, &mut inputs, &mut sources)?;
     Ok((level, inputs))
+}
+
+/// A message about an expression over a join, with its qualified columns named as the join's
+/// result names them (`I1.BAR` reads `I1_BAR`), as ksqlDB reports them.
+pub(crate) fn joined_names(message: &str, expr: &Expr) -> String {
+    let mut message = message.to_string();
+    expr.walk(&mut |x| {
+        if let Expr::Column {
+            qualifier: Some(q),
+            name,
+            ..
+        } = x
+        {
+            message = message.replace(&format!("{q}.{name}"), &format!("{q}_{name}"));
+        }
+    });
+    message
 }
 
 /// Checks, for every join before any is planned, that each side of its ON clause names one
