@@ -83,7 +83,8 @@ impl Engine {
         if schema.key_columns().next().is_none() && !explicit_key_format {
             key_kind = FormatKind::None;
         } else if key_kind == FormatKind::None && !explicit_key_format {
-            key_kind = FormatKind::Kafka;
+            // A key the source didn't have takes the default key format.
+            key_kind = self.default_formats().0.unwrap_or(FormatKind::Kafka);
         }
         let key_delimiter = with
             .delimiter("KEY_DELIMITER")?
