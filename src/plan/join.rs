@@ -898,6 +898,27 @@ fn project_join(
                     )));
                 }
             },
+            SelectItem::Expr {
+                expr: Expr::StructAll(base),
+                ..
+            } => {
+                let c = ExprCompiler::new(scope, Clause::Select).compile(base)?;
+                let Some(SqlType::Struct(fields)) = c.ty else {
+                    return Err(invalid(format!(
+                        "Expected STRUCT type for {}->*",
+                        expr_to_sql(base)
+                    )));
+                };
+                for f in fields {
+                    items.push(Item {
+                        name: f.name.clone(),
+                        expr: Expr::Dereference {
+                            expr: base.clone(),
+                            field: f.name,
+                        },
+                    });
+                }
+            }
             SelectItem::Expr { expr, alias } => {
                 let name = match (alias, expr) {
                     (Some(a), _) => a.clone(),
