@@ -565,11 +565,15 @@ fn check_sources(
                     || r.window_type == crate::sql::ast::WindowType::Session) =>
         {
             Err(invalid(format!(
-                "Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match.",
+                "Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\nHopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources",
                 kind(&l),
                 kind(&r)
             )))
         }
+        // Keys of windows of different sizes don't match without re-keying the records.
+        (Some(l), Some(r)) if l.size_ms != r.size_ms => Err(invalid(
+            "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
+        )),
         _ => Ok(()),
     }
 }
