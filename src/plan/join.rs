@@ -1021,6 +1021,16 @@ fn project_join(
             (None, JoinKind::ForeignKey) => {
                 // The result of a foreign-key join is keyed by the left table's primary key.
                 let (left_source, left_alias) = (&sources[0].0, sources[0].1.as_str());
+                // Every primary key column must be projected.
+                if let Some(missing) = left_source.schema.key_columns().find(|c| {
+                    let wanted = format!("{left_alias}.{}", c.name);
+                    !items.iter().any(|item| resolve(&item.expr) == wanted)
+                }) {
+                    return Err(invalid(format!(
+                        "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left_alias}`). Missing column: `{}`.",
+                        missing.name
+                    )));
+                }
                 let pk = left_source
                     .schema
                     .key_columns()
