@@ -13,9 +13,7 @@ use std::sync::Arc;
 use datafusion::common::ScalarValue;
 
 use super::expr::{Clause, Compiled, ExprCompiler, Scope, ScopeColumn};
-use super::{
-    OutputColumn, PlanError, RESERVED_COLUMN_NAMES, derived_name, same_expr, source_scope,
-};
+use super::{OutputColumn, PlanError, derived_name, same_expr, source_scope};
 use crate::catalog::{Catalog, Source};
 use crate::functions::aggregate::{self, AggregateFunction, Factory};
 use crate::functions::registry::Signature;
@@ -299,14 +297,14 @@ pub fn plan_aggregate(
         return plan_aggregate(&grouped, catalog, sink_name, properties, transient);
     }
     if query.group_by.is_empty() {
-        // Columns selected outside any aggregate have no group to come from.
-        let ungrouped: Vec<String> = query
-            .select
-            .iter()
-            .filter_map(|s| match s {
+        let select_exprs = || {
+            query.select.iter().filter_map(|s| match s {
                 SelectItem::Expr { expr, .. } => Some(expr),
                 _ => None,
             })
+        };
+        // Columns selected outside any aggregate have no group to come from.
+        let ungrouped: Vec<String> = select_exprs()
             .filter(|e| {
                 let (mut aggregates, mut columns) = (false, false);
                 visit(e, &mut |x| {
@@ -323,13 +321,7 @@ pub fn plan_aggregate(
                 ungrouped.join(", ")
             )));
         }
-        let calls: Vec<String> = query
-            .select
-            .iter()
-            .filter_map(|s| match s {
-                SelectItem::Expr { expr, .. } => Some(expr),
-                _ => None,
-            })
+        let calls: Vec<String> = select_exprs()
             .flat_map(|e| {
                 let mut found = Vec::new();
                 visit(e, &mut |x| {
@@ -883,19 +875,7 @@ fn project_aggregate(
         }
     }
     for item in &items {
-        if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
-            return Err(invalid(if item.aliased {
-                format!(
-                    "`{}` is a reserved column name. You cannot use it as an alias for a column.",
-                    item.name
-                )
-            } else {
-                format!(
-                    "Reserved column name in select: `{}`. Please remove or alias the column.",
-                    item.name
-                )
-            }));
-        }
+        super::check_reserved_name(&item.name, item.aliased)?;
     }
 
     // Keys: the items that are GROUP BY expressions, in GROUP BY order.

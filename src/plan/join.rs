@@ -8,7 +8,7 @@
 //! join criteria match no source column (and for full outer joins).
 
 use super::expr::{Clause, Compiled, ExprCompiler, Scope, ScopeColumn};
-use super::{OutputColumn, PSEUDO_COLUMNS, PlanError, RESERVED_COLUMN_NAMES};
+use super::{OutputColumn, PSEUDO_COLUMNS, PlanError};
 use crate::catalog::{Catalog, Source};
 use crate::sql::ast::{BinaryOp, Expr, Join, JoinType, Query, Relation, SelectItem, SourceKind};
 use crate::sql::display::expr_to_sql;
@@ -952,12 +952,7 @@ fn project_join(
         }
     }
     for item in &items {
-        if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
-            return Err(invalid(format!(
-                "Reserved column name in select: `{}`. Please remove or alias the column.",
-                item.name
-            )));
-        }
+        super::check_reserved_name(&item.name, false)?;
     }
 
     // Resolves an unqualified column to the side that has it, for comparing expressions.

@@ -347,6 +347,19 @@ pub fn plan_query_with(
     plan_stateless_with(query, catalog, sink_name, transient).map(QueryPlan::Stateless)
 }
 
+/// Refuses a projected column that takes a reserved name (ROWTIME, WINDOWSTART, …), in
+/// ksqlDB's words for an alias and for a bare column.
+pub(crate) fn check_reserved_name(name: &str, aliased: bool) -> PResult<()> {
+    if !RESERVED_COLUMN_NAMES.contains(&name) {
+        return Ok(());
+    }
+    Err(PlanError::Invalid(if aliased {
+        format!("`{name}` is a reserved column name. You cannot use it as an alias for a column.")
+    } else {
+        format!("Reserved column name in select: `{name}`. Please remove or alias the column.")
+    }))
+}
+
 /// Plans a query that reads one source and needs no state.
 pub fn plan_stateless(query: &Query, catalog: &Catalog, sink_name: &str) -> PResult<StatelessPlan> {
     plan_stateless_with(query, catalog, sink_name, false)
@@ -671,19 +684,7 @@ fn project(
         }
     }
     for item in &items {
-        if RESERVED_COLUMN_NAMES.contains(&item.name.as_str()) {
-            return Err(PlanError::Invalid(if item.aliased {
-                format!(
-                    "`{}` is a reserved column name. You cannot use it as an alias for a column.",
-                    item.name
-                )
-            } else {
-                format!(
-                    "Reserved column name in select: `{}`. Please remove or alias the column.",
-                    item.name
-                )
-            }));
-        }
+        check_reserved_name(&item.name, item.aliased)?;
     }
 
     // Decide which items are keys.
