@@ -92,7 +92,7 @@ fn values(store: &dyn TopicStore, topic: &str) -> Vec<String> {
     let (records, _) = store.read_in_arrival_order(topic, 0, 100).unwrap();
     records
         .into_iter()
-        .map(|r| String::from_utf8(r.value.unwrap()).unwrap())
+        .map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap())
         .collect()
 }
 

@@ -458,14 +458,14 @@ impl Engine {
         if kind == SourceKind::Stream {
             return Ok(all);
         }
-        let mut latest: HashMap<(u32, Vec<u8>), Record> = HashMap::new();
+        let mut latest: HashMap<(u32, bytes::Bytes), Record> = HashMap::new();
         for record in all {
             let Some(key) = record.key.clone() else {
                 continue;
             };
             latest.insert((record.partition, key), record);
         }
-        let mut current: Vec<((u32, Vec<u8>), Record)> = latest
+        let mut current: Vec<((u32, bytes::Bytes), Record)> = latest
             .into_iter()
             .filter(|(_, r)| r.value.is_some())
             .collect();

@@ -75,6 +75,8 @@ pub struct AggregateOperator {
     last_emit_close: Option<i64>,
     /// The stream time at which expired windows are next dropped.
     next_expiry: i64,
+    /// The state of a group that has seen nothing, cloned for each new group.
+    fresh_state: Option<GroupState>,
 }
 
 impl AggregateOperator {
@@ -91,6 +93,7 @@ impl AggregateOperator {
             suppressed_order: 0,
             last_emit_close: None,
             next_expiry: i64::MIN,
+            fresh_state: None,
         }
     }
 
@@ -199,6 +202,9 @@ impl AggregateOperator {
                 .map_err(ExecError::internal)
         };
         let mut emitted: Vec<Emitted> = Vec::new();
+        // One row's argument values per aggregate call, reused from row to row.
+        let mut row_args: Vec<Vec<ScalarValue>> =
+            args.iter().map(|a| Vec::with_capacity(a.len())).collect();
         for row in 0..weights.len() {
             if !keep[row] {
                 continue;
@@ -219,16 +225,12 @@ impl AggregateOperator {
                 );
                 continue;
             }
-            let row_args: Vec<Vec<ScalarValue>> = args
-                .iter()
-                .map(|call_args| {
-                    call_args
-                        .iter()
-                        .map(|a| ScalarValue::try_from_array(a, row))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)?;
+            for (values, call_args) in row_args.iter_mut().zip(&args) {
+                values.clear();
+                for a in call_args {
+                    values.push(ScalarValue::try_from_array(a, row).map_err(ExecError::internal)?);
+                }
+            }
             let timestamp = rowtime.value(row);
             let weight = weights[row];
             if weight > 0 {
@@ -349,25 +351,31 @@ impl AggregateOperator {
         reporter: &mut Reporter<'_>,
         emitted: &mut Vec<Emitted>,
     ) -> Result<(), ExecError> {
-        let mut state = match self.groups.remove(&id) {
-            Some(s) => s,
-            None => self.new_state()?,
-        };
-        if let Err(e) = update(&mut state, args, change.weight) {
+        if self.fresh_state.is_none() {
+            self.fresh_state = Some(self.new_state()?);
+        }
+        let fresh = &self.fresh_state;
+        let state = self.groups.get_or_insert_with(id.clone(), &mut || {
+            fresh.clone().unwrap_or_else(|| GroupState {
+                accumulators: Vec::new(),
+                max_timestamp: i64::MIN,
+            })
+        });
+        if let Err(e) = update(state, args, change.weight) {
             reporter.expression_error(e, change.position);
         }
         state.max_timestamp = state.max_timestamp.max(change.timestamp);
-        let row = self.aggregate_row(&id.0, &state, window);
+        let timestamp = state.max_timestamp;
+        let row = aggregate_row(self.plan.window.is_some(), &id.0, state, window);
         emitted.push(Emitted {
-            id: id.clone(),
+            id,
             row,
             removed: false,
             window,
-            timestamp: state.max_timestamp,
+            timestamp,
             headers: change.headers.clone(),
             position: change.position,
         });
-        self.groups.put(id, state);
         Ok(())
     }
 
@@ -462,17 +470,7 @@ impl AggregateOperator {
         state: &GroupState,
         window: Option<(i64, i64)>,
     ) -> Vec<ScalarValue> {
-        let mut row = key.to_vec();
-        row.extend(state.accumulators.iter().map(|a| a.value()));
-        row.push(ScalarValue::Int64(Some(state.max_timestamp)));
-        if let Some((start, end)) = window {
-            row.push(ScalarValue::Int64(Some(start)));
-            row.push(ScalarValue::Int64(Some(end)));
-        } else if self.plan.window.is_some() {
-            row.push(ScalarValue::Int64(None));
-            row.push(ScalarValue::Int64(None));
-        }
-        row
+        aggregate_row(self.plan.window.is_some(), key, state, window)
     }
 
     /// Applies HAVING and the projection to the changed groups.
@@ -516,7 +514,9 @@ impl AggregateOperator {
                 }
                 true
             } else if passes {
-                self.emitted.put(e.id.clone(), true);
+                if !was_emitted {
+                    self.emitted.put(e.id.clone(), true);
+                }
                 false
             } else if was_emitted {
                 self.emitted.put(e.id.clone(), false);
@@ -704,6 +704,28 @@ impl AggregateOperator {
         let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
         Ok((batch, weights, out_headers, out_positions))
     }
+}
+
+/// The aggregate-scope row of a group: group values, aggregate results, ROWTIME, and for a
+/// windowed query the window bounds.
+fn aggregate_row(
+    windowed: bool,
+    key: &[ScalarValue],
+    state: &GroupState,
+    window: Option<(i64, i64)>,
+) -> Vec<ScalarValue> {
+    let mut row = Vec::with_capacity(key.len() + state.accumulators.len() + 3);
+    row.extend_from_slice(key);
+    row.extend(state.accumulators.iter().map(|a| a.value()));
+    row.push(ScalarValue::Int64(Some(state.max_timestamp)));
+    if let Some((start, end)) = window {
+        row.push(ScalarValue::Int64(Some(start)));
+        row.push(ScalarValue::Int64(Some(end)));
+    } else if windowed {
+        row.push(ScalarValue::Int64(None));
+        row.push(ScalarValue::Int64(None));
+    }
+    row
 }
 
 struct ChangeContext<'a> {

@@ -1,13 +1,14 @@
 //! Records to Arrow: the key, value, headers and pseudo columns of a batch of records decoded
 //! into the columns of a query's scope.
 
-use datafusion::arrow::array::{ArrayRef, new_empty_array};
+use datafusion::arrow::array::new_empty_array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
+use super::builder::ColumnBuilder;
 use super::{ExecError, Headers, batch_of};
 use crate::catalog::Source;
-use crate::format;
+use crate::format::{self, Cell};
 use crate::plan::expr::Scope;
 use crate::sql::ast::SourceKind;
 use crate::topics::Record;
@@ -49,8 +50,19 @@ impl DecodedBatch {
     }
 }
 
+/// Where a source column's value comes from in a record.
+#[derive(Clone, Copy)]
+enum Origin {
+    Key(usize),
+    Value(usize),
+    Header,
+}
+
 /// Decodes `records` for `source`. Records that can't be decoded are returned in `errors`
 /// with the reason, and left out of the batch.
+///
+/// Each record is read into reusable cells first and appended to the column builders only once
+/// every check has passed, so a skipped record leaves nothing behind.
 pub fn decode<'r>(
     source: &Source,
     scope: &Scope,
@@ -60,18 +72,42 @@ pub fn decode<'r>(
 ) -> Result<Option<DecodedBatch>, ExecError> {
     let key_columns = source.key_columns();
     let value_columns = source.value_columns();
-    let column_count = scope.columns.len();
-    let mut columns: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(records.len()); column_count];
+    let mut key_reader =
+        format::RowReader::new(&source.key_format, &key_columns, key_columns.len() > 1);
+    let mut value_reader =
+        format::RowReader::new(&source.value_format, &value_columns, source.value_wrapped());
+    let (mut keys_seen, mut values_seen) = (0, 0);
+    let origins: Vec<Origin> = source
+        .schema
+        .columns
+        .iter()
+        .map(|column| match column.kind {
+            ColumnKind::Key => {
+                keys_seen += 1;
+                Origin::Key(keys_seen - 1)
+            }
+            ColumnKind::Value => {
+                values_seen += 1;
+                Origin::Value(values_seen - 1)
+            }
+            ColumnKind::Header => Origin::Header,
+        })
+        .collect();
+    let timestamp_column = source.timestamp_column.as_ref().and_then(|name| {
+        let index = source.schema.columns.iter().position(|c| &c.name == name)?;
+        Some((index, name))
+    });
+    let mut builders: Vec<ColumnBuilder> = scope
+        .columns
+        .iter()
+        .map(|c| ColumnBuilder::new(&c.ty, records.len()))
+        .collect();
+    let mut key_cells: Vec<Cell<'r>> = Vec::with_capacity(key_columns.len());
+    let mut value_cells: Vec<Cell<'r>> = Vec::with_capacity(value_columns.len());
     let mut headers = Vec::with_capacity(records.len());
     let mut tombstone = Vec::with_capacity(records.len());
     let mut null_key = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
-    let nulls: Vec<ScalarValue> = scope
-        .columns
-        .iter()
-        .map(|c| ScalarValue::try_from(&c.ty.to_arrow()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ExecError::Internal(e.to_string()))?;
 
     for record in records {
         if source.kind == SourceKind::Table && record.key.is_none() {
@@ -95,63 +131,46 @@ pub fn decode<'r>(
             },
             (_, bytes) => (bytes, None),
         };
-        let key = match format::deserialize(
-            &source.key_format,
-            &key_columns,
-            key_columns.len() > 1,
-            key_bytes,
-        ) {
-            Ok(k) => k,
+        let has_key = match key_reader.read(key_bytes, &mut key_cells) {
+            Ok(present) => present,
             Err(e) => {
                 errors.push((record, format!("Failed to deserialize key: {e}")));
                 continue;
             }
         };
-        let value = match format::deserialize(
-            &source.value_format,
-            &value_columns,
-            source.value_wrapped(),
-            record.value.as_deref(),
-        ) {
-            Ok(v) => v,
+        let has_value = match value_reader.read(record.value.as_deref(), &mut value_cells) {
+            Ok(present) => present,
             Err(e) => {
                 errors.push((record, format!("Failed to deserialize value: {e}")));
                 continue;
             }
         };
-        let mut key_values = key.into_iter().flatten();
-        let mut value_values = value.as_ref().map(|v| v.iter().cloned());
-        let mut row = Vec::with_capacity(column_count);
-        for (i, column) in source.schema.columns.iter().enumerate() {
-            let v = match column.kind {
-                ColumnKind::Key => key_values.next(),
-                ColumnKind::Value => value_values.as_mut().and_then(|v| v.next()),
-                ColumnKind::Header => Some(header_value(record, column.header_key.as_deref())),
-            };
-            row.push(v.unwrap_or_else(|| nulls[i].clone()));
-        }
+        let cell_of = |origin: Origin| -> Option<&Cell<'r>> {
+            match origin {
+                Origin::Key(i) if has_key => key_cells.get(i),
+                Origin::Value(i) if has_value => value_cells.get(i),
+                _ => None,
+            }
+        };
         let mut timestamp = record.timestamp;
-        if let Some(ts_column) = &source.timestamp_column
-            && value.is_some()
+        if let Some((index, name)) = timestamp_column
+            && has_value
         {
-            let index = source
-                .schema
-                .columns
-                .iter()
-                .position(|c| &c.name == ts_column);
-            if let Some((v, ty)) = index.map(|i| (&row[i], &source.schema.columns[i].ty)) {
-                match extract_timestamp(v, ty, source.timestamp_format.as_deref()) {
-                    Some(t) => timestamp = t,
-                    None => {
-                        if options.throw_on_invalid_timestamp {
-                            return Err(ExecError::Fatal(format!(
-                                "Fatal user code error in TimestampExtractor callback for record (partition {}, offset {}): invalid timestamp in column {ts_column}",
-                                record.partition, record.offset
-                            )));
-                        }
-                        errors.push((record, format!("Invalid timestamp in column {ts_column}")));
-                        continue;
+            let column = &source.schema.columns[index];
+            let value = cell_of(origins[index])
+                .map(|cell| cell.to_scalar(&column.ty))
+                .unwrap_or(ScalarValue::Null);
+            match extract_timestamp(&value, &column.ty, source.timestamp_format.as_deref()) {
+                Some(t) => timestamp = t,
+                None => {
+                    if options.throw_on_invalid_timestamp {
+                        return Err(ExecError::Fatal(format!(
+                            "Fatal user code error in TimestampExtractor callback for record (partition {}, offset {}): invalid timestamp in column {name}",
+                            record.partition, record.offset
+                        )));
                     }
+                    errors.push((record, format!("Invalid timestamp in column {name}")));
+                    continue;
                 }
             }
         }
@@ -159,22 +178,45 @@ pub fn decode<'r>(
             errors.push((record, format!("Invalid negative timestamp: {timestamp}")));
             continue;
         }
+
+        let mut builders = builders.iter_mut();
+        for ((column, origin), builder) in source
+            .schema
+            .columns
+            .iter()
+            .zip(&origins)
+            .zip(&mut builders)
+        {
+            let cell = match *origin {
+                Origin::Key(i) if has_key => key_cells.get_mut(i).map(std::mem::take),
+                Origin::Value(i) if has_value => value_cells.get_mut(i).map(std::mem::take),
+                Origin::Header => Some(Cell::Scalar(header_value(
+                    record,
+                    column.header_key.as_deref(),
+                ))),
+                _ => None,
+            };
+            builder.append(cell.unwrap_or_default(), &column.ty)?;
+        }
+        let mut system = |cell: Cell<'r>| -> Result<(), ExecError> {
+            match builders.next() {
+                Some(builder) => builder.append(cell, &SqlType::Bigint),
+                None => Err(ExecError::Internal("scope without system columns".into())),
+            }
+        };
         if source.window.is_some() {
             let (start, end) = match window {
-                Some((s, e)) => (Some(s), Some(e)),
-                None => (None, None),
+                Some((s, e)) => (Cell::Long(s), Cell::Long(e)),
+                None => (Cell::Null, Cell::Null),
             };
-            row.push(ScalarValue::Int64(start));
-            row.push(ScalarValue::Int64(end));
+            system(start)?;
+            system(end)?;
         }
-        row.push(ScalarValue::Int64(Some(timestamp)));
-        row.push(ScalarValue::Int32(Some(record.partition as i32)));
-        row.push(ScalarValue::Int64(Some(record.offset as i64)));
-        for (column, v) in columns.iter_mut().zip(row) {
-            column.push(v);
-        }
+        system(Cell::Long(timestamp))?;
+        system(Cell::Int(record.partition as i32))?;
+        system(Cell::Long(record.offset as i64))?;
         headers.push(record.headers.clone());
-        tombstone.push(value.is_none());
+        tombstone.push(!has_value);
         null_key.push(record.key.is_none());
         positions.push((record.partition, record.offset));
     }
@@ -182,10 +224,9 @@ pub fn decode<'r>(
         return Ok(None);
     }
     let rows = positions.len();
-    let arrays = columns
+    let arrays = builders
         .into_iter()
-        .zip(&scope.columns)
-        .map(|(values, c)| to_array(values, &c.ty.to_arrow()))
+        .map(ColumnBuilder::finish)
         .collect::<Result<Vec<_>, _>>()?;
     let batch = batch_of(scope.arrow_schema(), arrays, rows)?;
     Ok(Some(DecodedBatch {
@@ -218,19 +259,6 @@ fn split_window<'b>(
             Some((&bytes[..split], (start, end)))
         }
     }
-}
-
-fn to_array(values: Vec<ScalarValue>, data_type: &DataType) -> Result<ArrayRef, ExecError> {
-    if values.is_empty() {
-        return Ok(new_empty_array(data_type));
-    }
-    let array =
-        ScalarValue::iter_to_array(values).map_err(|e| ExecError::Internal(e.to_string()))?;
-    if array.data_type() != data_type {
-        return datafusion::arrow::compute::cast(&array, data_type)
-            .map_err(|e| ExecError::Internal(e.to_string()));
-    }
-    Ok(array)
 }
 
 /// The HEADERS column (all headers) or a `HEADER('k')` column (the last header with key `k`).

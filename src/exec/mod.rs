@@ -7,6 +7,7 @@
 //! reported to the processing log and the query goes on.
 
 pub mod aggregate;
+pub mod builder;
 pub mod decode;
 pub mod join;
 pub mod sink;
@@ -281,17 +282,14 @@ impl PersistentQuery {
         }
         self.stats.records_in += read as u64;
         // Process runs of consecutive records from the same input.
-        let mut start = 0;
-        while start < merged.len() {
-            let input = merged[start].0;
-            let mut end = start + 1;
-            while end < merged.len() && merged[end].0 == input {
-                end += 1;
+        let mut run: Vec<crate::topics::Record> = Vec::with_capacity(merged.len());
+        let mut records = merged.into_iter().peekable();
+        while let Some((input, record)) = records.next() {
+            run.push(record);
+            if records.peek().is_none_or(|(next, _)| *next != input) {
+                self.process_run(input, &run, store, log)?;
+                run.clear();
             }
-            let records: Vec<crate::topics::Record> =
-                merged[start..end].iter().map(|(_, r)| r.clone()).collect();
-            self.process_run(input, &records, store, log)?;
-            start = end;
         }
         Ok(read)
     }

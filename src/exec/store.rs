@@ -34,12 +34,13 @@ where
     K: Eq + Hash + Send + 'static,
     V: Send + 'static,
 {
-    Box::new(MemoryStore(HashMap::new()))
+    Box::new(MemoryStore(HashMap::default()))
 }
 
-/// A store held in memory.
+/// A store held in memory. Keys are hashed with foldhash: operators hash every row's key, and
+/// SipHash's protection against chosen collisions is not worth its cost here.
 #[derive(Debug, Default)]
-pub struct MemoryStore<K, V>(HashMap<K, V>);
+pub struct MemoryStore<K, V>(HashMap<K, V, foldhash::fast::RandomState>);
 
 impl<K: Eq + Hash + Send, V: Send> StateStore<K, V> for MemoryStore<K, V> {
     fn get(&self, key: &K) -> Option<&V> {

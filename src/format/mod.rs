@@ -9,6 +9,7 @@ pub mod json;
 pub mod kafka;
 pub(crate) mod text;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use datafusion::scalar::ScalarValue;
@@ -132,6 +133,89 @@ pub fn deserialize(
         other => Err(FormatError::Deserialize(format!(
             "The '{other}' format is not supported yet"
         ))),
+    }
+}
+
+/// One column's value read from a record, borrowing from the record's bytes where it can, so
+/// that the common scalars reach their Arrow builders without a heap allocation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Cell<'a> {
+    #[default]
+    Null,
+    Boolean(bool),
+    Int(i32),
+    /// BIGINT or TIMESTAMP.
+    Long(i64),
+    Double(f64),
+    /// The unscaled value of a DECIMAL of the column's precision and scale.
+    Decimal(i128),
+    Text(Cow<'a, str>),
+    /// Any other value.
+    Scalar(ScalarValue),
+}
+
+impl Cell<'_> {
+    /// The cell as a value of the column's type.
+    pub fn to_scalar(&self, ty: &SqlType) -> ScalarValue {
+        match (self, ty) {
+            (Cell::Null, ty) => text::null_of(ty).unwrap_or(ScalarValue::Null),
+            (Cell::Boolean(v), _) => ScalarValue::Boolean(Some(*v)),
+            (Cell::Int(v), _) => ScalarValue::Int32(Some(*v)),
+            (Cell::Long(v), SqlType::Timestamp) => {
+                ScalarValue::TimestampMillisecond(Some(*v), None)
+            }
+            (Cell::Long(v), _) => ScalarValue::Int64(Some(*v)),
+            (Cell::Double(v), _) => ScalarValue::Float64(Some(*v)),
+            (Cell::Decimal(v), SqlType::Decimal { precision, scale }) => {
+                ScalarValue::Decimal128(Some(*v), *precision, *scale as i8)
+            }
+            (Cell::Decimal(v), _) => ScalarValue::Decimal128(Some(*v), 38, 0),
+            (Cell::Text(s), _) => ScalarValue::Utf8(Some(s.to_string())),
+            (Cell::Scalar(s), _) => s.clone(),
+        }
+    }
+}
+
+/// Reads the keys or values of one source into [`Cell`]s: [`deserialize`] for a stream of
+/// records, with JSON read by [`json::reader`]'s single pass where it can be.
+#[derive(Debug)]
+pub struct RowReader {
+    spec: FormatSpec,
+    columns: Vec<Column>,
+    wrapped: bool,
+    json: Option<json::reader::JsonRowReader>,
+}
+
+impl RowReader {
+    pub fn new(spec: &FormatSpec, columns: &[Column], wrapped: bool) -> RowReader {
+        let json = (spec.kind == FormatKind::Json && !columns.is_empty())
+            .then(|| json::reader::JsonRowReader::new(columns, wrapped));
+        RowReader {
+            spec: spec.clone(),
+            columns: columns.to_vec(),
+            wrapped,
+            json,
+        }
+    }
+
+    /// Reads one key or value into `cells`, one per column; `Ok(false)` where [`deserialize`]
+    /// gives `Ok(None)` (no bytes, or a null row), leaving `cells` empty.
+    pub fn read<'a>(&mut self, bytes: Option<&'a [u8]>, cells: &mut Vec<Cell<'a>>) -> Result<bool> {
+        cells.clear();
+        if let (Some(reader), Some(bytes)) = (&mut self.json, bytes) {
+            match reader.read(bytes, cells) {
+                json::reader::RowRead::Row => return Ok(true),
+                json::reader::RowRead::NullRow => return Ok(false),
+                json::reader::RowRead::Unhandled => cells.clear(),
+            }
+        }
+        match deserialize(&self.spec, &self.columns, self.wrapped, bytes)? {
+            Some(values) => {
+                cells.extend(values.into_iter().map(Cell::Scalar));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
 

@@ -605,7 +605,7 @@ mod tests {
 
         let read = |topic: &str, key: Option<Vec<u8>>| {
             let record = Record {
-                key,
+                key: key.map(bytes::Bytes::from),
                 value: None,
                 timestamp: 5,
                 headers: vec![],

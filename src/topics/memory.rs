@@ -115,8 +115,8 @@ impl TopicStore for MemoryTopicStore {
                 .sequence
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             log.push(Record {
-                key: r.key,
-                value: r.value,
+                key: r.key.map(bytes::Bytes::from),
+                value: r.value.map(bytes::Bytes::from),
                 timestamp: r.timestamp,
                 headers: r.headers,
                 partition,

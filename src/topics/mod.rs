@@ -7,6 +7,7 @@
 pub mod memory;
 pub mod partitioner;
 
+use bytes::Bytes;
 use thiserror::Error;
 
 pub use memory::MemoryTopicStore;
@@ -49,11 +50,12 @@ pub struct ProducerRecord {
     pub partition: Option<u32>,
 }
 
-/// A record as it sits in the log.
+/// A record as it sits in the log. Key and value are shared buffers, so handing a record to a
+/// reader copies no bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
     pub timestamp: i64,
     pub headers: Vec<Header>,
     pub partition: u32,

@@ -6,6 +6,8 @@
 //! STRING becomes its JSON text. Writing is exact: DECIMALs keep their scale, DOUBLEs print like
 //! Java (`1.0`, `1.0E10`), BYTES are base64 and DATE/TIME/TIMESTAMP are integers.
 
+pub mod reader;
+
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
@@ -86,19 +88,48 @@ pub fn serialize(
             values.len()
         )));
     }
-    let document = if is_wrapped(columns, wrapped) {
-        let mut object = Map::with_capacity(columns.len());
-        for (column, value) in columns.iter().zip(values) {
-            object.insert(column.name.clone(), scalar_to_json(value, &column.ty)?);
+    let mut out = Vec::with_capacity(16 + 24 * columns.len());
+    if is_wrapped(columns, wrapped) {
+        out.push(b'{');
+        for (i, (column, value)) in columns.iter().zip(values).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json(&mut out, &column.name)?;
+            out.push(b':');
+            write_scalar(&mut out, value, &column.ty)?;
         }
-        Value::Object(object)
+        out.push(b'}');
     } else {
         if values[0].is_null() {
             return Ok(None);
         }
-        scalar_to_json(&values[0], &columns[0].ty)?
-    };
-    to_bytes(&document).map(Some)
+        write_scalar(&mut out, &values[0], &columns[0].ty)?;
+    }
+    Ok(Some(out))
+}
+
+/// Appends a value's JSON as [`to_bytes`] of [`scalar_to_json`] would write it, going through
+/// a `Value` only for the types whose text needs it.
+fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<()> {
+    match value {
+        v if v.is_null() => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+        ScalarValue::Boolean(Some(b)) => write_json(out, b),
+        ScalarValue::Int32(Some(v)) => write_json(out, v),
+        ScalarValue::Int64(Some(v)) => write_json(out, v),
+        ScalarValue::Utf8(Some(s)) => write_json(out, s),
+        other => write_json(out, &scalar_to_json(other, ty)?),
+    }
+}
+
+fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, JavaFormatter);
+    value
+        .serialize(&mut serializer)
+        .map_err(|e| FormatError::Serialize(format!("Error serializing JSON: {e}")))
 }
 
 /// Writes a JSON value as ksqlDB (Jackson) does: compact, and numbers in exponent form with

@@ -1,0 +1,370 @@
+//! The fast path of JSON reading: one pass over a record's bytes that finds each column's
+//! field and reads the common scalars (booleans, integers, doubles, decimals, strings) straight
+//! from their text, without building a `serde_json::Value` tree or allocating field names.
+//!
+//! It only answers where its answer is certain to equal [`super::deserialize_row`]'s: anything
+//! else (a malformed document, a value that fails to coerce, a top-level value that is not an
+//! object) is [`RowRead::Unhandled`], and the caller reads that record the slow way, which
+//! gives ksqlDB's exact error. Nested values (ARRAY, MAP, STRUCT) and the rarer coercions are
+//! read through the slow path field by field.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserializer as _;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::super::Cell;
+use super::super::text::BigDecimal;
+use super::coerce;
+use crate::types::{Column, SqlType};
+
+/// What [`JsonRowReader::read`] made of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowRead {
+    /// The cells hold one value per column.
+    Row,
+    /// A `null` document where a wrapped row was expected: ksqlDB's null row.
+    NullRow,
+    /// Not something the fast path answers; read the record with the general path.
+    Unhandled,
+}
+
+/// Reads JSON keys or values of one set of columns. Built once per query input.
+#[derive(Debug)]
+pub struct JsonRowReader {
+    columns: Vec<Column>,
+    wrapped: bool,
+    /// Per column: where its exactly named field was found in the current record.
+    exact: Vec<Option<Range<usize>>>,
+    /// Per column: where a field whose upper-cased name equals the column's was found.
+    folded: Vec<Option<Range<usize>>>,
+}
+
+impl JsonRowReader {
+    pub fn new(columns: &[Column], wrapped: bool) -> JsonRowReader {
+        JsonRowReader {
+            columns: columns.to_vec(),
+            wrapped: wrapped || columns.len() != 1,
+            exact: vec![None; columns.len()],
+            folded: vec![None; columns.len()],
+        }
+    }
+
+    /// Reads one record's bytes into `cells` (cleared first), one cell per column.
+    pub fn read<'a>(&mut self, bytes: &'a [u8], cells: &mut Vec<Cell<'a>>) -> RowRead {
+        cells.clear();
+        if self.columns.is_empty() {
+            return RowRead::Row;
+        }
+        if !self.wrapped {
+            let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+            // Like Jackson's `readTree`, anything after the first value is ignored.
+            let Ok(raw) = <&RawValue as de::Deserialize>::deserialize(&mut deserializer) else {
+                return RowRead::Unhandled;
+            };
+            return match read_cell(raw.get(), &self.columns[0].ty) {
+                Some(cell) => {
+                    cells.push(cell);
+                    RowRead::Row
+                }
+                None => RowRead::Unhandled,
+            };
+        }
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            Some(b'n') => {
+                let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+                return match <() as de::Deserialize>::deserialize(&mut deserializer) {
+                    Ok(()) => RowRead::NullRow,
+                    Err(_) => RowRead::Unhandled,
+                };
+            }
+            _ => return RowRead::Unhandled,
+        }
+        self.exact.fill(None);
+        self.folded.fill(None);
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return RowRead::Unhandled;
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let visitor = FieldLocator {
+            base: text.as_ptr() as usize,
+            columns: &self.columns,
+            exact: &mut self.exact,
+            folded: &mut self.folded,
+        };
+        if deserializer.deserialize_map(visitor).is_err() {
+            return RowRead::Unhandled;
+        }
+        for (i, column) in self.columns.iter().enumerate() {
+            let found = self.exact[i].clone().or_else(|| self.folded[i].clone());
+            let cell = match found {
+                Some(range) => match read_cell(&text[range], &column.ty) {
+                    Some(cell) => cell,
+                    None => return RowRead::Unhandled,
+                },
+                None => Cell::Null,
+            };
+            cells.push(cell);
+        }
+        RowRead::Row
+    }
+}
+
+/// Walks the top-level object, noting where each column's field is. As in the general path,
+/// a later duplicate field replaces an earlier one.
+struct FieldLocator<'r> {
+    base: usize,
+    columns: &'r [Column],
+    exact: &'r mut [Option<Range<usize>>],
+    folded: &'r mut [Option<Range<usize>>],
+}
+
+impl<'de> Visitor<'de> for FieldLocator<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key_seed(FieldName)? {
+            let value: &'de RawValue = map.next_value()?;
+            let text = value.get();
+            let start = text.as_ptr() as usize - self.base;
+            let range = start..start + text.len();
+            // Names with no lower-case letters upper-case to themselves: only the exact match
+            // can apply.
+            let needs_folding = name
+                .bytes()
+                .any(|b| b.is_ascii_lowercase() || !b.is_ascii());
+            let folded_name = if needs_folding && !name.is_ascii() {
+                Some(name.to_uppercase())
+            } else {
+                None
+            };
+            for (i, column) in self.columns.iter().enumerate() {
+                if column.name == *name {
+                    self.exact[i] = Some(range.clone());
+                } else if needs_folding
+                    && match &folded_name {
+                        Some(upper) => column.name == *upper,
+                        None => {
+                            column.name.eq_ignore_ascii_case(&name)
+                                && !column.name.bytes().any(|b| b.is_ascii_lowercase())
+                        }
+                    }
+                {
+                    self.folded[i] = Some(range.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field name, borrowed from the input unless it had escapes.
+struct FieldName;
+
+impl<'de> DeserializeSeed<'de> for FieldName {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(FieldNameVisitor)
+    }
+}
+
+struct FieldNameVisitor;
+
+impl<'de> Visitor<'de> for FieldNameVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Reads one field's JSON text (already validated) as `ty`, or `None` when the general
+/// path must decide.
+fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
+    if raw == "null" {
+        return Some(Cell::Null);
+    }
+    let first = *raw.as_bytes().first()?;
+    let is_number = first == b'-' || first.is_ascii_digit();
+    let is_integer = is_number && !raw.contains(['.', 'e', 'E']);
+    let fast = match ty {
+        SqlType::Boolean => match raw {
+            "true" => Some(Cell::Boolean(true)),
+            "false" => Some(Cell::Boolean(false)),
+            _ => None,
+        },
+        SqlType::Int if is_integer => raw
+            .parse::<i64>()
+            .ok()
+            .and_then(|v| i32::try_from(v).ok())
+            .map(Cell::Int),
+        SqlType::Bigint | SqlType::Timestamp if is_integer => {
+            raw.parse::<i64>().ok().map(Cell::Long)
+        }
+        // Zero keeps its sign only through the general path's decimal reading.
+        SqlType::Double if is_number => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v != 0.0 && v.is_finite())
+            .map(Cell::Double),
+        SqlType::Decimal { precision, scale } if is_number => BigDecimal::parse(raw)
+            .and_then(|d| d.to_decimal128(*precision, *scale).ok())
+            .map(Cell::Decimal),
+        SqlType::String if first == b'"' => {
+            let inner = &raw[1..raw.len() - 1];
+            if inner.contains('\\') {
+                serde_json::from_str::<String>(raw)
+                    .ok()
+                    .map(|s| Cell::Text(Cow::Owned(s)))
+            } else {
+                Some(Cell::Text(Cow::Borrowed(inner)))
+            }
+        }
+        _ => None,
+    };
+    if fast.is_some() {
+        return fast;
+    }
+    // Everything else through the general coercion, so that its answers are the same.
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    coerce(&value, ty).ok().map(Cell::Scalar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(spec: &[(&str, SqlType)]) -> Vec<Column> {
+        spec.iter()
+            .map(|(name, ty)| Column::value(*name, ty.clone()))
+            .collect()
+    }
+
+    /// The fast path either declines or agrees with the general path, value for value.
+    fn agrees(columns: &[Column], wrapped: bool, text: &str) -> RowRead {
+        let mut reader = JsonRowReader::new(columns, wrapped);
+        let mut cells = Vec::new();
+        let read = reader.read(text.as_bytes(), &mut cells);
+        let general = super::super::deserialize_row(columns, wrapped, text.as_bytes());
+        match read {
+            RowRead::Row => {
+                let general = general.expect("general path reads it").expect("a row");
+                assert_eq!(cells.len(), general.len());
+                for ((cell, expected), column) in cells.iter().zip(&general).zip(columns) {
+                    let actual = cell.to_scalar(&column.ty);
+                    assert_eq!(&actual, expected, "{text}: column {}", column.name);
+                }
+            }
+            RowRead::NullRow => assert_eq!(general, Ok(None)),
+            RowRead::Unhandled => {}
+        }
+        read
+    }
+
+    #[test]
+    fn reads_scalars_without_the_general_path() {
+        let cols = columns(&[
+            ("A", SqlType::Bigint),
+            ("B", SqlType::String),
+            ("C", SqlType::Double),
+            ("D", SqlType::Boolean),
+            ("E", SqlType::Int),
+            (
+                "F",
+                SqlType::Decimal {
+                    precision: 5,
+                    scale: 2,
+                },
+            ),
+        ]);
+        let text = r#"{"A": 12, "B": "x\"y", "C": 1.5, "D": true, "E": -3, "F": 1.25, "G": [1]}"#;
+        assert_eq!(agrees(&cols, true, text), RowRead::Row);
+        assert_eq!(agrees(&cols, true, "null"), RowRead::NullRow);
+        assert_eq!(agrees(&cols, true, "{}"), RowRead::Row);
+    }
+
+    #[test]
+    fn field_names_match_exactly_first_then_upper_cased() {
+        let cols = columns(&[("A", SqlType::Bigint), ("a", SqlType::Bigint)]);
+        assert_eq!(agrees(&cols, true, r#"{"a": 1}"#), RowRead::Row);
+        assert_eq!(agrees(&cols, true, r#"{"a": 1, "A": 2}"#), RowRead::Row);
+        assert_eq!(
+            agrees(&cols, true, r#"{"A": 2, "a": 1, "a": 3}"#),
+            RowRead::Row
+        );
+        let cols = columns(&[("ÄB", SqlType::String)]);
+        assert_eq!(agrees(&cols, true, r#"{"äb": "x"}"#), RowRead::Row);
+    }
+
+    #[test]
+    fn coercions_and_nested_values_match_the_general_path() {
+        let cols = columns(&[
+            ("A", SqlType::String),
+            ("B", SqlType::Array(Box::new(SqlType::Int))),
+            ("C", SqlType::Bigint),
+            ("D", SqlType::Double),
+        ]);
+        assert_eq!(
+            agrees(
+                &cols,
+                true,
+                r#"{"A": 1.50, "B": [1, null], "C": "7", "D": -0.0}"#
+            ),
+            RowRead::Row
+        );
+        assert_eq!(
+            agrees(&cols, true, r#"{"A": {"x": 1}, "C": 1.9}"#),
+            RowRead::Row
+        );
+    }
+
+    #[test]
+    fn declines_what_the_general_path_must_report() {
+        let cols = columns(&[("A", SqlType::Int), ("B", SqlType::Boolean)]);
+        for text in [
+            r#"{"A": 99999999999}"#,
+            r#"{"A": true}"#,
+            r#"{"B": 1}"#,
+            r#"[1, 2]"#,
+            r#"{"A": 1"#,
+            "nul",
+            "7",
+        ] {
+            assert_eq!(agrees(&cols, true, text), RowRead::Unhandled, "{text}");
+        }
+    }
+
+    #[test]
+    fn unwrapped_single_values() {
+        let cols = columns(&[("A", SqlType::Bigint)]);
+        assert_eq!(agrees(&cols, false, "42 trailing"), RowRead::Row);
+        assert_eq!(agrees(&cols, false, "null"), RowRead::Row);
+        let cols = columns(&[("A", SqlType::String)]);
+        assert_eq!(agrees(&cols, false, r#""s""#), RowRead::Row);
+        assert_eq!(agrees(&cols, false, r#"{"x": 1}"#), RowRead::Row);
+    }
+}
