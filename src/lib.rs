@@ -16,9 +16,11 @@
 //! 8. [`engine`] executes one statement: the single entry point every front end calls.
 //! 9. [`testing`] runs ksqlDB's functional test cases through the engine.
 //! 10. [`bench`] drives Nexmark-like workloads through the engine for `sluice bench`.
+//! 11. [`client`] is the command line's client of a running server (`sluice topics produce`).
 
 pub mod bench;
 pub mod catalog;
+pub mod client;
 pub mod engine;
 pub mod exec;
 pub mod format;

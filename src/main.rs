@@ -63,6 +63,44 @@ enum Command {
         #[arg(long, hide = true)]
         single: bool,
     },
+    /// Work with topics.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsCommand {
+    /// Append a file of lines to a topic, one record per line (as kafka-console-producer or
+    /// `kcat -P` do), through a running server.
+    Produce {
+        /// The topic; created if missing.
+        topic: String,
+        /// The file of lines; standard input if absent.
+        file: Option<PathBuf>,
+        /// Create a missing topic with this many partitions (an existing one must match).
+        #[arg(long)]
+        partitions: Option<u32>,
+        /// Key each record by this field: a JSON field name, or a 1-based DELIMITED position.
+        #[arg(long)]
+        key: Option<String>,
+        /// How the key field is written: as KAFKA STRING, BIGINT or INT.
+        #[arg(long, default_value = "string", value_parser = ["string", "bigint", "int"])]
+        key_format: String,
+        /// What each line is.
+        #[arg(long, default_value = "json", value_parser = ["json", "delimited"])]
+        format: String,
+        /// The DELIMITED field separator.
+        #[arg(long, default_value = ",")]
+        delimiter: String,
+        /// The server to send the records to.
+        #[arg(long, default_value = "http://localhost:8088")]
+        server: String,
+        /// Write straight into a data directory that no server holds.
+        #[arg(long, conflicts_with = "server")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +135,59 @@ fn main() -> ExitCode {
             latency_rate,
             single,
         } => bench(&events, &workload, &caching, latency_rate, single),
+        Command::Topics {
+            command:
+                TopicsCommand::Produce {
+                    topic,
+                    file,
+                    partitions,
+                    key,
+                    key_format,
+                    format,
+                    delimiter,
+                    server,
+                    data_dir,
+                },
+        } => {
+            if data_dir.is_some() {
+                eprintln!(
+                    "--data-dir is not available yet: the embedded store does not persist to a data directory in this version. Start `sluice server` and produce through it (--server)."
+                );
+                return ExitCode::FAILURE;
+            }
+            let options = sluice::client::ProduceOptions {
+                partitions,
+                key,
+                key_format: Some(key_format),
+                format: Some(format),
+                delimiter: Some(delimiter),
+            };
+            let result = match &file {
+                Some(path) => match std::fs::File::open(path) {
+                    Ok(f) => sluice::client::produce(
+                        &server,
+                        &topic,
+                        &options,
+                        std::io::BufReader::with_capacity(1 << 20, f),
+                    ),
+                    Err(e) => {
+                        eprintln!("Cannot open {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                },
+                None => sluice::client::produce(&server, &topic, &options, std::io::stdin().lock()),
+            };
+            match result {
+                Ok(count) => {
+                    eprintln!("Appended {count} records to {topic}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

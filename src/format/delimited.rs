@@ -79,7 +79,7 @@ pub(crate) fn check_types(columns: &[Column]) -> std::result::Result<(), String>
 }
 
 /// Parses one field with ksqlDB's per-type parser; an empty field is null.
-fn parse_field(field: &str, ty: &SqlType) -> std::result::Result<ScalarValue, String> {
+pub(crate) fn parse_field(field: &str, ty: &SqlType) -> std::result::Result<ScalarValue, String> {
     if field.is_empty() {
         return text::null_of(ty);
     }
@@ -125,7 +125,7 @@ fn parse_field(field: &str, ty: &SqlType) -> std::result::Result<ScalarValue, St
 /// Reads the fields of the first record, as commons-csv's lexer does: leading empty lines are
 /// skipped, `""` inside quotes is a quote, whitespace may follow a closing quote, and a quote
 /// inside an unquoted field is an ordinary character. Later records are ignored.
-fn parse_first_record(text: &str, delimiter: char) -> std::result::Result<Vec<String>, String> {
+pub(crate) fn parse_first_record(text: &str, delimiter: char) -> std::result::Result<Vec<String>, String> {
     let mut chars = text.chars().peekable();
     while matches!(chars.peek(), Some('\r' | '\n')) {
         chars.next();

@@ -13,6 +13,7 @@
 mod entities;
 mod errors;
 mod query;
+mod topics;
 mod values;
 
 use std::collections::BTreeMap;
@@ -88,6 +89,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/query-stream", post(query::query_stream))
         .route("/close-query", post(query::close_query))
         .route("/inserts-stream", post(query::inserts_stream))
+        .route("/topics/{topic}/records", post(topics::produce))
         .route("/info", get(info))
         .route("/healthcheck", get(healthcheck))
         .route("/chc/live", get(|| async { axum::Json(json!({})) }))

@@ -4,6 +4,7 @@
 //! embedded implementation; it keeps, besides the per-partition logs, the order in which records
 //! were appended across partitions, so a single reader can consume a topic in arrival order.
 
+pub mod load;
 pub mod memory;
 pub mod partitioner;
 

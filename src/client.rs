@@ -1,0 +1,109 @@
+//! The command line's client of a running server: `sluice topics produce` sends a file of
+//! lines to `POST /topics/{topic}/records` in chunks of whole lines.
+
+use std::io::BufRead;
+
+use thiserror::Error;
+
+/// Failures of a client command.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("Cannot read the input: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("Cannot reach the server at {server}: {message}")]
+    Unreachable { server: String, message: String },
+    /// The server refused a chunk; its message says which line and why.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// What `sluice topics produce` sends with each chunk.
+#[derive(Debug, Clone, Default)]
+pub struct ProduceOptions {
+    pub partitions: Option<u32>,
+    pub key: Option<String>,
+    pub key_format: Option<String>,
+    pub format: Option<String>,
+    pub delimiter: Option<String>,
+}
+
+/// How many bytes of lines go in one request.
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Appends every line of `input` to `topic` through the server at `server`
+/// (`http://host:port`). Returns the number of records appended.
+pub fn produce(
+    server: &str,
+    topic: &str,
+    options: &ProduceOptions,
+    mut input: impl BufRead,
+) -> Result<u64, ClientError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    let (mut first_line, mut lines, mut total) = (1usize, 0usize, 0u64);
+    loop {
+        let read = input.read_until(b'\n', &mut chunk)?;
+        if read > 0 {
+            lines += 1;
+        }
+        if chunk.len() >= CHUNK_BYTES || (read == 0 && !chunk.is_empty()) {
+            total += send(&agent, &url, server, options, first_line, &chunk)?;
+            first_line += lines;
+            lines = 0;
+            chunk.clear();
+        }
+        if read == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+fn send(
+    agent: &ureq::Agent,
+    url: &str,
+    server: &str,
+    options: &ProduceOptions,
+    first_line: usize,
+    chunk: &[u8],
+) -> Result<u64, ClientError> {
+    let mut request = agent.post(url).query("first_line", first_line.to_string());
+    let params = [
+        ("partitions", options.partitions.map(|p| p.to_string())),
+        ("key", options.key.clone()),
+        ("key_format", options.key_format.clone()),
+        ("format", options.format.clone()),
+        ("delimiter", options.delimiter.clone()),
+    ];
+    for (name, value) in params {
+        if let Some(value) = value {
+            request = request.query(name, value);
+        }
+    }
+    let unreachable = |e: ureq::Error| ClientError::Unreachable {
+        server: server.to_string(),
+        message: e.to_string(),
+    };
+    let mut response = request
+        .content_type("application/octet-stream")
+        .send(chunk)
+        .map_err(unreachable)?;
+    let status = response.status();
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(unreachable)?;
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    if !status.is_success() {
+        let message = reply
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}: {body}"));
+        return Err(ClientError::Refused(message));
+    }
+    Ok(reply.get("records").and_then(|r| r.as_u64()).unwrap_or(0))
+}
