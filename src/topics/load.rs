@@ -93,7 +93,8 @@ impl LineLoader {
         };
         let source = match format {
             LineFormat::Json => {
-                let column = Column::value(name, encoding.sql_type());
+                // Named as an unquoted SQL identifier would be, so any case in the data matches.
+                let column = Column::value(name.to_uppercase(), encoding.sql_type());
                 KeySource::Json(RowReader::new(
                     &FormatSpec::new(FormatKind::Json),
                     &[column],
