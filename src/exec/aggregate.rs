@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
@@ -28,11 +29,33 @@ const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 /// The least stream time between two passes that drop expired windows.
 const EXPIRY_INTERVAL_MS: i64 = 1000;
 
-/// A group: its key values and, for time windows, the window start.
-type GroupId = (Vec<ScalarValue>, i64);
+/// A group: its key columns in Arrow's row format, then the window start (0 without a
+/// window), big-endian. Bytes hash and compare far faster than `ScalarValue`s, and a lookup
+/// needs no allocation.
+type GroupId = Vec<u8>;
+
+/// An EMIT FINAL result's identity: its key values and window start.
+type OutputId = (Vec<ScalarValue>, i64);
+
+/// The window start a group id ends with.
+fn window_start_of(id: &[u8]) -> i64 {
+    id.len()
+        .checked_sub(8)
+        .and_then(|at| id[at..].try_into().ok())
+        .map_or(0, i64::from_be_bytes)
+}
+
+/// Writes a group id into `out`.
+fn write_group_id(out: &mut GroupId, key: &[u8], start: i64) {
+    out.clear();
+    out.extend_from_slice(key);
+    out.extend_from_slice(&start.to_be_bytes());
+}
 
 #[derive(Debug, Clone)]
 struct GroupState {
+    /// The group's key values, as the output shows them.
+    key: Vec<ScalarValue>,
     accumulators: Vec<Box<dyn Accumulator>>,
     /// The largest timestamp that contributed.
     max_timestamp: i64,
@@ -62,14 +85,15 @@ pub struct AggregateOperator {
     plan: AggregatePlan,
     properties: BTreeMap<String, String>,
     groups: Store<GroupId, GroupState>,
-    sessions: Store<Vec<ScalarValue>, Vec<Session>>,
+    /// Per group key (row format): its open sessions.
+    sessions: Store<Vec<u8>, Vec<Session>>,
     /// For table sources: the current row of each source key.
     table_rows: Store<Vec<ScalarValue>, Vec<ScalarValue>>,
     /// Groups whose last output was a value (not filtered out by HAVING).
     emitted: Store<GroupId, bool>,
     stream_time: i64,
     /// EMIT FINAL: the latest result of each open window, with its first-update order.
-    suppressed: HashMap<GroupId, (u64, SinkRow)>,
+    suppressed: HashMap<OutputId, (u64, SinkRow)>,
     suppressed_order: u64,
     /// EMIT FINAL: the close time at which windows were last emitted.
     last_emit_close: Option<i64>,
@@ -77,6 +101,8 @@ pub struct AggregateOperator {
     next_expiry: i64,
     /// The state of a group that has seen nothing, cloned for each new group.
     fresh_state: Option<GroupState>,
+    /// Encodes GROUP BY values into group ids.
+    keys: KeyEncoder,
 }
 
 impl AggregateOperator {
@@ -94,6 +120,7 @@ impl AggregateOperator {
             last_emit_close: None,
             next_expiry: i64::MIN,
             fresh_state: None,
+            keys: KeyEncoder::default(),
         }
     }
 
@@ -125,6 +152,7 @@ impl AggregateOperator {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(GroupState {
+            key: Vec::new(),
             accumulators,
             max_timestamp: i64::MIN,
         })
@@ -194,13 +222,16 @@ impl AggregateOperator {
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| ExecError::internal("ROWTIME is not BIGINT"))?;
 
-        let key_at = |row: usize| -> Result<Vec<ScalarValue>, ExecError> {
-            groups
-                .iter()
-                .map(|g| ScalarValue::try_from_array(g, row))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)
+        let key_rows = self.keys.encode(&groups)?;
+        let group_nulls: Vec<_> = groups.iter().map(|g| g.logical_nulls()).collect();
+        let key_of = |row: usize| -> Result<GroupKey<'_>, ExecError> {
+            Ok(GroupKey {
+                bytes: key_rows.row(row),
+                columns: &groups,
+                row,
+            })
         };
+        let mut id = GroupId::with_capacity(32);
         let mut emitted: Vec<Emitted> = Vec::new();
         // One row's argument values per aggregate call, reused from row to row.
         let mut row_args: Vec<Vec<ScalarValue>> =
@@ -209,7 +240,7 @@ impl AggregateOperator {
             if !keep[row] {
                 continue;
             }
-            let key = key_at(row)?;
+            let key = key_of(row)?;
             // A table update that stays in the same group is one change: the retraction is
             // applied silently and the addition that follows emits the result.
             let silent = weights[row] < 0
@@ -217,8 +248,8 @@ impl AggregateOperator {
                 && weights[row + 1] > 0
                 && positions[row + 1] == positions[row]
                 && keep[row + 1]
-                && key_at(row + 1)? == key;
-            if key.iter().any(ScalarValue::is_null) {
+                && key_rows.row(row + 1) == key.bytes;
+            if group_nulls.iter().flatten().any(|n| n.is_null(row)) {
                 reporter.skipped(
                     "Skipping record with a null GROUP BY key".to_string(),
                     positions[row],
@@ -244,9 +275,12 @@ impl AggregateOperator {
             };
             let before = emitted.len();
             match self.plan.window.as_ref().map(|w| w.window_type) {
-                None => self.apply((key, 0), None, &row_args, &context, reporter, &mut emitted)?,
+                None => {
+                    write_group_id(&mut id, key.bytes, 0);
+                    self.apply(&id, &key, None, &row_args, &context, reporter, &mut emitted)?
+                }
                 Some(WindowType::Session) => {
-                    self.apply_session(key, &row_args, &context, reporter, &mut emitted)?
+                    self.apply_session(&key, &row_args, &context, reporter, &mut emitted)?
                 }
                 Some(_) => {
                     for (start, end) in self.time_windows(timestamp) {
@@ -260,8 +294,10 @@ impl AggregateOperator {
                             );
                             continue;
                         }
+                        write_group_id(&mut id, key.bytes, start);
                         self.apply(
-                            (key.clone(), start),
+                            &id,
+                            &key,
                             Some((start, end)),
                             &row_args,
                             &context,
@@ -305,14 +341,18 @@ impl AggregateOperator {
                 list.retain(|s| s.end >= horizon);
                 !list.is_empty()
             });
-            self.emitted.retain(&mut |(key, start), _| {
+            self.emitted.retain(&mut |id, _| {
+                let start = window_start_of(id);
+                let key = id[..id.len().saturating_sub(8)].to_vec();
                 sessions
-                    .get(key)
-                    .is_some_and(|list| list.iter().any(|s| s.start == *start))
+                    .get(&key)
+                    .is_some_and(|list| list.iter().any(|s| s.start == start))
             });
         } else {
-            self.groups.retain(&mut |(_, start), _| *start >= horizon);
-            self.emitted.retain(&mut |(_, start), _| *start >= horizon);
+            self.groups
+                .retain(&mut |id, _| window_start_of(id) >= horizon);
+            self.emitted
+                .retain(&mut |id, _| window_start_of(id) >= horizon);
         }
     }
 
@@ -342,33 +382,33 @@ impl AggregateOperator {
     }
 
     /// Applies one change to a group (and window) and records the group's new value.
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
-        id: GroupId,
+        id: &GroupId,
+        key: &GroupKey<'_>,
         window: Option<(i64, i64)>,
         args: &[Vec<ScalarValue>],
         change: &ChangeContext<'_>,
         reporter: &mut Reporter<'_>,
         emitted: &mut Vec<Emitted>,
     ) -> Result<(), ExecError> {
-        if self.fresh_state.is_none() {
-            self.fresh_state = Some(self.new_state()?);
+        if self.groups.get(id).is_none() {
+            let state = self.fresh_state(key)?;
+            self.groups.put(id.clone(), state);
         }
-        let fresh = &self.fresh_state;
-        let state = self.groups.get_or_insert_with(id.clone(), &mut || {
-            fresh.clone().unwrap_or_else(|| GroupState {
-                accumulators: Vec::new(),
-                max_timestamp: i64::MIN,
-            })
-        });
+        let state = self
+            .groups
+            .get_mut(id)
+            .ok_or_else(|| ExecError::internal("a group vanished"))?;
         if let Err(e) = update(state, args, change.weight) {
             reporter.expression_error(e, change.position);
         }
         state.max_timestamp = state.max_timestamp.max(change.timestamp);
         let timestamp = state.max_timestamp;
-        let row = aggregate_row(self.plan.window.is_some(), &id.0, state, window);
+        let row = aggregate_row(self.plan.window.is_some(), state, window);
         emitted.push(Emitted {
-            id,
+            id: id.clone(),
             row,
             removed: false,
             window,
@@ -382,7 +422,7 @@ impl AggregateOperator {
     /// Session windows: the record's session merges every session within the gap of it.
     fn apply_session(
         &mut self,
-        key: Vec<ScalarValue>,
+        key: &GroupKey<'_>,
         args: &[Vec<ScalarValue>],
         change: &ChangeContext<'_>,
         reporter: &mut Reporter<'_>,
@@ -395,7 +435,8 @@ impl AggregateOperator {
             .stream_time
             .saturating_sub(self.grace_ms())
             .saturating_sub(gap);
-        let mut sessions = self.sessions.remove(&key).unwrap_or_default();
+        let session_key = key.bytes.to_vec();
+        let mut sessions = self.sessions.remove(&session_key).unwrap_or_default();
         // Sessions that closed have left the store: nothing merges into them.
         sessions.retain(|s| s.end >= close);
         let (overlapping, rest): (Vec<Session>, Vec<Session>) = sessions
@@ -404,7 +445,7 @@ impl AggregateOperator {
         let mut merged = Session {
             start: ts,
             end: ts,
-            state: self.new_state()?,
+            state: self.fresh_state(key)?,
         };
         for old in &overlapping {
             merged.start = merged.start.min(old.start);
@@ -420,9 +461,11 @@ impl AggregateOperator {
                 }
             }
             merged.state.max_timestamp = merged.state.max_timestamp.max(old.state.max_timestamp);
+            let mut id = GroupId::new();
+            write_group_id(&mut id, key.bytes, old.start);
             emitted.push(Emitted {
-                id: (key.clone(), old.start),
-                row: self.aggregate_row(&key, &old.state, Some((old.start, old.end))),
+                id,
+                row: self.aggregate_row(&old.state, Some((old.start, old.end))),
                 removed: true,
                 window: Some((old.start, old.end)),
                 timestamp: old.end,
@@ -440,7 +483,7 @@ impl AggregateOperator {
             );
             let mut sessions = rest;
             sessions.extend(overlapping);
-            self.sessions.put(key, sessions);
+            self.sessions.put(session_key, sessions);
             emitted.retain(|e| !(e.removed && e.position == change.position));
             return Ok(());
         }
@@ -448,9 +491,11 @@ impl AggregateOperator {
             reporter.expression_error(e, change.position);
         }
         merged.state.max_timestamp = merged.state.max_timestamp.max(ts);
+        let mut id = GroupId::new();
+        write_group_id(&mut id, key.bytes, merged.start);
         emitted.push(Emitted {
-            id: (key.clone(), merged.start),
-            row: self.aggregate_row(&key, &merged.state, Some((merged.start, merged.end))),
+            id,
+            row: self.aggregate_row(&merged.state, Some((merged.start, merged.end))),
             removed: false,
             window: Some((merged.start, merged.end)),
             timestamp: merged.state.max_timestamp,
@@ -459,18 +504,27 @@ impl AggregateOperator {
         });
         let mut sessions = rest;
         sessions.push(merged);
-        self.sessions.put(key, sessions);
+        self.sessions.put(session_key, sessions);
         Ok(())
     }
 
     /// The aggregate-scope row of a group: group values, aggregate results, ROWTIME, window.
-    fn aggregate_row(
-        &self,
-        key: &[ScalarValue],
-        state: &GroupState,
-        window: Option<(i64, i64)>,
-    ) -> Vec<ScalarValue> {
-        aggregate_row(self.plan.window.is_some(), key, state, window)
+    fn aggregate_row(&self, state: &GroupState, window: Option<(i64, i64)>) -> Vec<ScalarValue> {
+        aggregate_row(self.plan.window.is_some(), state, window)
+    }
+
+    /// A new group's state: the accumulators' initial state and the group's key values.
+    fn fresh_state(&mut self, key: &GroupKey<'_>) -> Result<GroupState, ExecError> {
+        let mut state = match &self.fresh_state {
+            Some(state) => state.clone(),
+            None => {
+                let state = self.new_state()?;
+                self.fresh_state = Some(state.clone());
+                state
+            }
+        };
+        state.key = key.values()?;
+        Ok(state)
     }
 
     /// Applies HAVING and the projection to the changed groups.
@@ -576,7 +630,7 @@ impl AggregateOperator {
         };
         let grace = self.grace_ms();
         let close = self.stream_time.saturating_sub(grace);
-        let ready: Vec<GroupId> = if window.window_type == WindowType::Session {
+        let ready: Vec<OutputId> = if window.window_type == WindowType::Session {
             self.suppressed
                 .iter()
                 .filter(|(_, (_, r))| r.window.is_some_and(|(_, end)| end <= close))
@@ -710,12 +764,11 @@ impl AggregateOperator {
 /// windowed query the window bounds.
 fn aggregate_row(
     windowed: bool,
-    key: &[ScalarValue],
     state: &GroupState,
     window: Option<(i64, i64)>,
 ) -> Vec<ScalarValue> {
-    let mut row = Vec::with_capacity(key.len() + state.accumulators.len() + 3);
-    row.extend_from_slice(key);
+    let mut row = Vec::with_capacity(state.key.len() + state.accumulators.len() + 3);
+    row.extend_from_slice(&state.key);
     row.extend(state.accumulators.iter().map(|a| a.value()));
     row.push(ScalarValue::Int64(Some(state.max_timestamp)));
     if let Some((start, end)) = window {
@@ -744,4 +797,78 @@ fn update(state: &mut GroupState, args: &[Vec<ScalarValue>], weight: i8) -> Resu
         }
     }
     Ok(())
+}
+
+/// One row's GROUP BY key: its encoded bytes, and where to read its values.
+struct GroupKey<'a> {
+    bytes: &'a [u8],
+    columns: &'a [ArrayRef],
+    row: usize,
+}
+
+impl GroupKey<'_> {
+    /// The key's values, read only when a group is created.
+    fn values(&self) -> Result<Vec<ScalarValue>, ExecError> {
+        self.columns
+            .iter()
+            .map(|c| ScalarValue::try_from_array(c, self.row))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ExecError::internal)
+    }
+}
+
+/// Encodes the GROUP BY columns of a batch into bytes per row: Arrow's row format, which is
+/// built for exactly this (equal values, equal bytes), for every type it supports; each value's
+/// debug text for the rest.
+#[derive(Default)]
+struct KeyEncoder {
+    converter: Option<RowConverter>,
+}
+
+enum KeyRows {
+    Rows(Rows),
+    Text(Vec<Vec<u8>>),
+    Empty,
+}
+
+impl KeyRows {
+    fn row(&self, row: usize) -> &[u8] {
+        match self {
+            KeyRows::Rows(rows) => rows.row(row).data(),
+            KeyRows::Text(texts) => texts.get(row).map_or(&[][..], Vec::as_slice),
+            KeyRows::Empty => &[],
+        }
+    }
+}
+
+impl KeyEncoder {
+    fn encode(&mut self, columns: &[ArrayRef]) -> Result<KeyRows, ExecError> {
+        if columns.is_empty() {
+            return Ok(KeyRows::Empty);
+        }
+        if self.converter.is_none() {
+            let fields = columns
+                .iter()
+                .map(|c| SortField::new(c.data_type().clone()))
+                .collect();
+            self.converter = RowConverter::new(fields).ok();
+        }
+        if let Some(converter) = &self.converter
+            && let Ok(rows) = converter.convert_columns(columns)
+        {
+            return Ok(KeyRows::Rows(rows));
+        }
+        let rows = columns.first().map_or(0, |c| c.len());
+        let mut texts = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let mut text = Vec::new();
+            for column in columns {
+                let value = ScalarValue::try_from_array(column, row).map_err(ExecError::internal)?;
+                text.extend_from_slice(format!("{value:?}").as_bytes());
+                text.push(0);
+            }
+            texts.push(text);
+        }
+        Ok(KeyRows::Text(texts))
+    }
 }
