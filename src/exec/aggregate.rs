@@ -13,6 +13,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::ScalarValue;
+use smallvec::SmallVec;
 
 use super::decode::DecodedBatch;
 use super::sink::SinkRow;
@@ -30,9 +31,9 @@ const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 const EXPIRY_INTERVAL_MS: i64 = 1000;
 
 /// A group: its key columns in Arrow's row format, then the window start (0 without a
-/// window), big-endian. Bytes hash and compare far faster than `ScalarValue`s, and a lookup
-/// needs no allocation.
-type GroupId = Vec<u8>;
+/// window), big-endian. Bytes hash and compare far faster than `ScalarValue`s, a lookup needs
+/// no allocation, and a short key sits inside the hash table's own memory.
+type GroupId = SmallVec<[u8; 32]>;
 
 /// An EMIT FINAL result's identity: its key values and window start.
 type OutputId = (Vec<ScalarValue>, i64);

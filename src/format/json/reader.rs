@@ -131,16 +131,26 @@ impl<'de> Visitor<'de> for FieldLocator<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut ordinal = 0;
         while let Some(name) = map.next_key_seed(FieldName)? {
             let value: &'de RawValue = map.next_value()?;
             let text = value.get();
             let start = text.as_ptr() as usize - self.base;
             let range = start..start + text.len();
+            ordinal += 1;
             // Names with no lower-case letters upper-case to themselves: only the exact match
             // can apply.
             let needs_folding = name
                 .bytes()
                 .any(|b| b.is_ascii_lowercase() || !b.is_ascii());
+            // Data usually lists the fields in the schema's order, and column names are unique.
+            if !needs_folding
+                && let Some(column) = self.columns.get(ordinal - 1)
+                && column.name == *name
+            {
+                self.exact[ordinal - 1] = Some(range);
+                continue;
+            }
             let folded_name = if needs_folding && !name.is_ascii() {
                 Some(name.to_uppercase())
             } else {
