@@ -55,7 +55,7 @@ enum Command {
         /// gives a row for each.
         #[arg(long, default_value = "both", value_parser = ["on", "off", "both"])]
         caching: String,
-        /// The steady input rate of the latency measurement, in events/s.
+        /// The steady input rate of the latency measurement, in events/s; 0 skips it.
         #[arg(long, default_value_t = sluice::bench::run::DEFAULT_LATENCY_RATE)]
         latency_rate: u64,
         /// Run one measurement in this process and print its report as JSON (what the suite
@@ -211,7 +211,7 @@ fn bench(
             return ExitCode::FAILURE;
         };
         let config = RunConfig {
-            latency_rate: latency_rate.max(1),
+            latency_rate,
             ..RunConfig::new(*workload, *events, *caching)
         };
         return match sluice::bench::run_single(&config) {

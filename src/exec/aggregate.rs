@@ -60,6 +60,8 @@ struct GroupState {
     accumulators: Vec<Box<dyn Accumulator>>,
     /// The largest timestamp that contributed.
     max_timestamp: i64,
+    /// Whether the group's last output was a value (not a tombstone, not filtered by HAVING).
+    emitted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -90,7 +92,7 @@ pub struct AggregateOperator {
     sessions: Store<Vec<u8>, Vec<Session>>,
     /// For table sources: the current row of each source key.
     table_rows: Store<Vec<ScalarValue>, Vec<ScalarValue>>,
-    /// Groups whose last output was a value (not filtered out by HAVING).
+    /// Sessions whose last output was a value (groups keep this in their state).
     emitted: Store<GroupId, bool>,
     stream_time: i64,
     /// EMIT FINAL: the latest result of each open window, with its first-update order.
@@ -156,6 +158,7 @@ impl AggregateOperator {
             key: Vec::new(),
             accumulators,
             max_timestamp: i64::MIN,
+            emitted: false,
         })
     }
 
@@ -394,20 +397,26 @@ impl AggregateOperator {
         reporter: &mut Reporter<'_>,
         emitted: &mut Vec<Emitted>,
     ) -> Result<(), ExecError> {
-        if self.groups.get(id).is_none() {
-            let state = self.fresh_state(key)?;
-            self.groups.put(id.clone(), state);
-        }
-        let state = self
-            .groups
-            .get_mut(id)
-            .ok_or_else(|| ExecError::internal("a group vanished"))?;
-        if let Err(e) = update(state, args, change.weight) {
-            reporter.expression_error(e, change.position);
-        }
-        state.max_timestamp = state.max_timestamp.max(change.timestamp);
-        let timestamp = state.max_timestamp;
-        let row = aggregate_row(self.plan.window.is_some(), state, window);
+        let windowed = self.plan.window.is_some();
+        let mut change_state = |state: &mut GroupState| {
+            if let Err(e) = update(state, args, change.weight) {
+                reporter.expression_error(e, change.position);
+            }
+            state.max_timestamp = state.max_timestamp.max(change.timestamp);
+            (
+                aggregate_row(windowed, state, window),
+                state.max_timestamp,
+            )
+        };
+        let (row, timestamp) = match self.groups.get_mut(id) {
+            Some(state) => change_state(state),
+            None => {
+                let mut state = self.fresh_state(key)?;
+                let changed = change_state(&mut state);
+                self.groups.put(id.clone(), state);
+                changed
+            }
+        };
         emitted.push(Emitted {
             id: id.clone(),
             row,
@@ -561,23 +570,28 @@ impl AggregateOperator {
                 h.as_boolean_opt()
                     .is_some_and(|b| b.is_valid(i) && b.value(i))
             });
-            let was_emitted = self.emitted.get(&e.id).copied().unwrap_or(false);
-            let tombstone = if e.removed {
-                self.emitted.remove(&e.id);
-                if !was_emitted {
-                    continue;
+            // Groups keep their flag in their own state; sessions in the `emitted` store.
+            let group = self.groups.get_mut(&e.id);
+            let was_emitted = match &group {
+                Some(state) => state.emitted,
+                None => self.emitted.get(&e.id).copied().unwrap_or(false),
+            };
+            let now_emitted = passes && !e.removed;
+            match group {
+                Some(state) => state.emitted = now_emitted,
+                None if e.removed => {
+                    self.emitted.remove(&e.id);
                 }
-                true
-            } else if passes {
-                if !was_emitted {
-                    self.emitted.put(e.id.clone(), true);
+                None if now_emitted != was_emitted => {
+                    self.emitted.put(e.id.clone(), now_emitted);
                 }
-                false
-            } else if was_emitted {
-                self.emitted.put(e.id.clone(), false);
-                true
-            } else {
-                continue;
+                None => {}
+            }
+            let tombstone = match (e.removed, passes, was_emitted) {
+                (true, _, true) => true,
+                (false, true, _) => false,
+                (false, false, true) => true,
+                _ => continue,
             };
             let values = outputs
                 .iter()
