@@ -92,10 +92,7 @@ fn send(
         .send(chunk)
         .map_err(unreachable)?;
     let status = response.status();
-    let body = response
-        .body_mut()
-        .read_to_string()
-        .map_err(unreachable)?;
+    let body = response.body_mut().read_to_string().map_err(unreachable)?;
     let reply: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     if !status.is_success() {
         let message = reply

@@ -36,7 +36,16 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
     let file_arg = file.to_string_lossy().into_owned();
     let (ok, stderr) = produce(
         &server,
-        &["bids", &file_arg, "--key", "auction", "--key-format", "bigint", "--partitions", "3"],
+        &[
+            "bids",
+            &file_arg,
+            "--key",
+            "auction",
+            "--key-format",
+            "bigint",
+            "--partitions",
+            "3",
+        ],
     );
     assert!(ok, "{stderr}");
     assert!(stderr.contains("Appended 2500 records to bids"), "{stderr}");
@@ -58,10 +67,7 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
         })
         .collect();
     loop {
-        let (_, rows) = server.query_stream(
-            "SELECT auction, n, total FROM totals;",
-            json!({}),
-        );
+        let (_, rows) = server.query_stream("SELECT auction, n, total FROM totals;", json!({}));
         let mut actual: Vec<(i64, i64, i64)> = rows
             .iter()
             .filter_map(|r| {
@@ -86,7 +92,14 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
     let bad_arg = bad.to_string_lossy().into_owned();
     let (ok, stderr) = produce(
         &server,
-        &["bids", &bad_arg, "--key", "auction", "--key-format", "bigint"],
+        &[
+            "bids",
+            &bad_arg,
+            "--key",
+            "auction",
+            "--key-format",
+            "bigint",
+        ],
     );
     assert!(!ok);
     assert!(
@@ -97,12 +110,20 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
     let (ok, stderr) = produce(&server, &["bids", &file_arg, "--partitions", "2"]);
     assert!(!ok);
     assert!(stderr.contains("has 3 partitions, not 2"), "{stderr}");
-    let topics: Value = server.ksql_ok("SHOW TOPICS;").into_iter().next().expect("one entity");
+    let topics: Value = server
+        .ksql_ok("SHOW TOPICS;")
+        .into_iter()
+        .next()
+        .expect("one entity");
     let bids = topics["topics"]
         .as_array()
         .and_then(|t| t.iter().find(|t| t["name"] == "bids"))
         .cloned()
         .expect("the bids topic is listed");
-    assert_eq!(bids["replicaInfo"].as_array().map(Vec::len), Some(3), "{bids}");
+    assert_eq!(
+        bids["replicaInfo"].as_array().map(Vec::len),
+        Some(3),
+        "{bids}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

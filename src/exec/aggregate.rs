@@ -403,10 +403,7 @@ impl AggregateOperator {
                 reporter.expression_error(e, change.position);
             }
             state.max_timestamp = state.max_timestamp.max(change.timestamp);
-            (
-                aggregate_row(windowed, state, window),
-                state.max_timestamp,
-            )
+            (aggregate_row(windowed, state, window), state.max_timestamp)
         };
         let (row, timestamp) = match self.groups.get_mut(id) {
             Some(state) => change_state(state),
@@ -878,7 +875,8 @@ impl KeyEncoder {
         for row in 0..rows {
             let mut text = Vec::new();
             for column in columns {
-                let value = ScalarValue::try_from_array(column, row).map_err(ExecError::internal)?;
+                let value =
+                    ScalarValue::try_from_array(column, row).map_err(ExecError::internal)?;
                 text.extend_from_slice(format!("{value:?}").as_bytes());
                 text.push(0);
             }

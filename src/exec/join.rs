@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
@@ -100,8 +101,99 @@ impl JoinOperator {
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
     ) -> Result<Vec<SinkRow>, ExecError> {
+        // A stream record joined to a table needs no per-record row: the stream's columns are
+        // taken from its batch as they are.
+        if input == 0 && self.top.inner.is_none() && self.plan.top.kind == JoinKind::StreamTable {
+            return self.stream_to_table(&decoded, reporter);
+        }
         let joined = self.top.process(input, &decoded, reporter)?;
         self.project(joined, reporter)
+    }
+
+    /// A batch of stream records joined to the table's current rows.
+    fn stream_to_table(
+        &mut self,
+        decoded: &DecodedBatch,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        let level = &self.plan.top;
+        let keys = evaluate(
+            &level.left_key,
+            &decoded.batch,
+            &decoded.positions,
+            reporter,
+        )?;
+        let left_width = level.left_scope.columns.len();
+        let rowtime = decoded.batch.column(left_width - 3).clone();
+        let rowtime = rowtime.as_primitive_opt::<Int64Type>();
+        let right_columns = &level.right.scope.columns;
+        let mut taken: Vec<u32> = Vec::with_capacity(decoded.num_rows());
+        let mut right: Vec<Vec<ScalarValue>> = right_columns
+            .iter()
+            .map(|_| Vec::with_capacity(decoded.num_rows()))
+            .collect();
+        let right_nulls: Vec<ScalarValue> = right_columns
+            .iter()
+            .map(|c| ScalarValue::try_from(&c.ty.to_arrow()).unwrap_or(ScalarValue::Null))
+            .collect();
+        let mut metas = Vec::with_capacity(decoded.num_rows());
+        for i in 0..decoded.num_rows() {
+            if decoded.tombstone[i] {
+                continue;
+            }
+            let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+            let row = if key.is_null() {
+                None
+            } else {
+                self.top.right_table.get(&key)
+            };
+            if row.is_none() && level.join_type == JoinType::Inner {
+                continue;
+            }
+            for (c, values) in right.iter_mut().enumerate() {
+                values.push(match row {
+                    Some(row) => row[c].clone(),
+                    None => right_nulls[c].clone(),
+                });
+            }
+            taken.push(i as u32);
+            metas.push(ResultMeta {
+                key,
+                tombstone: false,
+                forced: false,
+                timestamp: rowtime.map_or(0, |t| t.value(i)),
+                headers: decoded.headers[i].clone(),
+                position: decoded.positions[i],
+            });
+        }
+        if metas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let indices = datafusion::arrow::array::UInt32Array::from(taken);
+        let scope = &self.plan.scope;
+        let mut columns = Vec::with_capacity(scope.columns.len());
+        for c in 0..left_width {
+            columns.push(
+                datafusion::arrow::compute::take(decoded.batch.column(c), &indices, None)
+                    .map_err(ExecError::internal)?,
+            );
+        }
+        for (values, column) in right.into_iter().zip(right_columns) {
+            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        }
+        let key_column = scope
+            .columns
+            .last()
+            .ok_or_else(|| ExecError::internal("a join scope without its key"))?;
+        columns.push(
+            to_array(
+                metas.iter().map(|m| m.key.clone()).collect(),
+                &key_column.ty.to_arrow(),
+            )
+            .map_err(ExecError::internal)?,
+        );
+        let batch = batch_of(scope.arrow_schema(), columns, metas.len())?;
+        self.finish(batch, metas, reporter)
     }
 }
 
@@ -578,6 +670,27 @@ impl JoinOperator {
             columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
         }
         let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
+        let metas = joined
+            .into_iter()
+            .map(|j| ResultMeta {
+                key: j.key,
+                tombstone: j.tombstone,
+                forced: j.forced,
+                timestamp: j.timestamp,
+                headers: j.headers,
+                position: j.position,
+            })
+            .collect();
+        self.finish(batch, metas, reporter)
+    }
+
+    /// WHERE and the projection over a batch of join results (of the join scope).
+    fn finish(
+        &mut self,
+        batch: datafusion::arrow::record_batch::RecordBatch,
+        joined: Vec<ResultMeta>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
         let positions: Vec<(u32, u64)> = joined.iter().map(|j| j.position).collect();
         let filter = match &self.plan.filter {
             Some(f) => Some(evaluate(f, &batch, &positions, reporter)?),
@@ -639,6 +752,16 @@ impl JoinOperator {
         }
         Ok(out)
     }
+}
+
+/// What a join result carries besides its columns.
+struct ResultMeta {
+    key: ScalarValue,
+    tombstone: bool,
+    forced: bool,
+    timestamp: i64,
+    headers: Headers,
+    position: (u32, u64),
 }
 
 struct Change {

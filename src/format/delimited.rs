@@ -125,7 +125,10 @@ pub(crate) fn parse_field(field: &str, ty: &SqlType) -> std::result::Result<Scal
 /// Reads the fields of the first record, as commons-csv's lexer does: leading empty lines are
 /// skipped, `""` inside quotes is a quote, whitespace may follow a closing quote, and a quote
 /// inside an unquoted field is an ordinary character. Later records are ignored.
-pub(crate) fn parse_first_record(text: &str, delimiter: char) -> std::result::Result<Vec<String>, String> {
+pub(crate) fn parse_first_record(
+    text: &str,
+    delimiter: char,
+) -> std::result::Result<Vec<String>, String> {
     let mut chars = text.chars().peekable();
     while matches!(chars.peek(), Some('\r' | '\n')) {
         chars.next();

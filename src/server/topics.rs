@@ -53,7 +53,12 @@ fn append_lines(
     params: &ProduceParams,
     body: &[u8],
 ) -> Result<usize, ApiError> {
-    let format = match params.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let format = match params
+        .format
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("json") => LineFormat::Json,
         Some("delimited") => {
             let delimiter = params.delimiter.as_deref().unwrap_or(",");
@@ -97,7 +102,9 @@ fn append_lines(
         ..TopicConfig::default()
     };
     match store.describe_topic(topic) {
-        Some(existing) if params.partitions.is_some() && existing.config.partitions != config.partitions => {
+        Some(existing)
+            if params.partitions.is_some() && existing.config.partitions != config.partitions =>
+        {
             return Err(ApiError::bad_request(format!(
                 "Topic '{topic}' has {} partitions, not {}",
                 existing.config.partitions, config.partitions

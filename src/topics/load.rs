@@ -138,19 +138,16 @@ impl LineLoader {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let key = match &mut self.key {
-                None => None,
-                Some(field) => {
-                    Some(
-                        field
-                            .key_of(line, &mut cells)
-                            .map_err(|message| LoadError::BadLine {
-                                line: first_line + i,
-                                message,
-                            })?,
-                    )
-                }
-            };
+            let key =
+                match &mut self.key {
+                    None => None,
+                    Some(field) => Some(field.key_of(line, &mut cells).map_err(|message| {
+                        LoadError::BadLine {
+                            line: first_line + i,
+                            message,
+                        }
+                    })?),
+                };
             records.push(ProducerRecord {
                 key,
                 value: Some(line.to_vec()),
@@ -205,7 +202,10 @@ mod tests {
         let records = loader.records(&chunk[..], 1, 5).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].key.as_deref(), Some(&7i64.to_be_bytes()[..]));
-        assert_eq!(records[0].value.as_deref(), Some(&b"{\"AUCTION\": 7, \"P\": 1}"[..]));
+        assert_eq!(
+            records[0].value.as_deref(),
+            Some(&b"{\"AUCTION\": 7, \"P\": 1}"[..])
+        );
         assert_eq!(records[1].key.as_deref(), Some(&8i64.to_be_bytes()[..]));
         assert_eq!(records[1].timestamp, 5);
 
@@ -225,17 +225,16 @@ mod tests {
     #[test]
     fn delimited_lines_keyed_by_position_and_unkeyed_lines() {
         let mut loader =
-            LineLoader::new(LineFormat::Delimited(','), Some(("2", KeyEncoding::String)))
-                .unwrap();
-        let records = loader
-            .records(b"a,b,c\nd,e", 1, 0)
-            .unwrap();
+            LineLoader::new(LineFormat::Delimited(','), Some(("2", KeyEncoding::String))).unwrap();
+        let records = loader.records(b"a,b,c\nd,e", 1, 0).unwrap();
         assert_eq!(records[0].key.as_deref(), Some(&b"b"[..]));
         assert_eq!(records[1].value.as_deref(), Some(&b"d,e"[..]));
         let mut plain = LineLoader::new(LineFormat::Json, None).unwrap();
         let records = plain.records(b"1\n2\n", 1, 0).unwrap();
         assert_eq!(records.len(), 2);
         assert!(records[0].key.is_none());
-        assert!(LineLoader::new(LineFormat::Delimited(','), Some(("x", KeyEncoding::Int))).is_err());
+        assert!(
+            LineLoader::new(LineFormat::Delimited(','), Some(("x", KeyEncoding::Int))).is_err()
+        );
     }
 }
