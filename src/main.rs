@@ -62,6 +62,9 @@ enum Command {
         /// runs in each child process).
         #[arg(long, hide = true)]
         single: bool,
+        /// Distinct auctions the bids reference: the number of groups the aggregate keeps.
+        #[arg(long, default_value_t = sluice::bench::generator::AUCTIONS)]
+        keys: i64,
     },
     /// Work with topics.
     Topics {
@@ -134,7 +137,8 @@ fn main() -> ExitCode {
             caching,
             latency_rate,
             single,
-        } => bench(&events, &workload, &caching, latency_rate, single),
+            keys,
+        } => bench(&events, &workload, &caching, latency_rate, single, keys.max(1)),
         Command::Topics {
             command:
                 TopicsCommand::Produce {
@@ -197,6 +201,7 @@ fn bench(
     caching: &str,
     latency_rate: u64,
     single: bool,
+    keys: i64,
 ) -> ExitCode {
     use sluice::bench::{RunConfig, SuiteConfig, Workload};
     let workloads = Workload::parse_selection(workload).unwrap_or_default();
@@ -212,6 +217,7 @@ fn bench(
         };
         let config = RunConfig {
             latency_rate,
+            keys,
             ..RunConfig::new(*workload, *events, *caching)
         };
         return match sluice::bench::run_single(&config) {
@@ -244,6 +250,7 @@ fn bench(
         events: events.to_vec(),
         caching,
         latency_rate,
+        keys,
     };
     match sluice::bench::run_suite(&config) {
         Ok(reports) => {

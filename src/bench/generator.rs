@@ -126,8 +126,14 @@ const AUCTION_STREAM: u64 = 2;
 
 /// The `index`-th bid of the stream with this seed.
 pub fn bid(seed: u64, index: u64) -> Bid {
+    bid_with_keys(seed, index, AUCTIONS)
+}
+
+/// The `index`-th bid, its auction drawn from `0..keys` (`keys` > 0): how the benchmarks vary
+/// the number of groups an aggregation keeps.
+pub fn bid_with_keys(seed: u64, index: u64, keys: i64) -> Bid {
     let mut g = SplitMix64::for_event(seed, BID_STREAM, index);
-    let auction = g.range(0, AUCTIONS);
+    let auction = g.range(0, keys.max(1));
     let bidder = g.range(0, BIDDERS);
     let price = g.range(PRICE_RANGE.0, PRICE_RANGE.1);
     let channel_id = g.range(0, CHANNELS.len() as i64);
@@ -183,7 +189,14 @@ pub fn bid_record(bid: &Bid) -> ProducerRecord {
 
 /// Records for the bids `start..end`.
 pub fn bid_records(seed: u64, start: u64, end: u64) -> Vec<ProducerRecord> {
-    (start..end).map(|i| bid_record(&bid(seed, i))).collect()
+    bid_records_with_keys(seed, start, end, AUCTIONS)
+}
+
+/// Records for the bids `start..end`, their auctions drawn from `0..keys`.
+pub fn bid_records_with_keys(seed: u64, start: u64, end: u64, keys: i64) -> Vec<ProducerRecord> {
+    (start..end)
+        .map(|i| bid_record(&bid_with_keys(seed, i, keys)))
+        .collect()
 }
 
 /// The auction with this id (`0..AUCTIONS`).

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::generator::{
-    self, AUCTIONS_TOPIC, BIDS_TOPIC, auction_records, bid_index_of_timestamp, bid_records,
+    self, AUCTIONS_TOPIC, BIDS_TOPIC, auction_records, bid_index_of_timestamp, bid_records_with_keys,
 };
 use super::workload::{OUTPUT_TOPIC, Workload};
 use super::{BenchError, CACHE_ON_BYTES, CACHE_PROPERTY};
@@ -51,6 +51,8 @@ pub struct RunConfig {
     pub latency_rate: u64,
     /// Bids the latency probe offers in all.
     pub latency_events: u64,
+    /// Distinct auctions the bids reference: the number of groups of the aggregate workload.
+    pub keys: i64,
 }
 
 /// The latency probe offers at most this many events (two seconds at 100,000 events/s), so
@@ -66,6 +68,7 @@ impl RunConfig {
             seed: generator::DEFAULT_SEED,
             latency_rate: DEFAULT_LATENCY_RATE,
             latency_events: events.min(MAX_LATENCY_EVENTS),
+            keys: generator::AUCTIONS,
         }
     }
 }
@@ -92,6 +95,9 @@ pub struct LatencyReport {
 pub struct RunReport {
     pub workload: String,
     pub events: u64,
+    /// Distinct auction ids in the bids.
+    #[serde(default)]
+    pub keys: i64,
     pub caching: bool,
     /// Time to consume the N pre-loaded events.
     pub seconds: f64,
@@ -166,7 +172,10 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         let mut harness = Harness::new(config)?;
         harness
             .store
-            .append(BIDS_TOPIC, bid_records(config.seed, 0, config.events))?;
+            .append(
+                BIDS_TOPIC,
+                bid_records_with_keys(config.seed, 0, config.events, config.keys),
+            )?;
         let before = harness.stats()?;
         let start = Instant::now();
         harness.engine.run_until_idle()?;
@@ -188,6 +197,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
     Ok(RunReport {
         workload: config.workload.name().to_string(),
         events: config.events,
+        keys: config.keys,
         caching: config.caching,
         seconds,
         events_per_second: config.events as f64 / seconds.max(f64::MIN_POSITIVE),
@@ -204,7 +214,10 @@ pub fn measure_latency(config: &RunConfig) -> Result<LatencyReport, BenchError> 
     let events = config.latency_events;
     // Generated up front so that making records never delays a batch.
     let mut batches: Vec<Vec<ProducerRecord>> = (0..events.div_ceil(per_tick))
-        .map(|t| bid_records(config.seed, t * per_tick, ((t + 1) * per_tick).min(events)))
+        .map(|t| {
+            let end = ((t + 1) * per_tick).min(events);
+            bid_records_with_keys(config.seed, t * per_tick, end, config.keys)
+        })
         .collect();
     batches.reverse();
     let ticks = batches.len() as u64;

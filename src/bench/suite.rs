@@ -21,6 +21,8 @@ pub struct SuiteConfig {
     pub caching: Vec<bool>,
     /// The latency probe's offered load, events/s.
     pub latency_rate: u64,
+    /// Distinct auctions in the bids (groups of the aggregate workload).
+    pub keys: i64,
 }
 
 /// The arguments that make `sluice` run one measurement and print its report.
@@ -29,6 +31,7 @@ pub fn child_args(
     events: u64,
     caching: bool,
     latency_rate: u64,
+    keys: i64,
 ) -> Vec<String> {
     vec![
         "bench".to_string(),
@@ -41,6 +44,8 @@ pub fn child_args(
         if caching { "on" } else { "off" }.to_string(),
         "--latency-rate".to_string(),
         latency_rate.to_string(),
+        "--keys".to_string(),
+        keys.to_string(),
     ]
 }
 
@@ -53,7 +58,13 @@ pub fn run_suite(config: &SuiteConfig) -> Result<Vec<RunReport>, BenchError> {
                 let mode = if caching { "on" } else { "off" };
                 eprintln!("bench: {workload}, {events} events, caching {mode} …");
                 let output = Command::new(&config.exe)
-                    .args(child_args(workload, events, caching, config.latency_rate))
+                    .args(child_args(
+                        workload,
+                        events,
+                        caching,
+                        config.latency_rate,
+                        config.keys,
+                    ))
                     .stdin(Stdio::null())
                     .stderr(Stdio::inherit())
                     .output()
@@ -78,8 +89,8 @@ pub fn run_suite(config: &SuiteConfig) -> Result<Vec<RunReport>, BenchError> {
 /// The results as a markdown table, one row per measurement.
 pub fn markdown_table(reports: &[RunReport]) -> String {
     let mut out = String::from(
-        "| workload | caching | events | seconds | events/s | peak RSS MB | p50 ms | p99 ms | p999 ms |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | caching | events | keys | seconds | events/s | peak RSS MB | p50 ms | p99 ms | p999 ms |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in reports {
         let rss = r
@@ -88,10 +99,11 @@ pub fn markdown_table(reports: &[RunReport]) -> String {
             .unwrap_or_else(|| "n/a".to_string());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.0} | {rss} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.2} | {:.0} | {rss} | {:.2} | {:.2} | {:.2} |",
             r.workload,
             if r.caching { "on" } else { "off" },
             r.events,
+            r.keys,
             r.seconds,
             r.events_per_second,
             r.latency.p50_ms,
@@ -183,6 +195,7 @@ mod tests {
         let report = RunReport {
             workload: "filter".to_string(),
             events: 100_000,
+            keys: 10_000,
             caching: true,
             seconds: 1.5,
             events_per_second: 66_666.7,
@@ -201,7 +214,7 @@ mod tests {
         };
         let table = markdown_table(std::slice::from_ref(&report));
         assert!(
-            table.contains("| filter | on | 100000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"),
+            table.contains("| filter | on | 100000 | 10000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"),
             "{table}"
         );
         let json = serde_json::to_string(&report).unwrap();
