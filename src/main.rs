@@ -138,7 +138,14 @@ fn main() -> ExitCode {
             latency_rate,
             single,
             keys,
-        } => bench(&events, &workload, &caching, latency_rate, single, keys.max(1)),
+        } => bench(
+            &events,
+            &workload,
+            &caching,
+            latency_rate,
+            single,
+            keys.max(1),
+        ),
         Command::Topics {
             command:
                 TopicsCommand::Produce {

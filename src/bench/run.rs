@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::generator::{
-    self, AUCTIONS_TOPIC, BIDS_TOPIC, auction_records, bid_index_of_timestamp, bid_records_with_keys,
+    self, AUCTIONS_TOPIC, BIDS_TOPIC, auction_records, bid_index_of_timestamp,
+    bid_records_with_keys,
 };
 use super::workload::{OUTPUT_TOPIC, Workload};
 use super::{BenchError, CACHE_ON_BYTES, CACHE_PROPERTY};
@@ -170,12 +171,10 @@ impl Harness {
 pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
     let (seconds, records_out) = {
         let mut harness = Harness::new(config)?;
-        harness
-            .store
-            .append(
-                BIDS_TOPIC,
-                bid_records_with_keys(config.seed, 0, config.events, config.keys),
-            )?;
+        harness.store.append(
+            BIDS_TOPIC,
+            bid_records_with_keys(config.seed, 0, config.events, config.keys),
+        )?;
         let before = harness.stats()?;
         let start = Instant::now();
         harness.engine.run_until_idle()?;

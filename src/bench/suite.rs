@@ -214,7 +214,9 @@ mod tests {
         };
         let table = markdown_table(std::slice::from_ref(&report));
         assert!(
-            table.contains("| filter | on | 100000 | 10000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"),
+            table.contains(
+                "| filter | on | 100000 | 10000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"
+            ),
             "{table}"
         );
         let json = serde_json::to_string(&report).unwrap();

@@ -11,11 +11,59 @@ use super::{
 #[derive(Debug)]
 struct Topic {
     config: TopicConfig,
-    partitions: Vec<Vec<Record>>,
+    partitions: Vec<Log<Record>>,
     /// (partition, offset) of every record, in append order.
-    arrival: Vec<(u32, u64)>,
+    arrival: Log<(u32, u64)>,
     /// Round-robin cursor for records without a key.
     next_unkeyed: u32,
+}
+
+/// An append-only sequence kept in fixed-size segments: an append never moves what is already
+/// there, so a long log grows without the pause of copying it into a larger buffer.
+#[derive(Debug)]
+struct Log<T> {
+    segments: Vec<Vec<T>>,
+    len: usize,
+}
+
+/// Entries per segment.
+const SEGMENT: usize = 16 * 1024;
+
+impl<T> Default for Log<T> {
+    fn default() -> Self {
+        Log {
+            segments: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Log<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, value: T) {
+        match self.segments.last_mut() {
+            Some(last) if last.len() < SEGMENT => last.push(value),
+            _ => {
+                let mut segment = Vec::with_capacity(SEGMENT);
+                segment.push(value);
+                self.segments.push(segment);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        self.segments.get(index / SEGMENT)?.get(index % SEGMENT)
+    }
+
+    /// The entries `start..end` (clamped to the log).
+    fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &T> {
+        let end = end.min(self.len);
+        (start.min(end)..end).filter_map(|i| self.get(i))
+    }
 }
 
 /// Topics kept in memory: fast, and gone with the process.
@@ -59,13 +107,15 @@ impl TopicStore for MemoryTopicStore {
             }
             return Ok(());
         }
-        let partitions = (0..config.partitions.max(1)).map(|_| Vec::new()).collect();
+        let partitions = (0..config.partitions.max(1))
+            .map(|_| Log::default())
+            .collect();
         topics.insert(
             name.to_string(),
             Topic {
                 config,
                 partitions,
-                arrival: Vec::new(),
+                arrival: Log::default(),
                 next_unkeyed: 0,
             },
         );
@@ -141,9 +191,11 @@ impl TopicStore for MemoryTopicStore {
                     topic: topic.to_string(),
                     partition,
                 })?;
-        let start = (offset as usize).min(log.len());
-        let end = start.saturating_add(max).min(log.len());
-        Ok(log[start..end].to_vec())
+        let start = offset as usize;
+        Ok(log
+            .range(start, start.saturating_add(max))
+            .cloned()
+            .collect())
     }
 
     fn read_in_arrival_order(
@@ -158,9 +210,10 @@ impl TopicStore for MemoryTopicStore {
             .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
         let start = (position as usize).min(t.arrival.len());
         let end = start.saturating_add(max).min(t.arrival.len());
-        let records = t.arrival[start..end]
-            .iter()
-            .map(|&(p, o)| t.partitions[p as usize][o as usize].clone())
+        let records = t
+            .arrival
+            .range(start, end)
+            .filter_map(|&(p, o)| t.partitions.get(p as usize)?.get(o as usize).cloned())
             .collect();
         Ok((records, end as u64))
     }
@@ -169,6 +222,21 @@ impl TopicStore for MemoryTopicStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_reads_across_its_segments() {
+        let mut log = Log::default();
+        for i in 0..(2 * SEGMENT + 5) {
+            log.push(i);
+        }
+        assert_eq!(log.len(), 2 * SEGMENT + 5);
+        assert_eq!(log.get(SEGMENT), Some(&SEGMENT));
+        assert_eq!(log.get(2 * SEGMENT + 5), None);
+        let around: Vec<usize> = log.range(SEGMENT - 2, SEGMENT + 2).copied().collect();
+        assert_eq!(around, vec![SEGMENT - 2, SEGMENT - 1, SEGMENT, SEGMENT + 1]);
+        assert_eq!(log.range(2 * SEGMENT + 3, usize::MAX).count(), 2);
+        assert_eq!(log.range(10, 5).count(), 0);
+    }
 
     fn keyed(key: &[u8]) -> ProducerRecord {
         ProducerRecord {
