@@ -15,6 +15,7 @@ use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::ScalarValue;
 use smallvec::SmallVec;
 
+use super::builder::ColumnBuilder;
 use super::decode::DecodedBatch;
 use super::sink::SinkRow;
 use super::store::{self, Store};
@@ -537,7 +538,7 @@ impl AggregateOperator {
     /// Applies HAVING and the projection to the changed groups.
     fn project(
         &mut self,
-        emitted: Vec<Emitted>,
+        mut emitted: Vec<Emitted>,
         reporter: &mut Reporter<'_>,
     ) -> Result<Vec<SinkRow>, ExecError> {
         if emitted.is_empty() {
@@ -545,9 +546,18 @@ impl AggregateOperator {
         }
         let scope = &self.plan.aggregate_scope;
         let mut columns = Vec::with_capacity(scope.columns.len());
-        for (c, column) in scope.columns.iter().enumerate() {
-            let values = emitted.iter().map(|e| e.row[c].clone()).collect();
-            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        let mut builders: Vec<ColumnBuilder> = scope
+            .columns
+            .iter()
+            .map(|c| ColumnBuilder::new(&c.ty, emitted.len()))
+            .collect();
+        for e in &mut emitted {
+            for (builder, value) in builders.iter_mut().zip(e.row.drain(..)) {
+                builder.append_scalar(value)?;
+            }
+        }
+        for builder in builders {
+            columns.push(builder.finish()?);
         }
         let batch = batch_of(scope.arrow_schema(), columns, emitted.len())?;
         let positions: Vec<(u32, u64)> = emitted.iter().map(|e| e.position).collect();

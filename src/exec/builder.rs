@@ -91,7 +91,10 @@ impl ColumnBuilder {
                 b.append_option(v)
             }
             (ColumnBuilder::Double(b), ScalarValue::Float64(v)) => b.append_option(v),
-            (ColumnBuilder::Decimal(b, _), ScalarValue::Decimal128(v, _, _)) => b.append_option(v),
+            (
+                ColumnBuilder::Decimal(b, DataType::Decimal128(precision, scale)),
+                ScalarValue::Decimal128(v, p, s),
+            ) if p == *precision && s == *scale => b.append_option(v),
             (ColumnBuilder::Text(b), ScalarValue::Utf8(v)) => b.append_option(v),
             (builder, v) => {
                 let target = builder.data_type();
@@ -143,5 +146,53 @@ impl ColumnBuilder {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{Decimal128Type, Int64Type};
+
+    #[test]
+    fn decimals_of_another_scale_are_rescaled() {
+        let ty = SqlType::Decimal {
+            precision: 5,
+            scale: 2,
+        };
+        let mut builder = ColumnBuilder::new(&ty, 3);
+        builder
+            .append_scalar(ScalarValue::Decimal128(Some(15), 4, 1))
+            .unwrap();
+        builder.append(Cell::Decimal(250), &ty).unwrap();
+        builder.append(Cell::Null, &ty).unwrap();
+        let array = builder.finish().unwrap();
+        let decimals = array.as_primitive::<Decimal128Type>();
+        assert_eq!(decimals.value(0), 150);
+        assert_eq!(decimals.value(1), 250);
+        assert!(decimals.is_null(2));
+    }
+
+    #[test]
+    fn cells_and_scalars_of_every_kind_build_their_column() {
+        let mut longs = ColumnBuilder::new(&SqlType::Bigint, 3);
+        longs.append(Cell::Long(7), &SqlType::Bigint).unwrap();
+        longs.append_scalar(ScalarValue::Int32(Some(8))).unwrap();
+        longs
+            .append(Cell::Text("x".into()), &SqlType::Bigint)
+            .unwrap_err();
+        let array = longs.finish().unwrap();
+        assert_eq!(
+            array.as_primitive::<Int64Type>().values().to_vec(),
+            vec![7, 8]
+        );
+
+        let list = SqlType::Array(Box::new(SqlType::Int));
+        let mut lists = ColumnBuilder::new(&list, 2);
+        lists.append(Cell::Null, &list).unwrap();
+        let array = lists.finish().unwrap();
+        assert_eq!(array.data_type(), &list.to_arrow());
+        assert!(array.is_null(0));
     }
 }

@@ -29,6 +29,19 @@ pub fn deserialize(columns: &[Column], bytes: &[u8]) -> Result<Vec<ScalarValue>>
     Ok(vec![value])
 }
 
+/// The single column's value as a cell, for the types read without an allocation; `None`
+/// sends the caller to [`deserialize`] (which also reports malformed bytes).
+pub fn read_cell<'a>(column: &Column, bytes: &'a [u8]) -> Option<super::Cell<'a>> {
+    match column.ty {
+        SqlType::Int => Some(super::Cell::Int(i32::from_be_bytes(bytes.try_into().ok()?))),
+        SqlType::Bigint => Some(super::Cell::Long(i64::from_be_bytes(
+            bytes.try_into().ok()?,
+        ))),
+        SqlType::String => Some(super::Cell::Text(String::from_utf8_lossy(bytes))),
+        _ => None,
+    }
+}
+
 /// Encodes the single column's value. A null value writes no bytes.
 pub fn serialize(columns: &[Column], values: &[ScalarValue]) -> Result<Option<Vec<u8>>> {
     let Some(column) = single_column(columns).map_err(FormatError::Serialize)? else {

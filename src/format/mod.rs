@@ -202,6 +202,13 @@ impl RowReader {
     /// gives `Ok(None)` (no bytes, or a null row), leaving `cells` empty.
     pub fn read<'a>(&mut self, bytes: Option<&'a [u8]>, cells: &mut Vec<Cell<'a>>) -> Result<bool> {
         cells.clear();
+        if let (FormatKind::Kafka, [column], Some(bytes)) =
+            (self.spec.kind, &self.columns[..], bytes)
+            && let Some(cell) = kafka::read_cell(column, bytes)
+        {
+            cells.push(cell);
+            return Ok(true);
+        }
         if let (Some(reader), Some(bytes)) = (&mut self.json, bytes) {
             match reader.read(bytes, cells) {
                 json::reader::RowRead::Row => return Ok(true),
