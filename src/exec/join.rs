@@ -157,7 +157,10 @@ impl JoinOperator {
                 });
             }
             taken.push(i as u32);
-            metas.push(ResultMeta {
+            // The columns are in the batch: the result carries only what goes beside them.
+            metas.push(Joined {
+                left: None,
+                right: None,
                 key,
                 tombstone: false,
                 forced: false,
@@ -670,25 +673,15 @@ impl JoinOperator {
             columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
         }
         let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
-        let metas = joined
-            .into_iter()
-            .map(|j| ResultMeta {
-                key: j.key,
-                tombstone: j.tombstone,
-                forced: j.forced,
-                timestamp: j.timestamp,
-                headers: j.headers,
-                position: j.position,
-            })
-            .collect();
-        self.finish(batch, metas, reporter)
+        self.finish(batch, joined, reporter)
     }
 
-    /// WHERE and the projection over a batch of join results (of the join scope).
+    /// WHERE and the projection over a batch of join results (of the join scope); the
+    /// results' own rows are not read again.
     fn finish(
         &mut self,
         batch: datafusion::arrow::record_batch::RecordBatch,
-        joined: Vec<ResultMeta>,
+        joined: Vec<Joined>,
         reporter: &mut Reporter<'_>,
     ) -> Result<Vec<SinkRow>, ExecError> {
         let positions: Vec<(u32, u64)> = joined.iter().map(|j| j.position).collect();
@@ -752,16 +745,6 @@ impl JoinOperator {
         }
         Ok(out)
     }
-}
-
-/// What a join result carries besides its columns.
-struct ResultMeta {
-    key: ScalarValue,
-    tombstone: bool,
-    forced: bool,
-    timestamp: i64,
-    headers: Headers,
-    position: (u32, u64),
 }
 
 struct Change {
