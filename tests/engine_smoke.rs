@@ -173,3 +173,64 @@ fn alter_adds_columns_that_later_queries_read() {
             .contains("A column with the same name already exists.")
     );
 }
+
+/// A column no expression reads is not built, but a bad value in it still skips the record, as
+/// ksqlDB's deserializer does; a table's key is kept even when only an aggregate reads the rows.
+#[test]
+fn unread_columns_are_still_checked_and_table_keys_kept() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM s (id STRING KEY, a INT, b INT, c STRING) \
+               WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             CREATE STREAM only_a AS SELECT id, a FROM s;\n\
+             CREATE TABLE t (id STRING PRIMARY KEY, g STRING, n INT) \
+               WITH (kafka_topic='t', value_format='JSON', partitions=1);\n\
+             CREATE TABLE sums AS SELECT g, SUM(n) AS total FROM t GROUP BY g;",
+        )
+        .unwrap();
+    let record = |key: &str, value: &str| ProducerRecord {
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp: 5,
+        ..Default::default()
+    };
+    store
+        .append(
+            "s",
+            vec![
+                record("x", r#"{"A":1,"B":2,"C":"c"}"#),
+                record("y", r#"{"A":3,"B":"not a number"}"#),
+            ],
+        )
+        .unwrap();
+    store
+        .append(
+            "t",
+            vec![
+                record("k1", r#"{"G":"g","N":1}"#),
+                record("k2", r#"{"G":"g","N":10}"#),
+                record("k1", r#"{"G":"g","N":5}"#),
+            ],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    assert_eq!(
+        read_values(store.as_ref(), "ONLY_A"),
+        vec![(Some("x".to_string()), Some(r#"{"A":1}"#.to_string()))]
+    );
+    let totals: Vec<Option<String>> = read_values(store.as_ref(), "SUMS")
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    // k1's update retracts its old row within the same group: 1, 11, then 15 (not 16).
+    assert_eq!(
+        totals,
+        vec![
+            Some(r#"{"TOTAL":1}"#.to_string()),
+            Some(r#"{"TOTAL":11}"#.to_string()),
+            Some(r#"{"TOTAL":15}"#.to_string()),
+        ]
+    );
+}

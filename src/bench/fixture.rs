@@ -126,6 +126,7 @@ impl Pipeline {
             &self.scope,
             &self.records,
             &DecodeOptions::default(),
+            None,
             &mut errors,
         )?;
         if let Some((_, message)) = errors.first() {

@@ -396,6 +396,7 @@ impl Engine {
                 &plan.scope,
                 chunk,
                 &DecodeOptions::default(),
+                None,
                 &mut errors,
             )
             .map_err(|e| EngineError::Runtime(e.to_string()))?;

@@ -128,6 +128,16 @@ impl AggregateOperator {
         }
     }
 
+    /// Marks the input columns the aggregation reads; false when it cannot tell.
+    pub fn mark_columns_read(&self, read: &mut [bool]) -> bool {
+        self.plan
+            .filter
+            .iter()
+            .chain(&self.plan.group_by)
+            .chain(self.plan.aggregates.iter().flat_map(|a| &a.args))
+            .all(|e| e.mark_columns_read(read))
+    }
+
     fn grace_ms(&self) -> i64 {
         self.plan
             .window

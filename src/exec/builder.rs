@@ -4,7 +4,7 @@
 
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder,
-    Int64Builder, StringBuilder, TimestampMillisecondBuilder, new_empty_array,
+    Int64Builder, StringBuilder, TimestampMillisecondBuilder, new_empty_array, new_null_array,
 };
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
@@ -23,6 +23,8 @@ pub enum ColumnBuilder {
     Decimal(Decimal128Builder, DataType),
     Text(StringBuilder),
     Other(Vec<ScalarValue>, DataType),
+    /// A column the query never reads: only counted, and all null.
+    Unread(DataType, usize),
 }
 
 impl ColumnBuilder {
@@ -46,9 +48,19 @@ impl ColumnBuilder {
         }
     }
 
+    /// A builder for a column the query never reads.
+    pub fn unread(ty: &SqlType) -> ColumnBuilder {
+        ColumnBuilder::Unread(ty.to_arrow(), 0)
+    }
+
+    pub fn is_unread(&self) -> bool {
+        matches!(self, ColumnBuilder::Unread(..))
+    }
+
     /// Appends a cell read for a column of type `ty` (this builder's type).
     pub fn append(&mut self, cell: Cell<'_>, ty: &SqlType) -> Result<(), ExecError> {
         match (self, cell) {
+            (ColumnBuilder::Unread(_, count), _) => *count += 1,
             (ColumnBuilder::Other(values, _), Cell::Null) => values.push(Cell::Null.to_scalar(ty)),
             (builder, Cell::Null) => builder.append_null(),
             (ColumnBuilder::Boolean(b), Cell::Boolean(v)) => b.append_value(v),
@@ -76,12 +88,14 @@ impl ColumnBuilder {
             ColumnBuilder::Other(values, data_type) => {
                 values.push(ScalarValue::try_from(&*data_type).unwrap_or(ScalarValue::Null))
             }
+            ColumnBuilder::Unread(_, count) => *count += 1,
         }
     }
 
     /// Appends a value of the column's type (or one that casts to it).
     pub fn append_scalar(&mut self, value: ScalarValue) -> Result<(), ExecError> {
         match (&mut *self, value) {
+            (ColumnBuilder::Unread(_, count), _) => *count += 1,
             (ColumnBuilder::Other(values, _), v) => values.push(v),
             (builder, v) if v.is_null() => builder.append_null(),
             (ColumnBuilder::Boolean(b), ScalarValue::Boolean(v)) => b.append_option(v),
@@ -120,7 +134,9 @@ impl ColumnBuilder {
             ColumnBuilder::Double(_) => DataType::Float64,
             ColumnBuilder::Decimal(_, data_type) => data_type.clone(),
             ColumnBuilder::Text(_) => DataType::Utf8,
-            ColumnBuilder::Other(_, data_type) => data_type.clone(),
+            ColumnBuilder::Other(_, data_type) | ColumnBuilder::Unread(data_type, _) => {
+                data_type.clone()
+            }
         }
     }
 
@@ -133,6 +149,7 @@ impl ColumnBuilder {
             ColumnBuilder::Double(mut b) => ArrayBuilder::finish(&mut b),
             ColumnBuilder::Decimal(mut b, _) => ArrayBuilder::finish(&mut b),
             ColumnBuilder::Text(mut b) => ArrayBuilder::finish(&mut b),
+            ColumnBuilder::Unread(data_type, count) => new_null_array(&data_type, count),
             ColumnBuilder::Other(values, data_type) => {
                 if values.is_empty() {
                     return Ok(new_empty_array(&data_type));

@@ -68,6 +68,7 @@ pub fn decode<'r>(
     scope: &Scope,
     records: &'r [Record],
     options: &DecodeOptions,
+    read: Option<&[bool]>,
     errors: &mut Vec<(&'r Record, String)>,
 ) -> Result<Option<DecodedBatch>, ExecError> {
     let key_columns = source.key_columns();
@@ -97,10 +98,16 @@ pub fn decode<'r>(
         let index = source.schema.columns.iter().position(|c| &c.name == name)?;
         Some((index, name))
     });
+    // Columns the query never reads are still decoded (a bad value skips the record, as in
+    // ksqlDB) but not built.
     let mut builders: Vec<ColumnBuilder> = scope
         .columns
         .iter()
-        .map(|c| ColumnBuilder::new(&c.ty, records.len()))
+        .enumerate()
+        .map(|(i, c)| match read.and_then(|r| r.get(i)) {
+            Some(false) => ColumnBuilder::unread(&c.ty),
+            _ => ColumnBuilder::new(&c.ty, records.len()),
+        })
         .collect();
     let mut key_cells: Vec<Cell<'r>> = Vec::with_capacity(key_columns.len());
     let mut value_cells: Vec<Cell<'r>> = Vec::with_capacity(value_columns.len());
@@ -190,7 +197,7 @@ pub fn decode<'r>(
             let cell = match *origin {
                 Origin::Key(i) if has_key => key_cells.get_mut(i).map(std::mem::take),
                 Origin::Value(i) if has_value => value_cells.get_mut(i).map(std::mem::take),
-                Origin::Header => Some(Cell::Scalar(header_value(
+                Origin::Header if !builder.is_unread() => Some(Cell::Scalar(header_value(
                     record,
                     column.header_key.as_deref(),
                 ))),

@@ -122,6 +122,23 @@ impl Stage {
             QueryPlan::Join(p) => Stage::Join(Box::new(JoinOperator::new(*p))),
         }
     }
+
+    /// Which of the first `width` columns of input `input`'s scope (its source's columns) the
+    /// stage reads; `None` when it may read any of them.
+    fn columns_read(&self, input: usize, width: usize) -> Option<Vec<bool>> {
+        let mut read = vec![false; width];
+        let known = match self {
+            Stage::Stateless(plan) if input == 0 => plan
+                .filter
+                .iter()
+                .chain(plan.outputs.iter().map(|o| &o.expr))
+                .chain(plan.table_functions.calls.iter().flat_map(|c| &c.args))
+                .all(|e| e.mark_columns_read(&mut read)),
+            Stage::Aggregate(operator) if input == 0 => operator.mark_columns_read(&mut read),
+            _ => false,
+        };
+        known.then_some(read)
+    }
 }
 
 /// A source a query reads, and how far it has read.
@@ -130,6 +147,8 @@ pub struct Input {
     pub scope: Scope,
     /// The next record to read from the source topic, in arrival order.
     position: u64,
+    /// The source columns the query reads (`None`: all of them).
+    read: Option<Vec<bool>>,
 }
 
 impl Input {
@@ -138,6 +157,7 @@ impl Input {
             source,
             scope,
             position: 0,
+            read: None,
         }
     }
 }
@@ -196,6 +216,18 @@ impl PersistentQuery {
         output: Output,
         options: DecodeOptions,
     ) -> PersistentQuery {
+        let mut inputs = inputs;
+        for (i, input) in inputs.iter_mut().enumerate() {
+            let columns = &input.source.schema.columns;
+            input.read = stage.columns_read(i, columns.len()).map(|mut read| {
+                // Keys identify table rows (and their retractions) even when no expression
+                // names them.
+                for (slot, column) in read.iter_mut().zip(columns) {
+                    *slot |= column.kind == crate::types::ColumnKind::Key;
+                }
+                read
+            });
+        }
         PersistentQuery {
             id,
             inputs,
@@ -314,6 +346,7 @@ impl PersistentQuery {
             &self.inputs[input].scope,
             records,
             &self.options,
+            self.inputs[input].read.as_deref(),
             &mut errors,
         )?;
         for (record, message) in errors {

@@ -96,6 +96,28 @@ impl Compiled {
     pub fn sql_type(&self) -> SqlType {
         self.ty.clone().unwrap_or(SqlType::String)
     }
+
+    /// Marks the scope columns the expression reads (indices past `read` are ignored). Returns
+    /// false when it cannot tell: a lambda's bodies read enclosing columns its tree does not
+    /// show.
+    pub fn mark_columns_read(&self, read: &mut [bool]) -> bool {
+        mark_columns_read(&self.expr, read)
+    }
+}
+
+fn mark_columns_read(expr: &Arc<dyn PhysicalExpr>, read: &mut [bool]) -> bool {
+    if expr.is::<crate::functions::lambda::LambdaCall>() {
+        return false;
+    }
+    if let Some(column) = expr.downcast_ref::<Column>() {
+        if let Some(slot) = read.get_mut(column.index()) {
+            *slot = true;
+        }
+        return true;
+    }
+    expr.children()
+        .into_iter()
+        .all(|child| mark_columns_read(child, read))
 }
 
 /// Where an expression appears, for ksqlDB's "SELECT column 'X' cannot be resolved" wording.
