@@ -121,6 +121,12 @@ fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<
         ScalarValue::Int32(Some(v)) => write_json(out, v),
         ScalarValue::Int64(Some(v)) => write_json(out, v),
         ScalarValue::Utf8(Some(s)) => write_json(out, s),
+        // Java's digits are already valid JSON (`1.0E10`); only NaN and the infinities are
+        // quoted.
+        ScalarValue::Float64(Some(v)) if v.is_finite() => {
+            out.extend_from_slice(text::java_double_to_string(*v).as_bytes());
+            Ok(())
+        }
         other => write_json(out, &scalar_to_json(other, ty)?),
     }
 }
