@@ -42,6 +42,8 @@ pub fn produce(
         .http_status_as_error(false)
         .build()
         .into();
+    // The name goes in the path as it is, whatever it holds: the server judges it.
+    let topic = percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
     let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     let (mut first_line, mut lines, mut total) = (1usize, 0usize, 0u64);

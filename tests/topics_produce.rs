@@ -110,6 +110,13 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
     let (ok, stderr) = produce(&server, &["bids", &file_arg, "--partitions", "2"]);
     assert!(!ok);
     assert!(stderr.contains("has 3 partitions, not 2"), "{stderr}");
+    // A name Kafka would refuse is refused.
+    let (ok, stderr) = produce(&server, &["no/such topic", &file_arg]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("Invalid topic name 'no/such topic'"),
+        "{stderr}"
+    );
     let topics: Value = server
         .ksql_ok("SHOW TOPICS;")
         .into_iter()

@@ -53,6 +53,7 @@ fn append_lines(
     params: &ProduceParams,
     body: &[u8],
 ) -> Result<usize, ApiError> {
+    check_topic_name(topic)?;
     let format = match params
         .format
         .as_deref()
@@ -120,4 +121,18 @@ fn append_lines(
         .append(topic, records)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(count)
+}
+
+/// Kafka's rule for topic names: 1 to 249 of ASCII letters, digits, `.`, `_` and `-`, and not
+/// `.` or `..`.
+fn check_topic_name(topic: &str) -> Result<(), ApiError> {
+    let legal = topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if topic.is_empty() || topic.len() > 249 || !legal || topic == "." || topic == ".." {
+        return Err(ApiError::bad_request(format!(
+            "Invalid topic name '{topic}': a topic name is 1 to 249 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    Ok(())
 }
