@@ -18,6 +18,16 @@ fn read_values(store: &dyn TopicStore, topic: &str) -> Vec<(Option<String>, Opti
         .collect()
 }
 
+/// A record with a text key and value, at timestamp 5.
+fn record(key: &str, value: &str) -> ProducerRecord {
+    ProducerRecord {
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp: 5,
+        ..Default::default()
+    }
+}
+
 #[test]
 fn filter_and_project_a_json_stream() {
     let store = Arc::new(MemoryTopicStore::new());
@@ -29,12 +39,6 @@ fn filter_and_project_a_json_stream() {
              CREATE STREAM slow AS SELECT user, page, ms / 1000 AS secs FROM pageviews WHERE ms > 1000;",
         )
         .unwrap();
-    let record = |key: &str, value: &str| ProducerRecord {
-        key: Some(key.as_bytes().to_vec()),
-        value: Some(value.as_bytes().to_vec()),
-        timestamp: 5,
-        ..Default::default()
-    };
     store
         .append(
             "pageviews",
@@ -190,12 +194,6 @@ fn unread_columns_are_still_checked_and_table_keys_kept() {
              CREATE TABLE sums AS SELECT g, SUM(n) AS total FROM t GROUP BY g;",
         )
         .unwrap();
-    let record = |key: &str, value: &str| ProducerRecord {
-        key: Some(key.as_bytes().to_vec()),
-        value: Some(value.as_bytes().to_vec()),
-        timestamp: 5,
-        ..Default::default()
-    };
     store
         .append(
             "s",
