@@ -65,6 +65,9 @@ enum Command {
         /// Distinct auctions the bids reference: the number of groups the aggregate keeps.
         #[arg(long, default_value_t = sluice::bench::generator::AUCTIONS)]
         keys: i64,
+        /// Runs per measurement: the table shows the median run and the range of all.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
     /// Work with topics.
     Topics {
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
             latency_rate,
             single,
             keys,
+            repeat,
         } => bench(
             &events,
             &workload,
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
             latency_rate,
             single,
             keys.max(1),
+            repeat.max(1),
         ),
         Command::Topics {
             command:
@@ -209,6 +214,7 @@ fn bench(
     latency_rate: u64,
     single: bool,
     keys: i64,
+    repeat: usize,
 ) -> ExitCode {
     use sluice::bench::{RunConfig, SuiteConfig, Workload};
     let workloads = Workload::parse_selection(workload).unwrap_or_default();
@@ -258,6 +264,7 @@ fn bench(
         caching,
         latency_rate,
         keys,
+        repeat,
     };
     match sluice::bench::run_suite(&config) {
         Ok(reports) => {

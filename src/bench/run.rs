@@ -104,6 +104,9 @@ pub struct RunReport {
     pub seconds: f64,
     /// Events/s, which is also events/s per core: queries run on one thread.
     pub events_per_second: f64,
+    /// With repeated runs: the slowest and fastest events/s (this report is the median run).
+    #[serde(default)]
+    pub events_per_second_range: Option<(f64, f64)>,
     /// Records the query wrote during the throughput run.
     pub records_out: u64,
     /// `VmHWM` after the throughput run, in MiB; `None` where `/proc` has no such line.
@@ -200,6 +203,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         caching: config.caching,
         seconds,
         events_per_second: config.events as f64 / seconds.max(f64::MIN_POSITIVE),
+        events_per_second_range: None,
         records_out,
         peak_rss_mb,
         latency,

@@ -23,6 +23,9 @@ pub struct SuiteConfig {
     pub latency_rate: u64,
     /// Distinct auctions in the bids (groups of the aggregate workload).
     pub keys: i64,
+    /// Runs per measurement; the report is the run with the median throughput, and the table
+    /// shows the range of all of them.
+    pub repeat: usize,
 }
 
 /// The arguments that make `sluice` run one measurement and print its report.
@@ -55,35 +58,56 @@ pub fn run_suite(config: &SuiteConfig) -> Result<Vec<RunReport>, BenchError> {
     for &events in &config.events {
         for &workload in &config.workloads {
             for &caching in &config.caching {
-                let mode = if caching { "on" } else { "off" };
-                eprintln!("bench: {workload}, {events} events, caching {mode} …");
-                let output = Command::new(&config.exe)
-                    .args(child_args(
-                        workload,
-                        events,
-                        caching,
-                        config.latency_rate,
-                        config.keys,
-                    ))
-                    .stdin(Stdio::null())
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .map_err(|e| BenchError::Child(format!("cannot start: {e}")))?;
-                if !output.status.success() {
-                    return Err(BenchError::Child(format!(
-                        "{workload} ({events} events, caching {mode}) failed: {}",
-                        output.status
-                    )));
+                let mut runs = Vec::with_capacity(config.repeat.max(1));
+                for _ in 0..config.repeat.max(1) {
+                    runs.push(run_child(config, workload, events, caching)?);
                 }
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                let line = stdout.lines().last().unwrap_or_default();
-                let report: RunReport = serde_json::from_str(line)
-                    .map_err(|e| BenchError::Child(format!("unreadable report {line:?}: {e}")))?;
+                runs.sort_by(|a, b| a.events_per_second.total_cmp(&b.events_per_second));
+                let slowest = runs[0].events_per_second;
+                let fastest = runs[runs.len() - 1].events_per_second;
+                let count = runs.len();
+                let mut report = runs.swap_remove(count / 2);
+                if count > 1 {
+                    report.events_per_second_range = Some((slowest, fastest));
+                }
                 reports.push(report);
             }
         }
     }
     Ok(reports)
+}
+
+/// One measurement in a child process of its own.
+fn run_child(
+    config: &SuiteConfig,
+    workload: Workload,
+    events: u64,
+    caching: bool,
+) -> Result<RunReport, BenchError> {
+    let mode = if caching { "on" } else { "off" };
+    eprintln!("bench: {workload}, {events} events, caching {mode} …");
+    let output = Command::new(&config.exe)
+        .args(child_args(
+            workload,
+            events,
+            caching,
+            config.latency_rate,
+            config.keys,
+        ))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| BenchError::Child(format!("cannot start: {e}")))?;
+    if !output.status.success() {
+        return Err(BenchError::Child(format!(
+            "{workload} ({events} events, caching {mode}) failed: {}",
+            output.status
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line)
+        .map_err(|e| BenchError::Child(format!("unreadable report {line:?}: {e}")))
 }
 
 /// The results as a markdown table, one row per measurement.
@@ -99,13 +123,16 @@ pub fn markdown_table(reports: &[RunReport]) -> String {
             .unwrap_or_else(|| "n/a".to_string());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.0} | {rss} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.2} | {} | {rss} | {:.2} | {:.2} | {:.2} |",
             r.workload,
             if r.caching { "on" } else { "off" },
             r.events,
             r.keys,
             r.seconds,
-            r.events_per_second,
+            match r.events_per_second_range {
+                Some((low, high)) => format!("{:.0} ({low:.0}–{high:.0})", r.events_per_second),
+                None => format!("{:.0}", r.events_per_second),
+            },
             r.latency.p50_ms,
             r.latency.p99_ms,
             r.latency.p999_ms,
@@ -199,6 +226,7 @@ mod tests {
             caching: true,
             seconds: 1.5,
             events_per_second: 66_666.7,
+            events_per_second_range: None,
             records_out: 813,
             peak_rss_mb: Some(101.4),
             latency: LatencyReport {
@@ -225,6 +253,14 @@ mod tests {
             caching: false,
             ..report.clone()
         };
+        let repeated = RunReport {
+            events_per_second_range: Some((50_000.0, 70_000.4)),
+            ..report.clone()
+        };
+        assert!(
+            markdown_table(&[repeated]).contains("| 66667 (50000–70000) |"),
+            "the median and the range of repeated runs"
+        );
         let notes = notes(&[off, report]);
         assert!(notes.contains("kept up with only 50000"), "{notes}");
         assert!(
