@@ -376,24 +376,23 @@ impl AggregateOperator {
     }
 
     /// The time windows a timestamp falls in, oldest first.
-    fn time_windows(&self, timestamp: i64) -> Vec<(i64, i64)> {
+    fn time_windows(&self, timestamp: i64) -> SmallVec<[(i64, i64); 4]> {
+        let mut windows = SmallVec::new();
         let Some(window) = &self.plan.window else {
-            return Vec::new();
+            return windows;
         };
         let size = window.size_ms.max(1);
         let advance = match window.window_type {
             WindowType::Hopping => window.advance_ms.unwrap_or(size).max(1),
             _ => size,
         };
-        let last_start = timestamp - timestamp.rem_euclid(advance);
-        let mut starts = Vec::new();
-        let mut start = last_start;
+        let mut start = timestamp - timestamp.rem_euclid(advance);
         while start > timestamp - size && start >= 0 {
-            starts.push(start);
+            windows.push((start, start + size));
             start -= advance;
         }
-        starts.reverse();
-        starts.into_iter().map(|s| (s, s + size)).collect()
+        windows.reverse();
+        windows
     }
 
     /// Applies one change to a group (and window) and records the group's new value.
