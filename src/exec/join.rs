@@ -127,6 +127,18 @@ impl JoinOperator {
         let rowtime = decoded.batch.column(left_width - 3).clone();
         let rowtime = rowtime.as_primitive_opt::<Int64Type>();
         let right_columns = &level.right.scope.columns;
+        // The table's columns the query reads (by their place in the join scope): the others
+        // are not copied out of the table's rows.
+        let mut read = vec![false; self.plan.scope.columns.len()];
+        let known = self
+            .plan
+            .filter
+            .iter()
+            .chain(self.plan.outputs.iter().map(|o| &o.expr))
+            .all(|e| e.mark_columns_read(&mut read));
+        let right_read: Vec<bool> = (0..right_columns.len())
+            .map(|c| !known || read.get(left_width + c).copied().unwrap_or(true))
+            .collect();
         let mut taken: Vec<u32> = Vec::with_capacity(decoded.num_rows());
         let mut right: Vec<Vec<ScalarValue>> = right_columns
             .iter()
@@ -151,6 +163,9 @@ impl JoinOperator {
                 continue;
             }
             for (c, values) in right.iter_mut().enumerate() {
+                if !right_read[c] {
+                    continue;
+                }
                 values.push(match row {
                     Some(row) => row[c].clone(),
                     None => right_nulls[c].clone(),
@@ -181,8 +196,13 @@ impl JoinOperator {
                     .map_err(ExecError::internal)?,
             );
         }
-        for (values, column) in right.into_iter().zip(right_columns) {
-            columns.push(to_array(values, &column.ty.to_arrow()).map_err(ExecError::internal)?);
+        for ((values, column), read) in right.into_iter().zip(right_columns).zip(&right_read) {
+            let data_type = column.ty.to_arrow();
+            columns.push(if *read {
+                to_array(values, &data_type).map_err(ExecError::internal)?
+            } else {
+                datafusion::arrow::array::new_null_array(&data_type, metas.len())
+            });
         }
         let key_column = scope
             .columns
