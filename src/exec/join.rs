@@ -61,6 +61,23 @@ pub struct JoinOperator {
     top: LevelState,
     /// Table outputs: keys whose last result was a value.
     emitted: Store<ScalarValue, bool>,
+    /// Per column of the top join's right side: whether WHERE or the projection reads it.
+    right_read: Vec<bool>,
+}
+
+/// Which columns of the top join's right side the query reads (by their place in the join
+/// scope, after the left input's): a stream-table join copies only those out of the table.
+fn right_columns_read(plan: &JoinPlan) -> Vec<bool> {
+    let mut read = vec![false; plan.scope.columns.len()];
+    let known = plan
+        .filter
+        .iter()
+        .chain(plan.outputs.iter().map(|o| &o.expr))
+        .all(|e| e.mark_columns_read(&mut read));
+    let left_width = plan.top.left_scope.columns.len();
+    (0..plan.top.right.scope.columns.len())
+        .map(|c| !known || read.get(left_width + c).copied().unwrap_or(true))
+        .collect()
 }
 
 /// The state of one binary join.
@@ -88,10 +105,12 @@ struct LevelState {
 impl JoinOperator {
     pub fn new(plan: JoinPlan) -> JoinOperator {
         let top = LevelState::new(&plan.top);
+        let right_read = right_columns_read(&plan);
         JoinOperator {
             plan,
             top,
             emitted: store::memory(),
+            right_read,
         }
     }
 
@@ -127,18 +146,7 @@ impl JoinOperator {
         let rowtime = decoded.batch.column(left_width - 3).clone();
         let rowtime = rowtime.as_primitive_opt::<Int64Type>();
         let right_columns = &level.right.scope.columns;
-        // The table's columns the query reads (by their place in the join scope): the others
-        // are not copied out of the table's rows.
-        let mut read = vec![false; self.plan.scope.columns.len()];
-        let known = self
-            .plan
-            .filter
-            .iter()
-            .chain(self.plan.outputs.iter().map(|o| &o.expr))
-            .all(|e| e.mark_columns_read(&mut read));
-        let right_read: Vec<bool> = (0..right_columns.len())
-            .map(|c| !known || read.get(left_width + c).copied().unwrap_or(true))
-            .collect();
+        let right_read = &self.right_read;
         let mut taken: Vec<u32> = Vec::with_capacity(decoded.num_rows());
         let mut right: Vec<Vec<ScalarValue>> = right_columns
             .iter()
@@ -196,7 +204,7 @@ impl JoinOperator {
                     .map_err(ExecError::internal)?,
             );
         }
-        for ((values, column), read) in right.into_iter().zip(right_columns).zip(&right_read) {
+        for ((values, column), read) in right.into_iter().zip(right_columns).zip(right_read) {
             let data_type = column.ty.to_arrow();
             columns.push(if *read {
                 to_array(values, &data_type).map_err(ExecError::internal)?
