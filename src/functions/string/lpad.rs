@@ -1,14 +1,11 @@
 //! LPAD(input, length, padding): strings or bytes padded on the left to a length (truncated
 //! when longer).
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, BinaryArray, StringArray};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 
-use super::args::{bytes, bytes_at, int_at, ints, rows, str_at, strings};
-use super::units;
+use super::padding::{Side, pad_bytes, pad_strings};
 use crate::functions::registry::{Overload, ScalarFunction};
 use crate::types::SqlType;
 
@@ -26,60 +23,20 @@ pub fn function() -> ScalarFunction {
 }
 
 fn lpad_strings(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
-    let (input, target, padding) = (strings(&args[0]), ints(&args[1]), strings(&args[2]));
-    let out: StringArray = (0..rows(args))
-        .map(|row| {
-            let s = str_at(input, row)?;
-            let target = usize::try_from(int_at(target, row)?).ok()?;
-            let padding = str_at(padding, row).filter(|p| !p.is_empty())?;
-            Some(lpad(s, target, padding))
-        })
-        .collect();
-    Ok(Arc::new(out))
-}
-
-/// `s` after enough repetitions of `padding` to make `target` UTF-16 units, cut to `target`.
-fn lpad(s: &str, target: usize, padding: &str) -> String {
-    let pad = target.saturating_sub(units::len(s));
-    let padding_len = units::len(padding);
-    let mut out = String::new();
-    let mut len = 0;
-    while len < pad {
-        let missing = pad - len;
-        if missing >= padding_len {
-            out.push_str(padding);
-            len += padding_len;
-        } else {
-            out.push_str(units::prefix(padding, missing));
-            break;
-        }
-    }
-    out.push_str(s);
-    units::prefix(&out, target).to_string()
+    pad_strings(args, Side::Left)
 }
 
 fn lpad_bytes(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
-    let (input, target, padding) = (bytes(&args[0]), ints(&args[1]), bytes(&args[2]));
-    let out: BinaryArray = (0..rows(args))
-        .map(|row| {
-            let b = bytes_at(input, row)?;
-            let target = usize::try_from(int_at(target, row)?).ok()?;
-            let padding = bytes_at(padding, row).filter(|p| !p.is_empty())?;
-            if b.len() >= target {
-                return Some(b[..target].to_vec());
-            }
-            let pad = target - b.len();
-            let mut out: Vec<u8> = padding.iter().copied().cycle().take(pad).collect();
-            out.extend_from_slice(b);
-            Some(out)
-        })
-        .collect();
-    Ok(Arc::new(out))
+    pad_bytes(args, Side::Left)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::lpad;
+    use super::super::padding::{Side, pad};
+
+    fn lpad(s: &str, target: usize, padding: &str) -> String {
+        pad(s, target, padding, Side::Left)
+    }
 
     #[test]
     fn pads() {

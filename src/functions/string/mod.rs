@@ -23,6 +23,7 @@ mod mask_right;
 mod masker;
 mod md5;
 mod number_from_bytes;
+mod padding;
 mod regexp_extract;
 mod regexp_extract_all;
 mod regexp_replace;

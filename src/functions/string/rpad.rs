@@ -1,14 +1,11 @@
 //! RPAD(input, length, padding): strings or bytes padded on the right to a length (truncated
 //! when longer).
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, BinaryArray, StringArray};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 
-use super::args::{bytes, bytes_at, int_at, ints, rows, str_at, strings};
-use super::units;
+use super::padding::{Side, pad_bytes, pad_strings};
 use crate::functions::registry::{Overload, ScalarFunction};
 use crate::types::SqlType;
 
@@ -26,57 +23,20 @@ pub fn function() -> ScalarFunction {
 }
 
 fn rpad_strings(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
-    let (input, target, padding) = (strings(&args[0]), ints(&args[1]), strings(&args[2]));
-    let out: StringArray = (0..rows(args))
-        .map(|row| {
-            let s = str_at(input, row)?;
-            let target = usize::try_from(int_at(target, row)?).ok()?;
-            let padding = str_at(padding, row).filter(|p| !p.is_empty())?;
-            Some(rpad(s, target, padding))
-        })
-        .collect();
-    Ok(Arc::new(out))
-}
-
-/// `s` followed by repetitions of `padding`, cut to `target` UTF-16 units.
-fn rpad(s: &str, target: usize, padding: &str) -> String {
-    let mut out = units::prefix(s, target).to_string();
-    let mut len = units::len(&out);
-    let padding_len = units::len(padding);
-    while len < target {
-        let missing = target - len;
-        if missing >= padding_len {
-            out.push_str(padding);
-            len += padding_len;
-        } else {
-            out.push_str(units::prefix(padding, missing));
-            break;
-        }
-    }
-    out
+    pad_strings(args, Side::Right)
 }
 
 fn rpad_bytes(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
-    let (input, target, padding) = (bytes(&args[0]), ints(&args[1]), bytes(&args[2]));
-    let out: BinaryArray = (0..rows(args))
-        .map(|row| {
-            let b = bytes_at(input, row)?;
-            let target = usize::try_from(int_at(target, row)?).ok()?;
-            let padding = bytes_at(padding, row).filter(|p| !p.is_empty())?;
-            if b.len() >= target {
-                return Some(b[..target].to_vec());
-            }
-            let mut out = b.to_vec();
-            out.extend(padding.iter().copied().cycle().take(target - b.len()));
-            Some(out)
-        })
-        .collect();
-    Ok(Arc::new(out))
+    pad_bytes(args, Side::Right)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::rpad;
+    use super::super::padding::{Side, pad};
+
+    fn rpad(s: &str, target: usize, padding: &str) -> String {
+        pad(s, target, padding, Side::Right)
+    }
 
     #[test]
     fn pads() {
@@ -85,5 +45,15 @@ mod tests {
         assert_eq!(rpad("foo", 2, "Bar"), "fo");
         assert_eq!(rpad("", 7, "Bar"), "BarBarB");
         assert_eq!(rpad("x", 3, "\u{e9}"), "x\u{e9}\u{e9}");
+    }
+
+    #[test]
+    fn pads_bytes() {
+        use super::rpad_bytes;
+        use crate::functions::string::args::testing::{b, binary, i};
+        let pad = |n| binary(rpad_bytes, &[b(b"yes"), i(Some(n)), b(b"no")]).unwrap();
+        assert_eq!(pad(8).unwrap(), b"yesnonon");
+        assert_eq!(pad(2).unwrap(), b"ye");
+        assert_eq!(pad(-1), None);
     }
 }
