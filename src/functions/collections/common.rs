@@ -348,6 +348,31 @@ pub fn map_arg<'a>(a: &'a ArrayRef, function: &str) -> DfResult<&'a MapArray> {
     }
 }
 
+/// Each map's keys or values (`part` picks which) as an array of the `return_type` list:
+/// MAP_KEYS and MAP_VALUES. The entries are reused, not copied.
+pub fn map_part_as_list(
+    arg: &ArrayRef,
+    return_type: &DataType,
+    function: &str,
+    part: fn(&MapArray) -> &ArrayRef,
+) -> DfResult<ArrayRef> {
+    let map = map_arg(arg, function)?;
+    let DataType::List(field) = return_type else {
+        return exec_err!("{function} returns an array");
+    };
+    let mut items = part(map).clone();
+    if items.data_type() != field.data_type() {
+        items = cast(&items, field.data_type())?;
+    }
+    let list = ListArray::try_new(
+        field.clone(),
+        map.offsets().clone(),
+        items,
+        map.nulls().cloned(),
+    )?;
+    Ok(Arc::new(list))
+}
+
 /// The elements of row `row` of a list, or `None` when it is null.
 pub fn row_range(list: &ListArray, row: usize) -> Option<(usize, usize)> {
     list.is_valid(row)

@@ -1,13 +1,10 @@
 //! MAP_KEYS(map): the keys of a map as an array; null for a null map.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, ListArray};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{ArrayRef, MapArray};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result as DfResult, exec_err};
+use datafusion::common::Result as DfResult;
 
-use super::common::{array_of, map_arg, string_map_of, string_map_value};
+use super::common::{array_of, map_part_as_list, string_map_of, string_map_value};
 use crate::functions::registry::{Overload, ScalarFunction, Signature};
 use crate::types::SqlType;
 
@@ -30,21 +27,7 @@ fn resolve(args: &[Option<SqlType>]) -> Option<Signature> {
 }
 
 fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
-    let map = map_arg(&args[0], "MAP_KEYS")?;
-    let DataType::List(field) = return_type else {
-        return exec_err!("MAP_KEYS returns an array");
-    };
-    let mut keys = map.keys().clone();
-    if keys.data_type() != field.data_type() {
-        keys = cast(&keys, field.data_type())?;
-    }
-    let list = ListArray::try_new(
-        field.clone(),
-        map.offsets().clone(),
-        keys,
-        map.nulls().cloned(),
-    )?;
-    Ok(Arc::new(list))
+    map_part_as_list(&args[0], return_type, "MAP_KEYS", MapArray::keys)
 }
 
 #[cfg(test)]
@@ -53,6 +36,7 @@ mod tests {
     use crate::functions::collections::common::JavaValue as J;
     use crate::functions::collections::common::testing::show;
     use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
+    use std::sync::Arc;
 
     #[test]
     fn keys() {
