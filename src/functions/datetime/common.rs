@@ -1,7 +1,11 @@
 //! Helpers shared by the date/time functions: caches of compiled patterns and zones, instants
 //! in a zone, time units, and Java's `toString` of dates and times for error messages.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, PrimitiveBuilder};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, Int32Type};
 use datafusion::common::{DataFusionError, Result as DfResult};
 
 use super::java_format::{JavaFormatter, Locale, Temporal, java_date, java_time};
@@ -173,6 +177,27 @@ pub fn time_unit_nanos(name: &str) -> Option<i64> {
 }
 
 /// The unit argument's length in nanoseconds, or the error ksqlDB reports.
+/// DATEADD and its kin over `(unit STRING, interval INT, value T)` rows: `step(unit in
+/// nanoseconds, interval, value)` gives each result; a null in any argument gives null.
+pub fn shift_rows<T: ArrowPrimitiveType>(
+    args: &[ArrayRef],
+    step: impl Fn(i64, i64, T::Native) -> DfResult<T::Native>,
+) -> DfResult<ArrayRef> {
+    let units = args[0].as_string::<i32>();
+    let intervals = args[1].as_primitive::<Int32Type>();
+    let values = args[2].as_primitive::<T>();
+    let mut out = PrimitiveBuilder::<T>::with_capacity(values.len());
+    for i in 0..values.len() {
+        if units.is_null(i) || intervals.is_null(i) || values.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let unit = unit_nanos(units.value(i))?;
+        out.append_value(step(unit, i64::from(intervals.value(i)), values.value(i))?);
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 pub fn unit_nanos(name: &str) -> DfResult<i64> {
     time_unit_nanos(name).ok_or_else(|| function_error(format!("Unknown time unit: {name}")))
 }

@@ -1,12 +1,10 @@
 //! DATEADD(unit, interval, date): a DATE moved forward by a number of time units.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Int32Type};
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::common::Result as DfResult;
 
-use super::common::{MILLIS_PER_DAY, function_error, to_millis, unit_nanos};
+use super::common::{MILLIS_PER_DAY, function_error, shift_rows, to_millis};
 use crate::functions::registry::{Overload, ScalarFunction};
 use crate::types::SqlType;
 
@@ -30,34 +28,25 @@ fn add(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
 /// Moves each date by `sign` × interval units, as ksqlDB does: in milliseconds from the
 /// date's midnight, then truncated (towards zero) to whole days.
 pub fn shift(args: &[ArrayRef], sign: i64) -> DfResult<ArrayRef> {
-    let units = args[0].as_string::<i32>();
-    let intervals = args[1].as_primitive::<Int32Type>();
-    let dates = args[2].as_primitive::<Date32Type>();
-    let mut out = Date32Builder::with_capacity(dates.len());
-    for i in 0..dates.len() {
-        if units.is_null(i) || intervals.is_null(i) || dates.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let millis = to_millis(unit_nanos(units.value(i))?, i64::from(intervals.value(i)));
-        let date_millis = i64::from(dates.value(i)) * MILLIS_PER_DAY;
+    shift_rows::<Date32Type>(args, |unit, interval, date| {
+        let millis = to_millis(unit, interval);
+        let date_millis = i64::from(date) * MILLIS_PER_DAY;
         let shifted = if sign > 0 {
             date_millis.wrapping_add(millis)
         } else {
             date_millis.wrapping_sub(millis)
         };
         let days = shifted / MILLIS_PER_DAY;
-        let days = i32::try_from(days)
-            .map_err(|_| function_error(format!("Date out of range: {days} days")))?;
-        out.append_value(days);
-    }
-    Ok(Arc::new(out.finish()))
+        i32::try_from(days).map_err(|_| function_error(format!("Date out of range: {days} days")))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::AsArray;
     use datafusion::arrow::array::{Date32Array, Int32Array, StringArray};
+    use std::sync::Arc;
 
     fn run(unit: &str, interval: i32, date: i32, sign: i64) -> i32 {
         let args: Vec<ArrayRef> = vec![

@@ -1,13 +1,11 @@
 //! TIMEADD(unit, interval, time): a TIME moved forward by a number of time units, wrapping
 //! around midnight.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Time32MillisecondBuilder};
-use datafusion::arrow::datatypes::{DataType, Int32Type, Time32MillisecondType};
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, Time32MillisecondType};
 use datafusion::common::Result as DfResult;
 
-use super::common::{MILLIS_PER_DAY, NANOS_PER_DAY, function_error, to_nanos, unit_nanos};
+use super::common::{MILLIS_PER_DAY, NANOS_PER_DAY, function_error, shift_rows, to_nanos};
 use crate::functions::registry::{Overload, ScalarFunction};
 use crate::types::SqlType;
 
@@ -30,35 +28,27 @@ fn add(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
 
 /// Moves each time by `sign` × interval units (`LocalTime.plus`/`minus` in nanoseconds).
 pub fn shift(args: &[ArrayRef], sign: i64) -> DfResult<ArrayRef> {
-    let units = args[0].as_string::<i32>();
-    let intervals = args[1].as_primitive::<Int32Type>();
-    let times = args[2].as_primitive::<Time32MillisecondType>();
-    let mut out = Time32MillisecondBuilder::with_capacity(times.len());
-    for i in 0..times.len() {
-        if units.is_null(i) || intervals.is_null(i) || times.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let time = i64::from(times.value(i));
+    shift_rows::<Time32MillisecondType>(args, |unit, interval, time| {
+        let time = i64::from(time);
         if !(0..MILLIS_PER_DAY).contains(&time) {
             return Err(function_error(format!(
                 "Invalid value for NanoOfDay (valid values 0 - 86399999999999): {}",
                 time * 1_000_000
             )));
         }
-        let nanos = to_nanos(unit_nanos(units.value(i))?, i64::from(intervals.value(i)));
+        let nanos = to_nanos(unit, interval);
         let nano_of_day =
             i128::from(time) * 1_000_000 + i128::from(sign) * i128::from(nanos % NANOS_PER_DAY);
-        let result = nano_of_day.rem_euclid(i128::from(NANOS_PER_DAY)) / 1_000_000;
-        out.append_value(result as i32);
-    }
-    Ok(Arc::new(out.finish()))
+        Ok((nano_of_day.rem_euclid(i128::from(NANOS_PER_DAY)) / 1_000_000) as i32)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::AsArray;
     use datafusion::arrow::array::{Int32Array, StringArray, Time32MillisecondArray};
+    use std::sync::Arc;
 
     fn run(unit: &str, interval: i32, time: i32, sign: i64) -> i32 {
         let args: Vec<ArrayRef> = vec![

@@ -1,13 +1,11 @@
 //! TIMESTAMPADD(unit, interval, timestamp): a TIMESTAMP moved forward by a number of time
 //! units.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, TimestampMillisecondBuilder};
-use datafusion::arrow::datatypes::{DataType, Int32Type, TimestampMillisecondType};
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::{DataType, TimestampMillisecondType};
 use datafusion::common::Result as DfResult;
 
-use super::common::{to_millis, unit_nanos};
+use super::common::{shift_rows, to_millis};
 use crate::functions::registry::{Overload, ScalarFunction};
 use crate::types::SqlType;
 
@@ -30,30 +28,22 @@ fn add(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
 
 /// Moves each timestamp by `sign` × interval units, in milliseconds.
 pub fn shift(args: &[ArrayRef], sign: i64) -> DfResult<ArrayRef> {
-    let units = args[0].as_string::<i32>();
-    let intervals = args[1].as_primitive::<Int32Type>();
-    let timestamps = args[2].as_primitive::<TimestampMillisecondType>();
-    let mut out = TimestampMillisecondBuilder::with_capacity(timestamps.len());
-    for i in 0..timestamps.len() {
-        if units.is_null(i) || intervals.is_null(i) || timestamps.is_null(i) {
-            out.append_null();
-            continue;
-        }
-        let millis = to_millis(unit_nanos(units.value(i))?, i64::from(intervals.value(i)));
-        let ts = timestamps.value(i);
-        out.append_value(if sign > 0 {
+    shift_rows::<TimestampMillisecondType>(args, |unit, interval, ts| {
+        let millis = to_millis(unit, interval);
+        Ok(if sign > 0 {
             ts.wrapping_add(millis)
         } else {
             ts.wrapping_sub(millis)
-        });
-    }
-    Ok(Arc::new(out.finish()))
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::array::{Int32Array, StringArray, TimestampMillisecondArray};
+    use std::sync::Arc;
 
     #[test]
     fn shifts_timestamps() {
