@@ -360,3 +360,76 @@ impl PhysicalExpr for LambdaCall {
         write!(f, "{self}")
     }
 }
+
+/// An operand of arithmetic inside a lambda body, which must not be null.
+///
+/// ksqlDB evaluates a lambda body as Java over boxed values, so `x + 5` with a null `x` throws
+/// rather than yielding null; the exception makes the whole enclosing expression null (and is
+/// logged). Failing the batch here does the same: the caller evaluates the expression row by row
+/// and turns the failing rows into nulls.
+#[derive(Debug)]
+pub struct NonNullOperand {
+    pub inner: Arc<dyn PhysicalExpr>,
+}
+
+impl PartialEq for NonNullOperand {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.to_string() == other.inner.to_string()
+    }
+}
+
+impl Eq for NonNullOperand {}
+
+impl Hash for NonNullOperand {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.to_string().hash(state);
+    }
+}
+
+impl fmt::Display for NonNullOperand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.inner)
+    }
+}
+
+impl PhysicalExpr for NonNullOperand {
+    fn data_type(&self, schema: &Schema) -> DfResult<DataType> {
+        self.inner.data_type(schema)
+    }
+
+    fn nullable(&self, _: &Schema) -> DfResult<bool> {
+        Ok(false)
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> DfResult<ColumnarValue> {
+        let value = self.inner.evaluate(batch)?;
+        let has_null = match &value {
+            ColumnarValue::Array(a) => a.null_count() > 0,
+            ColumnarValue::Scalar(s) => s.is_null() && batch.num_rows() > 0,
+        };
+        if has_null {
+            return exec_err!(
+                "arithmetic on a null value in a lambda expression ({})",
+                self.inner
+            );
+        }
+        Ok(value)
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        vec![&self.inner]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn PhysicalExpr>> {
+        Ok(Arc::new(NonNullOperand {
+            inner: children.pop().unwrap_or_else(|| self.inner.clone()),
+        }))
+    }
+
+    fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}

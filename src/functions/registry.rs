@@ -25,6 +25,10 @@ pub struct Signature {
 /// when this overload does not apply.
 pub type Resolver = fn(&[Option<SqlType>]) -> Option<Signature>;
 
+/// Says whether argument types are ambiguous for a set of overloads (see
+/// [`Overload::with_ambiguity`]).
+pub type AmbiguityCheck = fn(&[Option<SqlType>]) -> bool;
+
 /// How an overload matches its arguments.
 #[derive(Debug, Clone)]
 pub enum Params {
@@ -47,6 +51,9 @@ pub struct Overload {
     /// resolver).
     pub returns: Option<SqlType>,
     pub kernel: Kernel,
+    /// Says whether a call this overload declines is ambiguous rather than unmatched (several
+    /// overloads of the same standing take it), so the error can say so as ksqlDB does.
+    pub ambiguous: Option<AmbiguityCheck>,
 }
 
 impl Overload {
@@ -56,6 +63,7 @@ impl Overload {
             params: Params::Fixed(params.to_vec()),
             returns: Some(returns),
             kernel,
+            ambiguous: None,
         }
     }
 
@@ -70,6 +78,7 @@ impl Overload {
             params: Params::Variadic(params.to_vec(), rest),
             returns: Some(returns),
             kernel,
+            ambiguous: None,
         }
     }
 
@@ -79,7 +88,14 @@ impl Overload {
             params: Params::Generic { resolve, display },
             returns: None,
             kernel,
+            ambiguous: None,
         }
+    }
+
+    /// The same overload, telling calls it declines as ambiguous when `check` says so.
+    pub fn with_ambiguity(mut self, check: AmbiguityCheck) -> Overload {
+        self.ambiguous = Some(check);
+        self
     }
 
     /// The signature for these arguments, and how many implicit widenings it needs (fewer is a
@@ -186,6 +202,35 @@ impl ScalarFunction {
             .filter_map(|o| o.resolve(args).map(|(s, w)| (s, w, o.kernel)))
             .min_by_key(|(_, w, _)| *w)
             .map(|(s, _, k)| (s, k))
+    }
+
+    /// Whether a call no overload takes fails because several would take it equally well.
+    pub fn is_ambiguous(&self, args: &[Option<SqlType>]) -> bool {
+        self.overloads
+            .iter()
+            .any(|o| o.ambiguous.is_some_and(|check| check(args)))
+    }
+
+    /// The error for a call no overload takes: ksqlDB's "ambiguous" or "does not accept"
+    /// message, with the argument types as it prints them.
+    pub fn unresolved_message(&self, args: &[Option<SqlType>]) -> String {
+        let shown = args
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .map_or_else(|| "null".to_string(), |t| t.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = self.name.to_lowercase();
+        if self.is_ambiguous(args) {
+            format!(
+                "Function '{name}' cannot be resolved due to ambiguous method parameters ({shown}).\n\
+                 Use CAST() to explicitly cast your parameters to one of the supported function calls."
+            )
+        } else {
+            format!("Function '{name}' does not accept parameters ({shown}).")
+        }
     }
 }
 

@@ -70,7 +70,8 @@ pub fn parse_boolean(value: &str) -> Option<bool> {
     }
 }
 
-/// The type a numeric string literal has: INT, BIGINT or DECIMAL (None if not a number).
+/// The type a numeric string literal has: INT or BIGINT for plain integers, else the DECIMAL
+/// that holds it exactly (`'2e1'` is DECIMAL(2, 0)); `None` if it is not a number.
 fn string_numeric_type(value: &str) -> Option<SqlType> {
     let v = value.trim();
     let plain = !v.contains(['.', 'e', 'E']);
@@ -81,10 +82,54 @@ fn string_numeric_type(value: &str) -> Option<SqlType> {
             SqlType::Bigint
         });
     }
-    if v.contains(['e', 'E']) {
-        return v.parse::<f64>().ok().map(|_| SqlType::Double);
+    let (unscaled, scale) = decimal_literal(v)?;
+    let digits = i32::try_from(
+        unscaled
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d + 1),
+    )
+    .ok()?;
+    // A negative scale becomes trailing zeros of the integer part.
+    let (digits, scale) = if scale < 0 {
+        (digits - scale, 0)
+    } else {
+        (digits, scale)
+    };
+    let precision = digits.max(scale).max(1);
+    if precision > i32::from(crate::types::MAX_DECIMAL_PRECISION) {
+        return Some(SqlType::Double);
     }
-    parse_decimal(v).map(|(_, p, s)| SqlType::decimal(p, s))
+    Some(SqlType::decimal(precision as u8, scale as u8))
+}
+
+/// A decimal string, with an optional exponent, as an unscaled value and a scale (negative when
+/// the exponent leaves trailing zeros: `2e1` is 2 at scale -1).
+fn decimal_literal(value: &str) -> Option<(i128, i32)> {
+    let (mantissa, exponent) = match value.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (value, 0),
+    };
+    let (unscaled, _, scale) = parse_decimal(mantissa)?;
+    Some((unscaled, i32::from(scale) - exponent))
+}
+
+/// A decimal string as the unscaled value of DECIMAL(_, `scale`), rounding half away from zero
+/// when it has more fractional digits.
+fn decimal_at_scale(value: &str, scale: u8) -> Option<i128> {
+    let (unscaled, from) = decimal_literal(value.trim())?;
+    let shift = i32::from(scale) - from;
+    if shift >= 0 {
+        unscaled.checked_mul(10i128.checked_pow(u32::try_from(shift).ok()?)?)
+    } else {
+        let divisor = 10i128.checked_pow(u32::try_from(-shift).ok()?)?;
+        let (q, r) = (unscaled / divisor, unscaled % divisor);
+        Some(if r.abs() * 2 >= divisor {
+            q + unscaled.signum()
+        } else {
+            q
+        })
+    }
 }
 
 /// Whether an expression is a literal (literal coercion is lax: anything converts to STRING).
@@ -229,6 +274,19 @@ impl ExprCompiler<'_> {
         if let Expr::Literal(Literal::String(value)) = expr {
             let scalar = match target {
                 SqlType::Boolean => ScalarValue::Boolean(parse_boolean(value)),
+                SqlType::Decimal { precision, scale } => ScalarValue::Decimal128(
+                    Some(
+                        decimal_at_scale(value, *scale)
+                            .filter(|v| {
+                                10i128
+                                    .checked_pow(u32::from(*precision))
+                                    .is_none_or(|limit| v.abs() < limit)
+                            })
+                            .ok_or_else(|| invalid_syntax(value, target))?,
+                    ),
+                    *precision,
+                    *scale as i8,
+                ),
                 t if t.is_numeric() => ScalarValue::Utf8(Some(value.trim().to_string()))
                     .cast_to(&t.to_arrow())
                     .map_err(|_| invalid_syntax(value, t))?,
@@ -289,5 +347,28 @@ fn can_coerce(source: &SqlType, target: &SqlType, lax: bool) -> Option<SqlType> 
         }
         (s, SqlType::String) if lax && s.is_primitive() => Some(SqlType::String),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_strings_take_the_narrowest_exact_type() {
+        assert_eq!(string_numeric_type(" 12 "), Some(SqlType::Int));
+        assert_eq!(string_numeric_type("3000000000"), Some(SqlType::Bigint));
+        assert_eq!(string_numeric_type("2e1"), Some(SqlType::decimal(2, 0)));
+        assert_eq!(string_numeric_type("1.50"), Some(SqlType::decimal(3, 2)));
+        assert_eq!(string_numeric_type("15E-3"), Some(SqlType::decimal(3, 3)));
+        assert_eq!(string_numeric_type("abc"), None);
+    }
+
+    #[test]
+    fn decimal_strings_rescale_with_rounding() {
+        assert_eq!(decimal_at_scale("2e1", 0), Some(20));
+        assert_eq!(decimal_at_scale("1.25", 1), Some(13));
+        assert_eq!(decimal_at_scale("-1.25", 1), Some(-13));
+        assert_eq!(decimal_at_scale("7", 2), Some(700));
     }
 }

@@ -148,6 +148,9 @@ pub struct ExprCompiler<'a> {
     scope: &'a Scope,
     pub(crate) clause: Clause,
     config: Arc<ConfigOptions>,
+    /// Compiling a lambda body, where arithmetic on a null operand fails (see
+    /// [`NonNullOperand`](crate::functions::lambda::NonNullOperand)).
+    in_lambda: bool,
 }
 
 type PResult<T> = Result<T, PlanError>;
@@ -170,6 +173,7 @@ impl<'a> ExprCompiler<'a> {
             scope,
             clause,
             config: Arc::new(ConfigOptions::default()),
+            in_lambda: false,
         }
     }
 
@@ -501,19 +505,7 @@ impl<'a> ExprCompiler<'a> {
             .collect::<PResult<Vec<_>>>()?;
         let types: Vec<Option<SqlType>> = compiled.iter().map(|c| c.ty.clone()).collect();
         let Some((signature, kernel)) = function.resolve(&types) else {
-            let shown = types
-                .iter()
-                .map(|t| {
-                    t.as_ref()
-                        .map(|t| t.to_string())
-                        .unwrap_or_else(|| "NULL".to_string())
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(invalid(format!(
-                "Function '{}' does not accept parameters ({shown}).",
-                name.to_lowercase()
-            )));
+            return Err(invalid(function.unresolved_message(&types)));
         };
         let args = compiled
             .into_iter()
@@ -618,7 +610,11 @@ impl<'a> ExprCompiler<'a> {
                 .collect();
             columns.extend(self.scope.columns.iter().cloned());
             let lambda_scope = Scope::new(columns);
-            let compiled = ExprCompiler::new(&lambda_scope, self.clause).compile(body)?;
+            let compiled = ExprCompiler {
+                in_lambda: true,
+                ..ExprCompiler::new(&lambda_scope, self.clause)
+            }
+            .compile(body)?;
             body_types.push(compiled.sql_type());
             bodies.push(compiled);
         }
@@ -946,6 +942,15 @@ impl<'a> ExprCompiler<'a> {
             _ => return Err(unsupported(&lt, &rt)),
         };
         let result = arithmetic_type(op, &lt, &rt);
+        let (l, r) = if self.in_lambda {
+            let guard = |c: Compiled| Compiled {
+                expr: Arc::new(crate::functions::lambda::NonNullOperand { inner: c.expr }),
+                ty: c.ty,
+            };
+            (guard(l), guard(r))
+        } else {
+            (l, r)
+        };
         if let SqlType::Decimal { .. } = result {
             // Let DataFusion compute on the operands as decimals, then fit ksqlDB's type.
             let (lp, ls) = lt.as_decimal().unwrap_or((38, 0));

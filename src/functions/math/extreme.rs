@@ -108,6 +108,15 @@ impl Kind {
 /// The one overload kind a call resolves to: the kinds that take every argument as it is, else
 /// those that take them with casts. `None` when there is none, or more than one (ambiguous).
 fn chosen(args: &[Option<SqlType>]) -> Option<Kind> {
+    match candidates(args)?.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// The overload kinds of the first step (as-is, then with casts) at which any takes every
+/// argument; `None` when no step finds one.
+fn candidates(args: &[Option<SqlType>]) -> Option<Vec<Kind>> {
     if args.is_empty() {
         return None;
     }
@@ -118,18 +127,18 @@ fn chosen(args: &[Option<SqlType>]) -> Option<Kind> {
         .flatten()
         .map(Kind::of)
         .collect::<Option<Vec<_>>>()?;
-    for casts in [false, true] {
-        let candidates: Vec<Kind> = KINDS
+    [false, true].into_iter().find_map(|casts| {
+        let found: Vec<Kind> = KINDS
             .into_iter()
             .filter(|p| kinds.iter().all(|a| p.accepts(*a, casts)))
             .collect();
-        match candidates.as_slice() {
-            [] => continue,
-            [one] => return Some(*one),
-            _ => return None,
-        }
-    }
-    None
+        (!found.is_empty()).then_some(found)
+    })
+}
+
+/// Whether more than one overload takes every argument at the first step that any does.
+fn ambiguous(args: &[Option<SqlType>]) -> bool {
+    !args.is_empty() && chosen(args).is_none() && candidates(args).is_some_and(|c| c.len() > 1)
 }
 
 /// The signature of a call when it resolves to `kind`.
@@ -174,7 +183,9 @@ pub(super) fn overloads(kernel: Kernel) -> Vec<Overload> {
     ];
     resolvers
         .into_iter()
-        .map(|(kind, resolver)| Overload::generic(kind.display(), resolver, kernel))
+        .map(|(kind, resolver)| {
+            Overload::generic(kind.display(), resolver, kernel).with_ambiguity(ambiguous)
+        })
         .collect()
 }
 
