@@ -21,6 +21,25 @@ use crate::topics::{ProducerRecord, TopicConfig};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 
 impl Engine {
+    /// Joined records meet only when both sides have the same number of partitions, so a
+    /// join of topics whose partition counts differ is refused, in ksqlDB's words.
+    pub(super) fn check_co_partitioned(&self, plan: &QueryPlan) -> Result<(), EngineError> {
+        let partitions = |topic: &str| {
+            self.store
+                .describe_topic(topic)
+                .map_or(1, |t| t.config.partitions)
+        };
+        for [(left, left_topic), (right, right_topic)] in plan.co_partitioned() {
+            let (l, r) = (partitions(&left_topic), partitions(&right_topic));
+            if l != r {
+                return Err(EngineError::statement(format!(
+                    "Can't join `{left}` with `{right}` since the number of partitions don't match. `{left}` partitions = {l}; `{right}` partitions = {r}. Please repartition either one so that the number of partitions match."
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn create_as_select(
         &mut self,
         c: CreateAsSelect,
@@ -57,6 +76,7 @@ impl Engine {
         }
         let with = WithClause::new(&c.properties)?;
         let plan = plan_query(&c.query, &self.catalog, &c.name, &self.properties)?;
+        self.check_co_partitioned(&plan)?;
         let source = plan.source().clone();
         match (c.kind, plan.result_kind()) {
             (SourceKind::Stream, SourceKind::Table) => {
@@ -214,6 +234,7 @@ impl Engine {
             )));
         }
         let plan = plan_query(query, &self.catalog, target, &self.properties)?;
+        self.check_co_partitioned(&plan)?;
         if plan.result_kind() == SourceKind::Table {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert from a stream. {} is a table.",

@@ -263,6 +263,7 @@ impl Engine {
     ) -> Result<QueryPlan, EngineError> {
         let mut plan = plan_query_with(&prepared.query, &self.catalog, sink, properties, true)
             .map_err(|e| plan_error(e, text))?;
+        self.check_co_partitioned(&plan)?;
         let outputs = match &mut plan {
             QueryPlan::Stateless(p) => &mut p.outputs,
             QueryPlan::Aggregate(p) => &mut p.outputs,

@@ -91,9 +91,34 @@ impl JoinLevel {
         }
     }
 
-    fn any_full(&self) -> bool {
-        self.join_type == JoinType::Full
-            || matches!(&self.left, JoinLeft::Join(inner) if inner.any_full())
+    /// The sides each join of this tree must find co-partitioned, outermost first: the alias
+    /// that names each side (a nested join is named by its leftmost source) and the topic
+    /// whose partition count it has (a nested join has its right source's). Foreign-key joins
+    /// need no co-partitioning.
+    pub fn co_partitioned(&self) -> Vec<[(String, String); 2]> {
+        let mut pairs = Vec::new();
+        let mut level = self;
+        loop {
+            let left = match &level.left {
+                JoinLeft::Source { source, alias } => (alias.clone(), source.topic.clone()),
+                JoinLeft::Join(inner) => (inner.leftmost_alias(), inner.right.source.topic.clone()),
+            };
+            if level.kind != JoinKind::ForeignKey {
+                let right = (level.right.alias.clone(), level.right.source.topic.clone());
+                pairs.push([left, right]);
+            }
+            match &level.left {
+                JoinLeft::Join(inner) => level = inner,
+                JoinLeft::Source { .. } => return pairs,
+            }
+        }
+    }
+
+    fn leftmost_alias(&self) -> String {
+        match &self.left {
+            JoinLeft::Source { alias, .. } => alias.clone(),
+            JoinLeft::Join(inner) => inner.leftmost_alias(),
+        }
     }
 
     /// The join expressions the result is keyed by, qualified, innermost first: those of the
@@ -403,7 +428,7 @@ pub fn plan_join(
         None => None,
     };
 
-    let synthetic = (top.any_full()
+    let synthetic = (top.join_type == JoinType::Full
         || (!matches!(top.left_key_expr, Expr::Column { .. })
             && !matches!(top.right.key_expr, Expr::Column { .. })))
     .then_some(rowkey.as_str());

@@ -258,6 +258,20 @@ impl QueryPlan {
         }
     }
 
+    /// The join sides that must have equal partition counts (see
+    /// [`join::JoinLevel::co_partitioned`]); none when the query reads no join.
+    pub fn co_partitioned(&self) -> Vec<[(String, String); 2]> {
+        match self {
+            QueryPlan::Stateless(_) => Vec::new(),
+            QueryPlan::Aggregate(p) => p
+                .join
+                .as_ref()
+                .map(|j| j.level.co_partitioned())
+                .unwrap_or_default(),
+            QueryPlan::Join(p) => p.top.co_partitioned(),
+        }
+    }
+
     /// The first (left) source.
     pub fn source(&self) -> &Source {
         match self {
