@@ -401,10 +401,10 @@ impl LevelState {
     }
 
     fn foreign_key(&mut self, input: usize, c: Change, out: &mut Vec<Joined>) {
-        let pk_index = 0;
+        let pk_positions = self.left_key_positions();
         if input == 0 {
             // The left table's own key identifies the row; its foreign key is `c.key`.
-            let pk = c.row.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
+            let pk = primary_key(&c.row, &pk_positions);
             let pk_bytes = format!("{pk:?}").into_bytes();
             if let Some((old_fk, _)) = self.left_by_pk.remove(&pk_bytes)
                 && let Some(set) = self.references.get_mut(&old_fk)
@@ -412,8 +412,9 @@ impl LevelState {
                 set.remove(&pk_bytes);
             }
             if c.tombstone {
+                // The deleted row still carries its key columns, which key the tombstone.
                 out.push(Joined {
-                    left: None,
+                    left: Some(c.row),
                     right: None,
                     key: pk,
                     tombstone: true,
@@ -462,7 +463,7 @@ impl LevelState {
             let Some((_, left)) = self.left_by_pk.get(&pk_bytes).cloned() else {
                 continue;
             };
-            let pk = left.get(pk_index).cloned().unwrap_or(ScalarValue::Null);
+            let pk = primary_key(&left, &pk_positions);
             let produces = right.is_some() || self.level.join_type == JoinType::Left;
             out.push(Joined {
                 left: Some(left),
@@ -474,6 +475,21 @@ impl LevelState {
                 headers: c.headers.clone(),
                 position: c.position,
             });
+        }
+    }
+
+    /// Where the left table's primary key columns are in its rows.
+    fn left_key_positions(&self) -> Vec<usize> {
+        match &self.level.left {
+            JoinLeft::Source { source, .. } => source
+                .schema
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == crate::types::ColumnKind::Key)
+                .map(|(i, _)| i)
+                .collect(),
+            JoinLeft::Join(_) => vec![0],
         }
     }
 
@@ -687,11 +703,21 @@ impl JoinOperator {
             return Ok(Vec::new());
         }
         let scope = &self.plan.scope;
+        // A foreign-key join has no join key of its own (its results are keyed by the left
+        // table's primary key, projected from the left row).
+        let foreign_key = self.plan.top.kind == JoinKind::ForeignKey;
+        let no_key = || {
+            scope
+                .columns
+                .last()
+                .and_then(|c| ScalarValue::try_from(&c.ty.to_arrow()).ok())
+                .unwrap_or(ScalarValue::Null)
+        };
         let rows: Vec<Vec<ScalarValue>> = joined
             .iter()
             .map(|j| {
                 let mut row = joined_row(j, &self.plan.top.joined);
-                row.push(j.key.clone());
+                row.push(if foreign_key { no_key() } else { j.key.clone() });
                 row
             })
             .collect();
@@ -756,8 +782,12 @@ impl JoinOperator {
                 .map(|c| ScalarValue::try_from_array(c, i))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(ExecError::internal)?;
-            // The result's key is the join key, whichever side's column the projection names.
-            if let Some(first) = values.first_mut() {
+            // The result's key is the join key, whichever side's column the projection names
+            // (unless PARTITION BY re-keys it).
+            if !self.plan.rekeyed
+                && self.plan.top.kind != JoinKind::ForeignKey
+                && let Some(first) = values.first_mut()
+            {
                 let key_type = first.data_type();
                 *first = j.key.cast_to(&key_type).unwrap_or(j.key.clone());
             }
@@ -772,6 +802,20 @@ impl JoinOperator {
             });
         }
         Ok(out)
+    }
+}
+
+/// A left row's primary key: its one key column or, for a multi-column key, a value that is
+/// equal exactly when all the columns are (the key columns themselves are projected from the
+/// row).
+fn primary_key(row: &Row, positions: &[usize]) -> ScalarValue {
+    let value = |i: &usize| row.get(*i).cloned().unwrap_or(ScalarValue::Null);
+    match positions {
+        [one] => value(one),
+        many => ScalarValue::Utf8(Some(format!(
+            "{:?}",
+            many.iter().map(value).collect::<Vec<_>>()
+        ))),
     }
 }
 

@@ -132,8 +132,11 @@ impl JoinLevel {
                 out.clear();
             }
         }
-        for e in [left, qualified(&self.right.key_expr, &self.right.alias)] {
-            if !out.contains(&e) {
+        // Only column references can name the key; an expression side leaves it to the other.
+        let right = qualified(&self.right.key_expr, &self.right.alias);
+        let sides = [(&self.left_key_expr, left), (&self.right.key_expr, right)];
+        for (expr, e) in sides {
+            if matches!(expr, Expr::Column { .. }) && !out.contains(&e) {
                 out.push(e);
             }
         }
@@ -173,6 +176,8 @@ pub struct JoinPlan {
     pub filter: Option<Compiled>,
     /// Key columns first, then value columns, compiled on the join scope.
     pub outputs: Vec<OutputColumn>,
+    /// PARTITION BY gives the result its own key; otherwise the key is the join key.
+    pub rekeyed: bool,
 }
 
 impl JoinPlan {
@@ -450,6 +455,7 @@ pub fn plan_join(
         scope,
         filter,
         outputs,
+        rekeyed: !transient && !query.partition_by.is_empty(),
     })
 }
 
@@ -730,6 +736,8 @@ fn plan_level(
                 && s.schema
                     .find(name)
                     .is_some_and(|c| c.kind == ColumnKind::Key)
+                // Joining on part of a multi-column key is a foreign-key join.
+                && s.schema.key_columns().count() == 1
                 && s.name != right_source.name
         }),
         _ => false,
@@ -866,6 +874,100 @@ fn plan_level(
     })
 }
 
+/// A named item of a join's projection.
+struct Item {
+    name: String,
+    expr: Expr,
+}
+
+/// The outputs of a join whose result is re-partitioned: the PARTITION BY expressions are the
+/// key, in their order, each named as the projection names it (with `SELECT *`, an expression
+/// the projection lacks is added); every other item is a value.
+fn project_partitioned(
+    mut items: Vec<Item>,
+    exprs: &[Expr],
+    scope: &Scope,
+    sink_name: &str,
+    top: &JoinLevel,
+    star: bool,
+    resolve: &dyn Fn(&Expr) -> String,
+) -> PResult<Vec<OutputColumn>> {
+    if top.result_kind() == SourceKind::Table {
+        return Err(invalid(
+            "Unsupported operation: PARTITION BY on a table. Use GROUP BY instead.",
+        ));
+    }
+    let is_null = |e: &Expr| matches!(e, Expr::Literal(crate::sql::ast::Literal::Null));
+    if exprs.len() > 1 && exprs.iter().any(is_null) {
+        return Err(invalid(
+            "Cannot PARTITION BY multiple columns including NULL",
+        ));
+    }
+    let mut keys: Vec<usize> = Vec::new();
+    let mut generated = 0usize;
+    for p in exprs.iter().filter(|e| !is_null(e)) {
+        ExprCompiler::new(scope, Clause::PartitionBy).compile(p)?;
+        let wanted = resolve(p);
+        let matching: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| resolve(&item.expr) == wanted)
+            .map(|(i, _)| i)
+            .collect();
+        match matching.as_slice() {
+            [] if star => {
+                let name = loop {
+                    let candidate = format!("KSQL_COL_{generated}");
+                    generated += 1;
+                    if !items.iter().any(|i| i.name == candidate) {
+                        break candidate;
+                    }
+                };
+                items.push(Item {
+                    name,
+                    expr: p.clone(),
+                });
+                keys.push(items.len() - 1);
+            }
+            [] => {
+                return Err(invalid(format!(
+                    "The query used to build `{sink_name}` must include the partitioning expression {wanted} in its projection (eg, SELECT {wanted}...)."
+                )));
+            }
+            [one] => keys.push(*one),
+            [first, second, ..] => {
+                return Err(invalid(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                    wanted.replacen('.', "_", 1),
+                    items[*first].name,
+                    items[*second].name
+                )));
+            }
+        }
+    }
+    let compiler = ExprCompiler::new(scope, Clause::Select);
+    let mut outputs = Vec::with_capacity(items.len());
+    for &i in &keys {
+        outputs.push(OutputColumn {
+            name: items[i].name.clone(),
+            kind: ColumnKind::Key,
+            expr: compiler.compile(&items[i].expr)?,
+            position: i,
+        });
+    }
+    for (i, item) in items.iter().enumerate() {
+        if !keys.contains(&i) {
+            outputs.push(OutputColumn {
+                name: item.name.clone(),
+                kind: ColumnKind::Value,
+                expr: compiler.compile(&item.expr)?,
+                position: i,
+            });
+        }
+    }
+    Ok(outputs)
+}
+
 /// Output columns of a join and which one is the key.
 // The planner's context is passed piecewise so each piece stays borrowed, not cloned.
 #[allow(clippy::too_many_arguments)]
@@ -880,10 +982,6 @@ fn project_join(
     transient: bool,
 ) -> PResult<Vec<OutputColumn>> {
     let kind = top.kind;
-    struct Item {
-        name: String,
-        expr: Expr,
-    }
     let in_both = |name: &str| {
         let pseudo = PSEUDO_COLUMNS.iter().any(|(p, _)| *p == name);
         pseudo
@@ -893,19 +991,34 @@ fn project_join(
                 .count()
                 > 1
     };
+    let partition_by =
+        (!transient && !query.partition_by.is_empty()).then_some(&query.partition_by);
+    let item = |alias: &str, name: &str| Item {
+        name: format!("{alias}_{name}"),
+        expr: Expr::Column {
+            qualifier: Some(alias.to_string()),
+            name: name.to_string(),
+            location: Default::default(),
+        },
+    };
     let star = |source: &Source, alias: &str| -> Vec<Item> {
-        source
-            .schema
-            .columns
-            .iter()
-            .map(|c| Item {
-                name: format!("{alias}_{}", c.name),
-                expr: Expr::Column {
-                    qualifier: Some(alias.to_string()),
-                    name: c.name.clone(),
-                    location: Default::default(),
-                },
-            })
+        if partition_by.is_none() {
+            return source
+                .schema
+                .columns
+                .iter()
+                .map(|c| item(alias, &c.name))
+                .collect();
+        }
+        // Re-partitioned join results are projected from the joined rows, which hold each
+        // source's value columns, its system columns, then its key columns.
+        let values = source.schema.value_columns().map(|c| c.name.as_str());
+        let system = PSEUDO_COLUMNS.iter().map(|(name, _)| *name);
+        let keys = source.schema.key_columns().map(|c| c.name.as_str());
+        values
+            .chain(system)
+            .chain(keys)
+            .map(|name| item(alias, name))
             .collect()
     };
     let mut items: Vec<Item> = Vec::new();
@@ -1005,9 +1118,21 @@ fn project_join(
         expr_to_sql(&resolved)
     };
 
-    let key_index = if transient {
+    if let Some(exprs) = partition_by {
+        return project_partitioned(
+            items,
+            exprs,
+            scope,
+            sink_name,
+            top,
+            unqualified_star,
+            &resolve,
+        );
+    }
+
+    let key_indices: Vec<usize> = if transient {
         // A push or pull query writes no topic: any projection goes.
-        usize::MAX
+        Vec::new()
     } else {
         match (synthetic, kind) {
             (Some(rowkey), _) => {
@@ -1015,7 +1140,7 @@ fn project_join(
                 matches!(&item.expr, Expr::Column { qualifier: None, name, .. } if name == rowkey)
             });
                 match found {
-                    Some(i) => i,
+                    Some(i) => vec![i],
                     None if unqualified_star => {
                         // `SELECT *` carries the synthetic key implicitly.
                         items.insert(
@@ -1029,7 +1154,7 @@ fn project_join(
                                 },
                             },
                         );
-                        0
+                        vec![0]
                     }
                     None => {
                         return Err(invalid(format!(
@@ -1051,35 +1176,32 @@ fn project_join(
                         missing.name
                     )));
                 }
-                let pk = left_source
-                    .schema
-                    .key_columns()
-                    .next()
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                let pk_sql = format!("{left_alias}.{pk}");
-                let matching: Vec<usize> = items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, item)| resolve(&item.expr) == pk_sql)
-                    .map(|(i, _)| i)
-                    .collect();
-                match matching.as_slice() {
-                    [] => {
-                        return Err(invalid(format!(
-                            "Primary key column missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{left_alias}`). Missing column: `{pk}`."
-                        )));
-                    }
-                    [one] => *one,
-                    [first, second, ..] => {
-                        let mut names = [items[*first].name.clone(), items[*second].name.clone()];
-                        names.sort();
-                        return Err(invalid(format!(
-                            "The projection contains a key column (`{left_alias}_{pk}`) more than once, aliased as: {} and {}.",
-                            names[0], names[1]
-                        )));
+                // Each primary key column, in the table's order, is a key of the result.
+                let mut keys = Vec::new();
+                for pk in left_source.schema.key_columns() {
+                    let pk_sql = format!("{left_alias}.{}", pk.name);
+                    let matching: Vec<usize> = items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, item)| resolve(&item.expr) == pk_sql)
+                        .map(|(i, _)| i)
+                        .collect();
+                    match matching.as_slice() {
+                        [one] => keys.push(*one),
+                        [first, second, ..] => {
+                            let mut names =
+                                [items[*first].name.clone(), items[*second].name.clone()];
+                            names.sort();
+                            return Err(invalid(format!(
+                                "The projection contains a key column (`{left_alias}_{}`) more than once, aliased as: {} and {}.",
+                                pk.name, names[0], names[1]
+                            )));
+                        }
+                        // Checked above: every primary key column is projected.
+                        [] => {}
                     }
                 }
+                keys
             }
             (None, _) => {
                 let mut key: Option<(usize, String)> = None;
@@ -1109,7 +1231,7 @@ fn project_join(
                     }
                 }
                 match key {
-                    Some((i, _)) => i,
+                    Some((i, _)) => vec![i],
                     None => {
                         let listed = match join_expressions {
                             [one] => one.clone(),
@@ -1129,16 +1251,16 @@ fn project_join(
 
     let compiler = ExprCompiler::new(scope, Clause::Select);
     let mut outputs = Vec::with_capacity(items.len());
-    if let Some(item) = items.get(key_index) {
+    for &i in &key_indices {
         outputs.push(OutputColumn {
-            name: item.name.clone(),
+            name: items[i].name.clone(),
             kind: ColumnKind::Key,
-            expr: compiler.compile(&item.expr)?,
-            position: key_index,
+            expr: compiler.compile(&items[i].expr)?,
+            position: i,
         });
     }
     for (i, item) in items.iter().enumerate() {
-        if i == key_index {
+        if key_indices.contains(&i) {
             continue;
         }
         outputs.push(OutputColumn {
