@@ -232,3 +232,50 @@ fn unread_columns_are_still_checked_and_table_keys_kept() {
         ]
     );
 }
+
+/// A time-windowed KAFKA STRING key: the key's bytes, then the window start (big-endian).
+fn windowed(key: &str, start: i64, value: &str, timestamp: i64) -> ProducerRecord {
+    let mut bytes = key.as_bytes().to_vec();
+    bytes.extend_from_slice(&start.to_be_bytes());
+    ProducerRecord {
+        key: Some(bytes),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn windowed_streams_join_only_within_one_window_and_keep_it() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM l (k STRING KEY, a INT) WITH (kafka_topic='l', value_format='JSON', \
+               partitions=1, window_type='tumbling', window_size='1 second');\n\
+             CREATE STREAM r (k STRING KEY, b INT) WITH (kafka_topic='r', value_format='JSON', \
+               partitions=1, window_type='tumbling', window_size='1 second');\n\
+             CREATE STREAM j AS SELECT l.k, a, b FROM l JOIN r WITHIN 10 SECONDS ON l.k = r.k;",
+        )
+        .unwrap();
+    store
+        .append("l", vec![windowed("x", 0, r#"{"A":1}"#, 10)])
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    store
+        .append(
+            "r",
+            vec![
+                windowed("x", 1000, r#"{"B":2}"#, 20),
+                windowed("x", 0, r#"{"B":3}"#, 30),
+            ],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let (records, _) = store.read_in_arrival_order("J", 0, 10).unwrap();
+    assert_eq!(records.len(), 1, "only the record of the same window joins");
+    let key = records[0].key.as_deref().unwrap();
+    assert_eq!(&key[..1], b"x");
+    assert_eq!(key[1..], 0i64.to_be_bytes(), "the result keeps the window");
+    assert_eq!(records[0].value.as_deref(), Some(&br#"{"A":1,"B":3}"#[..]));
+}

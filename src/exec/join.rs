@@ -161,7 +161,16 @@ impl JoinOperator {
             if decoded.tombstone[i] {
                 continue;
             }
-            let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+            let mut key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+            if level.windowed.is_some() {
+                let window = |c: usize| ScalarValue::try_from_array(decoded.batch.column(c), i);
+                let (start, end) = (window(left_width - 5), window(left_width - 4));
+                key = windowed_key(
+                    key,
+                    &start.map_err(ExecError::internal)?,
+                    &end.map_err(ExecError::internal)?,
+                )?;
+            }
             let row = if key.is_null() {
                 None
             } else {
@@ -218,7 +227,10 @@ impl JoinOperator {
             .ok_or_else(|| ExecError::internal("a join scope without its key"))?;
         columns.push(
             to_array(
-                metas.iter().map(|m| m.key.clone()).collect(),
+                metas
+                    .iter()
+                    .map(|m| split_windowed(&m.key, level.windowed.is_some()).0)
+                    .collect(),
                 &key_column.ty.to_arrow(),
             )
             .map_err(ExecError::internal)?,
@@ -261,7 +273,13 @@ impl LevelState {
             let side = &self.level.right;
             (
                 1,
-                changes_from_records(&side.key, side.scope.columns.len(), decoded, reporter)?,
+                changes_from_records(
+                    &side.key,
+                    side.scope.columns.len(),
+                    self.level.windowed.is_some(),
+                    decoded,
+                    reporter,
+                )?,
             )
         } else if let Some(inner) = &mut self.inner {
             let joined = inner.process(input, decoded, reporter)?;
@@ -270,7 +288,13 @@ impl LevelState {
             let width = self.level.left_scope.columns.len();
             (
                 0,
-                changes_from_records(&self.level.left_key, width, decoded, reporter)?,
+                changes_from_records(
+                    &self.level.left_key,
+                    width,
+                    self.level.windowed.is_some(),
+                    decoded,
+                    reporter,
+                )?,
             )
         };
         let mut out = Vec::new();
@@ -717,7 +741,11 @@ impl JoinOperator {
             .iter()
             .map(|j| {
                 let mut row = joined_row(j, &self.plan.top.joined);
-                row.push(if foreign_key { no_key() } else { j.key.clone() });
+                row.push(if foreign_key {
+                    no_key()
+                } else {
+                    split_windowed(&j.key, self.plan.top.windowed.is_some()).0
+                });
                 row
             })
             .collect();
@@ -784,12 +812,13 @@ impl JoinOperator {
                 .map_err(ExecError::internal)?;
             // The result's key is the join key, whichever side's column the projection names
             // (unless PARTITION BY re-keys it).
+            let (key, window) = split_windowed(&j.key, self.plan.top.windowed.is_some());
             if !self.plan.rekeyed
                 && self.plan.top.kind != JoinKind::ForeignKey
                 && let Some(first) = values.first_mut()
             {
                 let key_type = first.data_type();
-                *first = j.key.cast_to(&key_type).unwrap_or(j.key.clone());
+                *first = key.cast_to(&key_type).unwrap_or(key);
             }
             out.push(SinkRow {
                 values,
@@ -797,11 +826,59 @@ impl JoinOperator {
                 null_key: false,
                 timestamp: j.timestamp,
                 headers: j.headers,
-                window: None,
+                window,
                 position: j.position,
             });
         }
         Ok(out)
+    }
+}
+
+/// The key of a record of a windowed source: its key and its window, so that records join
+/// only within one window.
+fn windowed_key(
+    key: ScalarValue,
+    start: &ScalarValue,
+    end: &ScalarValue,
+) -> Result<ScalarValue, ExecError> {
+    use datafusion::arrow::array::StructArray;
+    use datafusion::arrow::datatypes::{DataType, Field, Fields};
+    let fields = Fields::from(vec![
+        Field::new("key", key.data_type(), true),
+        Field::new("start", DataType::Int64, true),
+        Field::new("end", DataType::Int64, true),
+    ]);
+    let arrays = vec![
+        key.to_array().map_err(ExecError::internal)?,
+        start.to_array().map_err(ExecError::internal)?,
+        end.to_array().map_err(ExecError::internal)?,
+    ];
+    let array = StructArray::try_new(fields, arrays, None).map_err(ExecError::internal)?;
+    Ok(ScalarValue::Struct(std::sync::Arc::new(array)))
+}
+
+/// A join key as the result carries it, and its window when the sources are windowed.
+fn split_windowed(key: &ScalarValue, windowed: bool) -> (ScalarValue, Option<(i64, i64)>) {
+    let ScalarValue::Struct(array) = key else {
+        return (key.clone(), None);
+    };
+    if !windowed {
+        return (key.clone(), None);
+    }
+    let part = |name: &str| {
+        array
+            .column_by_name(name)
+            .and_then(|c| ScalarValue::try_from_array(c, 0).ok())
+    };
+    let bound = |name: &str| match part(name) {
+        Some(ScalarValue::Int64(Some(v))) => Some(v),
+        _ => None,
+    };
+    match (part("key"), bound("start"), bound("end")) {
+        (Some(inner), Some(start), Some(end)) if array.num_columns() == 3 => {
+            (inner, Some((start, end)))
+        }
+        _ => (key.clone(), None),
     }
 }
 
@@ -853,6 +930,7 @@ fn joined_row(j: &Joined, scope: &crate::plan::expr::Scope) -> Row {
 fn changes_from_records(
     key: &crate::plan::expr::Compiled,
     width: usize,
+    windowed: bool,
     decoded: &DecodedBatch,
     reporter: &mut Reporter<'_>,
 ) -> Result<Vec<Change>, ExecError> {
@@ -864,7 +942,10 @@ fn changes_from_records(
             .map(|c| ScalarValue::try_from_array(decoded.batch.column(c), i))
             .collect::<Result<_, _>>()
             .map_err(ExecError::internal)?;
-        let key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+        let mut key = ScalarValue::try_from_array(&keys, i).map_err(ExecError::internal)?;
+        if windowed {
+            key = windowed_key(key, &row[width - 5], &row[width - 4])?;
+        }
         let timestamp = match &row[rowtime_index] {
             ScalarValue::Int64(Some(t)) => *t,
             _ => 0,

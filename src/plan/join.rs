@@ -69,6 +69,9 @@ pub struct JoinLevel {
     pub right: JoinSide,
     pub join_type: JoinType,
     pub kind: JoinKind,
+    /// Both sources are windowed: records join only within the same window, and the result
+    /// keeps it.
+    pub windowed: Option<crate::catalog::WindowInfo>,
     pub key_type: SqlType,
     /// The joined columns: the left input's, then the right source's.
     pub joined: Scope,
@@ -575,6 +578,11 @@ fn check_sources(
         ..
     } = left_input
     else {
+        if right_source.window.is_some() || sources.iter().any(|(s, _)| s.window.is_some()) {
+            return Err(invalid(
+                "Joins of more than two windowed sources are not supported yet.",
+            ));
+        }
         return Ok(());
     };
     let kind = |w: &crate::catalog::WindowInfo| format!("{:?}", w.window_type).to_uppercase();
@@ -853,9 +861,14 @@ fn plan_level(
             qualified(&right_expr, &right_alias)
         )));
     }
+    let windowed = match &left_input {
+        JoinLeft::Source { source, .. } => source.window.filter(|_| right_source.window.is_some()),
+        JoinLeft::Join(_) => None,
+    };
     let mut joined = left_scope.columns.clone();
     joined.extend(right_scope.columns.clone());
     Ok(JoinLevel {
+        windowed,
         left: left_input,
         left_scope,
         left_key,

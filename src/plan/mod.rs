@@ -302,7 +302,7 @@ impl QueryPlan {
     pub fn window(&self) -> Option<crate::catalog::WindowInfo> {
         match self {
             QueryPlan::Stateless(p) => p.source.window,
-            QueryPlan::Join(_) => None,
+            QueryPlan::Join(p) => p.top.windowed,
             QueryPlan::Aggregate(p) => p.window.as_ref().map(|w| crate::catalog::WindowInfo {
                 window_type: w.window_type,
                 size_ms: match w.window_type {
