@@ -128,7 +128,14 @@ impl Engine {
             }
         }
 
-        check_formats(&key_format.kind, &value_format.kind, &schema, false, false)?;
+        check_formats(&key_format.kind, &value_format.kind, &schema, false, false).map_err(
+            |e| match (e, sanitized_statement(&c, &plan)) {
+                (EngineError::Statement { message, .. }, Some(statement)) => {
+                    EngineError::Statement { message, statement }
+                }
+                (e, _) => e,
+            },
+        )?;
         let timestamp_output = self.sink_timestamp(&with, &schema)?;
 
         // Topic.
@@ -648,4 +655,90 @@ impl Engine {
         )?;
         Ok(())
     }
+}
+
+/// The statement as ksqlDB prints it once it has been prepared: every column qualified by its
+/// source, every item named, one item per line, `EMIT CHANGES` explicit. Errors found while
+/// planning quote it. `None` for the shapes not rendered this way (joins, windows, `*`).
+fn sanitized_statement(c: &CreateAsSelect, plan: &QueryPlan) -> Option<String> {
+    use crate::sql::ast::{Relation, SelectItem};
+    let query = &c.query;
+    let Relation::Source { name, alias, .. } = &query.from else {
+        return None;
+    };
+    if query.window.is_some() {
+        return None;
+    }
+    let alias = alias.as_deref().unwrap_or(name);
+    let qualify = |e: &Expr| -> String {
+        let qualified = crate::plan::aggregate::rewrite(e, &mut |x| {
+            Ok(match x {
+                Expr::Column {
+                    qualifier: None,
+                    name,
+                    location,
+                } => Some(Expr::Column {
+                    qualifier: Some(alias.to_string()),
+                    name: name.clone(),
+                    location: *location,
+                }),
+                _ => None,
+            })
+        });
+        expr_to_sql(&qualified.unwrap_or_else(|_| e.clone()))
+    };
+    let outputs = match plan {
+        QueryPlan::Stateless(p) => &p.outputs,
+        QueryPlan::Aggregate(p) => &p.outputs,
+        QueryPlan::Join(_) => return None,
+    };
+    let mut items = Vec::with_capacity(query.select.len());
+    for (position, item) in query.select.iter().enumerate() {
+        let SelectItem::Expr { expr, .. } = item else {
+            return None;
+        };
+        let output = outputs.iter().find(|o| o.position == position)?;
+        items.push(format!(
+            "{} {}",
+            qualify(expr),
+            crate::sql::display::ident(&output.name)
+        ));
+    }
+    let with = if c.properties.is_empty() {
+        String::new()
+    } else {
+        let properties: Vec<String> = c
+            .properties
+            .iter()
+            .map(|(k, v)| match v {
+                crate::sql::ast::PropertyValue::String(s) => {
+                    format!("{k}='{}'", s.replace('\'', "''"))
+                }
+                other => format!("{k}={}", other.as_text()),
+            })
+            .collect();
+        format!(" WITH ({})", properties.join(", "))
+    };
+    let mut text = format!(
+        "CREATE {} {}{with} AS SELECT\n  {}\nFROM {name} {alias}",
+        kind_word(c.kind).to_uppercase(),
+        crate::sql::display::ident(&c.name),
+        items.join(",\n  ")
+    );
+    if let Some(w) = &query.where_clause {
+        text.push_str(&format!("\nWHERE {}", qualify(w)));
+    }
+    if !query.group_by.is_empty() {
+        let exprs: Vec<String> = query.group_by.iter().map(qualify).collect();
+        text.push_str(&format!("\nGROUP BY {}", exprs.join(", ")));
+    }
+    if !query.partition_by.is_empty() {
+        let exprs: Vec<String> = query.partition_by.iter().map(qualify).collect();
+        text.push_str(&format!("\nPARTITION BY {}", exprs.join(", ")));
+    }
+    if let Some(h) = &query.having {
+        text.push_str(&format!("\nHAVING {}", qualify(h)));
+    }
+    text.push_str("\nEMIT CHANGES");
+    Some(text)
 }

@@ -183,10 +183,13 @@ impl Engine {
             }
         })?;
         self.execute(statement, text).map_err(|e| match e {
-            EngineError::Statement { message, .. } => EngineError::Statement {
-                message,
-                statement: text.to_string(),
-            },
+            // The statement as written, unless the error quotes it as prepared.
+            EngineError::Statement { message, statement } if statement.is_empty() => {
+                EngineError::Statement {
+                    message,
+                    statement: text.to_string(),
+                }
+            }
             other => other,
         })
     }

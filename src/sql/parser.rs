@@ -166,6 +166,14 @@ impl<'a> Parser<'a> {
             };
             return Ok(());
         }
+        // A list separator where a parenthesis should close: ksqlDB's parser reports the
+        // token it would insert.
+        if sym == ")" && self.at_sym(",") {
+            return Err(ParseError::new(
+                "Syntax Error\nmissing ')' at ','".to_string(),
+                self.peek().location,
+            ));
+        }
         Err(self.unexpected(&format!("'{sym}'")))
     }
 

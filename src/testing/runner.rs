@@ -185,6 +185,14 @@ fn java_class(error: &EngineError) -> &'static str {
 /// A `causeMessage` must also appear in the message, where Sluice puts the cause.
 fn expectation_met(expected: &ExpectedException, thrown: &Thrown) -> Result<(), String> {
     let (class, message) = match thrown {
+        // ksqlDB's statement exceptions end their message with the statement they quote.
+        Thrown::Statement {
+            error: EngineError::Statement { message, statement },
+            ..
+        } if !statement.is_empty() => (
+            "KsqlStatementException",
+            format!("{message}\nStatement: {statement}"),
+        ),
         Thrown::Statement { error, .. } | Thrown::Query(error) => {
             (java_class(error), error.to_string())
         }
