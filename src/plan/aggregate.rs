@@ -418,6 +418,18 @@ pub fn plan_aggregate(
         None => None,
     };
 
+    // As in ksqlDB, a windowed aggregation of a join does not offer its window bounds.
+    if query.window.is_some() && join.is_some() {
+        let mut selected = query.select.iter().filter_map(|item| match item {
+            SelectItem::Expr { expr, .. } => Some(expr),
+            _ => None,
+        });
+        if let Some(name) = bound_in(&mut selected) {
+            return Err(invalid(format!(
+                "SELECT column '{name}' cannot be resolved."
+            )));
+        }
+    }
     if query.window.is_some() {
         let bound = bound_in(&mut query.group_by.iter().chain(query.having.as_ref()));
         if let Some(name) = bound {
