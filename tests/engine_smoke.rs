@@ -88,7 +88,7 @@ fn a_bad_statement_changes_nothing() {
 }
 
 #[test]
-fn caching_coalesces_table_updates_within_a_step() {
+fn caching_holds_table_updates_until_the_query_commits() {
     let run = |cache: &str| {
         let store = Arc::new(MemoryTopicStore::new());
         let mut engine = Engine::new(store.clone());
@@ -108,19 +108,28 @@ fn caching_coalesces_table_updates_within_a_step() {
             .append("s", vec![record("a", 1), record("b", 2), record("a", 3)])
             .unwrap();
         engine.run_until_idle().unwrap();
-        read_values(store.as_ref(), "T")
+        let before_commit = read_values(store.as_ref(), "T");
+        engine.commit().unwrap();
+        (before_commit, read_values(store.as_ref(), "T"))
     };
     let some = |k: &str, v: &str| (Some(k.to_string()), Some(v.to_string()));
+    let every_update = vec![
+        some("a", r#"{"TOTAL":1}"#),
+        some("b", r#"{"TOTAL":2}"#),
+        some("a", r#"{"TOTAL":4}"#),
+    ];
+    assert_eq!(run("0"), (every_update.clone(), every_update));
+    // Within the commit interval nothing is written; the commit writes each key's latest.
+    let (held, committed) = run("10000000");
+    assert!(held.is_empty(), "{held:?}");
     assert_eq!(
-        run("0"),
-        vec![
-            some("a", r#"{"TOTAL":1}"#),
-            some("b", r#"{"TOTAL":2}"#),
-            some("a", r#"{"TOTAL":4}"#)
-        ]
+        committed,
+        vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
     );
+    // A cache smaller than one update commits at once.
+    let (written, _) = run("1");
     assert_eq!(
-        run("10000000"),
+        written,
         vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
     );
 }

@@ -11,7 +11,9 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::{DecodeOptions, Input, Output, PersistentQuery, Sink, Stage};
+use crate::exec::{
+    DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, Output, PersistentQuery, Sink, Stage,
+};
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
 use crate::plan::{QueryPlan, plan_query};
@@ -308,16 +310,27 @@ impl Engine {
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
         let stage = Stage::for_plan(plan, &self.properties);
-        let caching = self
+        let cache_bytes = self
             .property("ksql.streams.cache.max.bytes.buffering")
             .or_else(|| self.property("cache.max.bytes.buffering"))
             .and_then(|v| v.trim().parse::<i64>().ok())
-            .is_some_and(|bytes| bytes > 0);
-        let table_result = sink.kind == SourceKind::Table;
-        self.queries.push(
-            PersistentQuery::new(query_id, inputs, stage, Output::Topic(sink_spec), options)
-                .with_coalescing(caching && table_result),
-        );
+            .filter(|bytes| *bytes > 0);
+        let commit_interval = self
+            .property("ksql.streams.commit.interval.ms")
+            .or_else(|| self.property("commit.interval.ms"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
+        let mut query =
+            PersistentQuery::new(query_id, inputs, stage, Output::Topic(sink_spec), options);
+        if let Some(bytes) = cache_bytes
+            && sink.kind == SourceKind::Table
+        {
+            query = query.with_cache(
+                usize::try_from(bytes).unwrap_or(usize::MAX),
+                commit_interval,
+            );
+        }
+        self.queries.push(query);
         self.catalog.put_query(info);
     }
 

@@ -314,6 +314,17 @@ impl Engine {
         }
     }
 
+    /// Commits every query: the updates their record caches hold are written now, as at the
+    /// end of a commit interval.
+    pub fn commit(&mut self) -> Result<(), EngineError> {
+        for query in &mut self.queries {
+            query
+                .commit(self.store.as_ref(), &mut self.processing_log)
+                .map_err(|e| EngineError::Runtime(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     fn next_query_id(&mut self, prefix: &str, sink: &str) -> String {
         let n = self.next_query_number;
         self.next_query_number += 1;
@@ -327,18 +338,27 @@ impl Engine {
     fn terminate(&mut self, query_id: Option<&str>) -> Result<Outcome, EngineError> {
         match query_id {
             None => {
-                for q in self.queries.drain(..) {
+                // A query that stops commits first: no held update is lost.
+                for mut q in self.queries.drain(..) {
+                    q.commit(self.store.as_ref(), &mut self.processing_log)
+                        .map_err(|e| EngineError::Runtime(e.to_string()))?;
                     self.catalog.remove_query(&q.id);
                 }
                 Ok(Outcome::Message("All queries terminated.".to_string()))
             }
             Some(id) => {
                 let id = id.to_uppercase();
-                let before = self.queries.len();
-                self.queries.retain(|q| !q.id.eq_ignore_ascii_case(&id));
-                if self.queries.len() == before {
+                let Some(index) = self
+                    .queries
+                    .iter()
+                    .position(|q| q.id.eq_ignore_ascii_case(&id))
+                else {
                     return Err(EngineError::statement(format!("Unknown queryId: {id}")));
-                }
+                };
+                let mut query = self.queries.remove(index);
+                query
+                    .commit(self.store.as_ref(), &mut self.processing_log)
+                    .map_err(|e| EngineError::Runtime(e.to_string()))?;
                 self.catalog.remove_query(&id);
                 Ok(Outcome::Message("Query terminated.".to_string()))
             }

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod builder;
+pub mod cache;
 pub mod decode;
 pub mod join;
 pub mod sink;
@@ -23,6 +24,7 @@ use crate::catalog::Source;
 use crate::plan::expr::{Compiled, Scope};
 use crate::topics::{Header, TopicError, TopicStore};
 pub use aggregate::AggregateOperator;
+pub use cache::DEFAULT_COMMIT_INTERVAL;
 pub use decode::DecodeOptions;
 pub use join::JoinOperator;
 pub use sink::Sink;
@@ -199,9 +201,9 @@ pub struct PersistentQuery {
     stage: Stage,
     output: Output,
     options: DecodeOptions,
-    /// Caching on (`cache.max.bytes.buffering` > 0) for a table result: updates to one key
-    /// within a step are coalesced into the last one.
-    coalesce: bool,
+    /// Caching on (`cache.max.bytes.buffering` > 0) for a table result: updates are held
+    /// per key until the query commits.
+    cache: Option<cache::RecordCache>,
     pub stats: QueryStats,
 }
 
@@ -234,15 +236,68 @@ impl PersistentQuery {
             stage,
             output,
             options,
-            coalesce: false,
+            cache: None,
             stats: QueryStats::default(),
         }
     }
 
-    /// Coalesces updates to the same key within a step, as a record cache does.
-    pub fn with_coalescing(mut self, coalesce: bool) -> PersistentQuery {
-        self.coalesce = coalesce;
+    /// Holds a table result's updates in a record cache of `max_bytes`, written when the
+    /// query commits every `interval` (or when the cache is full).
+    pub fn with_cache(
+        mut self,
+        max_bytes: usize,
+        interval: std::time::Duration,
+    ) -> PersistentQuery {
+        if let Output::Topic(sink) = &self.output {
+            self.cache = Some(cache::RecordCache::new(
+                sink.key_columns.len(),
+                max_bytes,
+                interval,
+            ));
+        }
         self
+    }
+
+    /// Writes the updates the record cache holds, if it has any (a commit).
+    pub fn commit(
+        &mut self,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<(), ExecError> {
+        let (Some(cache), Output::Topic(sink)) = (&mut self.cache, &self.output) else {
+            return Ok(());
+        };
+        let rows = cache.take();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let topic = self
+            .inputs
+            .first()
+            .map(|i| i.source.topic.as_str())
+            .unwrap_or_default();
+        let mut reporter = Reporter {
+            query_id: &self.id,
+            topic,
+            log,
+            stats: &mut self.stats,
+        };
+        let out = sink.encode(rows, &mut reporter)?;
+        reporter.stats.records_out += out.len() as u64;
+        store.append(&sink.topic, out)?;
+        Ok(())
+    }
+
+    /// Commits when the commit interval has passed or the record cache is full.
+    fn commit_if_due(
+        &mut self,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<(), ExecError> {
+        if self.cache.as_ref().is_some_and(cache::RecordCache::is_due) {
+            self.commit(store, log)?;
+        }
+        Ok(())
     }
 
     pub fn source_topics(&self) -> Vec<&str> {
@@ -306,6 +361,7 @@ impl PersistentQuery {
         merged.retain(|(_, r)| r.sequence <= limit);
         merged.sort_by_key(|(_, r)| r.sequence);
         if merged.is_empty() {
+            self.commit_if_due(store, log)?;
             return Ok(0);
         }
         let read = merged.len();
@@ -323,6 +379,7 @@ impl PersistentQuery {
                 run.clear();
             }
         }
+        self.commit_if_due(store, log)?;
         Ok(read)
     }
 
@@ -367,12 +424,12 @@ impl PersistentQuery {
             }
         };
         match &mut self.output {
+            Output::Topic(_) if self.cache.is_some() => {
+                if let Some(cache) = &mut self.cache {
+                    cache.put(rows);
+                }
+            }
             Output::Topic(sink) => {
-                let rows = if self.coalesce {
-                    coalesce(rows, sink.key_columns.len())
-                } else {
-                    rows
-                };
                 let out = sink.encode(rows, &mut reporter)?;
                 reporter.stats.records_out += out.len() as u64;
                 store.append(&sink.topic, out)?;
@@ -404,21 +461,6 @@ impl PersistentQuery {
         }
         Ok(())
     }
-}
-
-/// Keeps only the last row of each key (and window), in the order of those last rows.
-fn coalesce(rows: Vec<sink::SinkRow>, key_count: usize) -> Vec<sink::SinkRow> {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<sink::SinkRow> = rows
-        .into_iter()
-        .rev()
-        .filter(|r| {
-            let key: Vec<ScalarValue> = r.values[..key_count.min(r.values.len())].to_vec();
-            seen.insert((key, r.window))
-        })
-        .collect();
-    kept.reverse();
-    kept
 }
 
 /// Evaluates an expression over a batch. If the batch fails as a whole, each row is evaluated
