@@ -1016,11 +1016,21 @@ fn project_join(
     };
     let star = |source: &Source, alias: &str| -> Vec<Item> {
         if partition_by.is_none() {
-            return source
+            // A windowed source's window bounds follow its key.
+            let keys = source.schema.key_columns().map(|c| c.name.as_str());
+            let bounds = ["WINDOWSTART", "WINDOWEND"]
+                .into_iter()
+                .filter(|_| source.window.is_some());
+            let values = source
                 .schema
                 .columns
                 .iter()
-                .map(|c| item(alias, &c.name))
+                .filter(|c| c.kind != ColumnKind::Key)
+                .map(|c| c.name.as_str());
+            return keys
+                .chain(bounds)
+                .chain(values)
+                .map(|name| item(alias, name))
                 .collect();
         }
         // Re-partitioned join results are projected from the joined rows, which hold each
