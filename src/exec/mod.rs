@@ -343,23 +343,35 @@ impl PersistentQuery {
         if self.is_finished() || self.is_paused() {
             return Ok(0);
         }
-        // Read each input, then merge by the store-wide sequence. Records past the last one
-        // read from an input that may have more are left for the next step, so that the
-        // merge never runs ahead of an input.
-        let mut merged: Vec<(usize, crate::topics::Record)> = Vec::new();
-        let mut limit = u64::MAX;
-        for (i, input) in self.inputs.iter().enumerate() {
+        // Read each input, then merge them as Kafka Streams does: the record with the
+        // smallest timestamp among the inputs' next records goes first (arrival breaks ties),
+        // each input in its own order. An input that may have more records than were read
+        // stops the merge once its read records are used up, so the merge never runs ahead of
+        // it.
+        let mut queues: Vec<std::collections::VecDeque<crate::topics::Record>> =
+            Vec::with_capacity(self.inputs.len());
+        let mut more: Vec<bool> = Vec::with_capacity(self.inputs.len());
+        for input in &self.inputs {
             let (records, _) =
                 store.read_in_arrival_order(&input.source.topic, input.position, BATCH_SIZE)?;
-            if records.len() == BATCH_SIZE
-                && let Some(last) = records.last()
-            {
-                limit = limit.min(last.sequence);
-            }
-            merged.extend(records.into_iter().map(|r| (i, r)));
+            more.push(records.len() == BATCH_SIZE);
+            queues.push(records.into());
         }
-        merged.retain(|(_, r)| r.sequence <= limit);
-        merged.sort_by_key(|(_, r)| r.sequence);
+        let mut merged: Vec<(usize, crate::topics::Record)> = Vec::new();
+        loop {
+            let next = queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|r| (i, (r.timestamp, r.sequence))))
+                .min_by_key(|(_, order)| *order);
+            let Some((i, _)) = next else { break };
+            if let Some(record) = queues[i].pop_front() {
+                merged.push((i, record));
+            }
+            if more[i] && queues[i].is_empty() {
+                break;
+            }
+        }
         if merged.is_empty() {
             self.commit_if_due(store, log)?;
             return Ok(0);

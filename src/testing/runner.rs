@@ -307,11 +307,14 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
         ));
     }
 
+    // Like ksqlDB's test driver, each input record is processed, through every query it
+    // reaches, before the next is produced.
     for input in &case.inputs {
         let record = records::to_producer_record(engine.catalog(), input)?;
         store
             .append(&input.topic, vec![record])
             .map_err(|e| Thrown::Assertion(format!("cannot produce to {}: {e}", input.topic)))?;
+        engine.run_until_idle().map_err(Thrown::Query)?;
     }
     engine.run_until_idle().map_err(Thrown::Query)?;
 
