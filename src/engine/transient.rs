@@ -612,7 +612,25 @@ fn validate_pull(query: &Query) -> Result<(), EngineError> {
 
 /// A pull query's WHERE errors name the expression they were found in, as ksqlDB's do.
 fn with_where_statement(error: EngineError, where_clause: Option<&Expr>) -> EngineError {
+    // A pull query's BETWEEN is checked as the two comparisons it stands for, which ksqlDB
+    // reports as an invalid expression.
+    let has_between = where_clause.is_some_and(|w| {
+        let mut found = false;
+        crate::plan::aggregate::visit(w, &mut |e| found |= matches!(e, Expr::Between { .. }));
+        found
+    });
     match (error, where_clause) {
+        (EngineError::Statement { message, statement }, Some(_))
+            if has_between
+                && message.starts_with("Error in WHERE expression: Cannot compare")
+                && (message.contains("with GREATER_THAN_OR_EQUAL")
+                    || message.contains("with LESS_THAN_OR_EQUAL")) =>
+        {
+            EngineError::Statement {
+                message: message.replacen("Error in WHERE expression:", "Invalid expression:", 1),
+                statement,
+            }
+        }
         (EngineError::Statement { message, statement }, Some(w))
             if message.starts_with("Error in WHERE expression:") =>
         {
