@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use super::{Engine, EngineError};
 use crate::catalog::{Catalog, Source};
 use crate::exec::{
-    DecodeOptions, Input, Output, PersistentQuery, PushEvent, Reporter, RowSink, Stage, decode,
-    stateless,
+    DecodeOptions, Incomplete, Input, Output, PersistentQuery, PushEvent, Reporter, RowSink, Stage,
+    decode, stateless,
 };
 use crate::plan::{OutputColumn, PlanError, QueryPlan, plan_query_with};
 use crate::sql::ast::{
@@ -289,7 +289,9 @@ impl Engine {
         let (sender, events) = mpsc::channel(PUSH_BUFFER);
         let source_name = plan.source().name.clone();
         self.next_transient += 1;
-        let id = if is_scalable_push(query, &self.catalog, &properties) {
+        let scalable = is_scalable_push(query, &self.catalog, &properties);
+        let keyed = plan.output_schema().key_columns().next().is_some();
+        let id = if scalable {
             format!("SCALABLE_PUSH_QUERY_{}", self.next_transient)
         } else {
             format!("transient_{source_name}_{}", self.next_transient)
@@ -311,6 +313,11 @@ impl Engine {
             limit: query.limit,
             sent: 0,
             finished: no_rows,
+            skip_incomplete: scalable.then_some(if keyed {
+                Incomplete::NoValueOrKey
+            } else {
+                Incomplete::NoValue
+            }),
         });
         let mut running =
             PersistentQuery::new(id.clone(), inputs, stage, output, DecodeOptions::default());

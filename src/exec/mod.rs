@@ -186,6 +186,16 @@ pub struct RowSink {
     pub limit: Option<u64>,
     pub sent: u64,
     pub finished: bool,
+    /// A scalable push query taps a persistent query's results, where records without a value
+    /// (and, when the result has a key, without a key) are not passed on.
+    pub skip_incomplete: Option<Incomplete>,
+}
+
+/// Which records a scalable push query does not pass on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incomplete {
+    NoValue,
+    NoValueOrKey,
 }
 
 /// Where a query's output goes.
@@ -450,6 +460,11 @@ impl PersistentQuery {
                 for row in rows {
                     if sink.finished {
                         break;
+                    }
+                    if let Some(skip) = sink.skip_incomplete
+                        && (row.tombstone || (skip == Incomplete::NoValueOrKey && row.null_key))
+                    {
+                        continue;
                     }
                     let values = sink
                         .order
