@@ -95,7 +95,7 @@ pub fn serialize(
             if i > 0 {
                 out.push(b',');
             }
-            write_json(&mut out, &column.name)?;
+            write_string(&mut out, &column.name)?;
             out.push(b':');
             write_scalar(&mut out, value, &column.ty)?;
         }
@@ -118,9 +118,19 @@ fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<
             Ok(())
         }
         ScalarValue::Boolean(Some(b)) => write_json(out, b),
-        ScalarValue::Int32(Some(v)) => write_json(out, v),
-        ScalarValue::Int64(Some(v)) => write_json(out, v),
-        ScalarValue::Utf8(Some(s)) => write_json(out, s),
+        ScalarValue::Int32(Some(v)) => {
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            Ok(())
+        }
+        ScalarValue::Int64(Some(v)) => {
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            Ok(())
+        }
+        ScalarValue::Utf8(Some(s)) => write_string(out, s),
+        ScalarValue::Decimal128(Some(v), _, scale) if *scale >= 0 => {
+            write_decimal(out, *v, *scale as u32);
+            Ok(())
+        }
         // Java's digits are already valid JSON (`1.0E10`); only NaN and the infinities are
         // quoted.
         ScalarValue::Float64(Some(v)) if v.is_finite() => {
@@ -129,6 +139,44 @@ fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<
         }
         other => write_json(out, &scalar_to_json(other, ty)?),
     }
+}
+
+/// A JSON string: quoted as it is when nothing in it needs escaping, else through serde_json.
+fn write_string(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return write_json(out, s);
+    }
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// A decimal's digits as [`decimal_json_text`] gives them, written without allocating.
+fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) {
+    if unscaled < 0 {
+        out.push(b'-');
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(unscaled.unsigned_abs()).as_bytes();
+    let scale = scale as usize;
+    if scale == 0 {
+        out.extend_from_slice(digits);
+        return;
+    }
+    // Left-pad with zeros so that there is at least one digit before the point.
+    let padding = (scale + 1).saturating_sub(digits.len());
+    let whole_len = digits.len() + padding - scale;
+    let mut all = std::iter::repeat_n(b'0', padding).chain(digits.iter().copied());
+    out.extend(all.by_ref().take(whole_len));
+    out.push(b'.');
+    let fraction: smallvec::SmallVec<[u8; 40]> = all.collect();
+    // Trailing fractional zeros go, down to one digit.
+    let kept = fraction
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(1, |last| last + 1);
+    out.extend_from_slice(&fraction[..kept]);
 }
 
 fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<()> {
@@ -735,6 +783,32 @@ mod tests {
 
     fn col(name: &str, ty: SqlType) -> Column {
         Column::value(name, ty)
+    }
+
+    #[test]
+    fn direct_writers_agree_with_the_general_renderer() {
+        let cases = [
+            (ScalarValue::Decimal128(Some(12300), 6, 3), SqlType::decimal(6, 3)),
+            (ScalarValue::Decimal128(Some(-5), 4, 2), SqlType::decimal(4, 2)),
+            (ScalarValue::Decimal128(Some(0), 4, 2), SqlType::decimal(4, 2)),
+            (ScalarValue::Decimal128(Some(100000), 6, 4), SqlType::decimal(6, 4)),
+            (ScalarValue::Decimal128(Some(-120), 3, 0), SqlType::decimal(3, 0)),
+            (ScalarValue::Decimal128(Some(i128::MAX / 7), 38, 10), SqlType::decimal(38, 10)),
+            (ScalarValue::Int64(Some(i64::MIN)), SqlType::Bigint),
+            (ScalarValue::Int32(Some(-7)), SqlType::Int),
+            (ScalarValue::Utf8(Some("plain é".into())), SqlType::String),
+            (ScalarValue::Utf8(Some("quote \" and \\ and \n".into())), SqlType::String),
+        ];
+        for (value, ty) in cases {
+            let mut direct = Vec::new();
+            write_scalar(&mut direct, &value, &ty).unwrap();
+            let general = to_bytes(&scalar_to_json(&value, &ty).unwrap()).unwrap();
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(general).unwrap(),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]
