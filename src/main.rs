@@ -43,37 +43,45 @@ enum Command {
     },
     /// Run the throughput and latency benchmarks on Nexmark-like bids and print a markdown
     /// table (see README, "Benchmarks").
-    Bench {
-        /// Events per run; several comma-separated counts give a row each.
-        #[arg(long, value_delimiter = ',', default_value = "100000")]
-        events: Vec<u64>,
-        /// The query to measure.
-        #[arg(long, default_value = "all",
-              value_parser = ["filter", "aggregate", "window", "join", "all"])]
-        workload: String,
-        /// Sets `ksql.streams.cache.max.bytes.buffering` to 10000000 (on) or 0 (off); `both`
-        /// gives a row for each.
-        #[arg(long, default_value = "both", value_parser = ["on", "off", "both"])]
-        caching: String,
-        /// The steady input rate of the latency measurement, in events/s; 0 skips it.
-        #[arg(long, default_value_t = sluice::bench::run::DEFAULT_LATENCY_RATE)]
-        latency_rate: u64,
-        /// Run one measurement in this process and print its report as JSON (what the suite
-        /// runs in each child process).
-        #[arg(long, hide = true)]
-        single: bool,
-        /// Distinct auctions the bids reference: the number of groups the aggregate keeps.
-        #[arg(long, default_value_t = sluice::bench::generator::AUCTIONS)]
-        keys: i64,
-        /// Runs per measurement: the table shows the median run and the range of all.
-        #[arg(long, default_value_t = 1)]
-        repeat: usize,
-    },
+    Bench(BenchArgs),
     /// Work with topics.
     Topics {
         #[command(subcommand)]
         command: TopicsCommand,
     },
+}
+
+/// `sluice bench`'s options.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Events per run; several comma-separated counts give a row each.
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    events: Vec<u64>,
+    /// The query to measure.
+    #[arg(long, default_value = "all",
+          value_parser = ["filter", "aggregate", "window", "join", "all"])]
+    workload: String,
+    /// Sets `ksql.streams.cache.max.bytes.buffering` to 10000000 (on) or 0 (off); `both`
+    /// gives a row for each.
+    #[arg(long, default_value = "both", value_parser = ["on", "off", "both"])]
+    caching: String,
+    /// The steady input rate of the latency measurement, in events/s; 0 skips it.
+    #[arg(long, default_value_t = sluice::bench::run::DEFAULT_LATENCY_RATE)]
+    latency_rate: u64,
+    /// Run one measurement in this process and print its report as JSON (what the suite
+    /// runs in each child process).
+    #[arg(long, hide = true)]
+    single: bool,
+    /// Distinct auctions the bids reference: the number of groups the aggregate keeps.
+    #[arg(long, default_value_t = sluice::bench::generator::AUCTIONS)]
+    keys: i64,
+    /// Runs per measurement: the table shows the median run and the range of all.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Stream threads (`ksql.streams.num.stream.threads`): the bids and auctions topics get
+    /// as many partitions, and a query that can run one task per partition does.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Subcommand)]
@@ -134,23 +142,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Bench {
-            events,
-            workload,
-            caching,
-            latency_rate,
-            single,
-            keys,
-            repeat,
-        } => bench(
-            &events,
-            &workload,
-            &caching,
-            latency_rate,
-            single,
-            keys.max(1),
-            repeat.max(1),
-        ),
+        Command::Bench(args) => bench(&args),
         Command::Topics {
             command:
                 TopicsCommand::Produce {
@@ -207,15 +199,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn bench(
-    events: &[u64],
-    workload: &str,
-    caching: &str,
-    latency_rate: u64,
-    single: bool,
-    keys: i64,
-    repeat: usize,
-) -> ExitCode {
+fn bench(args: &BenchArgs) -> ExitCode {
+    let (events, workload, caching, latency_rate, single) = (
+        &args.events[..],
+        args.workload.as_str(),
+        args.caching.as_str(),
+        args.latency_rate,
+        args.single,
+    );
+    let (keys, repeat, threads) = (args.keys.max(1), args.repeat.max(1), args.threads.max(1));
     use sluice::bench::{RunConfig, SuiteConfig, Workload};
     let workloads = Workload::parse_selection(workload).unwrap_or_default();
     let caching = match caching {
@@ -231,6 +223,7 @@ fn bench(
         let config = RunConfig {
             latency_rate,
             keys,
+            threads,
             ..RunConfig::new(*workload, *events, *caching)
         };
         return match sluice::bench::run_single(&config) {
@@ -264,6 +257,7 @@ fn bench(
         caching,
         latency_rate,
         keys,
+        threads,
         repeat,
     };
     match sluice::bench::run_suite(&config) {

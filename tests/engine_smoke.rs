@@ -319,3 +319,60 @@ fn backlogged_inputs_are_merged_by_timestamp() {
         )]
     );
 }
+
+/// Runs an aggregation and a filter over 4 partitions with `threads` stream threads and returns
+/// each output topic's records per key, in order.
+fn per_key_outputs(threads: &str) -> Vec<std::collections::BTreeMap<String, Vec<String>>> {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine.set_property("ksql.streams.num.stream.threads", threads);
+    engine.set_property("ksql.streams.cache.max.bytes.buffering", "0");
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=4);\n\
+             CREATE TABLE totals AS SELECT k, SUM(v) AS total, COUNT(*) AS n FROM s GROUP BY k;\n\
+             CREATE STREAM odd AS SELECT k, v FROM s WHERE v % 2 = 1;",
+        )
+        .unwrap();
+    let records = (0..3000)
+        .map(|i| ProducerRecord {
+            timestamp: i,
+            ..record(&format!("k{}", i % 37), &format!(r#"{{"V":{i}}}"#))
+        })
+        .collect();
+    store.append("s", records).unwrap();
+    engine.run_until_idle().unwrap();
+    ["TOTALS", "ODD"]
+        .iter()
+        .map(|topic| {
+            let (records, _) = store.read_in_arrival_order(topic, 0, 10_000).unwrap();
+            let mut by_key = std::collections::BTreeMap::<String, Vec<String>>::new();
+            for r in records {
+                let key = String::from_utf8_lossy(r.key.as_deref().unwrap()).into_owned();
+                let value = String::from_utf8_lossy(r.value.as_deref().unwrap()).into_owned();
+                by_key.entry(key).or_default().push(value);
+            }
+            by_key
+        })
+        .collect()
+}
+
+#[test]
+fn partition_tasks_on_two_threads_give_each_key_the_same_results() {
+    let single = per_key_outputs("1");
+    let parallel = per_key_outputs("2");
+    assert_eq!(single[0].len(), 37);
+    assert_eq!(
+        single[0]["k0"].len(),
+        82,
+        "one update per record of the key"
+    );
+    assert_eq!(
+        single[0]["k0"].last().unwrap(),
+        &format!(
+            r#"{{"TOTAL":{},"N":82}}"#,
+            (0..3000).step_by(37).sum::<i64>()
+        )
+    );
+    assert_eq!(single, parallel);
+}

@@ -44,10 +44,15 @@ const EXTRA_LEN: usize = 20;
 /// Smallest and largest (exclusive) bid price, in cents.
 const PRICE_RANGE: (i64, i64) = (100, 1_000_000);
 
-/// The bids stream, keyed by auction.
+/// The bids stream, keyed by auction, on one partition.
 pub const BIDS_DDL: &str = "CREATE STREAM bids (auction BIGINT KEY, bidder BIGINT, price BIGINT, \
     channel STRING, url STRING, dateTime BIGINT, extra STRING) \
     WITH (kafka_topic='bids', key_format='KAFKA', value_format='JSON', partitions=1);";
+
+/// The bids stream over `partitions` partitions.
+pub fn bids_ddl(partitions: usize) -> String {
+    BIDS_DDL.replace("partitions=1", &format!("partitions={partitions}"))
+}
 /// The topic of the bids stream.
 pub const BIDS_TOPIC: &str = "bids";
 
@@ -56,6 +61,11 @@ pub const AUCTIONS_DDL: &str = "CREATE TABLE auctions (id BIGINT PRIMARY KEY, it
     description STRING, initialBid BIGINT, reserve BIGINT, dateTime BIGINT, expires BIGINT, \
     seller BIGINT, category BIGINT) \
     WITH (kafka_topic='auctions', key_format='KAFKA', value_format='JSON', partitions=1);";
+/// The auctions table over `partitions` partitions.
+pub fn auctions_ddl(partitions: usize) -> String {
+    AUCTIONS_DDL.replace("partitions=1", &format!("partitions={partitions}"))
+}
+
 /// The topic of the auctions table.
 pub const AUCTIONS_TOPIC: &str = "auctions";
 

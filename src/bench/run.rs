@@ -54,6 +54,8 @@ pub struct RunConfig {
     pub latency_events: u64,
     /// Distinct auctions the bids reference: the number of groups of the aggregate workload.
     pub keys: i64,
+    /// Stream threads (`ksql.streams.num.stream.threads`); the topics get as many partitions.
+    pub threads: usize,
 }
 
 /// The latency probe offers at most this many events (two seconds at 100,000 events/s), so
@@ -70,8 +72,16 @@ impl RunConfig {
             latency_rate: DEFAULT_LATENCY_RATE,
             latency_events: events.min(MAX_LATENCY_EVENTS),
             keys: generator::AUCTIONS,
+            threads: 1,
         }
     }
+}
+
+/// The property `--threads` sets.
+pub const THREADS_PROPERTY: &str = "ksql.streams.num.stream.threads";
+
+fn one() -> usize {
+    1
 }
 
 /// End-to-end latency under a steady offered load.
@@ -99,6 +109,9 @@ pub struct RunReport {
     /// Distinct auction ids in the bids.
     #[serde(default)]
     pub keys: i64,
+    /// Stream threads, and partitions of the input topics.
+    #[serde(default = "one")]
+    pub threads: usize,
     pub caching: bool,
     /// Time to consume the N pre-loaded events.
     pub seconds: f64,
@@ -126,8 +139,9 @@ impl Harness {
         let mut engine = Engine::new(store.clone());
         let cache = if config.caching { CACHE_ON_BYTES } else { "0" };
         engine.set_property(CACHE_PROPERTY, cache);
+        engine.set_property(THREADS_PROPERTY, &config.threads.to_string());
         engine
-            .execute_script(&config.workload.ddl())
+            .execute_script(&config.workload.ddl(config.threads.max(1)))
             .map_err(BenchError::script)?;
         if config.workload.needs_auctions() {
             store.append(AUCTIONS_TOPIC, auction_records(config.seed))?;
@@ -202,6 +216,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         workload: config.workload.name().to_string(),
         events: config.events,
         keys: config.keys,
+        threads: config.threads,
         caching: config.caching,
         seconds,
         events_per_second: config.events as f64 / seconds.max(f64::MIN_POSITIVE),

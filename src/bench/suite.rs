@@ -23,6 +23,8 @@ pub struct SuiteConfig {
     pub latency_rate: u64,
     /// Distinct auctions in the bids (groups of the aggregate workload).
     pub keys: i64,
+    /// Stream threads, and partitions of the input topics.
+    pub threads: usize,
     /// Runs per measurement; the report is the run with the median throughput, and the table
     /// shows the range of all of them.
     pub repeat: usize,
@@ -35,6 +37,7 @@ pub fn child_args(
     caching: bool,
     latency_rate: u64,
     keys: i64,
+    threads: usize,
 ) -> Vec<String> {
     vec![
         "bench".to_string(),
@@ -49,6 +52,8 @@ pub fn child_args(
         latency_rate.to_string(),
         "--keys".to_string(),
         keys.to_string(),
+        "--threads".to_string(),
+        threads.to_string(),
     ]
 }
 
@@ -93,6 +98,7 @@ fn run_child(
             caching,
             config.latency_rate,
             config.keys,
+            config.threads,
         ))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -113,8 +119,8 @@ fn run_child(
 /// The results as a markdown table, one row per measurement.
 pub fn markdown_table(reports: &[RunReport]) -> String {
     let mut out = String::from(
-        "| workload | caching | events | keys | seconds | events/s | peak RSS MB | p50 ms | p99 ms | p999 ms |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | caching | events | keys | threads | seconds | events/s | peak RSS MB | p50 ms | p99 ms | p999 ms |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in reports {
         let rss = r
@@ -123,11 +129,12 @@ pub fn markdown_table(reports: &[RunReport]) -> String {
             .unwrap_or_else(|| "n/a".to_string());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {} | {rss} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {rss} | {:.2} | {:.2} | {:.2} |",
             r.workload,
             if r.caching { "on" } else { "off" },
             r.events,
             r.keys,
+            r.threads,
             r.seconds,
             match r.events_per_second_range {
                 Some((low, high)) => format!("{:.0} ({low:.0}–{high:.0})", r.events_per_second),
@@ -223,6 +230,7 @@ mod tests {
             workload: "filter".to_string(),
             events: 100_000,
             keys: 10_000,
+            threads: 1,
             caching: true,
             seconds: 1.5,
             events_per_second: 66_666.7,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::generator::{AUCTIONS_DDL, BIDS_DDL};
+use super::generator::{auctions_ddl, bids_ddl};
 
 /// The topic every workload writes.
 pub const OUTPUT_TOPIC: &str = "bench_out";
@@ -49,10 +49,10 @@ impl Workload {
     }
 
     /// The statements that declare the sources the query reads.
-    pub fn ddl(self) -> String {
+    pub fn ddl(self, partitions: usize) -> String {
         match self {
-            Workload::Join => format!("{BIDS_DDL}\n{AUCTIONS_DDL}"),
-            _ => BIDS_DDL.to_string(),
+            Workload::Join => format!("{}\n{}", bids_ddl(partitions), auctions_ddl(partitions)),
+            _ => bids_ddl(partitions),
         }
     }
 

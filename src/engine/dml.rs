@@ -11,6 +11,7 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
+use crate::exec::tasks::Tasks;
 use crate::exec::{
     DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, Output, PersistentQuery, Sink, Stage,
 };
@@ -304,11 +305,12 @@ impl Engine {
                 .property("ksql.timestamp.throw.on.invalid")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         };
-        let inputs = plan
+        let inputs: Vec<Input> = plan
             .inputs()
             .into_iter()
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
+        let tasks = self.partition_tasks(&plan, &inputs);
         let stage = Stage::for_plan(plan, &self.properties);
         let cache_bytes = self
             .property("ksql.streams.cache.max.bytes.buffering")
@@ -322,6 +324,9 @@ impl Engine {
             .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
         let mut query =
             PersistentQuery::new(query_id, inputs, stage, Output::Topic(sink_spec), options);
+        if let Some(tasks) = tasks {
+            query = query.with_tasks(tasks);
+        }
         if let Some(bytes) = cache_bytes
             && sink.kind == SourceKind::Table
         {
@@ -332,6 +337,32 @@ impl Engine {
         }
         self.queries.push(query);
         self.catalog.put_query(info);
+    }
+
+    /// With `ksql.streams.num.stream.threads` above one, a query whose state follows its
+    /// partitioning runs one task per partition on that many threads, as Kafka Streams does;
+    /// its inputs must all have the same number of partitions, more than one.
+    fn partition_tasks(&self, plan: &QueryPlan, inputs: &[Input]) -> Option<Tasks> {
+        let threads = self
+            .property("ksql.streams.num.stream.threads")
+            .or_else(|| self.property("num.stream.threads"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|threads| *threads > 1)?;
+        if !plan.partitionable() {
+            return None;
+        }
+        let mut counts = inputs.iter().map(|input| {
+            self.store
+                .describe_topic(&input.source.topic)
+                .map(|t| t.config.partitions)
+        });
+        let partitions = counts.next()??;
+        if partitions < 2 || counts.any(|c| c != Some(partitions)) {
+            return None;
+        }
+        Some(Tasks::new(partitions, inputs.len(), threads, || {
+            Stage::for_plan(plan.clone(), &self.properties)
+        }))
     }
 
     /// The output column that a sink's `TIMESTAMP=` property names.

@@ -14,6 +14,7 @@ pub mod join;
 pub mod sink;
 pub mod stateless;
 pub mod store;
+pub mod tasks;
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -64,6 +65,16 @@ pub struct QueryStats {
     pub records_out: u64,
     pub records_skipped: u64,
     pub expression_errors: u64,
+}
+
+impl QueryStats {
+    /// Adds another share of the same query's counts (a task's).
+    pub fn absorb(&mut self, other: &QueryStats) {
+        self.records_in += other.records_in;
+        self.records_out += other.records_out;
+        self.records_skipped += other.records_skipped;
+        self.expression_errors += other.expression_errors;
+    }
 }
 
 /// Where a stage reports bad records and failed expressions.
@@ -214,6 +225,8 @@ pub struct PersistentQuery {
     /// Caching on (`cache.max.bytes.buffering` > 0) for a table result: updates are held
     /// per key until the query commits.
     cache: Option<cache::RecordCache>,
+    /// Partition-parallel execution, for queries whose state follows their partitioning.
+    tasks: Option<tasks::Tasks>,
     pub stats: QueryStats,
 }
 
@@ -247,6 +260,7 @@ impl PersistentQuery {
             output,
             options,
             cache: None,
+            tasks: None,
             stats: QueryStats::default(),
         }
     }
@@ -266,6 +280,42 @@ impl PersistentQuery {
             ));
         }
         self
+    }
+
+    /// Runs the query as one task per partition (see [`tasks`]); only for queries that write
+    /// a topic.
+    pub fn with_tasks(mut self, tasks: tasks::Tasks) -> PersistentQuery {
+        if matches!(self.output, Output::Topic(_)) {
+            self.tasks = Some(tasks);
+        }
+        self
+    }
+
+    /// One step of every task; their records are appended to the sink in task order.
+    fn step_tasks(
+        &mut self,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<usize, ExecError> {
+        let (Some(tasks), Output::Topic(sink)) = (&mut self.tasks, &self.output) else {
+            return Ok(0);
+        };
+        let direct = self.cache.is_none().then_some(sink);
+        let outputs = tasks.step(&self.id, &self.inputs, &self.options, direct, store)?;
+        let mut read = 0;
+        for output in outputs {
+            read += output.read;
+            log.extend(output.log);
+            self.stats.absorb(&output.stats);
+            if !output.records.is_empty() {
+                store.append(&sink.topic, output.records)?;
+            }
+            if let Some(cache) = &mut self.cache {
+                cache.put(output.rows);
+            }
+        }
+        self.commit_if_due(store, log)?;
+        Ok(read)
     }
 
     /// Writes the updates the record cache holds, if it has any (a commit).
@@ -353,6 +403,9 @@ impl PersistentQuery {
         if self.is_finished() || self.is_paused() {
             return Ok(0);
         }
+        if self.tasks.is_some() {
+            return self.step_tasks(store, log);
+        }
         // Read each input, then merge them as Kafka Streams does: the record with the
         // smallest timestamp among the inputs' next records goes first (arrival breaks ties),
         // each input in its own order. An input that may have more records than were read
@@ -367,21 +420,7 @@ impl PersistentQuery {
             more.push(records.len() == BATCH_SIZE);
             queues.push(records.into());
         }
-        let mut merged: Vec<(usize, crate::topics::Record)> = Vec::new();
-        loop {
-            let next = queues
-                .iter()
-                .enumerate()
-                .filter_map(|(i, q)| q.front().map(|r| (i, (r.timestamp, r.sequence))))
-                .min_by_key(|(_, order)| *order);
-            let Some((i, _)) = next else { break };
-            if let Some(record) = queues[i].pop_front() {
-                merged.push((i, record));
-            }
-            if more[i] && queues[i].is_empty() {
-                break;
-            }
-        }
+        let merged = merge_by_timestamp(queues, &more);
         if merged.is_empty() {
             self.commit_if_due(store, log)?;
             return Ok(0);
@@ -419,32 +458,17 @@ impl PersistentQuery {
             log,
             stats: &mut self.stats,
         };
-        let mut errors = Vec::new();
-        let decoded = decode::decode(
-            source,
-            &self.inputs[input].scope,
+        let rows = run_stage(
+            &mut self.stage,
+            &self.inputs[input],
+            input,
             records,
             &self.options,
-            self.inputs[input].read.as_deref(),
-            &mut errors,
+            &mut reporter,
         )?;
-        for (record, message) in errors {
-            reporter.skipped(message, (record.partition, record.offset));
-        }
-        let Some(batch) = decoded else {
+        if rows.is_empty() {
             return Ok(());
-        };
-        let rows = match &mut self.stage {
-            Stage::Stateless(plan) => stateless::process(plan, batch, &mut reporter)?,
-            Stage::Aggregate(operator) => operator.process(batch, &mut reporter)?,
-            Stage::Join(operator) => operator.process(input, batch, &mut reporter)?,
-            Stage::JoinAggregate(join, aggregate) => {
-                match join.process(input, batch, &mut reporter)? {
-                    Some(joined) => aggregate.process(joined, &mut reporter)?,
-                    None => Vec::new(),
-                }
-            }
-        };
+        }
         match &mut self.output {
             Output::Topic(_) if self.cache.is_some() => {
                 if let Some(cache) = &mut self.cache {
@@ -488,6 +512,67 @@ impl PersistentQuery {
         }
         Ok(())
     }
+}
+
+/// Merges the records read from several inputs as Kafka Streams does: the record with the
+/// smallest timestamp among the inputs' next records goes first (arrival breaks ties), each
+/// input in its own order. An input that may have more records than were read (`more`) ends
+/// the merge once its read records are used up, so the merge never runs ahead of it.
+fn merge_by_timestamp(
+    mut queues: Vec<std::collections::VecDeque<crate::topics::Record>>,
+    more: &[bool],
+) -> Vec<(usize, crate::topics::Record)> {
+    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (i, (r.timestamp, r.sequence))))
+            .min_by_key(|(_, order)| *order);
+        let Some((i, _)) = next else { break };
+        if let Some(record) = queues[i].pop_front() {
+            merged.push((i, record));
+        }
+        if more[i] && queues[i].is_empty() {
+            break;
+        }
+    }
+    merged
+}
+
+/// Decodes a run of one input's records and passes them through the stage.
+fn run_stage(
+    stage: &mut Stage,
+    input: &Input,
+    index: usize,
+    records: &[crate::topics::Record],
+    options: &DecodeOptions,
+    reporter: &mut Reporter<'_>,
+) -> Result<Vec<sink::SinkRow>, ExecError> {
+    let mut errors = Vec::new();
+    let decoded = decode::decode(
+        &input.source,
+        &input.scope,
+        records,
+        options,
+        input.read.as_deref(),
+        &mut errors,
+    )?;
+    for (record, message) in errors {
+        reporter.skipped(message, (record.partition, record.offset));
+    }
+    let Some(batch) = decoded else {
+        return Ok(Vec::new());
+    };
+    Ok(match stage {
+        Stage::Stateless(plan) => stateless::process(plan, batch, reporter)?,
+        Stage::Aggregate(operator) => operator.process(batch, reporter)?,
+        Stage::Join(operator) => operator.process(index, batch, reporter)?,
+        Stage::JoinAggregate(join, aggregate) => match join.process(index, batch, reporter)? {
+            Some(joined) => aggregate.process(joined, reporter)?,
+            None => Vec::new(),
+        },
+    })
 }
 
 /// Evaluates an expression over a batch. If the batch fails as a whole, each row is evaluated

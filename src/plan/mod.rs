@@ -272,6 +272,36 @@ impl QueryPlan {
         }
     }
 
+    /// Whether every partition of the inputs can be processed on its own: the query keeps no
+    /// state, or keys its state by what its inputs are partitioned by (an aggregation grouped
+    /// by exactly its source's key, a join of two sources on their keys).
+    pub fn partitionable(&self) -> bool {
+        match self {
+            QueryPlan::Stateless(_) => true,
+            QueryPlan::Aggregate(p) => {
+                let keys = p.source.schema.key_columns().count();
+                let mut grouped: Vec<usize> = p
+                    .group_by
+                    .iter()
+                    .filter_map(|g| key_column(g, &p.source))
+                    .collect();
+                grouped.sort_unstable();
+                grouped.dedup();
+                p.join.is_none() && keys > 0 && grouped.len() == keys && p.group_by.len() == keys
+            }
+            QueryPlan::Join(p) => {
+                let level = &p.top;
+                let join::JoinLeft::Source { source, .. } = &level.left else {
+                    return false;
+                };
+                level.kind != join::JoinKind::ForeignKey
+                    && !p.rekeyed
+                    && key_column(&level.left_key, source).is_some()
+                    && key_column(&level.right.key, &level.right.source).is_some()
+            }
+        }
+    }
+
     /// The first (left) source.
     pub fn source(&self) -> &Source {
         match self {
@@ -359,6 +389,15 @@ pub fn plan_query_with(
             .map(QueryPlan::Aggregate);
     }
     plan_stateless_with(query, catalog, sink_name, transient).map(QueryPlan::Stateless)
+}
+
+/// The source key column an expression reads as it is, if it is one.
+fn key_column(expr: &expr::Compiled, source: &Source) -> Option<usize> {
+    let column = expr
+        .expr
+        .downcast_ref::<datafusion::physical_expr::expressions::Column>()?;
+    let index = column.index();
+    (source.schema.columns.get(index)?.kind == ColumnKind::Key).then_some(index)
 }
 
 /// Refuses a projected column that takes a reserved name (ROWTIME, WINDOWSTART, …), in

@@ -788,16 +788,37 @@ mod tests {
     #[test]
     fn direct_writers_agree_with_the_general_renderer() {
         let cases = [
-            (ScalarValue::Decimal128(Some(12300), 6, 3), SqlType::decimal(6, 3)),
-            (ScalarValue::Decimal128(Some(-5), 4, 2), SqlType::decimal(4, 2)),
-            (ScalarValue::Decimal128(Some(0), 4, 2), SqlType::decimal(4, 2)),
-            (ScalarValue::Decimal128(Some(100000), 6, 4), SqlType::decimal(6, 4)),
-            (ScalarValue::Decimal128(Some(-120), 3, 0), SqlType::decimal(3, 0)),
-            (ScalarValue::Decimal128(Some(i128::MAX / 7), 38, 10), SqlType::decimal(38, 10)),
+            (
+                ScalarValue::Decimal128(Some(12300), 6, 3),
+                SqlType::decimal(6, 3),
+            ),
+            (
+                ScalarValue::Decimal128(Some(-5), 4, 2),
+                SqlType::decimal(4, 2),
+            ),
+            (
+                ScalarValue::Decimal128(Some(0), 4, 2),
+                SqlType::decimal(4, 2),
+            ),
+            (
+                ScalarValue::Decimal128(Some(100000), 6, 4),
+                SqlType::decimal(6, 4),
+            ),
+            (
+                ScalarValue::Decimal128(Some(-120), 3, 0),
+                SqlType::decimal(3, 0),
+            ),
+            (
+                ScalarValue::Decimal128(Some(i128::MAX / 7), 38, 10),
+                SqlType::decimal(38, 10),
+            ),
             (ScalarValue::Int64(Some(i64::MIN)), SqlType::Bigint),
             (ScalarValue::Int32(Some(-7)), SqlType::Int),
             (ScalarValue::Utf8(Some("plain é".into())), SqlType::String),
-            (ScalarValue::Utf8(Some("quote \" and \\ and \n".into())), SqlType::String),
+            (
+                ScalarValue::Utf8(Some("quote \" and \\ and \n".into())),
+                SqlType::String,
+            ),
         ];
         for (value, ty) in cases {
             let mut direct = Vec::new();

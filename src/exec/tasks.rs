@@ -1,0 +1,166 @@
+//! Partition-parallel execution: Kafka Streams' tasks.
+//!
+//! A query whose state is keyed the way its inputs are partitioned (a stateless query, an
+//! aggregation grouped by its source's key, a join of two sources on their keys) never needs
+//! one partition's state for another partition's records. It runs as one task per input
+//! partition, each with its own operator state and offsets, and the tasks of a step run on up
+//! to `ksql.streams.num.stream.threads` threads. Each task reads its partition of every input,
+//! merged by timestamp; the sink topic receives the tasks' records after each step.
+
+use std::collections::VecDeque;
+
+use super::sink::{Sink, SinkRow};
+use super::{
+    BATCH_SIZE, DecodeOptions, ExecError, Input, ProcessingLogEntry, QueryStats, Reporter, Stage,
+    merge_by_timestamp, run_stage,
+};
+use crate::topics::{ProducerRecord, TopicStore};
+
+/// One partition's share of a query.
+pub struct Task {
+    partition: u32,
+    stage: Stage,
+    /// The next offset to read, per input, in this task's partition.
+    offsets: Vec<u64>,
+}
+
+/// What a task did in one step.
+#[derive(Default)]
+pub struct TaskOutput {
+    pub read: usize,
+    /// Encoded records, when the sink is written directly.
+    pub records: Vec<ProducerRecord>,
+    /// Rows, when a record cache holds them first.
+    pub rows: Vec<SinkRow>,
+    pub log: Vec<ProcessingLogEntry>,
+    pub stats: QueryStats,
+}
+
+/// A query's tasks and the threads they share.
+pub struct Tasks {
+    tasks: Vec<Task>,
+    threads: usize,
+}
+
+impl Tasks {
+    /// A task per partition, each with a stage from `stage`, run on up to `threads` threads.
+    pub fn new(
+        partitions: u32,
+        inputs: usize,
+        threads: usize,
+        mut stage: impl FnMut() -> Stage,
+    ) -> Tasks {
+        Tasks {
+            tasks: (0..partitions)
+                .map(|partition| Task {
+                    partition,
+                    stage: stage(),
+                    offsets: vec![0; inputs],
+                })
+                .collect(),
+            threads: threads.max(1),
+        }
+    }
+
+    /// Runs one step of every task; `sink` is `None` when the rows go to a record cache.
+    pub fn step(
+        &mut self,
+        query_id: &str,
+        inputs: &[Input],
+        options: &DecodeOptions,
+        sink: Option<&Sink>,
+        store: &dyn TopicStore,
+    ) -> Result<Vec<TaskOutput>, ExecError> {
+        let per_thread = self.tasks.len().div_ceil(self.threads);
+        if self.threads == 1 || per_thread == self.tasks.len() {
+            return self
+                .tasks
+                .iter_mut()
+                .map(|task| task.step(query_id, inputs, options, sink, store))
+                .collect();
+        }
+        let count = self.tasks.len();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .tasks
+                .chunks_mut(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter_mut()
+                            .map(|task| task.step(query_id, inputs, options, sink, store))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            let mut outputs = Vec::with_capacity(count);
+            for handle in handles {
+                let done = handle
+                    .join()
+                    .map_err(|_| ExecError::internal("a task's thread panicked"))?;
+                outputs.extend(done?);
+            }
+            Ok(outputs)
+        })
+    }
+}
+
+impl Task {
+    fn step(
+        &mut self,
+        query_id: &str,
+        inputs: &[Input],
+        options: &DecodeOptions,
+        sink: Option<&Sink>,
+        store: &dyn TopicStore,
+    ) -> Result<TaskOutput, ExecError> {
+        let mut queues: Vec<VecDeque<crate::topics::Record>> = Vec::with_capacity(inputs.len());
+        let mut more = Vec::with_capacity(inputs.len());
+        for (input, offset) in inputs.iter().zip(&self.offsets) {
+            let records = store.read(&input.source.topic, self.partition, *offset, BATCH_SIZE)?;
+            more.push(records.len() == BATCH_SIZE);
+            queues.push(records.into());
+        }
+        let merged = merge_by_timestamp(queues, &more);
+        let mut output = TaskOutput {
+            read: merged.len(),
+            ..TaskOutput::default()
+        };
+        for (input, record) in &merged {
+            self.offsets[*input] = record.offset + 1;
+        }
+        output.stats.records_in = merged.len() as u64;
+        let mut run: Vec<crate::topics::Record> = Vec::with_capacity(merged.len());
+        let mut records = merged.into_iter().peekable();
+        while let Some((index, record)) = records.next() {
+            run.push(record);
+            if records.peek().is_some_and(|(next, _)| *next == index) {
+                continue;
+            }
+            let mut reporter = Reporter {
+                query_id,
+                topic: &inputs[index].source.topic,
+                log: &mut output.log,
+                stats: &mut output.stats,
+            };
+            let rows = run_stage(
+                &mut self.stage,
+                &inputs[index],
+                index,
+                &run,
+                options,
+                &mut reporter,
+            )?;
+            run.clear();
+            match sink {
+                Some(sink) => {
+                    let encoded = sink.encode(rows, &mut reporter)?;
+                    reporter.stats.records_out += encoded.len() as u64;
+                    output.records.extend(encoded);
+                }
+                None => output.rows.extend(rows),
+            }
+        }
+        Ok(output)
+    }
+}
