@@ -17,7 +17,8 @@
 //!    the criterion micro-benchmarks in `benches/pipeline.rs`.
 //!
 //! The engine runs every persistent query synchronously on the calling thread, so events/s
-//! measured here is events/s per core.
+//! measured with one thread is events/s per core; `--threads T` gives the inputs T partitions
+//! and runs a query that can run a task per partition on T threads.
 
 pub mod fixture;
 pub mod generator;

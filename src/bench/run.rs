@@ -115,7 +115,7 @@ pub struct RunReport {
     pub caching: bool,
     /// Time to consume the N pre-loaded events.
     pub seconds: f64,
-    /// Events/s, which is also events/s per core: queries run on one thread.
+    /// Events/s; per core when `threads` is 1.
     pub events_per_second: f64,
     /// With repeated runs: the slowest and fastest events/s (this report is the median run).
     #[serde(default)]

@@ -159,8 +159,11 @@ pub fn notes(reports: &[RunReport]) -> String {
     let _ = writeln!(out, "- Build: {profile}.");
     let _ = writeln!(
         out,
-        "- events/s is events/s per core: the engine runs each persistent query synchronously \
-         on one thread inside `run_until_idle()`."
+        "- events/s is per core with `threads` = 1: the engine runs each persistent query \
+         synchronously on one thread inside `run_until_idle()`. With `threads` = T the input \
+         topics have T partitions and a query that can run a task per partition runs them on T \
+         threads (filter, aggregate and join can; window groups by another column, so it \
+         runs on one)."
     );
     let _ = writeln!(
         out,
@@ -251,7 +254,7 @@ mod tests {
         let table = markdown_table(std::slice::from_ref(&report));
         assert!(
             table.contains(
-                "| filter | on | 100000 | 10000 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"
+                "| filter | on | 100000 | 10000 | 1 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"
             ),
             "{table}"
         );
