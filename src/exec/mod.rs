@@ -291,7 +291,7 @@ impl PersistentQuery {
         self
     }
 
-    /// One step of every task; their records are appended to the sink in task order.
+    /// One step of every task (each appends its own records unless a record cache holds them).
     fn step_tasks(
         &mut self,
         store: &dyn TopicStore,
@@ -307,9 +307,6 @@ impl PersistentQuery {
             read += output.read;
             log.extend(output.log);
             self.stats.absorb(&output.stats);
-            if !output.records.is_empty() {
-                store.append(&sink.topic, output.records)?;
-            }
             if let Some(cache) = &mut self.cache {
                 cache.put(output.rows);
             }

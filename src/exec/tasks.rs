@@ -5,7 +5,7 @@
 //! one partition's state for another partition's records. It runs as one task per input
 //! partition, each with its own operator state and offsets, and the tasks of a step run on up
 //! to `ksql.streams.num.stream.threads` threads. Each task reads its partition of every input,
-//! merged by timestamp; the sink topic receives the tasks' records after each step.
+//! merged by timestamp, and appends its results to the sink topic itself.
 
 use std::collections::VecDeque;
 
@@ -14,7 +14,7 @@ use super::{
     BATCH_SIZE, DecodeOptions, ExecError, Input, ProcessingLogEntry, QueryStats, Reporter, Stage,
     merge_by_timestamp, run_stage,
 };
-use crate::topics::{ProducerRecord, TopicStore};
+use crate::topics::TopicStore;
 
 /// One partition's share of a query.
 pub struct Task {
@@ -28,8 +28,6 @@ pub struct Task {
 #[derive(Default)]
 pub struct TaskOutput {
     pub read: usize,
-    /// Encoded records, when the sink is written directly.
-    pub records: Vec<ProducerRecord>,
     /// Rows, when a record cache holds them first.
     pub rows: Vec<SinkRow>,
     pub log: Vec<ProcessingLogEntry>,
@@ -154,9 +152,13 @@ impl Task {
             run.clear();
             match sink {
                 Some(sink) => {
+                    // Each task appends its own records: partitions are independent, and the
+                    // tasks' appends overlap with each other's work.
                     let encoded = sink.encode(rows, &mut reporter)?;
                     reporter.stats.records_out += encoded.len() as u64;
-                    output.records.extend(encoded);
+                    if !encoded.is_empty() {
+                        store.append(&sink.topic, encoded)?;
+                    }
                 }
                 None => output.rows.extend(rows),
             }
