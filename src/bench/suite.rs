@@ -182,8 +182,8 @@ pub fn notes(reports: &[RunReport]) -> String {
         if on.records_out == off.records_out {
             let _ = writeln!(
                 out,
-                "  - {} ({} events): {} output records in both modes: the engine emits per \
-                 record whether caching is on or off (no record cache for this query yet).",
+                "  - {} ({} events): {} output records in both modes: a stream result is not \
+                 cached (the record cache holds table updates, as in ksqlDB).",
                 off.workload, off.events, off.records_out
             );
         } else {

@@ -7,6 +7,7 @@
 //! Java (`1.0`, `1.0E10`), BYTES are base64 and DATE/TIME/TIMESTAMP are integers.
 
 pub mod reader;
+mod scan;
 
 use std::collections::HashMap;
 use std::io;

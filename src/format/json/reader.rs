@@ -9,16 +9,15 @@
 //! read through the slow path field by field.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::ops::Range;
 
-use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::de;
 use serde_json::value::RawValue;
 
 use super::super::Cell;
 use super::super::text::BigDecimal;
 use super::coerce;
+use super::scan::scan_object;
 use crate::types::{Column, SqlType};
 
 /// What [`JsonRowReader::read`] made of a record.
@@ -89,14 +88,22 @@ impl JsonRowReader {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return RowRead::Unhandled;
         };
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let visitor = FieldLocator {
-            base: text.as_ptr() as usize,
-            columns: &self.columns,
-            exact: &mut self.exact,
-            folded: &mut self.folded,
-        };
-        if deserializer.deserialize_map(visitor).is_err() {
+        let base = text.as_ptr() as usize;
+        let mut ordinal = 0;
+        let (columns, exact, folded) = (&self.columns, &mut self.exact, &mut self.folded);
+        let scanned = scan_object(text, |name, value| {
+            let start = value.as_ptr() as usize - base;
+            locate(
+                columns,
+                exact,
+                folded,
+                ordinal,
+                name,
+                start..start + value.len(),
+            );
+            ordinal += 1;
+        });
+        if scanned.is_none() {
             return RowRead::Unhandled;
         }
         for (i, column) in self.columns.iter().enumerate() {
@@ -114,101 +121,45 @@ impl JsonRowReader {
     }
 }
 
-/// Walks the top-level object, noting where each column's field is. As in the general path,
-/// a later duplicate field replaces an earlier one.
-struct FieldLocator<'r> {
-    base: usize,
-    columns: &'r [Column],
-    exact: &'r mut [Option<Range<usize>>],
-    folded: &'r mut [Option<Range<usize>>],
-}
-
-impl<'de> Visitor<'de> for FieldLocator<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
+/// Notes where a field of the record is, if a column reads it: an exactly named column, or
+/// one whose name the field's upper-cases to. As in the general path, a later duplicate field
+/// replaces an earlier one.
+fn locate(
+    columns: &[Column],
+    exact: &mut [Option<Range<usize>>],
+    folded: &mut [Option<Range<usize>>],
+    ordinal: usize,
+    name: &str,
+    range: Range<usize>,
+) {
+    // Names with no lower-case letters upper-case to themselves: only the exact match can
+    // apply.
+    let needs_folding = name
+        .bytes()
+        .any(|b| b.is_ascii_lowercase() || !b.is_ascii());
+    // Data usually lists the fields in the schema's order, and column names are unique.
+    if !needs_folding
+        && let Some(column) = columns.get(ordinal)
+        && column.name == name
+    {
+        exact[ordinal] = Some(range);
+        return;
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut ordinal = 0;
-        while let Some(name) = map.next_key_seed(FieldName)? {
-            let value: &'de RawValue = map.next_value()?;
-            let text = value.get();
-            let start = text.as_ptr() as usize - self.base;
-            let range = start..start + text.len();
-            ordinal += 1;
-            // Names with no lower-case letters upper-case to themselves: only the exact match
-            // can apply.
-            let needs_folding = name
-                .bytes()
-                .any(|b| b.is_ascii_lowercase() || !b.is_ascii());
-            // Data usually lists the fields in the schema's order, and column names are unique.
-            if !needs_folding
-                && let Some(column) = self.columns.get(ordinal - 1)
-                && column.name == *name
-            {
-                self.exact[ordinal - 1] = Some(range);
-                continue;
-            }
-            let folded_name = if needs_folding && !name.is_ascii() {
-                Some(name.to_uppercase())
-            } else {
-                None
-            };
-            for (i, column) in self.columns.iter().enumerate() {
-                if column.name == *name {
-                    self.exact[i] = Some(range.clone());
-                } else if needs_folding
-                    && match &folded_name {
-                        Some(upper) => column.name == *upper,
-                        None => {
-                            column.name.eq_ignore_ascii_case(&name)
-                                && !column.name.bytes().any(|b| b.is_ascii_lowercase())
-                        }
-                    }
-                {
-                    self.folded[i] = Some(range.clone());
+    let folded_name = (needs_folding && !name.is_ascii()).then(|| name.to_uppercase());
+    for (i, column) in columns.iter().enumerate() {
+        if column.name == name {
+            exact[i] = Some(range.clone());
+        } else if needs_folding
+            && match &folded_name {
+                Some(upper) => column.name == *upper,
+                None => {
+                    column.name.eq_ignore_ascii_case(name)
+                        && !column.name.bytes().any(|b| b.is_ascii_lowercase())
                 }
             }
+        {
+            folded[i] = Some(range.clone());
         }
-        Ok(())
-    }
-}
-
-/// A field name, borrowed from the input unless it had escapes.
-struct FieldName;
-
-impl<'de> DeserializeSeed<'de> for FieldName {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(FieldNameVisitor)
-    }
-}
-
-struct FieldNameVisitor;
-
-impl<'de> Visitor<'de> for FieldNameVisitor {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
     }
 }
 
