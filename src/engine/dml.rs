@@ -299,6 +299,7 @@ impl Engine {
                 .store
                 .describe_topic(&sink.topic)
                 .map(|t| t.end_offsets.len() as u32),
+            exact_scale: plan.exact_scale_values(),
         };
         let options = DecodeOptions {
             throw_on_invalid_timestamp: self

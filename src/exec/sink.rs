@@ -41,6 +41,8 @@ pub struct Sink {
     /// The sink topic's partition count: a windowed key is partitioned by its key alone, as
     /// Kafka Streams' windowed partitioner does, so every window of a key shares a partition.
     pub partitions: Option<u32>,
+    /// The value columns whose decimals are written at their full scale (aggregate results).
+    pub exact_scale: Vec<bool>,
 }
 
 impl Sink {
@@ -89,11 +91,12 @@ impl Sink {
             let value = if row.tombstone {
                 None
             } else {
-                match format::serialize(
+                match format::serialize_with_scales(
                     &self.value_format,
                     &self.value_columns,
                     self.value_wrapped,
                     &row.values[key_count..],
+                    &self.exact_scale,
                 ) {
                     Ok(v) => v,
                     Err(e) => {

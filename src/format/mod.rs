@@ -234,8 +234,20 @@ pub fn serialize(
     wrapped: bool,
     values: &[ScalarValue],
 ) -> Result<Option<Vec<u8>>> {
+    serialize_with_scales(spec, columns, wrapped, values, &[])
+}
+
+/// [`serialize`], with the columns whose decimals are written at their full scale (see
+/// [`json::serialize_with_scales`]).
+pub fn serialize_with_scales(
+    spec: &FormatSpec,
+    columns: &[Column],
+    wrapped: bool,
+    values: &[ScalarValue],
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
     match spec.kind {
-        FormatKind::Json => json::serialize(columns, wrapped, values),
+        FormatKind::Json => json::serialize_with_scales(columns, wrapped, values, exact_scale),
         FormatKind::Delimited => delimited::serialize(columns, spec.delimiter, values),
         FormatKind::Kafka => kafka::serialize(columns, values),
         FormatKind::None => Ok(None),

@@ -234,6 +234,14 @@ pub(crate) fn rewrite(
 const GROUP_PREFIX: &str = "KSQL_GRP_";
 const AGG_PREFIX: &str = "KSQL_AGG_";
 
+/// Whether an output expression is an aggregate call's result as it is.
+pub fn is_aggregate_result(expr: &Compiled, scope: &Scope) -> bool {
+    expr.expr
+        .downcast_ref::<datafusion::physical_expr::expressions::Column>()
+        .and_then(|c| scope.columns.get(c.index()))
+        .is_some_and(|c| c.name.starts_with(AGG_PREFIX))
+}
+
 fn internal_column(name: String) -> Expr {
     Expr::Column {
         qualifier: None,

@@ -302,6 +302,19 @@ impl QueryPlan {
         }
     }
 
+    /// Per value column of the result: whether it is an aggregate's result, whose decimals
+    /// ksqlDB writes at their full scale (they come out of the aggregation's state).
+    pub fn exact_scale_values(&self) -> Vec<bool> {
+        let QueryPlan::Aggregate(p) = self else {
+            return Vec::new();
+        };
+        p.outputs
+            .iter()
+            .filter(|o| o.kind == ColumnKind::Value)
+            .map(|o| aggregate::is_aggregate_result(&o.expr, &p.aggregate_scope))
+            .collect()
+    }
+
     /// The first (left) source.
     pub fn source(&self) -> &Source {
         match self {

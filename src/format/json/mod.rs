@@ -79,6 +79,18 @@ pub fn serialize(
     wrapped: bool,
     values: &[ScalarValue],
 ) -> Result<Option<Vec<u8>>> {
+    serialize_with_scales(columns, wrapped, values, &[])
+}
+
+/// [`serialize`], writing the decimals of the columns marked in `exact_scale` with every digit
+/// of their scale: values that come out of a query's state (aggregate results) carry their
+/// column's scale in ksqlDB, where values passed through keep the scale they arrived with.
+pub fn serialize_with_scales(
+    columns: &[Column],
+    wrapped: bool,
+    values: &[ScalarValue],
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
     if columns.is_empty() {
         return Ok(None);
     }
@@ -98,21 +110,28 @@ pub fn serialize(
             }
             write_string(&mut out, &column.name)?;
             out.push(b':');
-            write_scalar(&mut out, value, &column.ty)?;
+            let exact = exact_scale.get(i).copied().unwrap_or(false);
+            write_scalar(&mut out, value, &column.ty, exact)?;
         }
         out.push(b'}');
     } else {
         if values[0].is_null() {
             return Ok(None);
         }
-        write_scalar(&mut out, &values[0], &columns[0].ty)?;
+        let exact = exact_scale.first().copied().unwrap_or(false);
+        write_scalar(&mut out, &values[0], &columns[0].ty, exact)?;
     }
     Ok(Some(out))
 }
 
 /// Appends a value's JSON as [`to_bytes`] of [`scalar_to_json`] would write it, going through
 /// a `Value` only for the types whose text needs it.
-fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<()> {
+fn write_scalar(
+    out: &mut Vec<u8>,
+    value: &ScalarValue,
+    ty: &SqlType,
+    exact_scale: bool,
+) -> Result<()> {
     match value {
         v if v.is_null() => {
             out.extend_from_slice(b"null");
@@ -129,7 +148,7 @@ fn write_scalar(out: &mut Vec<u8>, value: &ScalarValue, ty: &SqlType) -> Result<
         }
         ScalarValue::Utf8(Some(s)) => write_string(out, s),
         ScalarValue::Decimal128(Some(v), _, scale) if *scale >= 0 => {
-            write_decimal(out, *v, *scale as u32);
+            write_decimal(out, *v, *scale as u32, exact_scale);
             Ok(())
         }
         // Java's digits are already valid JSON (`1.0E10`); only NaN and the infinities are
@@ -153,8 +172,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) -> Result<()> {
     Ok(())
 }
 
-/// A decimal's digits as [`decimal_json_text`] gives them, written without allocating.
-fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) {
+/// A decimal's digits as [`decimal_json_text`] gives them (or, `exact`, with every digit of
+/// its scale), written without allocating.
+fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32, exact: bool) {
     if unscaled < 0 {
         out.push(b'-');
     }
@@ -173,10 +193,14 @@ fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) {
     out.push(b'.');
     let fraction: smallvec::SmallVec<[u8; 40]> = all.collect();
     // Trailing fractional zeros go, down to one digit.
-    let kept = fraction
-        .iter()
-        .rposition(|&d| d != b'0')
-        .map_or(1, |last| last + 1);
+    let kept = if exact {
+        fraction.len()
+    } else {
+        fraction
+            .iter()
+            .rposition(|&d| d != b'0')
+            .map_or(1, |last| last + 1)
+    };
     out.extend_from_slice(&fraction[..kept]);
 }
 
@@ -746,7 +770,9 @@ fn map_json(array: &MapArray, ty: &SqlType) -> std::result::Result<Value, String
 /// read into a DECIMAL(4,2) is written back as 12.3, the integer 10 into DECIMAL(6,4) as
 /// 10.0). A column here has one scale, so trailing fractional zeros are dropped down to one
 /// digit, which gives the same text for values read from JSON numbers; a value read from the
-/// string "3.4" is written 3.4 where ksqlDB writes 3.40.
+/// string "3.4" is written 3.4 where ksqlDB writes 3.40. Aggregate results, which ksqlDB
+/// reads back from the aggregation's state at the column's scale, are written at full scale
+/// ([`serialize_with_scales`]).
 fn decimal_json_text(plain: &str) -> String {
     match plain.split_once('.') {
         Some((whole, fraction)) => {
@@ -823,7 +849,7 @@ mod tests {
         ];
         for (value, ty) in cases {
             let mut direct = Vec::new();
-            write_scalar(&mut direct, &value, &ty).unwrap();
+            write_scalar(&mut direct, &value, &ty, false).unwrap();
             let general = to_bytes(&scalar_to_json(&value, &ty).unwrap()).unwrap();
             assert_eq!(
                 String::from_utf8(direct).unwrap(),
