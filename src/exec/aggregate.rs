@@ -580,8 +580,29 @@ impl AggregateOperator {
             .iter()
             .map(|o| evaluate(&o.expr, &batch, &positions, reporter))
             .collect::<Result<Vec<_>, _>>()?;
+        // Without HAVING, a group's change is always written (only merged sessions become
+        // tombstones), so no group needs looking up again.
+        let always_written = having.is_none()
+            && self.plan.window.as_ref().map(|w| w.window_type) != Some(WindowType::Session);
         let mut rows = Vec::with_capacity(emitted.len());
         for (i, e) in emitted.into_iter().enumerate() {
+            if always_written {
+                let values = outputs
+                    .iter()
+                    .map(|c| ScalarValue::try_from_array(c, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(ExecError::internal)?;
+                rows.push(SinkRow {
+                    values,
+                    tombstone: false,
+                    null_key: false,
+                    timestamp: e.timestamp,
+                    headers: e.headers,
+                    window: e.window,
+                    position: e.position,
+                });
+                continue;
+            }
             let passes = having.as_ref().is_none_or(|h| {
                 h.as_boolean_opt()
                     .is_some_and(|b| b.is_valid(i) && b.value(i))
