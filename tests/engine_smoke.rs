@@ -376,3 +376,24 @@ fn partition_tasks_on_two_threads_give_each_key_the_same_results() {
     );
     assert_eq!(single, parallel);
 }
+
+#[test]
+fn unknown_properties_are_refused_by_name() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store);
+    engine
+        .execute_script(
+            "SET 'auto.offset.reset'='earliest';\nSET 'ksql.streams.num.stream.threads'='2';",
+        )
+        .unwrap();
+    let err = engine
+        .execute_script("SET 'auto.offset.rest'='earliest';")
+        .unwrap_err();
+    assert!(
+        err.1.to_string().contains(
+            "Not recognizable as ksql, streams, consumer, or producer property: 'auto.offset.rest'"
+        ),
+        "{}",
+        err.1
+    );
+}

@@ -1,6 +1,7 @@
 //! The engine: executes one statement at a time against the catalog and the topic store. Every
 //! front end (the test runner, the server, the shell through the server) goes through here.
 
+pub mod config;
 mod ddl;
 mod dml;
 mod listing;
@@ -249,6 +250,7 @@ impl Engine {
                 ))),
             },
             Statement::Set { name, value } => {
+                config::check_property_name(&name).map_err(EngineError::statement)?;
                 self.properties.insert(name.clone(), value.clone());
                 Ok(Outcome::Message(format!(
                     "Successfully changed local property '{name}' to '{value}'."

@@ -233,6 +233,7 @@ pub fn checked_properties(
 ) -> Result<BTreeMap<String, String>, ApiError> {
     let properties = as_text_map(map);
     for (name, value) in &properties {
+        crate::engine::config::check_property_name(name).map_err(ApiError::bad_request)?;
         let bare = name.strip_prefix("ksql.streams.").unwrap_or(name);
         if bare == "auto.offset.reset"
             && !["earliest", "latest", "none"].contains(&value.to_lowercase().as_str())
