@@ -69,8 +69,23 @@ impl Tasks {
         sink: Option<&Sink>,
         store: &dyn TopicStore,
     ) -> Result<Vec<TaskOutput>, ExecError> {
+        // Threads are started only when more than one task has records to read.
+        let ends: Vec<Vec<u64>> = inputs
+            .iter()
+            .map(|input| {
+                store
+                    .describe_topic(&input.source.topic)
+                    .map(|t| t.end_offsets)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let busy = self
+            .tasks
+            .iter()
+            .filter(|task| task.has_input(&ends))
+            .count();
         let per_thread = self.tasks.len().div_ceil(self.threads);
-        if self.threads == 1 || per_thread == self.tasks.len() {
+        if busy < 2 || self.threads == 1 || per_thread == self.tasks.len() {
             return self
                 .tasks
                 .iter_mut()
@@ -104,6 +119,14 @@ impl Tasks {
 }
 
 impl Task {
+    /// Whether any input has records past this task's offsets (`ends`: each input's end
+    /// offset per partition).
+    fn has_input(&self, ends: &[Vec<u64>]) -> bool {
+        ends.iter()
+            .zip(&self.offsets)
+            .any(|(end, offset)| end.get(self.partition as usize).is_some_and(|e| e > offset))
+    }
+
     fn step(
         &mut self,
         query_id: &str,

@@ -172,6 +172,15 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     {
         engine.set_property(cache_keys[0], DEFAULT_CACHE_MAX_BYTES_BUFFERING);
     }
+    // A query that can run a task per partition uses every core, unless configured not to.
+    let thread_keys = ["ksql.streams.num.stream.threads", "num.stream.threads"];
+    if !thread_keys
+        .iter()
+        .any(|k| config.properties.contains_key(*k))
+    {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        engine.set_property(thread_keys[0], &cores.to_string());
+    }
     for (k, v) in &config.properties {
         engine.set_property(k, v);
     }
