@@ -330,10 +330,21 @@ fn per_key_outputs(threads: &str) -> Vec<std::collections::BTreeMap<String, Vec<
     engine
         .execute_script(
             "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=4);\n\
+             CREATE TABLE names (k STRING PRIMARY KEY, name STRING) WITH (kafka_topic='names', value_format='JSON', partitions=4);\n\
              CREATE TABLE totals AS SELECT k, SUM(v) AS total, COUNT(*) AS n FROM s GROUP BY k;\n\
-             CREATE STREAM odd AS SELECT k, v FROM s WHERE v % 2 = 1;",
+             CREATE STREAM odd AS SELECT k, v FROM s WHERE v % 2 = 1;\n\
+             CREATE STREAM named AS SELECT s.k, v, name FROM s JOIN names ON s.k = names.k;",
         )
         .unwrap();
+    // Every other key has a name, given before the stream's records (at timestamp 0).
+    let names = (0..37)
+        .step_by(2)
+        .map(|k| ProducerRecord {
+            timestamp: 0,
+            ..record(&format!("k{k}"), &format!(r#"{{"NAME":"n{k}"}}"#))
+        })
+        .collect();
+    store.append("names", names).unwrap();
     let records = (0..3000)
         .map(|i| ProducerRecord {
             timestamp: i,
@@ -342,7 +353,7 @@ fn per_key_outputs(threads: &str) -> Vec<std::collections::BTreeMap<String, Vec<
         .collect();
     store.append("s", records).unwrap();
     engine.run_until_idle().unwrap();
-    ["TOTALS", "ODD"]
+    ["TOTALS", "ODD", "NAMED"]
         .iter()
         .map(|topic| {
             let (records, _) = store.read_in_arrival_order(topic, 0, 10_000).unwrap();
@@ -374,6 +385,8 @@ fn partition_tasks_on_two_threads_give_each_key_the_same_results() {
             (0..3000).step_by(37).sum::<i64>()
         )
     );
+    assert_eq!(single[2].len(), 19, "only the named keys join");
+    assert_eq!(single[2]["k2"].len(), 82);
     assert_eq!(single, parallel);
 }
 
