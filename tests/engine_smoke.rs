@@ -126,6 +126,41 @@ fn caching_holds_table_updates_until_the_query_commits() {
         committed,
         vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
     );
+    // A pull query sees the held updates: the table's query commits before it is read.
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine.set_property("ksql.streams.cache.max.bytes.buffering", "10000000");
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             CREATE TABLE t AS SELECT k, SUM(v) AS total FROM s GROUP BY k;",
+        )
+        .unwrap();
+    let record = |k: &str, v: i64| ProducerRecord {
+        key: Some(k.as_bytes().to_vec()),
+        value: Some(format!("{{\"V\":{v}}}").into_bytes()),
+        ..Default::default()
+    };
+    store
+        .append("s", vec![record("a", 1), record("a", 3)])
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let text = "SELECT * FROM t WHERE k = 'a';";
+    let sluice::engine::transient::QueryKind::Pull(query) =
+        engine.parse_query(text, &Default::default()).unwrap()
+    else {
+        panic!("not a pull query");
+    };
+    let result = engine
+        .pull_query(&query, text, &Default::default())
+        .unwrap();
+    assert_eq!(
+        result.rows,
+        vec![vec![
+            datafusion::common::ScalarValue::Utf8(Some("a".into())),
+            datafusion::common::ScalarValue::Int64(Some(4))
+        ]]
+    );
     // A cache smaller than one update commits at once.
     let (written, _) = run("1");
     assert_eq!(

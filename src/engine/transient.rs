@@ -382,6 +382,15 @@ impl Engine {
             check_table_where(query.where_clause.as_ref(), source, &properties)?;
         }
         let source_kind = plan.source.kind;
+        // A pull query sees what the persistent queries have processed: the updates their
+        // record caches hold are committed first, as a state store answers through its cache.
+        for query in &mut self.queries {
+            if query.sink_topic() == Some(plan.source.topic.as_str()) {
+                query
+                    .commit(self.store.as_ref(), &mut self.processing_log)
+                    .map_err(|e| EngineError::Runtime(e.to_string()))?;
+            }
+        }
         let records = self.read_current(&plan.source.topic, source_kind)?;
         let (outputs, columns) = result_columns(&plan.outputs, &prepared.window_bounds);
         let mut log = Vec::new();

@@ -357,6 +357,14 @@ impl PersistentQuery {
         Ok(())
     }
 
+    /// The topic a persistent query writes.
+    pub fn sink_topic(&self) -> Option<&str> {
+        match &self.output {
+            Output::Topic(sink) => Some(&sink.topic),
+            Output::Rows(_) => None,
+        }
+    }
+
     pub fn source_topics(&self) -> Vec<&str> {
         self.inputs
             .iter()
