@@ -56,7 +56,8 @@ fn write_group_id(out: &mut GroupId, key: &[u8], start: i64) {
 
 #[derive(Debug, Clone)]
 struct GroupState {
-    /// The group's key values, as the output shows them.
+    /// The group's key values, kept only when its id cannot give them back (see
+    /// [`KeyEncoder::keeps_values`]); otherwise empty.
     key: Vec<ScalarValue>,
     accumulators: Vec<Box<dyn Accumulator>>,
     /// The largest timestamp that contributed.
@@ -540,7 +541,9 @@ impl AggregateOperator {
                 state
             }
         };
-        state.key = key.values()?;
+        if self.keys.keeps_values() {
+            state.key = key.values()?;
+        }
         Ok(state)
     }
 
@@ -555,8 +558,18 @@ impl AggregateOperator {
         }
         let scope = &self.plan.aggregate_scope;
         let mut columns = Vec::with_capacity(scope.columns.len());
-        let mut builders: Vec<ColumnBuilder> = scope
-            .columns
+        // The key columns come back from the group ids in one pass, unless the rows carry
+        // them.
+        let built = if self.keys.keeps_values() {
+            &scope.columns[..]
+        } else {
+            let ids = emitted
+                .iter()
+                .map(|e| &e.id[..e.id.len().saturating_sub(8)]);
+            columns.extend(self.keys.decode(ids)?);
+            &scope.columns[columns.len()..]
+        };
+        let mut builders: Vec<ColumnBuilder> = built
             .iter()
             .map(|c| ColumnBuilder::new(&c.ty, emitted.len()))
             .collect();
@@ -875,6 +888,8 @@ impl GroupKey<'_> {
 #[derive(Default)]
 struct KeyEncoder {
     converter: Option<RowConverter>,
+    /// The key types have no row format: keys are their values' text, and groups keep values.
+    text: bool,
 }
 
 enum KeyRows {
@@ -894,21 +909,40 @@ impl KeyRows {
 }
 
 impl KeyEncoder {
+    /// Whether groups must keep their key values: keys in the text encoding cannot be read
+    /// back, while Arrow's row format decodes to the key columns.
+    fn keeps_values(&self) -> bool {
+        self.text
+    }
+
+    /// The key columns of the given encoded keys (row format), one row each.
+    fn decode<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<ArrayRef>, ExecError> {
+        let Some(converter) = &self.converter else {
+            return Ok(Vec::new());
+        };
+        let parser = converter.parser();
+        converter
+            .convert_rows(keys.map(|k| parser.parse(k)))
+            .map_err(ExecError::internal)
+    }
+
     fn encode(&mut self, columns: &[ArrayRef]) -> Result<KeyRows, ExecError> {
         if columns.is_empty() {
             return Ok(KeyRows::Empty);
         }
-        if self.converter.is_none() {
+        if self.converter.is_none() && !self.text {
             let fields = columns
                 .iter()
                 .map(|c| SortField::new(c.data_type().clone()))
                 .collect();
             self.converter = RowConverter::new(fields).ok();
+            self.text = self.converter.is_none();
         }
-        if let Some(converter) = &self.converter
-            && let Ok(rows) = converter.convert_columns(columns)
-        {
-            return Ok(KeyRows::Rows(rows));
+        if let Some(converter) = &self.converter {
+            return converter
+                .convert_columns(columns)
+                .map(KeyRows::Rows)
+                .map_err(ExecError::internal);
         }
         let rows = columns.first().map_or(0, |c| c.len());
         let mut texts = Vec::with_capacity(rows);
