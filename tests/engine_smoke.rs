@@ -87,27 +87,35 @@ fn a_bad_statement_changes_nothing() {
     assert!(engine.catalog().source("S2").is_none());
 }
 
-#[test]
-fn caching_holds_table_updates_until_the_query_commits() {
-    let run = |cache: &str| {
-        let store = Arc::new(MemoryTopicStore::new());
-        let mut engine = Engine::new(store.clone());
-        engine.set_property("ksql.streams.cache.max.bytes.buffering", cache);
-        engine
-            .execute_script(
-                "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
-                 CREATE TABLE t AS SELECT k, SUM(v) AS total FROM s GROUP BY k;",
-            )
-            .unwrap();
-        let record = |k: &str, v: i64| ProducerRecord {
+/// An engine summing `v` per key into table T with the given record cache size, after the
+/// records (key, v) were processed.
+fn summed(cache: &str, records: &[(&str, i64)]) -> (Arc<MemoryTopicStore>, Engine) {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine.set_property("ksql.streams.cache.max.bytes.buffering", cache);
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             CREATE TABLE t AS SELECT k, SUM(v) AS total FROM s GROUP BY k;",
+        )
+        .unwrap();
+    let records = records
+        .iter()
+        .map(|(k, v)| ProducerRecord {
             key: Some(k.as_bytes().to_vec()),
             value: Some(format!("{{\"V\":{v}}}").into_bytes()),
             ..Default::default()
-        };
-        store
-            .append("s", vec![record("a", 1), record("b", 2), record("a", 3)])
-            .unwrap();
-        engine.run_until_idle().unwrap();
+        })
+        .collect();
+    store.append("s", records).unwrap();
+    engine.run_until_idle().unwrap();
+    (store, engine)
+}
+
+#[test]
+fn caching_holds_table_updates_until_the_query_commits() {
+    let run = |cache: &str| {
+        let (store, mut engine) = summed(cache, &[("a", 1), ("b", 2), ("a", 3)]);
         let before_commit = read_values(store.as_ref(), "T");
         engine.commit().unwrap();
         (before_commit, read_values(store.as_ref(), "T"))
@@ -127,24 +135,7 @@ fn caching_holds_table_updates_until_the_query_commits() {
         vec![some("b", r#"{"TOTAL":2}"#), some("a", r#"{"TOTAL":4}"#)]
     );
     // A pull query sees the held updates: the table's query commits before it is read.
-    let store = Arc::new(MemoryTopicStore::new());
-    let mut engine = Engine::new(store.clone());
-    engine.set_property("ksql.streams.cache.max.bytes.buffering", "10000000");
-    engine
-        .execute_script(
-            "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
-             CREATE TABLE t AS SELECT k, SUM(v) AS total FROM s GROUP BY k;",
-        )
-        .unwrap();
-    let record = |k: &str, v: i64| ProducerRecord {
-        key: Some(k.as_bytes().to_vec()),
-        value: Some(format!("{{\"V\":{v}}}").into_bytes()),
-        ..Default::default()
-    };
-    store
-        .append("s", vec![record("a", 1), record("a", 3)])
-        .unwrap();
-    engine.run_until_idle().unwrap();
+    let (_, mut engine) = summed("10000000", &[("a", 1), ("a", 3)]);
     let text = "SELECT * FROM t WHERE k = 'a';";
     let sluice::engine::transient::QueryKind::Pull(query) =
         engine.parse_query(text, &Default::default()).unwrap()

@@ -597,14 +597,17 @@ impl AggregateOperator {
         // tombstones), so no group needs looking up again.
         let always_written = having.is_none()
             && self.plan.window.as_ref().map(|w| w.window_type) != Some(WindowType::Session);
+        let row_values = |i: usize| {
+            outputs
+                .iter()
+                .map(|c| ScalarValue::try_from_array(c, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ExecError::internal)
+        };
         let mut rows = Vec::with_capacity(emitted.len());
         for (i, e) in emitted.into_iter().enumerate() {
             if always_written {
-                let values = outputs
-                    .iter()
-                    .map(|c| ScalarValue::try_from_array(c, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(ExecError::internal)?;
+                let values = row_values(i)?;
                 rows.push(SinkRow {
                     values,
                     tombstone: false,
@@ -643,13 +646,8 @@ impl AggregateOperator {
                 (false, false, true) => true,
                 _ => continue,
             };
-            let values = outputs
-                .iter()
-                .map(|c| ScalarValue::try_from_array(c, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)?;
             rows.push(SinkRow {
-                values,
+                values: row_values(i)?,
                 tombstone,
                 null_key: false,
                 timestamp: e.timestamp,

@@ -893,6 +893,28 @@ struct Item {
     expr: Expr,
 }
 
+/// The projection's items compiled on the join scope: the `keys` (in their order), then every
+/// other item as a value.
+fn keyed_outputs(items: &[Item], keys: &[usize], scope: &Scope) -> PResult<Vec<OutputColumn>> {
+    let compiler = ExprCompiler::new(scope, Clause::Select);
+    let output = |i: usize, kind: ColumnKind| -> PResult<OutputColumn> {
+        Ok(OutputColumn {
+            name: items[i].name.clone(),
+            kind,
+            expr: compiler.compile(&items[i].expr)?,
+            position: i,
+        })
+    };
+    let mut outputs = Vec::with_capacity(items.len());
+    for &i in keys {
+        outputs.push(output(i, ColumnKind::Key)?);
+    }
+    for i in (0..items.len()).filter(|i| !keys.contains(i)) {
+        outputs.push(output(i, ColumnKind::Value)?);
+    }
+    Ok(outputs)
+}
+
 /// The outputs of a join whose result is re-partitioned: the PARTITION BY expressions are the
 /// key, in their order, each named as the projection names it (with `SELECT *`, an expression
 /// the projection lacks is added); every other item is a value.
@@ -958,27 +980,7 @@ fn project_partitioned(
             }
         }
     }
-    let compiler = ExprCompiler::new(scope, Clause::Select);
-    let mut outputs = Vec::with_capacity(items.len());
-    for &i in &keys {
-        outputs.push(OutputColumn {
-            name: items[i].name.clone(),
-            kind: ColumnKind::Key,
-            expr: compiler.compile(&items[i].expr)?,
-            position: i,
-        });
-    }
-    for (i, item) in items.iter().enumerate() {
-        if !keys.contains(&i) {
-            outputs.push(OutputColumn {
-                name: item.name.clone(),
-                kind: ColumnKind::Value,
-                expr: compiler.compile(&item.expr)?,
-                position: i,
-            });
-        }
-    }
-    Ok(outputs)
+    keyed_outputs(&items, &keys, scope)
 }
 
 /// Output columns of a join and which one is the key.
@@ -1272,26 +1274,5 @@ fn project_join(
         }
     };
 
-    let compiler = ExprCompiler::new(scope, Clause::Select);
-    let mut outputs = Vec::with_capacity(items.len());
-    for &i in &key_indices {
-        outputs.push(OutputColumn {
-            name: items[i].name.clone(),
-            kind: ColumnKind::Key,
-            expr: compiler.compile(&items[i].expr)?,
-            position: i,
-        });
-    }
-    for (i, item) in items.iter().enumerate() {
-        if key_indices.contains(&i) {
-            continue;
-        }
-        outputs.push(OutputColumn {
-            name: item.name.clone(),
-            kind: ColumnKind::Value,
-            expr: compiler.compile(&item.expr)?,
-            position: i,
-        });
-    }
-    Ok(outputs)
+    keyed_outputs(&items, &key_indices, scope)
 }
