@@ -893,6 +893,17 @@ struct Item {
     expr: Expr,
 }
 
+/// The next `KSQL_COL_n` name no item has yet.
+fn generated_name(items: &[Item], generated: &mut usize) -> String {
+    loop {
+        let candidate = format!("KSQL_COL_{generated}");
+        *generated += 1;
+        if !items.iter().any(|i| i.name == candidate) {
+            return candidate;
+        }
+    }
+}
+
 /// The projection's items compiled on the join scope: the `keys` (in their order), then every
 /// other item as a value.
 fn keyed_outputs(items: &[Item], keys: &[usize], scope: &Scope) -> PResult<Vec<OutputColumn>> {
@@ -951,13 +962,7 @@ fn project_partitioned(
             .collect();
         match matching.as_slice() {
             [] if star => {
-                let name = loop {
-                    let candidate = format!("KSQL_COL_{generated}");
-                    generated += 1;
-                    if !items.iter().any(|i| i.name == candidate) {
-                        break candidate;
-                    }
-                };
+                let name = generated_name(&items, &mut generated);
                 items.push(Item {
                     name,
                     expr: p.clone(),
@@ -1099,13 +1104,7 @@ fn project_join(
                     ) if in_both(name) => format!("{q}_{name}"),
                     (None, Expr::Column { name, .. }) => name.clone(),
                     (None, Expr::Dereference { field, .. }) => field.clone(),
-                    (None, _) => loop {
-                        let candidate = format!("KSQL_COL_{generated}");
-                        generated += 1;
-                        if !items.iter().any(|i| i.name == candidate) {
-                            break candidate;
-                        }
-                    },
+                    (None, _) => generated_name(&items, &mut generated),
                 };
                 items.push(Item {
                     name,
