@@ -301,7 +301,13 @@ impl PersistentQuery {
             return Ok(0);
         };
         let direct = self.cache.is_none().then_some(sink);
-        let outputs = tasks.step(&self.id, &self.inputs, &self.options, direct, store)?;
+        let outputs = tasks.step(tasks::StepContext {
+            query_id: &self.id,
+            inputs: &self.inputs,
+            options: &self.options,
+            sink: direct,
+            store,
+        })?;
         let mut read = 0;
         for output in outputs {
             read += output.read;

@@ -34,6 +34,17 @@ pub struct TaskOutput {
     pub stats: QueryStats,
 }
 
+/// What every task of a query reads and writes through in a step.
+#[derive(Clone, Copy)]
+pub struct StepContext<'a> {
+    pub query_id: &'a str,
+    pub inputs: &'a [Input],
+    pub options: &'a DecodeOptions,
+    /// `None` when the rows go to a record cache.
+    pub sink: Option<&'a Sink>,
+    pub store: &'a dyn TopicStore,
+}
+
 /// A query's tasks and the threads they share.
 pub struct Tasks {
     tasks: Vec<Task>,
@@ -60,15 +71,9 @@ impl Tasks {
         }
     }
 
-    /// Runs one step of every task; `sink` is `None` when the rows go to a record cache.
-    pub fn step(
-        &mut self,
-        query_id: &str,
-        inputs: &[Input],
-        options: &DecodeOptions,
-        sink: Option<&Sink>,
-        store: &dyn TopicStore,
-    ) -> Result<Vec<TaskOutput>, ExecError> {
+    /// Runs one step of every task.
+    pub fn step(&mut self, cx: StepContext<'_>) -> Result<Vec<TaskOutput>, ExecError> {
+        let StepContext { inputs, store, .. } = cx;
         // Threads are started only when more than one task has records to read.
         let ends: Vec<Vec<u64>> = inputs
             .iter()
@@ -86,11 +91,7 @@ impl Tasks {
             .count();
         let per_thread = self.tasks.len().div_ceil(self.threads);
         if busy < 2 || self.threads == 1 || per_thread == self.tasks.len() {
-            return self
-                .tasks
-                .iter_mut()
-                .map(|task| task.step(query_id, inputs, options, sink, store))
-                .collect();
+            return self.tasks.iter_mut().map(|task| task.step(cx)).collect();
         }
         let count = self.tasks.len();
         std::thread::scope(|scope| {
@@ -101,7 +102,7 @@ impl Tasks {
                     scope.spawn(move || {
                         chunk
                             .iter_mut()
-                            .map(|task| task.step(query_id, inputs, options, sink, store))
+                            .map(|task| task.step(cx))
                             .collect::<Result<Vec<_>, _>>()
                     })
                 })
@@ -127,14 +128,14 @@ impl Task {
             .any(|(end, offset)| end.get(self.partition as usize).is_some_and(|e| e > offset))
     }
 
-    fn step(
-        &mut self,
-        query_id: &str,
-        inputs: &[Input],
-        options: &DecodeOptions,
-        sink: Option<&Sink>,
-        store: &dyn TopicStore,
-    ) -> Result<TaskOutput, ExecError> {
+    fn step(&mut self, cx: StepContext<'_>) -> Result<TaskOutput, ExecError> {
+        let StepContext {
+            query_id,
+            inputs,
+            options,
+            sink,
+            store,
+        } = cx;
         let mut queues: Vec<VecDeque<crate::topics::Record>> = Vec::with_capacity(inputs.len());
         let mut more = Vec::with_capacity(inputs.len());
         for (input, offset) in inputs.iter().zip(&self.offsets) {

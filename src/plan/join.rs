@@ -893,6 +893,16 @@ struct Item {
     expr: Expr,
 }
 
+/// The positions of the items whose expression, resolved to its source, reads as `sql`.
+fn items_resolving_to(items: &[Item], resolve: &dyn Fn(&Expr) -> String, sql: &str) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| resolve(&item.expr) == sql)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// The next `KSQL_COL_n` name no item has yet.
 fn generated_name(items: &[Item], generated: &mut usize) -> String {
     loop {
@@ -954,12 +964,7 @@ fn project_partitioned(
     for p in exprs.iter().filter(|e| !is_null(e)) {
         ExprCompiler::new(scope, Clause::PartitionBy).compile(p)?;
         let wanted = resolve(p);
-        let matching: Vec<usize> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| resolve(&item.expr) == wanted)
-            .map(|(i, _)| i)
-            .collect();
+        let matching = items_resolving_to(&items, resolve, &wanted);
         match matching.as_slice() {
             [] if star => {
                 let name = generated_name(&items, &mut generated);
@@ -1204,12 +1209,7 @@ fn project_join(
                 let mut keys = Vec::new();
                 for pk in left_source.schema.key_columns() {
                     let pk_sql = format!("{left_alias}.{}", pk.name);
-                    let matching: Vec<usize> = items
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, item)| resolve(&item.expr) == pk_sql)
-                        .map(|(i, _)| i)
-                        .collect();
+                    let matching = items_resolving_to(&items, &resolve, &pk_sql);
                     match matching.as_slice() {
                         [one] => keys.push(*one),
                         [first, second, ..] => {
