@@ -9,7 +9,9 @@
 //! ```
 //!
 //! * An error response is matched against `expectedError` (its `@type`, a substring of its
-//!   message, its HTTP status); an error from `/ksql` ends the case.
+//!   message, its HTTP status); an error from `/ksql` ends the case. As in ksqlDB's executor,
+//!   a missing error fails the case only when a query answered: a case whose statements all
+//!   succeed goes on to compare its outputs and responses.
 //! * With `waitForActivePushQuery`, the inputs are produced once the query's header has
 //!   arrived.
 //! * Every request carries the case's `properties` as `streamsProperties`.
@@ -240,7 +242,7 @@ async fn run(
         harness.run_queries()?;
     }
 
-    let mut error_seen = false;
+    let mut query_answered = false;
     for (i, query) in queries.iter().enumerate() {
         if wait && i > 0 {
             return Err("Can only have one query when using waitForActivePushQuery".into());
@@ -252,12 +254,12 @@ async fn run(
                 .await
                 .map_err(|e| format!("cannot read the /query response: {e}"))?;
             error_response(spec, response.status, &body, last_statement)?;
-            error_seen = true;
             continue;
         }
         let after_header: Option<&[RecordNode]> = wait.then_some(&case.inputs);
         let rows = collect_rows(harness, &mut response, after_header, query).await?;
         responses.push(Actual::Query(rows));
+        query_answered = true;
     }
     if spec.pull_with_proto_format {
         // Every query again, asking for protobuf rows.
@@ -271,15 +273,15 @@ async fn run(
                     .await
                     .map_err(|e| format!("cannot read the /query response: {e}"))?;
                 error_response(spec, response.status, &body, last_statement)?;
-                error_seen = true;
                 continue;
             }
             let rows = collect_rows(harness, &mut response, None, query).await?;
             responses.push(Actual::QueryProto(rows));
+            query_answered = true;
         }
     }
     if let Some(expected) = &spec.expected_error
-        && !error_seen
+        && query_answered
     {
         return Err(format!(
             "Expected last statement to return an error: {}",
@@ -542,5 +544,27 @@ mod tests {
             "expectedError": {"message": "no such words in the message", "status": 400}
         }));
         assert!(matches!(execute(&c), Verdict::Fail(m) if m.contains("Expected error mismatch")));
+    }
+
+    #[test]
+    fn a_missing_error_fails_only_once_a_query_answered() {
+        let admin_only = case(json!({
+            "name": "no error",
+            "statements": ["CREATE STREAM S (ID INT KEY, V INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);"],
+            "expectedError": {"message": "never raised", "status": 400}
+        }));
+        assert_eq!(execute(&admin_only), Verdict::Pass);
+        let with_query = case(json!({
+            "name": "no error",
+            "statements": [
+                "CREATE TABLE T (ID INT PRIMARY KEY, V INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
+                "CREATE TABLE M AS SELECT * FROM T;",
+                "SELECT * FROM M;"
+            ],
+            "expectedError": {"message": "never raised", "status": 400}
+        }));
+        assert!(
+            matches!(execute(&with_query), Verdict::Fail(m) if m.contains("Expected last statement to return an error"))
+        );
     }
 }
