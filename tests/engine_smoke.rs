@@ -436,3 +436,38 @@ fn unknown_properties_are_refused_by_name() {
         err.1
     );
 }
+
+#[test]
+fn decimals_wider_than_38_digits_plan_but_do_not_run() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store);
+    engine
+        .execute_script(
+            "CREATE STREAM w (id INT KEY, d DECIMAL(50, 30), n INT) WITH (kafka_topic='w', value_format='JSON', partitions=1);",
+        )
+        .unwrap();
+    for statement in [
+        "CREATE STREAM o AS SELECT id, d FROM w;",
+        "INSERT INTO w (id, n) VALUES (1, 2);",
+    ] {
+        let err = engine.execute_script(statement).unwrap_err();
+        assert!(
+            err.1
+                .to_string()
+                .contains("DECIMAL(50, 30) is not supported yet"),
+            "{statement}: {}",
+            err.1
+        );
+    }
+    assert!(engine.catalog().source("O").is_none());
+    let err = engine
+        .execute_script("CREATE STREAM t (d DECIMAL(77, 1)) WITH (kafka_topic='t', value_format='JSON', partitions=1);")
+        .unwrap_err();
+    assert!(
+        err.1
+            .to_string()
+            .contains("DECIMAL precision must be between 1 and 76: 77"),
+        "{}",
+        err.1
+    );
+}

@@ -436,6 +436,8 @@ impl Engine {
                 kind_word(sink.kind)
             )));
         }
+        crate::plan::refuse_wide_decimals(&sink.schema, &sink.name)
+            .map_err(|e| EngineError::statement(e.to_string()))?;
         let names: Vec<String> = match columns {
             Some(c) => c.to_vec(),
             None => sink.schema.columns.iter().map(|c| c.name.clone()).collect(),
@@ -635,6 +637,8 @@ impl Engine {
                 "Cannot insert into a table with the inserts stream: {target} is a table."
             )));
         }
+        crate::plan::refuse_wide_decimals(&sink.schema, &sink.name)
+            .map_err(|e| EngineError::statement(e.to_string()))?;
         let lookup = |name: &str| {
             row.get(name).or_else(|| {
                 row.iter()

@@ -376,6 +376,37 @@ pub fn plan_query_with(
     properties: &std::collections::BTreeMap<String, String>,
     transient: bool,
 ) -> PResult<QueryPlan> {
+    let plan = plan_query_shape(query, catalog, sink_name, properties, transient)?;
+    for (source, _) in plan.inputs() {
+        refuse_wide_decimals(&source.schema, &source.name)?;
+    }
+    refuse_wide_decimals(&plan.output_schema(), sink_name)?;
+    Ok(plan)
+}
+
+/// Refuses a schema with a DECIMAL wider than Sluice computes with: it plans, so that type
+/// errors read as ksqlDB's, but its values cannot be read or written yet.
+pub fn refuse_wide_decimals(schema: &Schema, source: &str) -> PResult<()> {
+    for column in &schema.columns {
+        if let Some(wide) = column.ty.wide_decimal() {
+            return Err(PlanError::Unsupported(format!(
+                "{wide} is not supported yet: DECIMAL values are limited to {} digits \
+                 (column `{}` of `{source}`).",
+                crate::types::MAX_DECIMAL_PRECISION,
+                column.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn plan_query_shape(
+    query: &Query,
+    catalog: &Catalog,
+    sink_name: &str,
+    properties: &std::collections::BTreeMap<String, String>,
+    transient: bool,
+) -> PResult<QueryPlan> {
     if query.emit == Some(crate::sql::ast::Emit::Final)
         && !(aggregate::is_aggregation(query) && query.window.is_some())
     {

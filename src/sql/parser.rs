@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::ast::*;
 use super::error::ParseError;
 use super::lexer::{Tok, Token};
-use crate::types::{MAX_DECIMAL_PRECISION, SqlType, StructField};
+use crate::types::{MAX_DECLARED_DECIMAL_PRECISION, SqlType, StructField};
 
 /// Words that end an expression or a select item and so can't be bare aliases.
 const RESERVED: &[&str] = &[
@@ -1065,10 +1065,10 @@ impl<'a> Parser<'a> {
                 self.expect_sym(",")?;
                 let s = self.type_param()?;
                 self.expect_sym(")")?;
-                if p == 0 || p > MAX_DECIMAL_PRECISION as u64 {
+                if p == 0 || p > MAX_DECLARED_DECIMAL_PRECISION as u64 {
                     return Err(ParseError::new(
                         format!(
-                            "DECIMAL precision must be between 1 and {MAX_DECIMAL_PRECISION}: {p}"
+                            "DECIMAL precision must be between 1 and {MAX_DECLARED_DECIMAL_PRECISION}: {p}"
                         ),
                         location,
                     ));

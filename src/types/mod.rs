@@ -10,8 +10,13 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Fields, TimeUnit};
 
-/// The largest precision a ksqlDB DECIMAL may have.
+/// The largest precision Sluice computes with: DECIMAL values are Arrow `Decimal128`.
 pub const MAX_DECIMAL_PRECISION: u8 = 38;
+
+/// The largest precision a DECIMAL may be declared with. Wider declarations than
+/// [`MAX_DECIMAL_PRECISION`] plan (their types resolve, their errors read as ksqlDB's) but a
+/// query or insert that would read or write one is refused; see [`SqlType::wide_decimal`].
+pub const MAX_DECLARED_DECIMAL_PRECISION: u8 = 76;
 
 /// A ksqlDB SQL type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,6 +72,18 @@ impl SqlType {
         }
     }
 
+    /// The first DECIMAL in this type (itself or nested) that is wider than Sluice computes
+    /// with, if any.
+    pub fn wide_decimal(&self) -> Option<&SqlType> {
+        match self {
+            SqlType::Decimal { precision, .. } if *precision > MAX_DECIMAL_PRECISION => Some(self),
+            SqlType::Array(inner) => inner.wide_decimal(),
+            SqlType::Map(key, value) => key.wide_decimal().or_else(|| value.wide_decimal()),
+            SqlType::Struct(fields) => fields.iter().find_map(|f| f.ty.wide_decimal()),
+            _ => None,
+        }
+    }
+
     /// The Arrow type values of this SQL type are stored as.
     pub fn to_arrow(&self) -> DataType {
         match self {
@@ -74,6 +91,9 @@ impl SqlType {
             SqlType::Int => DataType::Int32,
             SqlType::Bigint => DataType::Int64,
             SqlType::Double => DataType::Float64,
+            SqlType::Decimal { precision, scale } if *precision > MAX_DECIMAL_PRECISION => {
+                DataType::Decimal256(*precision, *scale as i8)
+            }
             SqlType::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale as i8),
             SqlType::String => DataType::Utf8,
             SqlType::Bytes => DataType::Binary,
@@ -111,7 +131,9 @@ impl SqlType {
             DataType::Int8 | DataType::Int16 | DataType::Int32 => SqlType::Int,
             DataType::Int64 => SqlType::Bigint,
             DataType::Float32 | DataType::Float64 => SqlType::Double,
-            DataType::Decimal128(p, s) => SqlType::decimal(*p, (*s).max(0) as u8),
+            DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+                SqlType::decimal(*p, (*s).max(0) as u8)
+            }
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => SqlType::String,
             DataType::Binary | DataType::LargeBinary | DataType::BinaryView => SqlType::Bytes,
             DataType::Date32 => SqlType::Date,
