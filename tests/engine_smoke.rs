@@ -471,3 +471,41 @@ fn decimals_wider_than_38_digits_plan_but_do_not_run() {
         err.1
     );
 }
+
+#[test]
+fn maps_keep_null_keys() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM s (id STRING KEY, k STRING, v INT) \
+               WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             CREATE STREAM o AS SELECT id, MAP(k := v, CAST(NULL AS STRING) := v + 1) AS m, \
+               ARRAY_LENGTH(MAP_KEYS(MAP(k := v, CAST(NULL AS STRING) := v))) AS n, \
+               MAP_UNION(MAP(k := v), MAP(CAST(NULL AS STRING) := v))['a'] AS a FROM s;",
+        )
+        .unwrap();
+    store
+        .append(
+            "s",
+            vec![
+                record("1", r#"{"k":"a","v":1}"#),
+                record("2", r#"{"k":null,"v":7}"#),
+            ],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let out = read_values(store.as_ref(), "O");
+    let values: Vec<serde_json::Value> = out
+        .iter()
+        .map(|(_, v)| serde_json::from_str(v.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            serde_json::json!({"M": {"a": 1, "null": 2}, "N": 2, "A": 1}),
+            // Both keys are NULL: the later entry replaces the earlier one.
+            serde_json::json!({"M": {"null": 8}, "N": 1, "A": null}),
+        ]
+    );
+}

@@ -156,25 +156,19 @@ fn cast_nested(array: &ArrayRef, from: &SqlType, to: &SqlType) -> Result<ArrayRe
                 .as_any()
                 .downcast_ref::<datafusion::arrow::array::MapArray>()
                 .ok_or("not a map")?;
-            let DataType::Map(entries_field, sorted) = to.to_arrow() else {
-                return Err("not a map type".to_string());
-            };
-            let DataType::Struct(kv) = entries_field.data_type() else {
-                return Err("map entries must be structs".to_string());
-            };
-            let keys =
-                cast(&[maps.keys().clone()], kv[0].data_type()).map_err(|e| e.to_string())?;
-            let values =
-                cast(&[maps.values().clone()], kv[1].data_type()).map_err(|e| e.to_string())?;
-            let entries = StructArray::try_new(kv.clone(), vec![keys, values], None)
+            let map_type = to.to_arrow();
+            let (key_type, value_type) =
+                crate::types::map::entry_types(&map_type).ok_or("not a map type")?;
+            let keys = cast(&[crate::types::map::keys(maps).clone()], key_type)
                 .map_err(|e| e.to_string())?;
+            let values = cast(&[maps.values().clone()], value_type).map_err(|e| e.to_string())?;
             Ok(Arc::new(
-                datafusion::arrow::array::MapArray::try_new(
-                    entries_field.clone(),
+                crate::types::map::new_map(
+                    &map_type,
                     maps.offsets().clone(),
-                    entries,
+                    keys,
+                    values,
                     maps.nulls().cloned(),
-                    sorted,
                 )
                 .map_err(|e| e.to_string())?,
             ))
@@ -309,8 +303,8 @@ pub fn render(value: &ScalarValue, ty: &SqlType) -> Result<String, String> {
             let entries = map.value(0);
             let mut parts = Vec::with_capacity(entries.len());
             for i in 0..entries.len() {
-                let key =
-                    ScalarValue::try_from_array(entries.column(0), i).map_err(|e| e.to_string())?;
+                let key = ScalarValue::try_from_array(crate::types::map::entry_keys(&entries), i)
+                    .map_err(|e| e.to_string())?;
                 let val =
                     ScalarValue::try_from_array(entries.column(1), i).map_err(|e| e.to_string())?;
                 parts.push(format!("{}={}", render(&key, k)?, render(&val, v)?));

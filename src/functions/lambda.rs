@@ -10,7 +10,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, StructArray, UInt32Array,
+    Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, UInt32Array,
 };
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{filter, take};
@@ -167,7 +167,7 @@ impl LambdaCall {
         let offsets = map.value_offsets();
         let start = offsets[0] as usize;
         let end = offsets[offsets.len() - 1] as usize;
-        let keys = map.keys().slice(start, end - start);
+        let keys = crate::types::map::keys(map).slice(start, end - start);
         let values = map.values().slice(start, end - start);
         let rebased: Vec<i32> = offsets.iter().map(|o| o - offsets[0]).collect();
         let rows = element_rows(&rebased, |row| map.is_valid(row));
@@ -226,7 +226,10 @@ impl LambdaCall {
                 LambdaKind::ReduceArray => vec![input.as_list::<i32>().value(row)],
                 _ => {
                     let entries = input.as_map().value(row);
-                    vec![entries.column(0).clone(), entries.column(1).clone()]
+                    vec![
+                        crate::types::map::entry_keys(&entries).clone(),
+                        entries.column(1).clone(),
+                    ]
                 }
             };
             let count = element_columns.first().map(|c| c.len()).unwrap_or(0);
@@ -291,19 +294,12 @@ fn build_map(
     values: ArrayRef,
     original: &MapArray,
 ) -> DfResult<ArrayRef> {
-    let DataType::Map(entries_field, sorted) = return_type else {
-        return exec_err!("expected a map type");
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return exec_err!("map entries must be structs");
-    };
-    let entries = StructArray::try_new(kv.clone(), vec![keys, values], None)?;
-    Ok(Arc::new(MapArray::try_new(
-        entries_field.clone(),
+    Ok(Arc::new(crate::types::map::new_map(
+        return_type,
         offsets,
-        entries,
+        keys,
+        values,
         original.nulls().cloned(),
-        *sorted,
     )?))
 }
 

@@ -69,7 +69,7 @@ pub fn subscript(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef
                 DataType::Map(_, _) => {
                     let entries = base.as_map().value(row);
                     let key = ScalarValue::try_from_array(index, row)?;
-                    let keys = entries.column(0);
+                    let keys = crate::types::map::entry_keys(&entries);
                     let values = entries.column(1);
                     let mut found = null.clone();
                     for e in 0..entries.len() {
@@ -109,26 +109,20 @@ pub fn make_array(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRe
 
 /// `MAP(k1 := v1, …)`: arguments alternate keys and values.
 pub fn make_map(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
-    let DataType::Map(entries_field, _) = return_type else {
+    let Some((key_type, value_type)) = crate::types::map::entry_types(return_type) else {
         return exec_err!("make_map must return a map");
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return exec_err!("map entries must be structs");
     };
     let rows = args.first().map(|a| a.len()).unwrap_or(0);
     let mut offsets = vec![0i32];
     let mut keys = Vec::new();
     let mut values = Vec::new();
-    let mut valid = Vec::with_capacity(rows);
     for row in 0..rows {
         let mut count = 0;
         for pair in args.chunks(2) {
             let [k, v] = pair else {
                 return exec_err!("map constructor needs key/value pairs");
             };
-            if k.is_null(row) {
-                continue;
-            }
+            // A NULL key is a key like any other, as in the Java map ksqlDB builds.
             let key = ScalarValue::try_from_array(k, row)?;
             let value = ScalarValue::try_from_array(v, row)?;
             // A later entry for the same key replaces the earlier one.
@@ -142,17 +136,13 @@ pub fn make_map(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef>
             count += 1;
         }
         offsets.push(offsets.last().unwrap_or(&0) + count);
-        valid.push(true);
     }
-    let key_array = to_array(keys, kv[0].data_type())?;
-    let value_array = to_array(values, kv[1].data_type())?;
-    let entries = StructArray::try_new(kv.clone(), vec![key_array, value_array], None)?;
-    let map = datafusion::arrow::array::MapArray::try_new(
-        entries_field.clone(),
+    let map = crate::types::map::new_map(
+        return_type,
         datafusion::arrow::buffer::OffsetBuffer::new(offsets.into()),
-        entries,
+        to_array(keys, key_type)?,
+        to_array(values, value_type)?,
         None,
-        false,
     )?;
     Ok(Arc::new(map))
 }

@@ -3,12 +3,13 @@
 //! Every value in Sluice travels as an Arrow array; [`SqlType::to_arrow`] fixes the mapping, and
 //! [`SqlType::from_arrow`] recovers the SQL type of an expression's result.
 
+pub mod map;
 pub mod time;
 
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Fields, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field as ArrowField, TimeUnit};
 
 /// The largest precision Sluice computes with: DECIMAL values are Arrow `Decimal128`.
 pub const MAX_DECIMAL_PRECISION: u8 = 38;
@@ -103,17 +104,7 @@ impl SqlType {
             SqlType::Array(inner) => {
                 DataType::List(Arc::new(ArrowField::new("item", inner.to_arrow(), true)))
             }
-            SqlType::Map(key, value) => DataType::Map(
-                Arc::new(ArrowField::new(
-                    "entries",
-                    DataType::Struct(Fields::from(vec![
-                        ArrowField::new("key", key.to_arrow(), false),
-                        ArrowField::new("value", value.to_arrow(), true),
-                    ])),
-                    false,
-                )),
-                false,
-            ),
+            SqlType::Map(key, value) => map::arrow_type(key.to_arrow(), value.to_arrow()),
             SqlType::Struct(fields) => DataType::Struct(
                 fields
                     .iter()
@@ -142,13 +133,13 @@ impl SqlType {
             DataType::List(f) | DataType::LargeList(f) => {
                 SqlType::Array(Box::new(SqlType::from_arrow(f.data_type())?))
             }
-            DataType::Map(entries, _) => match entries.data_type() {
-                DataType::Struct(kv) if kv.len() == 2 => SqlType::Map(
-                    Box::new(SqlType::from_arrow(kv[0].data_type())?),
-                    Box::new(SqlType::from_arrow(kv[1].data_type())?),
-                ),
-                _ => return None,
-            },
+            DataType::Map(..) => {
+                let (key, value) = map::entry_types(data_type)?;
+                SqlType::Map(
+                    Box::new(SqlType::from_arrow(key)?),
+                    Box::new(SqlType::from_arrow(value)?),
+                )
+            }
             DataType::Struct(fields) => SqlType::Struct(
                 fields
                     .iter()

@@ -630,19 +630,13 @@ fn map_scalar(
     keys: Vec<ScalarValue>,
     values: Vec<ScalarValue>,
 ) -> std::result::Result<ScalarValue, String> {
-    let DataType::Map(entries_field, sorted) = ty.to_arrow() else {
+    let map_type = ty.to_arrow();
+    let Some((key_type, value_type)) = crate::types::map::entry_types(&map_type) else {
         return Err(format!("Internal error: {ty} is not a map type"));
     };
-    let DataType::Struct(kv_fields) = entries_field.data_type() else {
-        return Err(format!("Internal error: {ty} has no key/value entries"));
-    };
-    let len = keys.len();
-    let key_array = to_array(keys, kv_fields[0].data_type())?;
-    let value_array = to_array(values, kv_fields[1].data_type())?;
-    let entries = StructArray::try_new(kv_fields.clone(), vec![key_array, value_array], None)
-        .map_err(|e| format!("Internal error building map entries: {e}"))?;
-    let offsets = OffsetBuffer::from_lengths([len]);
-    let map = MapArray::try_new(entries_field.clone(), offsets, entries, None, sorted)
+    let key_array = to_array(keys, key_type)?;
+    let value_array = to_array(values, value_type)?;
+    let map = crate::types::map::single_map(&map_type, key_array, value_array)
         .map_err(|e| format!("Internal error building map: {e}"))?;
     Ok(ScalarValue::Map(Arc::new(map)))
 }
@@ -746,7 +740,7 @@ fn list_json(array: &dyn Array, ty: &SqlType) -> std::result::Result<Value, Stri
 
 fn map_json(array: &MapArray, ty: &SqlType) -> std::result::Result<Value, String> {
     let entries = array.value(0);
-    let (keys, values) = (entries.column(0), entries.column(1));
+    let (keys, values) = (crate::types::map::entry_keys(&entries), entries.column(1));
     let value_ty = match ty {
         SqlType::Map(_, v) => v.as_ref().clone(),
         _ => type_of(values.data_type()),

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use datafusion::arrow::array::{MapArray, StructArray};
+use datafusion::arrow::array::StructArray;
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
@@ -346,33 +346,16 @@ pub(crate) fn struct_value(ty: &SqlType, values: &[ScalarValue]) -> ScalarValue 
 
 /// A MAP value of a MAP type from its entries, in order.
 pub(crate) fn map_value(ty: &SqlType, entries: &[(ScalarValue, ScalarValue)]) -> ScalarValue {
-    let DataType::Map(entries_field, sorted) = ty.to_arrow() else {
+    let map_type = ty.to_arrow();
+    let Some((key_type, value_type)) = crate::types::map::entry_types(&map_type) else {
         return ScalarValue::Null;
     };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return ScalarValue::Null;
-    };
-    let keys = to_array(
-        entries.iter().map(|(k, _)| k.clone()).collect(),
-        kv[0].data_type(),
-    );
-    let values = to_array(
-        entries.iter().map(|(_, v)| v.clone()).collect(),
-        kv[1].data_type(),
-    );
+    let keys = to_array(entries.iter().map(|(k, _)| k.clone()).collect(), key_type);
+    let values = to_array(entries.iter().map(|(_, v)| v.clone()).collect(), value_type);
     let (Ok(keys), Ok(values)) = (keys, values) else {
         return typed_null(ty);
     };
-    let Ok(struct_entries) = StructArray::try_new(kv.clone(), vec![keys, values], None) else {
-        return typed_null(ty);
-    };
-    match MapArray::try_new(
-        entries_field.clone(),
-        OffsetBuffer::from_lengths([entries.len()]),
-        struct_entries,
-        None,
-        sorted,
-    ) {
+    match crate::types::map::single_map(&map_type, keys, values) {
         Ok(map) => ScalarValue::Map(Arc::new(map)),
         Err(_) => typed_null(ty),
     }

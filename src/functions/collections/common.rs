@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayData, ArrayRef, AsArray, ListArray, MapArray, MutableArrayData, NullBufferBuilder,
-    StructArray, make_array,
+    make_array,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::cast;
@@ -226,7 +226,7 @@ pub fn java_values(array: &dyn Array) -> DfResult<Vec<JavaValue>> {
         }
         DataType::Map(..) => {
             let a = array.as_map();
-            let keys = java_values(a.keys().as_ref())?;
+            let keys = java_values(crate::types::map::keys(a).as_ref())?;
             let values = java_values(a.values().as_ref())?;
             (0..n)
                 .map(|i| {
@@ -538,31 +538,23 @@ impl<'a> MapOut<'a> {
     }
 
     pub fn finish(self, return_type: &DataType) -> DfResult<ArrayRef> {
-        let DataType::Map(entries_field, ordered) = return_type else {
+        let Some((key_type, value_type)) = crate::types::map::entry_types(return_type) else {
             return exec_err!("expected a map return type, got {return_type}");
         };
-        let DataType::Struct(fields) = entries_field.data_type() else {
-            return exec_err!("expected map entries, got {}", entries_field.data_type());
-        };
         let key_list = self.keys.finish(&DataType::List(Arc::new(
-            fields[0].as_ref().clone().with_nullable(true),
+            datafusion::arrow::datatypes::Field::new("item", key_type.clone(), true),
         )))?;
-        let value_list = self
-            .values
-            .finish(&DataType::List(Arc::new(fields[1].as_ref().clone())))?;
+        let value_list = self.values.finish(&DataType::List(Arc::new(
+            datafusion::arrow::datatypes::Field::new("item", value_type.clone(), true),
+        )))?;
         let key_list = key_list.as_list::<i32>();
         let value_list = value_list.as_list::<i32>();
-        let entries = StructArray::try_new(
-            fields.clone(),
-            vec![key_list.values().clone(), value_list.values().clone()],
-            None,
-        )?;
-        let map = MapArray::try_new(
-            entries_field.clone(),
+        let map = crate::types::map::new_map(
+            return_type,
             key_list.offsets().clone(),
-            entries,
+            key_list.values().clone(),
+            value_list.values().clone(),
             key_list.nulls().cloned(),
-            *ordered,
         )?;
         Ok(Arc::new(map))
     }
@@ -640,19 +632,19 @@ mod tests {
 
     #[test]
     fn maps_equal_whatever_their_order() {
-        use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
-        let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        use datafusion::arrow::array::{Int32Builder, StringBuilder};
+        let mut b = crate::types::map::Builder::new(StringBuilder::new(), Int32Builder::new());
         b.keys().append_value("a");
         b.values().append_value(1);
         b.keys().append_value("b");
         b.values().append_value(2);
-        b.append(true).unwrap();
+        b.append(true);
         b.keys().append_value("b");
         b.values().append_value(2);
         b.keys().append_value("a");
         b.values().append_value(1);
-        b.append(true).unwrap();
-        let values = java_values(&b.finish()).unwrap();
+        b.append(true);
+        let values = java_values(&b.finish().unwrap()).unwrap();
         assert_eq!(values[0], values[1]);
     }
 

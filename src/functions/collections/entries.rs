@@ -55,7 +55,7 @@ fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
     let DataType::Struct(fields) = item.data_type() else {
         return exec_err!("ENTRIES returns an array of structs");
     };
-    let keys = map.keys().as_string::<i32>();
+    let keys = crate::types::map::keys(map).as_string::<i32>();
     let mut order: Vec<u32> = Vec::with_capacity(keys.len());
     let mut offsets = Vec::with_capacity(map.len() + 1);
     offsets.push(0i32);
@@ -81,7 +81,7 @@ fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
         offsets.push(order.len() as i32);
     }
     let order = UInt32Array::from(order);
-    let columns = [map.keys(), map.values()]
+    let columns = [crate::types::map::keys(map), map.values()]
         .into_iter()
         .zip(fields.iter())
         .map(|(column, field)| {
@@ -108,20 +108,20 @@ mod tests {
     use super::*;
     use crate::functions::collections::common::JavaValue as J;
     use crate::functions::collections::common::testing::show;
-    use datafusion::arrow::array::{BooleanArray, Int32Builder, MapBuilder, StringBuilder};
+    use datafusion::arrow::array::{BooleanArray, Int32Builder, StringBuilder};
 
     #[test]
     fn entries_in_order() {
-        let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        let mut b = crate::types::map::Builder::new(StringBuilder::new(), Int32Builder::new());
         for _ in 0..2 {
             b.keys().append_value("b");
             b.values().append_value(2);
             b.keys().append_value("a");
             b.values().append_null();
-            b.append(true).unwrap();
+            b.append(true);
         }
-        b.append(false).unwrap();
-        let maps: ArrayRef = Arc::new(b.finish());
+        b.append(false);
+        let maps: ArrayRef = Arc::new(b.finish().unwrap());
         let sorted: ArrayRef = Arc::new(BooleanArray::from(vec![true, false, true]));
         let t = function().overloads[0].returns.clone().unwrap().to_arrow();
         let out = kernel(&[maps.clone(), sorted], &t).unwrap();

@@ -1,6 +1,6 @@
 //! MAP_KEYS(map): the keys of a map as an array; null for a null map.
 
-use datafusion::arrow::array::{ArrayRef, MapArray};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 
@@ -27,7 +27,7 @@ fn resolve(args: &[Option<SqlType>]) -> Option<Signature> {
 }
 
 fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
-    map_part_as_list(&args[0], return_type, "MAP_KEYS", MapArray::keys)
+    map_part_as_list(&args[0], return_type, "MAP_KEYS", crate::types::map::keys)
 }
 
 #[cfg(test)]
@@ -35,20 +35,20 @@ mod tests {
     use super::*;
     use crate::functions::collections::common::JavaValue as J;
     use crate::functions::collections::common::testing::show;
-    use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
+    use datafusion::arrow::array::{Int32Builder, StringBuilder};
     use std::sync::Arc;
 
     #[test]
     fn keys() {
-        let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        let mut b = crate::types::map::Builder::new(StringBuilder::new(), Int32Builder::new());
         b.keys().append_value("foo");
         b.values().append_value(1);
         b.keys().append_value("bar");
         b.values().append_null();
-        b.append(true).unwrap();
-        b.append(false).unwrap();
-        b.append(true).unwrap();
-        let maps: ArrayRef = Arc::new(b.finish());
+        b.append(true);
+        b.append(false);
+        b.append(true);
+        let maps: ArrayRef = Arc::new(b.finish().unwrap());
         let out = kernel(&[maps], &array_of(&SqlType::String).to_arrow()).unwrap();
         assert_eq!(
             show(&out),

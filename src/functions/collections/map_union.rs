@@ -38,11 +38,14 @@ fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
         map_arg(&args[0], "MAP_UNION")?,
         map_arg(&args[1], "MAP_UNION")?,
     ];
-    let keys = [maps[0].keys().to_data(), maps[1].keys().to_data()];
+    let keys = [
+        crate::types::map::keys(maps[0]).to_data(),
+        crate::types::map::keys(maps[1]).to_data(),
+    ];
     let values = [maps[0].values().to_data(), maps[1].values().to_data()];
     let key_text = [
-        maps[0].keys().as_string::<i32>(),
-        maps[1].keys().as_string::<i32>(),
+        crate::types::map::keys(maps[0]).as_string::<i32>(),
+        crate::types::map::keys(maps[1]).as_string::<i32>(),
     ];
     let rows = maps[0].len();
     let mut out = MapOut::new(vec![&keys[0], &keys[1]], vec![&values[0], &values[1]], rows);
@@ -54,20 +57,21 @@ fn kernel(args: &[ArrayRef], return_type: &DataType) -> DfResult<ArrayRef> {
         // Entries by first appearance of their key: (key source, key index, value source,
         // value index).
         let mut entries: Vec<(usize, usize, usize, usize)> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: HashMap<Option<&str>, usize> = HashMap::new();
         for (m, map) in maps.iter().enumerate() {
             if map.is_null(row) {
                 continue;
             }
             let (s, e) = bounds(map.value_offsets(), row);
             for i in s..e {
-                match index.get(key_text[m].value(i)) {
+                let key = key_text[m].is_valid(i).then(|| key_text[m].value(i));
+                match index.get(&key) {
                     Some(&at) => {
                         entries[at].2 = m;
                         entries[at].3 = i;
                     }
                     None => {
-                        index.insert(key_text[m].value(i), entries.len());
+                        index.insert(key, entries.len());
                         entries.push((m, i, m, i));
                     }
                 }
@@ -88,7 +92,7 @@ mod tests {
     use super::*;
     use crate::functions::collections::common::JavaValue as J;
     use crate::functions::collections::common::testing::show;
-    use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
+    use datafusion::arrow::array::{Int32Builder, StringBuilder};
 
     /// Rows of map entries; `None` is a null map.
     type Rows<'a> = Vec<Option<Vec<(&'a str, Option<i32>)>>>;
@@ -96,7 +100,7 @@ mod tests {
     #[test]
     fn unites() {
         let build = |rows: Rows<'_>| -> ArrayRef {
-            let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+            let mut b = crate::types::map::Builder::new(StringBuilder::new(), Int32Builder::new());
             for r in rows {
                 match r {
                     Some(entries) => {
@@ -104,12 +108,12 @@ mod tests {
                             b.keys().append_value(k);
                             b.values().append_option(v);
                         }
-                        b.append(true).unwrap();
+                        b.append(true);
                     }
-                    None => b.append(false).unwrap(),
+                    None => b.append(false),
                 }
             }
-            Arc::new(b.finish())
+            Arc::new(b.finish().unwrap())
         };
         let left = build(vec![
             Some(vec![("foo", Some(10)), ("bar", Some(20))]),

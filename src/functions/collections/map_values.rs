@@ -35,19 +35,19 @@ mod tests {
     use super::*;
     use crate::functions::collections::common::JavaValue as J;
     use crate::functions::collections::common::testing::show;
-    use datafusion::arrow::array::{Int32Builder, MapBuilder, StringBuilder};
+    use datafusion::arrow::array::{Int32Builder, StringBuilder};
     use std::sync::Arc;
 
     #[test]
     fn values() {
-        let mut b = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+        let mut b = crate::types::map::Builder::new(StringBuilder::new(), Int32Builder::new());
         b.keys().append_value("foo");
         b.values().append_value(1);
         b.keys().append_value("bar");
         b.values().append_null();
-        b.append(true).unwrap();
-        b.append(false).unwrap();
-        let maps: ArrayRef = Arc::new(b.finish());
+        b.append(true);
+        b.append(false);
+        let maps: ArrayRef = Arc::new(b.finish().unwrap());
         let out = kernel(&[maps], &array_of(&SqlType::Int).to_arrow()).unwrap();
         assert_eq!(show(&out), vec![J::List(vec![J::Int(1), J::Null]), J::Null]);
     }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, MapBuilder, MapFieldNames, StringBuilder};
+use datafusion::arrow::array::{ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DataFusionError, Result as DfResult};
 use serde_json::Value;
@@ -27,12 +27,7 @@ pub fn function() -> ScalarFunction {
 }
 
 fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
-    let names = MapFieldNames {
-        entry: "entries".to_string(),
-        key: "key".to_string(),
-        value: "value".to_string(),
-    };
-    let mut out = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
+    let mut out = crate::types::map::Builder::new(StringBuilder::new(), StringBuilder::new());
     for json in args[0].as_string::<i32>().iter() {
         let object = match json {
             None => None,
@@ -50,10 +45,10 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
                         other => out.values().append_value(write(other, Numbers::Scientific)),
                     }
                 }
-                out.append(true)?;
+                out.append(true);
             }
-            None => out.append(false)?,
+            None => out.append(false),
         }
     }
-    Ok(Arc::new(out.finish()))
+    Ok(Arc::new(out.finish()?))
 }

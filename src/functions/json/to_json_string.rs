@@ -123,7 +123,7 @@ fn render(array: &dyn Array, row: usize, out: &mut String) -> DfResult<()> {
         }
         DataType::Map(_, _) => {
             let entries = array.as_map().value(row);
-            let (keys, values) = (entries.column(0), entries.column(1));
+            let (keys, values) = (crate::types::map::entry_keys(&entries), entries.column(1));
             // A TreeMap by the keys' text: sorted, and a later entry replaces an equal key.
             let mut sorted: Vec<(String, usize)> = Vec::with_capacity(entries.len());
             for i in 0..entries.len() {

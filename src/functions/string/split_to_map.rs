@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, MapBuilder, MapFieldNames, StringBuilder};
+use datafusion::arrow::array::{ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 
@@ -27,12 +27,7 @@ pub fn function() -> ScalarFunction {
 
 fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
     let (input, entry, kv) = (strings(&args[0]), strings(&args[1]), strings(&args[2]));
-    let names = MapFieldNames {
-        entry: "entries".to_string(),
-        key: "key".to_string(),
-        value: "value".to_string(),
-    };
-    let mut out = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
+    let mut out = crate::types::map::Builder::new(StringBuilder::new(), StringBuilder::new());
     for row in 0..rows(args) {
         let entries = match (str_at(input, row), str_at(entry, row), str_at(kv, row)) {
             (Some(s), Some(e), Some(k)) => split_to_map(s, e, k),
@@ -44,12 +39,12 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
                     out.keys().append_value(k);
                     out.values().append_value(v);
                 }
-                out.append(true)?;
+                out.append(true);
             }
-            None => out.append(false)?,
+            None => out.append(false),
         }
     }
-    Ok(Arc::new(out.finish()))
+    Ok(Arc::new(out.finish()?))
 }
 
 /// The entries of `s`: non-empty parts between entry delimiters that contain the key-value
