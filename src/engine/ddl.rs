@@ -74,6 +74,16 @@ impl Engine {
         }
         let with = WithClause::new(&c.properties)?;
 
+        let (default_key, default_value) = self.default_formats();
+        let (key_kind, value_kind) = with.formats(default_key, default_value)?;
+        let Some(value_kind) = value_kind else {
+            return Err(EngineError::statement(
+                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+            ));
+        };
+        let key_kind = key_kind.unwrap_or(FormatKind::Kafka);
+        let topic = with.text("KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
+
         // Columns.
         let mut columns = Vec::with_capacity(c.columns.len());
         for def in &c.columns {
@@ -138,6 +148,7 @@ impl Engine {
                 header_key,
             });
         }
+        self.infer_columns(&mut columns, &with, &topic, key_kind, value_kind)?;
         // Keys first, as ksqlDB orders them.
         columns.sort_by_key(|c| c.kind != ColumnKind::Key);
         let schema = Schema::new(columns);
@@ -148,14 +159,6 @@ impl Engine {
         }
 
         // Formats.
-        let (default_key, default_value) = self.default_formats();
-        let (key_kind, value_kind) = with.formats(default_key, default_value)?;
-        let Some(value_kind) = value_kind else {
-            return Err(EngineError::statement(
-                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
-            ));
-        };
-        let key_kind = key_kind.unwrap_or(FormatKind::Kafka);
         let wrap = self.wrap_single_value(&with, value_kind, &schema)?;
         let key_format = format_spec(key_kind, with.delimiter("KEY_DELIMITER")?);
         let mut value_format = format_spec(value_kind, with.delimiter("VALUE_DELIMITER")?);
@@ -233,7 +236,6 @@ impl Engine {
         };
 
         // Topic.
-        let topic = with.text("KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
         let partitions = with.integer("PARTITIONS")?;
         let replicas = with.integer("REPLICAS")?;
         match self.store.describe_topic(&topic) {
@@ -267,7 +269,7 @@ impl Engine {
             },
         }
 
-        let source = Source {
+        let mut source = Source {
             name: c.name.clone(),
             kind: c.kind,
             schema,
@@ -281,6 +283,7 @@ impl Engine {
             sql: text.to_string(),
             wrap_single_value: wrap,
         };
+        self.bind_schemas(&mut source, &with, false)?;
         self.catalog.put_source(source);
         Ok(Outcome::Message(format!("{} created", capitalised(c.kind))))
     }

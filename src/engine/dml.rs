@@ -175,7 +175,7 @@ impl Engine {
             c.kind == SourceKind::Table,
         )?;
 
-        let sink_source = Source {
+        let mut sink_source = Source {
             name: c.name.clone(),
             kind: c.kind,
             schema: schema.clone(),
@@ -189,6 +189,7 @@ impl Engine {
             sql: text.to_string(),
             wrap_single_value: wrap,
         };
+        self.bind_schemas(&mut sink_source, &with, true)?;
         let prefix = match c.kind {
             SourceKind::Stream => "CSAS",
             SourceKind::Table => "CTAS",

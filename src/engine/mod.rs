@@ -6,6 +6,7 @@ mod ddl;
 mod dml;
 mod listing;
 pub mod properties;
+mod schemas;
 pub mod transient;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use thiserror::Error;
 use crate::catalog::Catalog;
 use crate::exec::{PersistentQuery, ProcessingLogEntry};
 use crate::plan::PlanError;
+use crate::registry::SchemaRegistry;
 use crate::sql::{self, Statement};
 use crate::topics::{TopicError, TopicStore};
 
@@ -83,6 +85,8 @@ pub struct Engine {
     next_transient: u64,
     next_query_number: u64,
     processing_log: Vec<ProcessingLogEntry>,
+    /// The schemas of AVRO topics.
+    registry: SchemaRegistry,
 }
 
 impl Engine {
@@ -97,7 +101,13 @@ impl Engine {
             next_transient: 0,
             next_query_number: 0,
             processing_log: Vec::new(),
+            registry: SchemaRegistry::new(),
         }
+    }
+
+    /// The schema registry of the AVRO topics.
+    pub fn schema_registry(&self) -> &SchemaRegistry {
+        &self.registry
     }
 
     pub fn store(&self) -> &Arc<dyn TopicStore> {

@@ -4,6 +4,7 @@
 //! (and back), following ksqlDB's serializers exactly: field names, number and decimal
 //! rendering, base64 bytes, DELIMITED quoting, KAFKA's big-endian primitives.
 
+pub mod avro;
 pub mod delimited;
 pub mod json;
 pub mod kafka;
@@ -15,6 +16,7 @@ use std::fmt;
 use datafusion::scalar::ScalarValue;
 use thiserror::Error;
 
+use crate::registry::SchemaRegistry;
 use crate::types::{Column, ColumnKind, SqlType, quote_identifier};
 
 /// The serialization formats Sluice knows.
@@ -24,8 +26,8 @@ pub enum FormatKind {
     Json,
     Delimited,
     None,
-    /// Recognised but not supported yet: rejected at planning time.
     Avro,
+    /// Recognised but not supported yet: rejected at planning time.
     Protobuf,
     ProtobufNoSr,
     JsonSr,
@@ -64,7 +66,11 @@ impl FormatKind {
     pub fn is_supported(self) -> bool {
         matches!(
             self,
-            FormatKind::Kafka | FormatKind::Json | FormatKind::Delimited | FormatKind::None
+            FormatKind::Kafka
+                | FormatKind::Json
+                | FormatKind::Delimited
+                | FormatKind::None
+                | FormatKind::Avro
         )
     }
 }
@@ -84,6 +90,8 @@ pub struct FormatSpec {
     /// Whether a single column is written as a one-field object/record (`WRAP_SINGLE_VALUE`).
     /// Keys are never wrapped.
     pub wrap_single: bool,
+    /// Where a schema-registry format (AVRO) finds its schemas.
+    pub schemas: SchemaBinding,
 }
 
 impl FormatSpec {
@@ -92,7 +100,38 @@ impl FormatSpec {
             kind,
             delimiter: ',',
             wrap_single: true,
+            schemas: SchemaBinding::default(),
         }
+    }
+
+    /// Whether records of this format carry a schema id (AVRO).
+    pub fn uses_schema_registry(&self) -> bool {
+        self.kind == FormatKind::Avro
+    }
+}
+
+/// The registry a schema-registry format reads writer schemas from, and the id of the schema
+/// it writes with. Where a format finds its schemas is not part of what the format is, so
+/// every binding compares equal.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaBinding {
+    pub registry: Option<SchemaRegistry>,
+    pub writer_id: Option<u32>,
+}
+
+impl PartialEq for SchemaBinding {
+    fn eq(&self, _: &SchemaBinding) -> bool {
+        true
+    }
+}
+
+impl Eq for SchemaBinding {}
+
+impl SchemaBinding {
+    fn registry(&self) -> std::result::Result<&SchemaRegistry, String> {
+        self.registry
+            .as_ref()
+            .ok_or_else(|| "No schema registry is configured for this format".to_string())
     }
 }
 
@@ -130,6 +169,10 @@ pub fn deserialize(
         FormatKind::Delimited => delimited::deserialize(columns, spec.delimiter, bytes).map(Some),
         FormatKind::Kafka => kafka::deserialize(columns, bytes).map(Some),
         FormatKind::None => Ok(Some(Vec::new())),
+        FormatKind::Avro => {
+            let registry = spec.schemas.registry().map_err(FormatError::Deserialize)?;
+            avro::deserialize(registry, columns, wrapped, bytes)
+        }
         other => Err(FormatError::Deserialize(format!(
             "The '{other}' format is not supported yet"
         ))),
@@ -251,6 +294,14 @@ pub fn serialize_with_scales(
         FormatKind::Delimited => delimited::serialize(columns, spec.delimiter, values),
         FormatKind::Kafka => kafka::serialize(columns, values),
         FormatKind::None => Ok(None),
+        FormatKind::Avro if columns.is_empty() => Ok(None),
+        FormatKind::Avro => {
+            let registry = spec.schemas.registry().map_err(FormatError::Serialize)?;
+            let id = spec.schemas.writer_id.ok_or_else(|| {
+                FormatError::Serialize("No Avro schema is registered for this topic".to_string())
+            })?;
+            avro::serialize(registry, id, columns, wrapped, values)
+        }
         other => Err(FormatError::Serialize(format!(
             "The '{other}' format is not supported yet"
         ))),

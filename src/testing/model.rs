@@ -168,12 +168,19 @@ impl HeaderNode {
     }
 }
 
-/// An entry of `topics`: only the name and partition count matter to this runner; schemas and
-/// schema ids are for the schema-registry formats.
+/// An entry of `topics`: its name and partition count, and the schemas registered for its
+/// keys and values before the statements run (AVRO; a schema without a format is AVRO).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopicNode {
     pub name: String,
     pub partitions: Option<u32>,
+    pub key_format: Option<String>,
+    pub value_format: Option<String>,
+    pub key_schema: Option<Value>,
+    pub value_schema: Option<Value>,
+    pub key_schema_id: Option<u32>,
+    pub value_schema_id: Option<u32>,
 }
 
 /// `expectedException`: the Java class the error must be an instance of, and a substring of

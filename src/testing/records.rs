@@ -23,7 +23,7 @@ use serde_json::{Number, Value};
 use super::compare::Decimal;
 use super::model::{RecordNode, WindowData, WindowKind};
 use crate::catalog::{Catalog, Source, WindowInfo};
-use crate::format::{FormatKind, FormatSpec};
+use crate::format::{FormatKind, FormatSpec, avro};
 use crate::sql::ast::WindowType;
 use crate::topics::{Header, ProducerRecord, Record};
 use crate::types::{Column, SqlType};
@@ -263,8 +263,34 @@ pub fn encode(
         FormatKind::Delimited => string_bytes(data).map(Some),
         FormatKind::Kafka => encode_kafka(columns, data).map(Some),
         FormatKind::None => Ok(None),
+        FormatKind::Avro => encode_avro(spec, data).map(Some),
         other => Err(unsupported(other)),
     }
+}
+
+/// An AVRO record of test data, written with the topic's schema.
+fn encode_avro(spec: &FormatSpec, data: &Value) -> Result<Vec<u8>, String> {
+    let (Some(registry), Some(id)) = (&spec.schemas.registry, spec.schemas.writer_id) else {
+        return Err("no Avro schema is registered for the topic".to_string());
+    };
+    let schema = registry.avro_schema(id)?;
+    let resolved = avro::Resolved::new(&schema)?;
+    let value = resolved.from_json(data, &schema)?;
+    Ok(avro::frame(id, &resolved.encode(value)?))
+}
+
+/// An AVRO record as JSON, read with the schema its id names.
+fn decode_avro(spec: &FormatSpec, bytes: &[u8]) -> Result<Value, String> {
+    let registry = spec
+        .schemas
+        .registry
+        .as_ref()
+        .ok_or("no schema registry for the topic")?;
+    let (id, datum) = avro::unframe(bytes).map_err(|e| e.to_string())?;
+    let schema = registry.avro_schema(id)?;
+    let resolved = avro::Resolved::new(&schema)?;
+    let value = resolved.decode(datum)?;
+    Ok(resolved.to_json(&value, &schema))
 }
 
 /// Deserializes one key or value; no bytes decode to null whatever the format.
@@ -281,6 +307,7 @@ pub fn decode(
         FormatKind::Delimited => Ok(Value::String(String::from_utf8_lossy(bytes).into_owned())),
         FormatKind::Kafka => decode_kafka(columns, bytes),
         FormatKind::None => Ok(Value::Null),
+        FormatKind::Avro => decode_avro(spec, bytes),
         other => Err(unsupported(other)),
     }
 }

@@ -279,6 +279,7 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
     for (name, value) in &case.properties {
         engine.set_property(name, &property_text(value));
     }
+    register_topic_schemas(case, engine.schema_registry()).map_err(Thrown::Assertion)?;
 
     let script = case.statements.join("\n");
     let outcomes = engine.execute_script(&script).map_err(|(index, error)| {
@@ -325,6 +326,54 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
     if let Some(conditions) = &case.post {
         post::check(conditions, engine.catalog(), &store.list_topics())
             .map_err(Thrown::Assertion)?;
+    }
+    Ok(())
+}
+
+/// Registers the schemas of the case's `topics` entries, as ksqlDB's runner does before the
+/// statements run. Only AVRO schemas (a schema without a format is AVRO) are read.
+pub(crate) fn register_topic_schemas(
+    case: &TestCase,
+    registry: &crate::registry::SchemaRegistry,
+) -> Result<(), String> {
+    for topic in &case.topics {
+        for (key, format, schema, id) in [
+            (
+                true,
+                &topic.key_format,
+                &topic.key_schema,
+                topic.key_schema_id,
+            ),
+            (
+                false,
+                &topic.value_format,
+                &topic.value_schema,
+                topic.value_schema_id,
+            ),
+        ] {
+            let Some(schema) = schema.as_ref().filter(|s| !s.is_null()) else {
+                continue;
+            };
+            let is_avro = format
+                .as_deref()
+                .is_none_or(|f| f.eq_ignore_ascii_case("AVRO"));
+            if !is_avro {
+                continue;
+            }
+            let text = schema.to_string();
+            crate::format::avro::parse_schema(&text)
+                .map_err(|e| format!("topic {}: {e}", topic.name))?;
+            let subject = crate::registry::subject(&topic.name, key);
+            let schema_type = crate::registry::SchemaType::Avro;
+            match id {
+                Some(id) => registry
+                    .register_with_id(&subject, schema_type, &text, id)
+                    .map_err(|e| e.to_string())?,
+                None => {
+                    registry.register(&subject, schema_type, &text);
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -52,11 +52,23 @@ pub(crate) fn deserialize_row(
     if columns.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let document = parse_document(bytes)?;
-    if !is_wrapped(columns, wrapped) {
-        return Ok(Some(vec![json_to_scalar(&document, &columns[0].ty)?]));
+    deserialize_document(columns, wrapped, &parse_document(bytes)?)
+}
+
+/// [`deserialize_row`] of a parsed document: the schema-registry formats read their records
+/// into JSON documents and coerce them to the columns as ksqlDB's JSON deserializer would.
+pub(crate) fn deserialize_document(
+    columns: &[Column],
+    wrapped: bool,
+    document: &Value,
+) -> Result<Option<Vec<ScalarValue>>> {
+    if columns.is_empty() {
+        return Ok(Some(Vec::new()));
     }
-    match &document {
+    if !is_wrapped(columns, wrapped) {
+        return Ok(Some(vec![json_to_scalar(document, &columns[0].ty)?]));
+    }
+    match document {
         Value::Null => Ok(None),
         Value::Object(object) => {
             let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -568,7 +580,7 @@ fn java_numbers(value: &Value) -> Value {
 
 /// A JSON number with exactly this text (valid JSON number syntax is the caller's promise;
 /// anything else becomes a string rather than a panic).
-fn number_value(text: &str) -> Value {
+pub(crate) fn number_value(text: &str) -> Value {
     match text.parse::<Number>() {
         Ok(n) => Value::Number(n),
         Err(_) => Value::String(text.to_string()),

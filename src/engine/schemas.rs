@@ -1,0 +1,146 @@
+//! Sources and sinks of the schema-registry formats (AVRO): columns inferred from the
+//! registered schemas, and the schemas registered for declared columns and query results.
+
+use super::properties::WithClause;
+use super::{Engine, EngineError};
+use crate::catalog::Source;
+use crate::format::{FormatKind, avro};
+use crate::registry::{RegisteredSchema, SchemaType, subject};
+use crate::types::{Column, ColumnKind};
+
+impl Engine {
+    /// Adds the columns a CREATE statement leaves out to `columns`, from the schemas
+    /// registered for the topic (or named by `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`), as
+    /// ksqlDB's schema inference does: keys when the key format has schemas and no key column
+    /// is declared, values likewise.
+    pub(super) fn infer_columns(
+        &self,
+        columns: &mut Vec<Column>,
+        with: &WithClause,
+        topic: &str,
+        key_kind: FormatKind,
+        value_kind: FormatKind,
+    ) -> Result<(), EngineError> {
+        for (key, kind, id_property) in [
+            (true, key_kind, "KEY_SCHEMA_ID"),
+            (false, value_kind, "VALUE_SCHEMA_ID"),
+        ] {
+            let column_kind = if key {
+                ColumnKind::Key
+            } else {
+                ColumnKind::Value
+            };
+            let declared = columns.iter().any(|c| c.kind == column_kind);
+            let schema_id = with.integer(id_property)?;
+            if schema_id.is_some() {
+                if declared {
+                    return Err(EngineError::statement(format!(
+                        "Table elements and {id_property} cannot both exist for create statement."
+                    )));
+                }
+                if kind != FormatKind::Avro {
+                    let part = if key { "KEY" } else { "VALUE" };
+                    return Err(EngineError::statement(format!(
+                        "{part}_FORMAT should support schema inference when {id_property} is provided. Current format is {kind}."
+                    )));
+                }
+            }
+            if declared || kind != FormatKind::Avro {
+                continue;
+            }
+            let registered = match schema_id {
+                Some(id) => self.registry.by_id(id as u32).ok_or_else(|| {
+                    EngineError::statement(format!(
+                        "Schema with id {id} does not exist in the Schema Registry."
+                    ))
+                })?,
+                None => match self.registry.latest(&subject(topic, key)) {
+                    Some(schema) => schema,
+                    // A stream may have no key at all.
+                    None if key => continue,
+                    None => {
+                        return Err(EngineError::statement(format!(
+                            "Schema for message values on topic '{topic}' does not exist in the Schema Registry."
+                        )));
+                    }
+                },
+            };
+            let single_name = if key { "ROWKEY" } else { "ROWVAL" };
+            columns.extend(inferred(&registered, column_kind, single_name)?);
+        }
+        Ok(())
+    }
+
+    /// Binds a source's schema-registry formats to the registry, registering the schema of
+    /// its columns where the topic has none yet (or, for a query's sink, always), so that
+    /// records written to it carry that schema's id.
+    pub(super) fn bind_schemas(
+        &self,
+        source: &mut Source,
+        with: &WithClause,
+        sink: bool,
+    ) -> Result<(), EngineError> {
+        let keys: Vec<Column> = source.schema.key_columns().cloned().collect();
+        let values: Vec<Column> = source.schema.value_columns().cloned().collect();
+        let value_wrapped = source.value_wrapped();
+        for (key, spec, columns, wrapped, name_property, id_property) in [
+            (
+                true,
+                &mut source.key_format,
+                &keys,
+                keys.len() > 1,
+                "KEY_SCHEMA_FULL_NAME",
+                "KEY_SCHEMA_ID",
+            ),
+            (
+                false,
+                &mut source.value_format,
+                &values,
+                value_wrapped,
+                "VALUE_AVRO_SCHEMA_FULL_NAME",
+                "VALUE_SCHEMA_ID",
+            ),
+        ] {
+            if !spec.uses_schema_registry() {
+                continue;
+            }
+            spec.schemas.registry = Some(self.registry.clone());
+            avro::check_names(columns).map_err(EngineError::statement)?;
+            let subject = subject(&source.topic, key);
+            let named_id = with.integer(id_property)?.map(|id| id as u32);
+            let full_name = with
+                .text(name_property)
+                .or_else(|| with.text("VALUE_SCHEMA_FULL_NAME").filter(|_| !key))
+                .unwrap_or_else(|| avro::DEFAULT_SCHEMA_NAME.to_string());
+            spec.schemas.writer_id = match (named_id, self.registry.latest(&subject)) {
+                (Some(id), _) => Some(id),
+                (None, Some(existing)) if !sink => Some(existing.id),
+                _ if columns.is_empty() => None,
+                _ => Some(avro::register(
+                    &self.registry,
+                    &subject,
+                    columns,
+                    wrapped,
+                    &full_name,
+                )),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The columns of a registered schema.
+fn inferred(
+    registered: &RegisteredSchema,
+    kind: ColumnKind,
+    single_name: &str,
+) -> Result<Vec<Column>, EngineError> {
+    if registered.schema_type != SchemaType::Avro {
+        return Err(EngineError::statement(format!(
+            "Schema {} is not an Avro schema",
+            registered.id
+        )));
+    }
+    let schema = avro::parse_schema(&registered.text).map_err(EngineError::statement)?;
+    avro::infer_columns(&schema, kind, single_name).map_err(EngineError::statement)
+}
