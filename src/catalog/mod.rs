@@ -50,10 +50,15 @@ impl Source {
         !single || self.value_format.wrap_single
     }
 
-    /// The key features ksqlDB reports (`UNWRAP_SINGLES` for single-column keys in formats that
-    /// could wrap).
+    /// The key features ksqlDB reports: `UNWRAP_SINGLES` for a single-column key in a
+    /// schema-registry format, which could otherwise wrap it in a record.
     pub fn key_features(&self) -> Vec<String> {
-        Vec::new()
+        let single = self.schema.key_columns().count() == 1;
+        if single && self.key_format.uses_schema_registry() {
+            vec!["UNWRAP_SINGLES".to_string()]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The value features ksqlDB reports (`WRAP_SINGLES`/`UNWRAP_SINGLES` when set explicitly).

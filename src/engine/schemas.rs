@@ -66,7 +66,8 @@ impl Engine {
                 },
             };
             let single_name = if key { "ROWKEY" } else { "ROWVAL" };
-            columns.extend(inferred(&registered, column_kind, single_name)?);
+            let upper_case = schema_id.is_none();
+            columns.extend(inferred(&registered, column_kind, single_name, upper_case)?);
         }
         Ok(())
     }
@@ -80,6 +81,19 @@ impl Engine {
         with: &WithClause,
         sink: bool,
     ) -> Result<(), EngineError> {
+        if let Some(name) = with.text("VALUE_AVRO_SCHEMA_FULL_NAME") {
+            if source.value_format.kind != FormatKind::Avro {
+                return Err(EngineError::statement(format!(
+                    "{} does not support the following configs: [fullSchemaName]",
+                    source.value_format.kind
+                )));
+            }
+            if name.trim().is_empty() {
+                return Err(EngineError::statement(
+                    "fullSchemaName cannot be empty. Format configuration: {fullSchemaName=}",
+                ));
+            }
+        }
         let keys: Vec<Column> = source.schema.key_columns().cloned().collect();
         let values: Vec<Column> = source.schema.value_columns().cloned().collect();
         let value_wrapped = source.value_wrapped();
@@ -112,6 +126,9 @@ impl Engine {
                 .text(name_property)
                 .or_else(|| with.text("VALUE_SCHEMA_FULL_NAME").filter(|_| !key))
                 .unwrap_or_else(|| avro::DEFAULT_SCHEMA_NAME.to_string());
+            if let (Some(id), true) = (named_id, sink) {
+                check_compatible(self, id, columns, key)?;
+            }
             spec.schemas.writer_id = match (named_id, self.registry.latest(&subject)) {
                 (Some(id), _) => Some(id),
                 (None, Some(existing)) if !sink => Some(existing.id),
@@ -134,6 +151,7 @@ fn inferred(
     registered: &RegisteredSchema,
     kind: ColumnKind,
     single_name: &str,
+    upper_case: bool,
 ) -> Result<Vec<Column>, EngineError> {
     if registered.schema_type != SchemaType::Avro {
         return Err(EngineError::statement(format!(
@@ -142,5 +160,48 @@ fn inferred(
         )));
     }
     let schema = avro::parse_schema(&registered.text).map_err(EngineError::statement)?;
-    avro::infer_columns(&schema, kind, single_name).map_err(EngineError::statement)
+    avro::infer_columns(&schema, kind, single_name, upper_case).map_err(EngineError::statement)
+}
+
+/// Checks that a query's columns are the leading columns of the schema a statement names by
+/// id, with ksqlDB's message listing those that are not.
+fn check_compatible(
+    engine: &Engine,
+    id: u32,
+    columns: &[Column],
+    key: bool,
+) -> Result<(), EngineError> {
+    let Some(registered) = engine.registry.by_id(id) else {
+        return Err(EngineError::statement(format!(
+            "Schema with id {id} does not exist in the Schema Registry."
+        )));
+    };
+    let kind = if key {
+        ColumnKind::Key
+    } else {
+        ColumnKind::Value
+    };
+    let single_name = if key { "ROWKEY" } else { "ROWVAL" };
+    let schema_columns = inferred(&registered, kind, single_name, false)?;
+    let describe = |c: &Column| format!("{} {}", crate::types::quote_identifier(&c.name), c.ty);
+    let changed: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            schema_columns
+                .get(*i)
+                .is_none_or(|s| s.name != c.name || s.ty != c.ty)
+        })
+        .map(|(_, c)| describe(c))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let part = if key { "key" } else { "value" };
+    let listed: Vec<String> = schema_columns.iter().map(describe).collect();
+    Err(EngineError::statement(format!(
+        "The following {part} columns are changed, missing or reordered: [{}]. Schema from schema registry is [{}]",
+        changed.join(", "),
+        listed.join(", ")
+    )))
 }

@@ -56,6 +56,8 @@ pub fn parse_schema(text: &str) -> Result<Schema, String> {
 pub struct Resolved<'s> {
     pub schema: &'s Schema,
     names: HashMap<Name, &'s Schema>,
+    /// Whether inferred field names are upper-cased.
+    upper_case: bool,
 }
 
 impl<'s> Resolved<'s> {
@@ -64,7 +66,11 @@ impl<'s> Resolved<'s> {
             .map_err(|e| format!("Invalid Avro schema: {e}"))?
             .get_names()
             .clone();
-        Ok(Resolved { schema, names })
+        Ok(Resolved {
+            schema,
+            names,
+            upper_case: true,
+        })
     }
 
     fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
@@ -284,6 +290,10 @@ impl<'s> Resolved<'s> {
                             .map(|(_, v)| v)
                     });
                     let v = match (found, &field.default) {
+                        // A null where the schema takes none gets the field's default.
+                        (Some(Json::Null), Some(default)) => self
+                            .from_json(&Json::Null, &field.schema)
+                            .or_else(|_| self.from_json(default, &field.schema))?,
                         (Some(v), _) => self.from_json(v, &field.schema)?,
                         (None, Some(default)) => self.from_json(default, &field.schema)?,
                         (None, None) => self.from_json(&Json::Null, &field.schema)?,
@@ -486,14 +496,17 @@ pub fn check_names(columns: &[Column]) -> Result<(), String> {
     columns.iter().try_for_each(|c| check(&c.name, &c.ty))
 }
 
-/// The columns of a registered schema, as ksqlDB infers them: a record's fields (names in
-/// upper case), or a single column `single_name` of any other type.
+/// The columns of a registered schema, as ksqlDB infers them: a record's fields, or a single
+/// column `single_name` of any other type. Field names are upper-cased when the schema is the
+/// topic's latest, and kept as they are when a statement names the schema by id.
 pub fn infer_columns(
     schema: &Schema,
     kind: ColumnKind,
     single_name: &str,
+    upper_case: bool,
 ) -> Result<Vec<Column>, String> {
-    let resolved = Resolved::new(schema)?;
+    let mut resolved = Resolved::new(schema)?;
+    resolved.upper_case = upper_case;
     let column = |name: String, ty: SqlType| Column {
         name,
         ty,
@@ -504,7 +517,12 @@ pub fn infer_columns(
         Schema::Record(record) => record
             .fields
             .iter()
-            .map(|f| Ok(column(f.name.to_uppercase(), resolved.sql_type(&f.schema)?)))
+            .map(|f| {
+                Ok(column(
+                    resolved.field_name(&f.name),
+                    resolved.sql_type(&f.schema)?,
+                ))
+            })
             .collect(),
         other => Ok(vec![column(
             single_name.to_string(),
@@ -514,6 +532,14 @@ pub fn infer_columns(
 }
 
 impl Resolved<'_> {
+    fn field_name(&self, name: &str) -> String {
+        if self.upper_case {
+            name.to_uppercase()
+        } else {
+            name.to_string()
+        }
+    }
+
     fn sql_type(&self, schema: &Schema) -> Result<SqlType, String> {
         Ok(match self.resolve(schema) {
             Schema::Union(union) => {
@@ -558,7 +584,7 @@ impl Resolved<'_> {
                     .iter()
                     .map(|f| {
                         Ok(StructField {
-                            name: f.name.to_uppercase(),
+                            name: self.field_name(&f.name),
                             ty: self.sql_type(&f.schema)?,
                         })
                     })
@@ -691,7 +717,7 @@ mod tests {
                 {"name":"c3","type":{"type":"bytes","logicalType":"decimal","precision":5,"scale":2}}]}"#,
         )
         .unwrap();
-        let columns = infer_columns(&schema, ColumnKind::Value, "ROWVAL").unwrap();
+        let columns = infer_columns(&schema, ColumnKind::Value, "ROWVAL", true).unwrap();
         let described: Vec<String> = columns
             .iter()
             .map(|c| format!("{} {}", c.name, c.ty))
@@ -701,7 +727,7 @@ mod tests {
             ["C1 BIGINT", "C2 STRUCT<`F` INTEGER>", "C3 DECIMAL(5, 2)"]
         );
         let int = parse_schema(r#""int""#).unwrap();
-        let columns = infer_columns(&int, ColumnKind::Key, "ROWKEY").unwrap();
+        let columns = infer_columns(&int, ColumnKind::Key, "ROWKEY", true).unwrap();
         assert_eq!(columns[0].name, "ROWKEY");
         assert_eq!(columns[0].ty, SqlType::Int);
     }

@@ -327,6 +327,9 @@ pub fn check_supports(kind: FormatKind, columns: &[Column]) -> std::result::Resu
         FormatKind::Json if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
             Err("JSON only supports MAP types with STRING keys".to_string())
         }
+        FormatKind::Avro if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
+            Err("Avro only supports MAPs with STRING keys".to_string())
+        }
         _ => Ok(()),
     }
 }

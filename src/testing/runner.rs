@@ -319,7 +319,18 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
     }
     engine.run_until_idle().map_err(Thrown::Query)?;
 
-    verify_outputs(case, engine.catalog(), store.as_ref())?;
+    verify_outputs(case, engine.catalog(), store.as_ref()).map_err(|e| {
+        // A missing output usually has its reason in the processing log.
+        match (e, engine.processing_log().first()) {
+            (Thrown::Harness(message), Some(entry)) if message.contains(" records but it was ") => {
+                Thrown::Harness(format!(
+                    "{message} (processing log: {}: {})",
+                    entry.query_id, entry.message
+                ))
+            }
+            (e, _) => e,
+        }
+    })?;
     if let Some(expected) = &case.expected_exception {
         return Err(expected_to_throw(expected));
     }
@@ -516,7 +527,22 @@ fn verify_outputs(
                 listed.join(", ")
             )));
         }
+        let source = catalog.source_for_topic(topic);
         for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
+            let coerced;
+            let e = match source {
+                Some(source)
+                    if source.value_format.uses_schema_registry()
+                        || source.key_format.uses_schema_registry() =>
+                {
+                    let mut c = (*e).clone();
+                    c.key = records::through_schema(&source.key_format, &c.key);
+                    c.value = records::through_schema(&source.value_format, &c.value);
+                    coerced = c;
+                    &coerced
+                }
+                _ => *e,
+            };
             if !record_matches(e, a, numbers, any_timestamp_is_zero) {
                 return Err(Thrown::Assertion(format!(
                     "Topic '{topic}', message {i}: Expected {} but was {a}",
