@@ -126,6 +126,11 @@ impl Engine {
                 .text(name_property)
                 .or_else(|| with.text("VALUE_SCHEMA_FULL_NAME").filter(|_| !key))
                 .unwrap_or_else(|| avro::DEFAULT_SCHEMA_NAME.to_string());
+            if !avro::is_valid_full_name(&full_name) {
+                return Err(EngineError::statement(format!(
+                    "Invalid schema name: '{full_name}'. An Avro full name is dot-separated names, each a letter or '_' followed by letters, digits or '_'."
+                )));
+            }
             if let (Some(id), true) = (named_id, sink) {
                 check_compatible(self, id, columns, key)?;
             }

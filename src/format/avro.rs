@@ -49,7 +49,23 @@ pub fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
 
 /// Parses a registered schema's text.
 pub fn parse_schema(text: &str) -> Result<Schema, String> {
-    Schema::parse_str(text).map_err(|e| format!("Invalid Avro schema: {e}"))
+    // The parser panics on some invalid names instead of failing; a schema is user input, so
+    // that panic is turned into the error it should have been.
+    match std::panic::catch_unwind(|| Schema::parse_str(text)) {
+        Ok(parsed) => parsed.map_err(|e| format!("Invalid Avro schema: {e}")),
+        Err(_) => Err(format!("Invalid Avro schema: {text}")),
+    }
+}
+
+/// Whether a (dotted) full name is a valid Avro name.
+pub fn is_valid_full_name(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// A schema with its named types, so that references (`"type": "Name"`) resolve.
@@ -741,6 +757,27 @@ mod tests {
         let id = register(&registry, "t-value", &columns, true, DEFAULT_SCHEMA_NAME);
         let r = deserialize(&registry, &columns, true, &frame(id, &[0x08]));
         assert!(r.is_err(), "{r:?}");
+    }
+
+    #[test]
+    fn random_bytes_fail_cleanly() {
+        let registry = SchemaRegistry::new();
+        let columns = columns();
+        let id = register(&registry, "t-value", &columns, true, DEFAULT_SCHEMA_NAME);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..400 {
+            let datum: Vec<u8> = (0..len % 40)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            // Whatever the bytes, decoding returns; it never panics.
+            let _ = deserialize(&registry, &columns, true, &frame(id, &datum));
+        }
+        assert!(parse_schema(r#"{"type":"record","name":" ","fields":[]}"#).is_err());
     }
 
     #[test]

@@ -736,6 +736,14 @@ impl<'a> ExprCompiler<'a> {
             None => Ok(self.cast(c, target)),
             Some(t) if t == target => Ok(c),
             Some(t) if can_widen(t, target) => Ok(self.cast(c, target)),
+            // Structs convert by field name (see `can_coerce_struct`), which Arrow's cast does
+            // not do.
+            Some(t) if can_coerce_struct(t, target) => self.call(
+                "cast",
+                crate::functions::cast::cast,
+                vec![c],
+                target.clone(),
+            ),
             Some(t) => Err(invalid(format!(
                 "Expected type {target} for {}, but got {t}",
                 expr_to_sql(source)
@@ -1224,6 +1232,23 @@ pub fn can_widen(from: &SqlType, to: &SqlType) -> bool {
         (Decimal { .. }, Decimal { .. }) => true,
         (Array(a), Array(b)) => can_widen(a, b),
         (Map(ak, av), Map(bk, bv)) => can_widen(ak, bk) && can_widen(av, bv),
+        _ => false,
+    }
+}
+
+/// Whether a value holding structs converts to `to` as ksqlDB coerces inserted values: the
+/// struct fields both types name must convert, target fields the value lacks are null, and
+/// fields the target lacks are dropped.
+fn can_coerce_struct(from: &SqlType, to: &SqlType) -> bool {
+    use SqlType::*;
+    match (from, to) {
+        (Struct(a), Struct(b)) => a.iter().all(|f| {
+            b.iter()
+                .find(|t| t.name == f.name)
+                .is_none_or(|t| can_widen(&f.ty, &t.ty) || can_coerce_struct(&f.ty, &t.ty))
+        }),
+        (Array(a), Array(b)) => can_coerce_struct(a, b),
+        (Map(ak, av), Map(bk, bv)) => can_widen(ak, bk) && can_coerce_struct(av, bv),
         _ => false,
     }
 }

@@ -183,6 +183,7 @@ async fn drive(case: &TestCase) -> Result<(), String> {
     for (name, value) in BASE_PROPERTIES {
         engine.set_property(name, value);
     }
+    runner::register_topic_schemas(case, engine.schema_registry())?;
     let state = server::state(engine, false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -341,52 +341,125 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
     Ok(())
 }
 
-/// Registers the schemas of the case's `topics` entries, as ksqlDB's runner does before the
-/// statements run. Only AVRO schemas (a schema without a format is AVRO) are read.
+/// Registers the schemas ksqlDB's runner registers before the statements run: those of the
+/// `topics` entries (AVRO; a schema without a format is AVRO), and those built from the
+/// columns of each CREATE statement over an AVRO topic. The runner collects the topics in a
+/// Java `HashMap` and registers them in its iteration order, which gives the schema ids that
+/// statements name (`VALUE_SCHEMA_ID=2`), so the same order is followed here.
 pub(crate) fn register_topic_schemas(
     case: &TestCase,
     registry: &crate::registry::SchemaRegistry,
 ) -> Result<(), String> {
+    use crate::registry::{SchemaType, subject};
+    // (topic, key schema, value schema), each schema its text and chosen id.
+    type Schemas = Option<(String, Option<u32>)>;
+    let mut topics: Vec<(String, Schemas, Schemas)> = Vec::new();
     for topic in &case.topics {
-        for (key, format, schema, id) in [
-            (
-                true,
-                &topic.key_format,
-                &topic.key_schema,
-                topic.key_schema_id,
-            ),
-            (
-                false,
-                &topic.value_format,
-                &topic.value_schema,
-                topic.value_schema_id,
-            ),
-        ] {
-            let Some(schema) = schema.as_ref().filter(|s| !s.is_null()) else {
-                continue;
-            };
+        let schema = |format: &Option<String>, schema: &Option<serde_json::Value>, id| {
+            let schema = schema.as_ref().filter(|s| !s.is_null())?;
             let is_avro = format
                 .as_deref()
                 .is_none_or(|f| f.eq_ignore_ascii_case("AVRO"));
-            if !is_avro {
+            is_avro.then(|| (schema.to_string(), id))
+        };
+        if !topics.iter().any(|(n, ..)| *n == topic.name) {
+            topics.push((
+                topic.name.clone(),
+                schema(&topic.key_format, &topic.key_schema, topic.key_schema_id),
+                schema(
+                    &topic.value_format,
+                    &topic.value_schema,
+                    topic.value_schema_id,
+                ),
+            ));
+        }
+    }
+    for statement in &case.statements {
+        if let Some((name, key, value)) = declared_avro_schemas(statement)
+            && !topics.iter().any(|(n, ..)| *n == name)
+        {
+            topics.push((name, key.map(|k| (k, None)), value.map(|v| (v, None))));
+        }
+    }
+    let names: Vec<&str> = topics.iter().map(|(n, ..)| n.as_str()).collect();
+    for i in crate::format::json::java_hash_map_order(names.into_iter(), 16) {
+        let (name, key, value) = &topics[i];
+        for (is_key, schema) in [(true, key), (false, value)] {
+            let Some((text, id)) = schema else {
                 continue;
-            }
-            let text = schema.to_string();
-            crate::format::avro::parse_schema(&text)
-                .map_err(|e| format!("topic {}: {e}", topic.name))?;
-            let subject = crate::registry::subject(&topic.name, key);
-            let schema_type = crate::registry::SchemaType::Avro;
+            };
+            crate::format::avro::parse_schema(text).map_err(|e| format!("topic {name}: {e}"))?;
+            let subject = subject(name, is_key);
             match id {
                 Some(id) => registry
-                    .register_with_id(&subject, schema_type, &text, id)
+                    .register_with_id(&subject, SchemaType::Avro, text, *id)
                     .map_err(|e| e.to_string())?,
                 None => {
-                    registry.register(&subject, schema_type, &text);
+                    registry.register(&subject, SchemaType::Avro, text);
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The topic of a CREATE statement with declared columns over AVRO keys or values, and the
+/// schemas of those columns as ksqlDB builds them.
+fn declared_avro_schemas(statement: &str) -> Option<(String, Option<String>, Option<String>)> {
+    use crate::format::avro;
+    use crate::sql::ast::{ColumnConstraint, Statement};
+    use crate::types::Column;
+    let parsed = crate::sql::parse_statement(
+        statement,
+        crate::sql::Location { line: 1, column: 1 },
+        &|_| None,
+    )
+    .ok()?;
+    let Statement::CreateSource(create) = parsed else {
+        return None;
+    };
+    if create.columns.is_empty() {
+        return None;
+    }
+    let property = |name: &str| create.properties.get(name).map(|v| v.as_text());
+    let is_avro = |name: &str| {
+        property(name)
+            .or_else(|| property("FORMAT"))
+            .is_some_and(|f| f.eq_ignore_ascii_case("AVRO"))
+    };
+    let topic = property("KAFKA_TOPIC").unwrap_or_else(|| create.name.clone());
+    let column = |def: &crate::sql::ast::ColumnDef| Column::value(&def.name, def.ty.clone());
+    let (keys, values): (Vec<_>, Vec<_>) = create.columns.iter().partition(|def| {
+        matches!(
+            def.constraint,
+            ColumnConstraint::Key | ColumnConstraint::PrimaryKey
+        )
+    });
+    let values: Vec<Column> = values
+        .into_iter()
+        .filter(|def| def.constraint == ColumnConstraint::None)
+        .map(column)
+        .collect();
+    let keys: Vec<Column> = keys.into_iter().map(column).collect();
+    let key_name = property("KEY_SCHEMA_FULL_NAME");
+    let value_name = property("VALUE_AVRO_SCHEMA_FULL_NAME");
+    if [&key_name, &value_name]
+        .into_iter()
+        .flatten()
+        .any(|n| !avro::is_valid_full_name(n))
+    {
+        return None;
+    }
+    let wrapped = property("WRAP_SINGLE_VALUE").is_none_or(|w| !w.eq_ignore_ascii_case("false"));
+    let key = (is_avro("KEY_FORMAT") && !keys.is_empty()).then(|| {
+        let name = key_name.as_deref().unwrap_or(avro::DEFAULT_SCHEMA_NAME);
+        avro::schema_json(&keys, keys.len() > 1, name).to_string()
+    });
+    let value = (is_avro("VALUE_FORMAT") && !values.is_empty()).then(|| {
+        let name = value_name.as_deref().unwrap_or(avro::DEFAULT_SCHEMA_NAME);
+        avro::schema_json(&values, wrapped || values.len() > 1, name).to_string()
+    });
+    (key.is_some() || value.is_some()).then_some((topic, key, value))
 }
 
 /// Every topic the case implies, with its partition count; the first mention of a topic wins.

@@ -474,7 +474,7 @@ fn coerce(value: &Value, ty: &SqlType) -> Coerced {
             let mut keys = Vec::with_capacity(object.len());
             let mut values = Vec::with_capacity(object.len());
             let entries: Vec<(&String, &Value)> = object.iter().collect();
-            let order = java_hash_map_order(entries.iter().map(|(k, _)| k.as_str()));
+            let order = java_hash_map_order(entries.iter().map(|(k, _)| k.as_str()), entries.len());
             for (k, v) in order.into_iter().map(|i| entries[i]) {
                 let key = coerce(&Value::String(k.clone()), key_ty)
                     .map_err(|e| e.at(&format!(".{k}.key")))?;
@@ -611,11 +611,14 @@ fn to_array(
     ScalarValue::iter_to_array(values).map_err(|e| format!("Internal error building array: {e}"))
 }
 
-/// The order in which ksqlDB's deserializer, which copies a JSON object into a Java
-/// `new HashMap<>(size)`, iterates the object's keys: by hash bucket, then insertion order. The
-/// order is observable (REDUCE folds a map in it, and output maps are written in it), so maps
-/// are built in it.
-fn java_hash_map_order<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<usize> {
+/// The order in which a Java `new HashMap<>(initial_capacity)` holding these keys iterates
+/// them: by hash bucket, then insertion order. ksqlDB's deserializer copies a JSON object into
+/// `new HashMap<>(size)`, and the order is observable (REDUCE folds a map in it, and output
+/// maps are written in it), so maps are built in it.
+pub(crate) fn java_hash_map_order<'a>(
+    keys: impl Iterator<Item = &'a str>,
+    initial_capacity: usize,
+) -> Vec<usize> {
     let spread: Vec<u32> = keys
         .map(|k| {
             let h = k.encode_utf16().fold(0u32, |h, unit| {
@@ -627,7 +630,7 @@ fn java_hash_map_order<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<usize> {
     let n = spread.len();
     // HashMap(n) starts with the next power of two and doubles whenever it holds more than
     // three quarters of its capacity.
-    let mut capacity = n.max(1).next_power_of_two();
+    let mut capacity = initial_capacity.max(1).next_power_of_two();
     while n * 4 > capacity * 3 {
         capacity *= 2;
     }
@@ -869,11 +872,11 @@ mod tests {
     fn maps_iterate_as_a_java_hash_map_of_their_size() {
         // Buckets of a 4-slot table: 0, 1 and 0 (chained after the first).
         let keys = ["yes, thanks", "nope", "sure, yeah"];
-        assert_eq!(java_hash_map_order(keys.into_iter()), vec![0, 2, 1]);
+        assert_eq!(java_hash_map_order(keys.into_iter(), 3), vec![0, 2, 1]);
         // Four keys outgrow four slots (more than 3/4 full) and spread over eight.
         let keys = ["a", "b", "c", "d"];
-        assert_eq!(java_hash_map_order(keys.into_iter()), vec![0, 1, 2, 3]);
-        assert!(java_hash_map_order(std::iter::empty()).is_empty());
+        assert_eq!(java_hash_map_order(keys.into_iter(), 4), vec![0, 1, 2, 3]);
+        assert!(java_hash_map_order(std::iter::empty(), 0).is_empty());
     }
 
     fn field(name: &str, ty: SqlType) -> StructField {
