@@ -1,4 +1,4 @@
-//! The schema registry of the schema-registry formats (AVRO; JSON_SR and PROTOBUF later).
+//! The schema registry of the schema-registry formats (AVRO, JSON_SR; PROTOBUF later).
 //!
 //! Records of those formats carry a schema id after a magic byte (Confluent's wire format), and
 //! the registry maps ids to schemas and subjects (`<topic>-key`, `<topic>-value`) to their

@@ -1,10 +1,10 @@
-//! Sources and sinks of the schema-registry formats (AVRO): columns inferred from the
-//! registered schemas, and the schemas registered for declared columns and query results.
+//! Sources and sinks of the schema-registry formats (AVRO, JSON_SR): columns inferred from
+//! the registered schemas, and the schemas registered for declared columns and query results.
 
 use super::properties::WithClause;
 use super::{Engine, EngineError};
 use crate::catalog::Source;
-use crate::format::{FormatKind, avro};
+use crate::format::{FormatKind, avro, json_sr};
 use crate::registry::{RegisteredSchema, SchemaType, subject};
 use crate::types::{Column, ColumnKind};
 
@@ -38,14 +38,14 @@ impl Engine {
                         "Table elements and {id_property} cannot both exist for create statement."
                     )));
                 }
-                if kind != FormatKind::Avro {
+                if !has_schemas(kind) {
                     let part = if key { "KEY" } else { "VALUE" };
                     return Err(EngineError::statement(format!(
                         "{part}_FORMAT should support schema inference when {id_property} is provided. Current format is {kind}."
                     )));
                 }
             }
-            if declared || kind != FormatKind::Avro {
+            if declared || !has_schemas(kind) {
                 continue;
             }
             let registered = match schema_id {
@@ -119,7 +119,9 @@ impl Engine {
                 continue;
             }
             spec.schemas.registry = Some(self.registry.clone());
-            avro::check_names(columns).map_err(EngineError::statement)?;
+            if spec.kind == FormatKind::Avro {
+                avro::check_names(columns).map_err(EngineError::statement)?;
+            }
             let subject = subject(&source.topic, key);
             let named_id = with.integer(id_property)?.map(|id| id as u32);
             let full_name = with
@@ -138,6 +140,12 @@ impl Engine {
                 (Some(id), _) => Some(id),
                 (None, Some(existing)) if !sink => Some(existing.id),
                 _ if columns.is_empty() => None,
+                _ if spec.kind == FormatKind::JsonSr => Some(json_sr::register(
+                    &self.registry,
+                    &subject,
+                    columns,
+                    wrapped,
+                )),
                 _ => Some(avro::register(
                     &self.registry,
                     &subject,
@@ -158,14 +166,21 @@ fn inferred(
     single_name: &str,
     upper_case: bool,
 ) -> Result<Vec<Column>, EngineError> {
-    if registered.schema_type != SchemaType::Avro {
-        return Err(EngineError::statement(format!(
-            "Schema {} is not an Avro schema",
+    match registered.schema_type {
+        SchemaType::Avro => {
+            let schema = avro::parse_schema(&registered.text).map_err(EngineError::statement)?;
+            avro::infer_columns(&schema, kind, single_name, upper_case)
+        }
+        SchemaType::Json => {
+            let schema = json_sr::parse_schema(&registered.text).map_err(EngineError::statement)?;
+            json_sr::infer_columns(&schema, kind, single_name, upper_case)
+        }
+        SchemaType::Protobuf => Err(format!(
+            "Schema {} is a Protobuf schema, which Sluice cannot read yet",
             registered.id
-        )));
+        )),
     }
-    let schema = avro::parse_schema(&registered.text).map_err(EngineError::statement)?;
-    avro::infer_columns(&schema, kind, single_name, upper_case).map_err(EngineError::statement)
+    .map_err(EngineError::statement)
 }
 
 /// Checks that a query's columns are the leading columns of the schema a statement names by
@@ -209,4 +224,9 @@ fn check_compatible(
         changed.join(", "),
         listed.join(", ")
     )))
+}
+
+/// Whether a format's records carry schema ids, so that columns can be inferred.
+fn has_schemas(kind: FormatKind) -> bool {
+    matches!(kind, FormatKind::Avro | FormatKind::JsonSr)
 }

@@ -512,8 +512,8 @@ pub fn check_names(columns: &[Column]) -> Result<(), String> {
     columns.iter().try_for_each(|c| check(&c.name, &c.ty))
 }
 
-/// The columns of a registered schema, as ksqlDB infers them: a record's fields, or a single
-/// column `single_name` of any other type. Field names are upper-cased when the schema is the
+/// The columns of a registered schema, as ksqlDB infers them: a record's fields for values,
+/// or a single column `single_name` (keys, and values of any other type). Field names are upper-cased when the schema is the
 /// topic's latest, and kept as they are when a statement names the schema by id.
 pub fn infer_columns(
     schema: &Schema,
@@ -530,7 +530,8 @@ pub fn infer_columns(
         header_key: None,
     };
     match resolved.resolve(schema) {
-        Schema::Record(record) => record
+        // A key is always one column, whatever its type.
+        Schema::Record(record) if kind == ColumnKind::Value => record
             .fields
             .iter()
             .map(|f| {

@@ -7,6 +7,7 @@
 pub mod avro;
 pub mod delimited;
 pub mod json;
+pub mod json_sr;
 pub mod kafka;
 pub(crate) mod text;
 
@@ -27,10 +28,10 @@ pub enum FormatKind {
     Delimited,
     None,
     Avro,
+    JsonSr,
     /// Recognised but not supported yet: rejected at planning time.
     Protobuf,
     ProtobufNoSr,
-    JsonSr,
 }
 
 impl FormatKind {
@@ -71,6 +72,7 @@ impl FormatKind {
                 | FormatKind::Delimited
                 | FormatKind::None
                 | FormatKind::Avro
+                | FormatKind::JsonSr
         )
     }
 }
@@ -104,9 +106,9 @@ impl FormatSpec {
         }
     }
 
-    /// Whether records of this format carry a schema id (AVRO).
+    /// Whether records of this format carry a schema id (AVRO, JSON_SR).
     pub fn uses_schema_registry(&self) -> bool {
-        self.kind == FormatKind::Avro
+        matches!(self.kind, FormatKind::Avro | FormatKind::JsonSr)
     }
 }
 
@@ -173,6 +175,7 @@ pub fn deserialize(
             let registry = spec.schemas.registry().map_err(FormatError::Deserialize)?;
             avro::deserialize(registry, columns, wrapped, bytes)
         }
+        FormatKind::JsonSr => json_sr::deserialize(columns, wrapped, bytes),
         other => Err(FormatError::Deserialize(format!(
             "The '{other}' format is not supported yet"
         ))),
@@ -294,7 +297,13 @@ pub fn serialize_with_scales(
         FormatKind::Delimited => delimited::serialize(columns, spec.delimiter, values),
         FormatKind::Kafka => kafka::serialize(columns, values),
         FormatKind::None => Ok(None),
-        FormatKind::Avro if columns.is_empty() => Ok(None),
+        FormatKind::Avro | FormatKind::JsonSr if columns.is_empty() => Ok(None),
+        FormatKind::JsonSr => {
+            let id = spec.schemas.writer_id.ok_or_else(|| {
+                FormatError::Serialize("No JSON schema is registered for this topic".to_string())
+            })?;
+            json_sr::serialize(id, columns, wrapped, values, exact_scale)
+        }
         FormatKind::Avro => {
             let registry = spec.schemas.registry().map_err(FormatError::Serialize)?;
             let id = spec.schemas.writer_id.ok_or_else(|| {
@@ -324,7 +333,9 @@ pub fn check_supports(kind: FormatKind, columns: &[Column]) -> std::result::Resu
             None => Ok(()),
         },
         FormatKind::Delimited => delimited::check_types(columns),
-        FormatKind::Json if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
+        FormatKind::Json | FormatKind::JsonSr
+            if columns.iter().any(|c| has_non_string_map_key(&c.ty)) =>
+        {
             Err("JSON only supports MAP types with STRING keys".to_string())
         }
         FormatKind::Avro if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {

@@ -264,6 +264,14 @@ pub fn encode(
         FormatKind::Kafka => encode_kafka(columns, data).map(Some),
         FormatKind::None => Ok(None),
         FormatKind::Avro => encode_avro(spec, data).map(Some),
+        FormatKind::JsonSr => {
+            let id = spec
+                .schemas
+                .writer_id
+                .ok_or("no JSON schema is registered for the topic")?;
+            let text = serde_json::to_vec(data).map_err(|e| e.to_string())?;
+            Ok(Some(avro::frame(id, &text)))
+        }
         other => Err(unsupported(other)),
     }
 }
@@ -330,6 +338,10 @@ pub fn decode(
         FormatKind::Kafka => decode_kafka(columns, bytes),
         FormatKind::None => Ok(Value::Null),
         FormatKind::Avro => decode_avro(spec, bytes),
+        FormatKind::JsonSr => {
+            let (_, text) = avro::unframe(bytes).map_err(|e| e.to_string())?;
+            serde_json::from_slice(text).map_err(|e| e.to_string())
+        }
         other => Err(unsupported(other)),
     }
 }

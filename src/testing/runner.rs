@@ -351,16 +351,18 @@ pub(crate) fn register_topic_schemas(
     registry: &crate::registry::SchemaRegistry,
 ) -> Result<(), String> {
     use crate::registry::{SchemaType, subject};
-    // (topic, key schema, value schema), each schema its text and chosen id.
-    type Schemas = Option<(String, Option<u32>)>;
+    // (topic, key schema, value schema), each schema its type, text and chosen id.
+    type Schemas = Option<(SchemaType, String, Option<u32>)>;
     let mut topics: Vec<(String, Schemas, Schemas)> = Vec::new();
     for topic in &case.topics {
         let schema = |format: &Option<String>, schema: &Option<serde_json::Value>, id| {
             let schema = schema.as_ref().filter(|s| !s.is_null())?;
-            let is_avro = format
-                .as_deref()
-                .is_none_or(|f| f.eq_ignore_ascii_case("AVRO"));
-            is_avro.then(|| (schema.to_string(), id))
+            let schema_type = match format.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("AVRO") => SchemaType::Avro,
+                Some("JSON_SR" | "JSON") => SchemaType::Json,
+                Some(_) => return None,
+            };
+            Some((schema_type, schema.to_string(), id))
         };
         if !topics.iter().any(|(n, ..)| *n == topic.name) {
             topics.push((
@@ -375,27 +377,34 @@ pub(crate) fn register_topic_schemas(
         }
     }
     for statement in &case.statements {
-        if let Some((name, key, value)) = declared_avro_schemas(statement)
+        if let Some((name, key, value)) = declared_schemas(statement)
             && !topics.iter().any(|(n, ..)| *n == name)
         {
-            topics.push((name, key.map(|k| (k, None)), value.map(|v| (v, None))));
+            topics.push((
+                name,
+                key.map(|(t, k)| (t, k, None)),
+                value.map(|(t, v)| (t, v, None)),
+            ));
         }
     }
     let names: Vec<&str> = topics.iter().map(|(n, ..)| n.as_str()).collect();
     for i in crate::format::json::java_hash_map_order(names.into_iter(), 16) {
         let (name, key, value) = &topics[i];
         for (is_key, schema) in [(true, key), (false, value)] {
-            let Some((text, id)) = schema else {
+            let Some((schema_type, text, id)) = schema else {
                 continue;
             };
-            crate::format::avro::parse_schema(text).map_err(|e| format!("topic {name}: {e}"))?;
+            if *schema_type == SchemaType::Avro {
+                crate::format::avro::parse_schema(text)
+                    .map_err(|e| format!("topic {name}: {e}"))?;
+            }
             let subject = subject(name, is_key);
             match id {
                 Some(id) => registry
-                    .register_with_id(&subject, SchemaType::Avro, text, *id)
+                    .register_with_id(&subject, *schema_type, text, *id)
                     .map_err(|e| e.to_string())?,
                 None => {
-                    registry.register(&subject, SchemaType::Avro, text);
+                    registry.register(&subject, *schema_type, text);
                 }
             }
         }
@@ -403,10 +412,11 @@ pub(crate) fn register_topic_schemas(
     Ok(())
 }
 
-/// The topic of a CREATE statement with declared columns over AVRO keys or values, and the
-/// schemas of those columns as ksqlDB builds them.
-fn declared_avro_schemas(statement: &str) -> Option<(String, Option<String>, Option<String>)> {
-    use crate::format::avro;
+/// The topic of a CREATE statement with declared columns over AVRO or JSON_SR keys or values,
+/// and the schemas of those columns as ksqlDB builds them.
+fn declared_schemas(statement: &str) -> Option<(String, DeclaredSchema, DeclaredSchema)> {
+    use crate::format::{avro, json_sr};
+    use crate::registry::SchemaType;
     use crate::sql::ast::{ColumnConstraint, Statement};
     use crate::types::Column;
     let parsed = crate::sql::parse_statement(
@@ -422,10 +432,10 @@ fn declared_avro_schemas(statement: &str) -> Option<(String, Option<String>, Opt
         return None;
     }
     let property = |name: &str| create.properties.get(name).map(|v| v.as_text());
-    let is_avro = |name: &str| {
+    let format = |name: &str| {
         property(name)
             .or_else(|| property("FORMAT"))
-            .is_some_and(|f| f.eq_ignore_ascii_case("AVRO"))
+            .map(|f| f.to_ascii_uppercase())
     };
     let topic = property("KAFKA_TOPIC").unwrap_or_else(|| create.name.clone());
     let column = |def: &crate::sql::ast::ColumnDef| Column::value(&def.name, def.ty.clone());
@@ -451,16 +461,36 @@ fn declared_avro_schemas(statement: &str) -> Option<(String, Option<String>, Opt
         return None;
     }
     let wrapped = property("WRAP_SINGLE_VALUE").is_none_or(|w| !w.eq_ignore_ascii_case("false"));
-    let key = (is_avro("KEY_FORMAT") && !keys.is_empty()).then(|| {
-        let name = key_name.as_deref().unwrap_or(avro::DEFAULT_SCHEMA_NAME);
-        avro::schema_json(&keys, keys.len() > 1, name).to_string()
-    });
-    let value = (is_avro("VALUE_FORMAT") && !values.is_empty()).then(|| {
-        let name = value_name.as_deref().unwrap_or(avro::DEFAULT_SCHEMA_NAME);
-        avro::schema_json(&values, wrapped || values.len() > 1, name).to_string()
-    });
+    let schema =
+        |format: Option<String>, columns: &[Column], wrapped: bool, name: &Option<String>| {
+            if columns.is_empty() {
+                return None;
+            }
+            match format.as_deref() {
+                Some("AVRO") => {
+                    let name = name.as_deref().unwrap_or(avro::DEFAULT_SCHEMA_NAME);
+                    let text = avro::schema_json(columns, wrapped, name).to_string();
+                    Some((SchemaType::Avro, text))
+                }
+                Some("JSON_SR") => {
+                    let text = json_sr::schema_json(columns, wrapped).to_string();
+                    Some((SchemaType::Json, text))
+                }
+                _ => None,
+            }
+        };
+    let key = schema(format("KEY_FORMAT"), &keys, keys.len() > 1, &key_name);
+    let value = schema(
+        format("VALUE_FORMAT"),
+        &values,
+        wrapped || values.len() > 1,
+        &value_name,
+    );
     (key.is_some() || value.is_some()).then_some((topic, key, value))
 }
+
+/// A schema built from declared columns: its type and text.
+type DeclaredSchema = Option<(crate::registry::SchemaType, String)>;
 
 /// Every topic the case implies, with its partition count; the first mention of a topic wins.
 pub fn topic_set(case: &TestCase) -> Vec<(String, u32)> {
