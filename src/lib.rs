@@ -9,9 +9,9 @@
 //! 1. [`sql`] turns text into statements, with line and column for every error.
 //! 2. [`types`] are ksqlDB's SQL types and their Arrow representation.
 //! 3. [`format`] turns record bytes into typed values and back (KAFKA, JSON, DELIMITED, NONE,
-//!    AVRO, JSON_SR).
+//!    AVRO, JSON_SR, PROTOBUF, PROTOBUF_NOSR).
 //! 4. [`topics`] is the log: the [`topics::TopicStore`] trait and the embedded store, and
-//!    [`registry`] the schemas of the schema-registry formats (AVRO, JSON_SR).
+//!    [`registry`] the schemas of the schema-registry formats (AVRO, JSON_SR, PROTOBUF).
 //! 5. [`catalog`] holds streams, tables, types and queries.
 //! 6. [`plan`] resolves a query against the catalog and compiles its expressions to DataFusion.
 //! 7. [`exec`] runs persistent queries over Arrow record batches.

@@ -1,4 +1,4 @@
-//! The schema registry of the schema-registry formats (AVRO, JSON_SR; PROTOBUF later).
+//! The schema registry of the schema-registry formats (AVRO, JSON_SR, PROTOBUF).
 //!
 //! Records of those formats carry a schema id after a magic byte (Confluent's wire format), and
 //! the registry maps ids to schemas and subjects (`<topic>-key`, `<topic>-value`) to their
@@ -19,12 +19,14 @@ pub enum SchemaType {
     Protobuf,
 }
 
-/// A schema as registered: its id, its type and its text.
+/// A schema as registered: its id, its type, its text, and the files it imports by name
+/// (Protobuf references), with their text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredSchema {
     pub id: u32,
     pub schema_type: SchemaType,
     pub text: String,
+    pub references: Vec<(String, String)>,
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -84,6 +86,7 @@ impl SchemaRegistry {
                     id,
                     schema_type,
                     text: text.to_string(),
+                    references: Vec::new(),
                 }),
             );
             id
@@ -104,6 +107,28 @@ impl SchemaRegistry {
         text: &str,
         id: u32,
     ) -> Result<(), RegistryError> {
+        self.register_with_references(subject, schema_type, text, Some(id), Vec::new())
+            .map(|_| ())
+    }
+
+    /// Registers `text`, which imports `references` (name and text), under `subject`, with a
+    /// chosen id or the next one; returns the id.
+    pub fn register_with_references(
+        &self,
+        subject: &str,
+        schema_type: SchemaType,
+        text: &str,
+        id: Option<u32>,
+        references: Vec<(String, String)>,
+    ) -> Result<u32, RegistryError> {
+        let id = match id {
+            Some(id) => id,
+            None if references.is_empty() => return Ok(self.register(subject, schema_type, text)),
+            None => {
+                let registry = self.lock();
+                registry.by_id.keys().next_back().map_or(1, |last| last + 1)
+            }
+        };
         let mut registry = self.lock();
         match registry.by_id.get(&id) {
             Some(s) if s.text != text || s.schema_type != schema_type => {
@@ -117,6 +142,7 @@ impl SchemaRegistry {
                         id,
                         schema_type,
                         text: text.to_string(),
+                        references,
                     }),
                 );
             }
@@ -125,7 +151,7 @@ impl SchemaRegistry {
         if versions.last() != Some(&id) {
             versions.push(id);
         }
-        Ok(())
+        Ok(id)
     }
 
     pub fn by_id(&self, id: u32) -> Option<Arc<RegisteredSchema>> {

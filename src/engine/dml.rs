@@ -325,7 +325,13 @@ impl Engine {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
         let mut query =
-            PersistentQuery::new(query_id, inputs, stage, Output::Topic(sink_spec), options);
+            PersistentQuery::new(
+                query_id,
+                inputs,
+                stage,
+                Output::Topic(Box::new(sink_spec)),
+                options,
+            );
         if let Some(tasks) = tasks {
             query = query.with_tasks(tasks);
         }

@@ -4,7 +4,7 @@
 use super::properties::WithClause;
 use super::{Engine, EngineError};
 use crate::catalog::Source;
-use crate::format::{FormatKind, avro, json_sr};
+use crate::format::{FormatKind, avro, json_sr, protobuf};
 use crate::registry::{RegisteredSchema, SchemaType, subject};
 use crate::types::{Column, ColumnKind};
 
@@ -67,7 +67,18 @@ impl Engine {
             };
             let single_name = if key { "ROWKEY" } else { "ROWVAL" };
             let upper_case = schema_id.is_none();
-            columns.extend(inferred(&registered, column_kind, single_name, upper_case)?);
+            let message = with.text(if key {
+                "KEY_SCHEMA_FULL_NAME"
+            } else {
+                "VALUE_SCHEMA_FULL_NAME"
+            });
+            columns.extend(inferred(
+                &registered,
+                column_kind,
+                single_name,
+                upper_case,
+                message.as_deref(),
+            )?);
         }
         Ok(())
     }
@@ -136,10 +147,23 @@ impl Engine {
             if let (Some(id), true) = (named_id, sink) {
                 check_compatible(self, id, columns, key)?;
             }
+            if spec.kind == FormatKind::Protobuf {
+                spec.schemas.message = with.text(if key {
+                    "KEY_SCHEMA_FULL_NAME"
+                } else {
+                    "VALUE_SCHEMA_FULL_NAME"
+                });
+            }
             spec.schemas.writer_id = match (named_id, self.registry.latest(&subject)) {
                 (Some(id), _) => Some(id),
                 (None, Some(existing)) if !sink => Some(existing.id),
                 _ if columns.is_empty() => None,
+                _ if spec.kind == FormatKind::Protobuf => Some(protobuf::register(
+                    &self.registry,
+                    &subject,
+                    columns,
+                    protobuf::DEFAULT_MESSAGE_NAME,
+                )),
                 _ if spec.kind == FormatKind::JsonSr => Some(json_sr::register(
                     &self.registry,
                     &subject,
@@ -165,6 +189,7 @@ fn inferred(
     kind: ColumnKind,
     single_name: &str,
     upper_case: bool,
+    message: Option<&str>,
 ) -> Result<Vec<Column>, EngineError> {
     match registered.schema_type {
         SchemaType::Avro => {
@@ -175,10 +200,17 @@ fn inferred(
             let schema = json_sr::parse_schema(&registered.text).map_err(EngineError::statement)?;
             json_sr::infer_columns(&schema, kind, single_name, upper_case)
         }
-        SchemaType::Protobuf => Err(format!(
-            "Schema {} is a Protobuf schema, which Sluice cannot read yet",
-            registered.id
-        )),
+        SchemaType::Protobuf => {
+            let compiled = protobuf::compile(&registered.text, &registered.references)
+                .map_err(EngineError::statement)?;
+            match compiled.named(message) {
+                Some((message, _)) => protobuf::infer_columns(&message, kind, upper_case),
+                None => Err(format!(
+                    "Schema for message {} not found in the Protobuf schema",
+                    message.unwrap_or("(the first)")
+                )),
+            }
+        }
     }
     .map_err(EngineError::statement)
 }
@@ -202,7 +234,7 @@ fn check_compatible(
         ColumnKind::Value
     };
     let single_name = if key { "ROWKEY" } else { "ROWVAL" };
-    let schema_columns = inferred(&registered, kind, single_name, false)?;
+    let schema_columns = inferred(&registered, kind, single_name, false, None)?;
     let describe = |c: &Column| format!("{} {}", crate::types::quote_identifier(&c.name), c.ty);
     let changed: Vec<String> = columns
         .iter()
@@ -228,5 +260,8 @@ fn check_compatible(
 
 /// Whether a format's records carry schema ids, so that columns can be inferred.
 fn has_schemas(kind: FormatKind) -> bool {
-    matches!(kind, FormatKind::Avro | FormatKind::JsonSr)
+    matches!(
+        kind,
+        FormatKind::Avro | FormatKind::JsonSr | FormatKind::Protobuf
+    )
 }

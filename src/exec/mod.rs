@@ -211,7 +211,7 @@ pub enum Incomplete {
 
 /// Where a query's output goes.
 pub enum Output {
-    Topic(Sink),
+    Topic(Box<Sink>),
     Rows(RowSink),
 }
 
@@ -300,7 +300,7 @@ impl PersistentQuery {
         let (Some(tasks), Output::Topic(sink)) = (&mut self.tasks, &self.output) else {
             return Ok(0);
         };
-        let direct = self.cache.is_none().then_some(sink);
+        let direct = self.cache.is_none().then_some(sink.as_ref());
         let outputs = tasks.step(tasks::StepContext {
             query_id: &self.id,
             inputs: &self.inputs,

@@ -352,6 +352,10 @@ fn bytes(value: &Json) -> Option<Vec<u8>> {
 }
 
 /// A two's-complement big-endian integer of at most 16 bytes.
+pub(crate) fn unscaled_value(bytes: &[u8]) -> Option<i128> {
+    unscaled(bytes)
+}
+
 fn unscaled(bytes: &[u8]) -> Option<i128> {
     if bytes.is_empty() {
         return Some(0);
@@ -366,6 +370,11 @@ fn unscaled(bytes: &[u8]) -> Option<i128> {
     let mut buffer = [fill; 16];
     buffer[16 - bytes.len()..].copy_from_slice(bytes);
     Some(i128::from_be_bytes(buffer))
+}
+
+/// The fewest two's-complement big-endian bytes that hold `v`.
+pub(crate) fn minimal_bytes_of(v: i128) -> Vec<u8> {
+    minimal_bytes(v)
 }
 
 fn minimal_bytes(v: i128) -> Vec<u8> {

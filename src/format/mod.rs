@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod json;
 pub mod json_sr;
 pub mod kafka;
+pub mod protobuf;
 pub(crate) mod text;
 
 use std::borrow::Cow;
@@ -29,7 +30,6 @@ pub enum FormatKind {
     None,
     Avro,
     JsonSr,
-    /// Recognised but not supported yet: rejected at planning time.
     Protobuf,
     ProtobufNoSr,
 }
@@ -73,6 +73,8 @@ impl FormatKind {
                 | FormatKind::None
                 | FormatKind::Avro
                 | FormatKind::JsonSr
+                | FormatKind::Protobuf
+                | FormatKind::ProtobufNoSr
         )
     }
 }
@@ -106,9 +108,12 @@ impl FormatSpec {
         }
     }
 
-    /// Whether records of this format carry a schema id (AVRO, JSON_SR).
+    /// Whether records of this format carry a schema id (AVRO, JSON_SR, PROTOBUF).
     pub fn uses_schema_registry(&self) -> bool {
-        matches!(self.kind, FormatKind::Avro | FormatKind::JsonSr)
+        matches!(
+            self.kind,
+            FormatKind::Avro | FormatKind::JsonSr | FormatKind::Protobuf
+        )
     }
 }
 
@@ -119,6 +124,8 @@ impl FormatSpec {
 pub struct SchemaBinding {
     pub registry: Option<SchemaRegistry>,
     pub writer_id: Option<u32>,
+    /// The message of the writer schema a record is written as (PROTOBUF), when not the first.
+    pub message: Option<String>,
 }
 
 impl PartialEq for SchemaBinding {
@@ -176,9 +183,11 @@ pub fn deserialize(
             avro::deserialize(registry, columns, wrapped, bytes)
         }
         FormatKind::JsonSr => json_sr::deserialize(columns, wrapped, bytes),
-        other => Err(FormatError::Deserialize(format!(
-            "The '{other}' format is not supported yet"
-        ))),
+        FormatKind::Protobuf => {
+            let registry = spec.schemas.registry().map_err(FormatError::Deserialize)?;
+            protobuf::deserialize(Some(registry), columns, bytes)
+        }
+        FormatKind::ProtobufNoSr => protobuf::deserialize(None, columns, bytes),
     }
 }
 
@@ -297,7 +306,22 @@ pub fn serialize_with_scales(
         FormatKind::Delimited => delimited::serialize(columns, spec.delimiter, values),
         FormatKind::Kafka => kafka::serialize(columns, values),
         FormatKind::None => Ok(None),
-        FormatKind::Avro | FormatKind::JsonSr if columns.is_empty() => Ok(None),
+        FormatKind::Avro | FormatKind::JsonSr | FormatKind::Protobuf | FormatKind::ProtobufNoSr
+            if columns.is_empty() =>
+        {
+            Ok(None)
+        }
+        FormatKind::Protobuf => {
+            let registry = spec.schemas.registry().map_err(FormatError::Serialize)?;
+            let id = spec.schemas.writer_id.ok_or_else(|| {
+                FormatError::Serialize(
+                    "No Protobuf schema is registered for this topic".to_string(),
+                )
+            })?;
+            let message = spec.schemas.message.as_deref();
+            protobuf::serialize(Some((registry, id, message)), columns, values)
+        }
+        FormatKind::ProtobufNoSr => protobuf::serialize(None, columns, values),
         FormatKind::JsonSr => {
             let id = spec.schemas.writer_id.ok_or_else(|| {
                 FormatError::Serialize("No JSON schema is registered for this topic".to_string())
@@ -311,9 +335,6 @@ pub fn serialize_with_scales(
             })?;
             avro::serialize(registry, id, columns, wrapped, values)
         }
-        other => Err(FormatError::Serialize(format!(
-            "The '{other}' format is not supported yet"
-        ))),
     }
 }
 
@@ -341,6 +362,7 @@ pub fn check_supports(kind: FormatKind, columns: &[Column]) -> std::result::Resu
         FormatKind::Avro if columns.iter().any(|c| has_non_string_map_key(&c.ty)) => {
             Err("Avro only supports MAPs with STRING keys".to_string())
         }
+        FormatKind::Protobuf | FormatKind::ProtobufNoSr => protobuf::check_types(columns),
         _ => Ok(()),
     }
 }

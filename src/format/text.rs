@@ -134,6 +134,17 @@ impl BigDecimal {
         }
     }
 
+    /// Java's `BigDecimal.scale()`: digits after the point (negative for trailing zeros of a
+    /// large integer).
+    pub(crate) fn scale(&self) -> i64 {
+        self.scale
+    }
+
+    /// Java's `BigDecimal.precision()`: the unscaled value's digits.
+    pub(crate) fn precision(&self) -> u8 {
+        u8::try_from(self.digits.len()).unwrap_or(u8::MAX)
+    }
+
     fn is_zero(&self) -> bool {
         self.digits == "0"
     }

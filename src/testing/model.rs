@@ -181,6 +181,18 @@ pub struct TopicNode {
     pub value_schema: Option<Value>,
     pub key_schema_id: Option<u32>,
     pub value_schema_id: Option<u32>,
+    #[serde(default)]
+    pub key_schema_references: Vec<SchemaReference>,
+    #[serde(default)]
+    pub value_schema_references: Vec<SchemaReference>,
+}
+
+/// A schema a `topics` entry's schema imports: its file name and its text.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchemaReference {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub schema: Value,
 }
 
 /// `expectedException`: the Java class the error must be an instance of, and a substring of

@@ -23,10 +23,12 @@ use serde_json::{Number, Value};
 use super::compare::Decimal;
 use super::model::{RecordNode, WindowData, WindowKind};
 use crate::catalog::{Catalog, Source, WindowInfo};
-use crate::format::{FormatKind, FormatSpec, avro};
+use crate::format::{FormatKind, FormatSpec, avro, protobuf};
 use crate::sql::ast::WindowType;
 use crate::topics::{Header, ProducerRecord, Record};
 use crate::types::{Column, SqlType};
+use prost::Message as _;
+use prost_reflect::DynamicMessage;
 
 /// Bytes in a serialized window boundary (a big-endian i64).
 const WINDOW_BOUNDARY_BYTES: usize = 8;
@@ -272,7 +274,28 @@ pub fn encode(
             let text = serde_json::to_vec(data).map_err(|e| e.to_string())?;
             Ok(Some(avro::frame(id, &text)))
         }
-        other => Err(unsupported(other)),
+        FormatKind::Protobuf => {
+            let (Some(registry), Some(id)) = (&spec.schemas.registry, spec.schemas.writer_id)
+            else {
+                return Err("no Protobuf schema is registered for the topic".to_string());
+            };
+            let compiled = protobuf::registry_schema(registry, id)?;
+            let (message, indexes) = compiled
+                .named(spec.schemas.message.as_deref())
+                .ok_or("the topic's Protobuf schema has no such message")?;
+            let encoded = protobuf::json_message(&message, data)?;
+            Ok(Some(protobuf::frame(
+                id,
+                &indexes,
+                &encoded.encode_to_vec(),
+            )))
+        }
+        FormatKind::ProtobufNoSr => {
+            let message = protobuf::columns_message(columns)?;
+            Ok(Some(
+                protobuf::json_message(&message, data)?.encode_to_vec(),
+            ))
+        }
     }
 }
 
@@ -342,12 +365,26 @@ pub fn decode(
             let (_, text) = avro::unframe(bytes).map_err(|e| e.to_string())?;
             serde_json::from_slice(text).map_err(|e| e.to_string())
         }
-        other => Err(unsupported(other)),
+        FormatKind::Protobuf => {
+            let registry = spec
+                .schemas
+                .registry
+                .as_ref()
+                .ok_or("no schema registry for the topic")?;
+            let (id, indexes, body) = protobuf::unframe(bytes).map_err(|e| e.to_string())?;
+            let compiled = protobuf::registry_schema(registry, id)?;
+            let message = compiled
+                .message(&indexes)
+                .ok_or("the record's message indexes name no message")?;
+            let decoded = DynamicMessage::decode(message, body).map_err(|e| e.to_string())?;
+            Ok(protobuf::message_json(&decoded))
+        }
+        FormatKind::ProtobufNoSr => {
+            let message = protobuf::columns_message(columns)?;
+            let decoded = DynamicMessage::decode(message, bytes).map_err(|e| e.to_string())?;
+            Ok(protobuf::message_json(&decoded))
+        }
     }
-}
-
-fn unsupported(kind: FormatKind) -> String {
-    format!("the test runner cannot read or write the {kind} format yet")
 }
 
 fn string_bytes(data: &Value) -> Result<Vec<u8>, String> {

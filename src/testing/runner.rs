@@ -360,9 +360,15 @@ pub(crate) fn register_topic_schemas(
             let schema_type = match format.as_deref().map(str::to_ascii_uppercase).as_deref() {
                 None | Some("AVRO") => SchemaType::Avro,
                 Some("JSON_SR" | "JSON") => SchemaType::Json,
+                Some("PROTOBUF") => SchemaType::Protobuf,
                 Some(_) => return None,
             };
-            Some((schema_type, schema.to_string(), id))
+            // A `.proto` schema is given as its text; the others as JSON.
+            let text = match (schema_type, schema) {
+                (SchemaType::Protobuf, serde_json::Value::String(text)) => text.clone(),
+                _ => schema.to_string(),
+            };
+            Some((schema_type, text, id))
         };
         if !topics.iter().any(|(n, ..)| *n == topic.name) {
             topics.push((
@@ -398,24 +404,48 @@ pub(crate) fn register_topic_schemas(
                 crate::format::avro::parse_schema(text)
                     .map_err(|e| format!("topic {name}: {e}"))?;
             }
-            let subject = subject(name, is_key);
-            match id {
-                Some(id) => registry
-                    .register_with_id(&subject, *schema_type, text, *id)
-                    .map_err(|e| e.to_string())?,
-                None => {
-                    registry.register(&subject, *schema_type, text);
-                }
-            }
+            let references = references_of(case, name, is_key);
+            registry
+                .register_with_references(
+                    &subject(name, is_key),
+                    *schema_type,
+                    text,
+                    *id,
+                    references,
+                )
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(())
 }
 
+/// The files a `topics` entry's Protobuf schema imports: its `keySchemaReferences` or
+/// `valueSchemaReferences`, by name.
+fn references_of(case: &TestCase, topic: &str, key: bool) -> Vec<(String, String)> {
+    case.topics
+        .iter()
+        .filter(|t| t.name == topic)
+        .flat_map(|t| {
+            if key {
+                &t.key_schema_references
+            } else {
+                &t.value_schema_references
+            }
+        })
+        .filter_map(|r| {
+            let text = match &r.schema {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            Some((r.name.clone()?, text))
+        })
+        .collect()
+}
+
 /// The topic of a CREATE statement with declared columns over AVRO or JSON_SR keys or values,
 /// and the schemas of those columns as ksqlDB builds them.
 fn declared_schemas(statement: &str) -> Option<(String, DeclaredSchema, DeclaredSchema)> {
-    use crate::format::{avro, json_sr};
+    use crate::format::{avro, json_sr, protobuf};
     use crate::registry::SchemaType;
     use crate::sql::ast::{ColumnConstraint, Statement};
     use crate::types::Column;
@@ -475,6 +505,10 @@ fn declared_schemas(statement: &str) -> Option<(String, DeclaredSchema, Declared
                 Some("JSON_SR") => {
                     let text = json_sr::schema_json(columns, wrapped).to_string();
                     Some((SchemaType::Json, text))
+                }
+                Some("PROTOBUF") => {
+                    let text = protobuf::schema_text(columns, protobuf::DEFAULT_MESSAGE_NAME);
+                    Some((SchemaType::Protobuf, text))
                 }
                 _ => None,
             }
