@@ -312,6 +312,12 @@ impl Engine {
                     "Format '{value_kind}' does not support 'WRAP_SINGLE_VALUE' set to 'true'."
                 )));
             }
+            // A protobuf record is always a message.
+            if matches!(value_kind, FormatKind::Protobuf | FormatKind::ProtobufNoSr) && !w {
+                return Err(EngineError::statement(format!(
+                    "Format '{value_kind}' does not support 'WRAP_SINGLE_VALUE' set to 'false'."
+                )));
+            }
             return Ok(Some(w));
         }
         if single

@@ -324,14 +324,13 @@ impl Engine {
             .or_else(|| self.property("commit.interval.ms"))
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
-        let mut query =
-            PersistentQuery::new(
-                query_id,
-                inputs,
-                stage,
-                Output::Topic(Box::new(sink_spec)),
-                options,
-            );
+        let mut query = PersistentQuery::new(
+            query_id,
+            inputs,
+            stage,
+            Output::Topic(Box::new(sink_spec)),
+            options,
+        );
         if let Some(tasks) = tasks {
             query = query.with_tasks(tasks);
         }

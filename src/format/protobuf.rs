@@ -54,6 +54,7 @@ extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }
         "confluent/type/decimal.proto",
         r#"syntax = "proto3";
 package confluent.type;
+import public "confluent/meta.proto";
 message Decimal { bytes value = 1; uint32 precision = 2; int32 scale = 3; }
 "#,
     ),
@@ -673,6 +674,17 @@ fn scalar_name(ty: &SqlType, imports: &mut std::collections::BTreeSet<&'static s
 
 /// Refuses the column types protobuf cannot hold directly.
 pub fn check_types(columns: &[Column]) -> std::result::Result<(), String> {
+    fn non_string_key(ty: &SqlType) -> bool {
+        match ty {
+            SqlType::Map(k, v) => **k != SqlType::String || non_string_key(v),
+            SqlType::Array(item) => non_string_key(item),
+            SqlType::Struct(fields) => fields.iter().any(|f| non_string_key(&f.ty)),
+            _ => false,
+        }
+    }
+    if columns.iter().any(|c| non_string_key(&c.ty)) {
+        return Err("PROTOBUF format only supports MAP types with STRING keys".to_string());
+    }
     fn check(ty: &SqlType, in_container: bool) -> std::result::Result<(), String> {
         match ty {
             SqlType::Array(item) if in_container => Err(format!(
