@@ -301,6 +301,7 @@ impl Engine {
                 .describe_topic(&sink.topic)
                 .map(|t| t.end_offsets.len() as u32),
             exact_scale: plan.exact_scale_values(),
+            widened: widened_columns(&plan.output_schema(), &sink.schema),
         };
         let options = DecodeOptions {
             throw_on_invalid_timestamp: self
@@ -614,7 +615,9 @@ impl Engine {
 }
 
 /// Whether two schemas have the same columns (names, types and key-ness), in order.
-fn same_columns(a: &Schema, b: &Schema) -> bool {
+/// Whether a query's result can be written to a sink: the same columns, each of the sink's
+/// type or one that widens to it (INTEGER into DECIMAL, …), as ksqlDB casts implicitly.
+fn same_columns(result: &Schema, sink: &Schema) -> bool {
     let strip = |s: &Schema| {
         s.columns
             .iter()
@@ -622,7 +625,34 @@ fn same_columns(a: &Schema, b: &Schema) -> bool {
             .map(|c| (c.name.clone(), c.ty.clone(), c.kind == ColumnKind::Key))
             .collect::<Vec<_>>()
     };
-    strip(a) == strip(b)
+    let (result, sink) = (strip(result), strip(sink));
+    result.len() == sink.len()
+        && result
+            .iter()
+            .zip(&sink)
+            .all(|(r, s)| r.0 == s.0 && r.2 == s.2 && crate::plan::expr::can_widen(&r.1, &s.1))
+}
+
+/// For each output column, the (result, sink) types where a value must be cast on its way
+/// to the sink; empty when none must.
+fn widened_columns(result: &Schema, sink: &Schema) -> Vec<Option<(SqlType, SqlType)>> {
+    let columns = |s: &Schema| -> Vec<SqlType> {
+        s.columns
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Header)
+            .map(|c| c.ty.clone())
+            .collect()
+    };
+    let casts: Vec<Option<(SqlType, SqlType)>> = columns(result)
+        .into_iter()
+        .zip(columns(sink))
+        .map(|(r, s)| (r != s).then_some((r, s)))
+        .collect();
+    if casts.iter().all(Option::is_none) {
+        Vec::new()
+    } else {
+        casts
+    }
 }
 
 impl Engine {

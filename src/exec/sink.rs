@@ -7,7 +7,7 @@ use crate::catalog::WindowInfo;
 use crate::format::{self, FormatKind, FormatSpec};
 use crate::sql::ast::WindowType;
 use crate::topics::ProducerRecord;
-use crate::types::Column;
+use crate::types::{Column, SqlType};
 
 /// One row a stage wants written: the output columns (keys first), and how to write them.
 #[derive(Debug, Clone)]
@@ -43,9 +43,29 @@ pub struct Sink {
     pub partitions: Option<u32>,
     /// The value columns whose decimals are written at their full scale (aggregate results).
     pub exact_scale: Vec<bool>,
+    /// For each output column, the (result, sink) types of a value that must be cast on its way
+    /// to a sink of wider types (INSERT INTO); empty when no column needs it.
+    pub widened: Vec<Option<(SqlType, SqlType)>>,
 }
 
 impl Sink {
+    /// Casts a row's values to the sink's types; false (logged) when one does not fit.
+    fn widen(&self, row: &mut SinkRow, reporter: &mut Reporter<'_>) -> bool {
+        for (value, cast) in row.values.iter_mut().zip(&self.widened) {
+            let Some((from, to)) = cast else {
+                continue;
+            };
+            match crate::functions::cast::cast_scalar(value, from, to) {
+                Ok(v) => *value = v,
+                Err(e) => {
+                    reporter.expression_error(e, row.position);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// Encodes rows into records. Rows that can't be encoded are logged and skipped.
     pub fn encode(
         &self,
@@ -54,7 +74,10 @@ impl Sink {
     ) -> Result<Vec<ProducerRecord>, ExecError> {
         let key_count = self.key_columns.len();
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        for mut row in rows {
+            if !self.widened.is_empty() && !self.widen(&mut row, reporter) {
+                continue;
+            }
             let keys = &row.values[..key_count.min(row.values.len())];
             let all_null = keys.iter().all(ScalarValue::is_null);
             // A JSON key of several columns is an object even when they are all null.

@@ -223,6 +223,40 @@ impl BigDecimal {
         i64::try_from(value).ok()
     }
 
+    /// ksqlDB's `DecimalUtil.cast`: the value must be below `10^(precision - scale)`, and is
+    /// rounded half up to `scale` digits. Returns the unscaled value at that scale.
+    pub(crate) fn to_decimal128_rounded(&self, precision: u8, scale: u8) -> Result<i128, String> {
+        let target = i64::from(scale);
+        if self.scale <= target {
+            return self.to_decimal128(precision, scale);
+        }
+        let int_digits_allowed = i64::from(precision) - target;
+        let magnitude = self.digits.len() as i64 - self.scale;
+        if !self.is_zero() && magnitude > int_digits_allowed {
+            return Err(format!(
+                "Numeric field overflow: A field with precision {precision} and scale {scale} \
+                 must round to an absolute value less than 10^{int_digits_allowed}. Got {}",
+                self.to_plain_string()
+            ));
+        }
+        let drop = (self.scale - target) as usize;
+        let n = self.digits.len();
+        let (kept, first_dropped) = if drop > n {
+            (0i128, 0u8)
+        } else {
+            let kept = if drop == n {
+                0
+            } else {
+                self.digits[..n - drop]
+                    .parse::<i128>()
+                    .map_err(|_| format!("Decimal '{}' is out of range", self.to_plain_string()))?
+            };
+            (kept, self.digits.as_bytes()[n - drop] - b'0')
+        };
+        let magnitude = kept + i128::from(first_dropped >= 5);
+        Ok(if self.negative { -magnitude } else { magnitude })
+    }
+
     /// ksqlDB's `DecimalUtil.ensureFit`: the value must be below `10^(precision - scale)` and
     /// representable at `scale` without rounding. Returns the unscaled value at that scale.
     pub(crate) fn to_decimal128(&self, precision: u8, scale: u8) -> Result<i128, String> {
@@ -470,6 +504,16 @@ mod tests {
 
     fn dec(text: &str) -> BigDecimal {
         BigDecimal::parse(text).unwrap_or_else(|| panic!("{text} should parse"))
+    }
+
+    #[test]
+    fn casts_round_half_up_where_reads_refuse_to_round() {
+        assert_eq!(dec("0.99").to_decimal128_rounded(2, 1), Ok(10));
+        assert_eq!(dec("0.04").to_decimal128_rounded(2, 1), Ok(0));
+        assert_eq!(dec("-1.25").to_decimal128_rounded(3, 1), Ok(-13));
+        assert_eq!(dec("0.5").to_decimal128_rounded(1, 0), Ok(1));
+        assert!(dec("0.99").to_decimal128(2, 1).is_err());
+        assert!(dec("12.3").to_decimal128_rounded(2, 1).is_err());
     }
 
     #[test]

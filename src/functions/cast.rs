@@ -88,7 +88,7 @@ pub fn cast_scalar(
                 T::Bigint => ScalarValue::Int64(Some(d.to_i64_truncated().unwrap_or(0))),
                 T::Double => ScalarValue::Float64(Some(d.to_f64())),
                 T::Decimal { precision, scale } => ScalarValue::Decimal128(
-                    Some(d.to_decimal128(*precision, *scale)?),
+                    Some(d.to_decimal128_rounded(*precision, *scale)?),
                     *precision,
                     *scale as i8,
                 ),
@@ -206,7 +206,7 @@ fn from_f64(v: f64, to: &SqlType) -> Result<ScalarValue, String> {
                 .or_else(|| BigDecimal::parse(&format!("{v}")))
                 .ok_or_else(|| format!("Cannot cast {text} to {to}"))?;
             ScalarValue::Decimal128(
-                Some(d.to_decimal128(*precision, *scale)?),
+                Some(d.to_decimal128_rounded(*precision, *scale)?),
                 *precision,
                 *scale as i8,
             )
@@ -226,7 +226,7 @@ fn parse(s: &str, to: &SqlType) -> Result<ScalarValue, String> {
         SqlType::Decimal { precision, scale } => {
             let d = BigDecimal::parse(t).ok_or_else(bad)?;
             ScalarValue::Decimal128(
-                Some(d.to_decimal128(*precision, *scale)?),
+                Some(d.to_decimal128_rounded(*precision, *scale)?),
                 *precision,
                 *scale as i8,
             )
@@ -283,8 +283,13 @@ pub fn render(value: &ScalarValue, ty: &SqlType) -> Result<String, String> {
             date.format("%Y-%m-%d").to_string()
         }
         (ScalarValue::Time32Millisecond(Some(ms)), _) => {
+            // Java's `LocalTime.toString()`: seconds only when set, milliseconds only when set.
             let time = NaiveTime::MIN + chrono::Duration::milliseconds(*ms as i64);
-            time.format("%H:%M:%S%.3f").to_string()
+            match (ms % 60_000, ms % 1000) {
+                (0, _) => time.format("%H:%M").to_string(),
+                (_, 0) => time.format("%H:%M:%S").to_string(),
+                _ => time.format("%H:%M:%S%.3f").to_string(),
+            }
         }
         (ScalarValue::TimestampMillisecond(Some(ms), _), _) => DateTime::from_timestamp_millis(*ms)
             .ok_or("timestamp out of range")?

@@ -10,7 +10,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, UInt32Array,
+    Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, NullBufferBuilder, UInt32Array,
 };
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{filter, take};
@@ -190,7 +190,8 @@ impl LambdaCall {
         let batch = body_batch(vec![keys, values], &self.params, outer, &rows)?;
         let new_keys = self.evaluate_body(0, &batch)?;
         let new_values = self.evaluate_body(1, &batch)?;
-        build_map(&self.return_type, offsets, new_keys, new_values, map)
+        let transformed = build_map(&self.return_type, offsets, new_keys, new_values, map)?;
+        null_rows_with_duplicate_keys(transformed)
     }
 
     fn filter_map(&self, map: &MapArray, outer: &RecordBatch) -> DfResult<ArrayRef> {
@@ -285,6 +286,42 @@ fn filtered_offsets(offsets: &OffsetBuffer<i32>, mask: &BooleanArray) -> OffsetB
         out.push(kept);
     }
     OffsetBuffer::new(ScalarBuffer::from(out))
+}
+
+/// A transformed map whose new keys collide is null, as ksqlDB's TRANSFORM fails on it (the
+/// Java collector refuses duplicate keys) and a failed expression is null.
+fn null_rows_with_duplicate_keys(maps: ArrayRef) -> DfResult<ArrayRef> {
+    let map = maps.as_map();
+    let keys = crate::types::map::keys(map);
+    let offsets = map.value_offsets();
+    let mut duplicated = Vec::new();
+    for row in 0..map.len() {
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        let mut seen = Vec::with_capacity(end - start);
+        for i in start..end {
+            let key = ScalarValue::try_from_array(keys, i)?;
+            if seen.contains(&key) {
+                duplicated.push(row);
+                break;
+            }
+            seen.push(key);
+        }
+    }
+    if duplicated.is_empty() {
+        return Ok(maps);
+    }
+    let mut nulls = NullBufferBuilder::new(map.len());
+    for row in 0..map.len() {
+        nulls.append(map.is_valid(row) && !duplicated.contains(&row));
+    }
+    let (field, offsets, entries, _, ordered) = map.clone().into_parts();
+    Ok(Arc::new(MapArray::try_new(
+        field,
+        offsets,
+        entries,
+        nulls.finish(),
+        ordered,
+    )?))
 }
 
 fn build_map(

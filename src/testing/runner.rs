@@ -535,9 +535,29 @@ pub fn topic_set(case: &TestCase) -> Vec<(String, u32)> {
         }
     };
     for topic in &case.topics {
+        // An entry without a partition count takes the count a CREATE statement gives its
+        // topic, as the topic that statement would create.
+        let stated = || {
+            case.statements.iter().find_map(|statement| {
+                let statement = strip_leading_comments(statement);
+                let is_create = statement
+                    .get(..6)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("CREATE"));
+                let topic_named = KAFKA_TOPIC
+                    .captures(statement)
+                    .is_some_and(|c| c[1].replace("''", "'") == topic.name);
+                if !(is_create && topic_named) {
+                    return None;
+                }
+                PARTITIONS.captures(statement)?[1].parse().ok()
+            })
+        };
         add(
             &topic.name,
-            topic.partitions.unwrap_or(TOPIC_ENTRY_PARTITIONS),
+            topic
+                .partitions
+                .or_else(stated)
+                .unwrap_or(TOPIC_ENTRY_PARTITIONS),
         );
     }
     let default_value_format = case.property(DEFAULT_VALUE_FORMAT_PROPERTY).is_some();
