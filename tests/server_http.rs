@@ -431,6 +431,22 @@ fn two_hundred_push_queries_each_receive_every_row() {
     }
     let opened = started.elapsed();
     let rss_open = server.rss_kb();
+    // With every query open and nothing to send, the server should be idle, not polling.
+    let idle_window = Duration::from_secs(2);
+    let cpu_before = server.cpu_time();
+    std::thread::sleep(idle_window);
+    let idle_cpu = match (cpu_before, server.cpu_time()) {
+        (Some(before), Some(after)) => {
+            Some((after - before).as_secs_f64() / idle_window.as_secs_f64())
+        }
+        _ => None,
+    };
+    if let Some(share) = idle_cpu {
+        assert!(
+            share < 0.5,
+            "the server used {share:.2} of a core while its queries were idle"
+        );
+    }
 
     let inserts: String = (0..ROWS)
         .map(|n| {
@@ -468,5 +484,12 @@ fn two_hundred_push_queries_each_receive_every_row() {
         kb(rss_start),
         kb(rss_open),
         kb(rss_delivered)
+    );
+    println!(
+        "server CPU while the {CLIENTS} queries were idle: {}",
+        idle_cpu.map_or("n/a".to_string(), |s| format!(
+            "{:.1}% of a core",
+            s * 100.0
+        ))
     );
 }
