@@ -162,7 +162,13 @@ impl Engine {
                     &self.registry,
                     &subject,
                     columns,
-                    protobuf::DEFAULT_MESSAGE_NAME,
+                    with.text(if key {
+                        "KEY_SCHEMA_FULL_NAME"
+                    } else {
+                        "VALUE_SCHEMA_FULL_NAME"
+                    })
+                    .as_deref()
+                    .unwrap_or(protobuf::DEFAULT_MESSAGE_NAME),
                 )),
                 _ if spec.kind == FormatKind::JsonSr => Some(json_sr::register(
                     &self.registry,

@@ -263,11 +263,49 @@ pub fn message_json(message: &DynamicMessage) -> Json {
     for field in message.descriptor().fields() {
         let value = if is_singular_message(&field) && !message.has_field(&field) {
             Json::Null
+        } else if let Some(entry) = entry_list(&field) {
+            entries_json(&message.get_field(&field), &entry)
         } else {
             value_json(&message.get_field(&field), &field.kind())
         };
         object.insert(field.name().to_string(), value);
     }
+    Json::Object(object)
+}
+
+/// The entry message of a repeated field that stands for a map: Kafka Connect writes a map as
+/// repeated `…Entry` messages of a `key` and a `value`.
+fn entry_list(field: &FieldDescriptor) -> Option<MessageDescriptor> {
+    if !field.is_list() {
+        return None;
+    }
+    let Kind::Message(entry) = field.kind() else {
+        return None;
+    };
+    let names: Vec<String> = entry.fields().map(|f| f.name().to_string()).collect();
+    (entry.name().ends_with("Entry") && names == ["key", "value"]).then_some(entry)
+}
+
+fn entries_json(list: &Value, entry: &MessageDescriptor) -> Json {
+    let Value::List(items) = list else {
+        return Json::Null;
+    };
+    let mut object = Map::with_capacity(items.len());
+    for item in items {
+        let Value::Message(m) = item else {
+            continue;
+        };
+        let Json::Object(mut fields) = message_json(m) else {
+            continue;
+        };
+        let key = match fields.remove("key") {
+            Some(Json::String(s)) => s,
+            Some(other) => other.to_string(),
+            None => continue,
+        };
+        object.insert(key, fields.remove("value").unwrap_or(Json::Null));
+    }
+    let _ = entry;
     Json::Object(object)
 }
 
@@ -426,6 +464,19 @@ fn field_value(field: &FieldDescriptor, json: &Json) -> std::result::Result<Valu
         }
         return Ok(Value::Map(entries));
     }
+    if let Some(entry) = entry_list(field) {
+        let Json::Object(object) = json else {
+            return Err(format!("Cannot write {json} as a Protobuf map"));
+        };
+        return object
+            .iter()
+            .map(|(k, v)| {
+                let pair = serde_json::json!({"key": k, "value": v});
+                json_message(&entry, &pair).map(Value::Message)
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(Value::List);
+    }
     if field.is_list() {
         let Json::Array(items) = json else {
             return Err(format!("Cannot write {json} as a Protobuf list"));
@@ -577,14 +628,22 @@ fn well_known_message(
 // ---------------------------------------------------------------------------------------------
 // Schemas of columns, and columns of schemas.
 
-/// The `.proto` text ksqlDB registers for these columns: a message of the columns, nested
-/// messages for structs, and the imports their types need.
-pub fn schema_text(columns: &[Column], name: &str) -> String {
+/// The `.proto` text ksqlDB registers for these columns: a message of the columns named
+/// `full_name` (a dotted name gives the package), nested messages for structs, and the imports
+/// their types need.
+pub fn schema_text(columns: &[Column], full_name: &str) -> String {
+    let (package, name) = match full_name.rsplit_once('.') {
+        Some((package, name)) => (Some(package), name),
+        None => (None, full_name),
+    };
     let mut imports = std::collections::BTreeSet::new();
     let mut counter = 1;
     let fields: Vec<(&str, &SqlType)> = columns.iter().map(|c| (c.name.as_str(), &c.ty)).collect();
     let body = message_text(name, &fields, &mut imports, &mut counter, 1);
     let mut out = String::from("syntax = \"proto3\";\n\n");
+    if let Some(package) = package {
+        out.push_str(&format!("package {package};\n\n"));
+    }
     for import in &imports {
         out.push_str(&format!("import \"{import}\";\n"));
     }
@@ -602,43 +661,71 @@ fn message_text(
     counter: &mut usize,
     depth: usize,
 ) -> String {
-    let indent = "  ".repeat(depth);
-    let mut nested = String::new();
+    let mut nested = Vec::new();
     let mut lines = String::new();
     for (i, &(field, ty)) in fields.iter().enumerate() {
-        let (repeated, ty) = match ty {
-            SqlType::Array(item) => ("repeated ", item.as_ref()),
-            other => ("", other),
-        };
-        let type_name = match ty {
-            SqlType::Struct(inner) => {
-                *counter += 1;
-                let message = format!("ConnectDefault{counter}");
-                let inner: Vec<(&str, &SqlType)> =
-                    inner.iter().map(|f| (f.name.as_str(), &f.ty)).collect();
-                nested.push_str(&message_text(&message, &inner, imports, counter, depth + 1));
-                message
-            }
-            SqlType::Map(key, value) => format!(
-                "map<{}, {}>",
-                scalar_name(key, imports),
-                scalar_name(value, imports)
-            ),
-            other => scalar_name(other, imports),
-        };
-        let options = match ty {
-            SqlType::Decimal { precision, scale } => format!(
-                " [(confluent.field_meta) = {{ params: [{{ key: \"precision\", value: \"{precision}\" }}, {{ key: \"scale\", value: \"{scale}\" }}] }}]"
-            ),
-            _ => String::new(),
-        };
-        lines.push_str(&format!(
-            "{indent}{repeated}{type_name} {field} = {}{options};\n",
-            i + 1
+        lines.push_str(&field_line(
+            field,
+            ty,
+            i + 1,
+            depth,
+            &mut nested,
+            imports,
+            counter,
         ));
     }
     let outer = "  ".repeat(depth - 1);
-    format!("{outer}message {name} {{\n{lines}{nested}{outer}}}\n")
+    let mut out = format!("{outer}message {name} {{\n{lines}");
+    for message in nested {
+        out.push('\n');
+        out.push_str(&message);
+    }
+    out.push_str(&format!("{outer}}}\n"));
+    out
+}
+
+/// A field's declaration. Structs become nested messages named `ConnectDefaultN`, and maps
+/// repeated `ConnectDefaultNEntry` messages of a `key` and a `value`, as Kafka Connect's
+/// protobuf converter writes them.
+fn field_line(
+    field: &str,
+    ty: &SqlType,
+    number: usize,
+    depth: usize,
+    nested: &mut Vec<String>,
+    imports: &mut std::collections::BTreeSet<&'static str>,
+    counter: &mut usize,
+) -> String {
+    let indent = "  ".repeat(depth);
+    let (repeated, ty) = match ty {
+        SqlType::Array(item) => ("repeated ", item.as_ref()),
+        other => ("", other),
+    };
+    let type_name = match ty {
+        SqlType::Struct(inner) => {
+            *counter += 1;
+            let message = format!("ConnectDefault{counter}");
+            let inner: Vec<(&str, &SqlType)> =
+                inner.iter().map(|f| (f.name.as_str(), &f.ty)).collect();
+            nested.push(message_text(&message, &inner, imports, counter, depth + 1));
+            message
+        }
+        SqlType::Map(key, value) => {
+            *counter += 1;
+            let message = format!("ConnectDefault{counter}Entry");
+            let entry: [(&str, &SqlType); 2] = [("key", key), ("value", value)];
+            nested.push(message_text(&message, &entry, imports, counter, depth + 1));
+            return format!("{indent}repeated {message} {field} = {number};\n");
+        }
+        other => scalar_name(other, imports),
+    };
+    let options = match ty {
+        SqlType::Decimal { precision, scale } => format!(
+            " [(confluent.field_meta) = {{ params: [{{ key: \"precision\", value: \"{precision}\" }}, {{ key: \"scale\", value: \"{scale}\" }}] }}]"
+        ),
+        _ => String::new(),
+    };
+    format!("{indent}{repeated}{type_name} {field} = {number}{options};\n")
 }
 
 fn scalar_name(ty: &SqlType, imports: &mut std::collections::BTreeSet<&'static str>) -> String {
@@ -685,21 +772,16 @@ pub fn check_types(columns: &[Column]) -> std::result::Result<(), String> {
     if columns.iter().any(|c| non_string_key(&c.ty)) {
         return Err("PROTOBUF format only supports MAP types with STRING keys".to_string());
     }
-    fn check(ty: &SqlType, in_container: bool) -> std::result::Result<(), String> {
+    fn check(ty: &SqlType, in_array: bool) -> std::result::Result<(), String> {
         match ty {
-            SqlType::Array(item) if in_container => Err(format!(
-                "PROTOBUF cannot hold ARRAY<{item}> inside an ARRAY or MAP yet"
+            SqlType::Array(item) if in_array => Err(format!(
+                "PROTOBUF cannot hold ARRAY<{item}> inside an ARRAY yet"
             )),
-            SqlType::Map(k, v) if in_container => Err(format!(
-                "PROTOBUF cannot hold MAP<{k}, {v}> inside an ARRAY or MAP yet"
-            )),
+            SqlType::Map(..) if in_array => {
+                Err(format!("PROTOBUF cannot hold {ty} inside an ARRAY yet"))
+            }
             SqlType::Array(item) => check(item, true),
-            SqlType::Map(_, v) => match v.as_ref() {
-                SqlType::Struct(_) | SqlType::Array(_) | SqlType::Map(..) => {
-                    Err(format!("PROTOBUF cannot hold MAP values of type {v} yet"))
-                }
-                other => check(other, true),
-            },
+            SqlType::Map(_, v) => check(v, false),
             SqlType::Struct(fields) => fields.iter().try_for_each(|f| check(&f.ty, false)),
             _ => Ok(()),
         }
@@ -747,6 +829,18 @@ fn field_type(field: &FieldDescriptor, upper_case: bool) -> std::result::Result<
                 upper_case,
             )?),
             Box::new(field_type(&entry.map_entry_value_field(), upper_case)?),
+        ));
+    }
+    if let Some(entry) = entry_list(field) {
+        let key = entry
+            .get_field_by_name("key")
+            .ok_or("an entry without a key")?;
+        let value = entry
+            .get_field_by_name("value")
+            .ok_or("an entry without a value")?;
+        return Ok(SqlType::Map(
+            Box::new(kind_type(&key.kind(), Some(&key), upper_case)?),
+            Box::new(field_type(&value, upper_case)?),
         ));
     }
     let ty = kind_type(&field.kind(), Some(field), upper_case)?;

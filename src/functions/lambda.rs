@@ -190,6 +190,7 @@ impl LambdaCall {
         let batch = body_batch(vec![keys, values], &self.params, outer, &rows)?;
         let new_keys = self.evaluate_body(0, &batch)?;
         let new_values = self.evaluate_body(1, &batch)?;
+        let (new_keys, new_values) = in_java_map_order(&offsets, new_keys, new_values)?;
         let transformed = build_map(&self.return_type, offsets, new_keys, new_values, map)?;
         null_rows_with_duplicate_keys(transformed)
     }
@@ -286,6 +287,37 @@ fn filtered_offsets(offsets: &OffsetBuffer<i32>, mask: &BooleanArray) -> OffsetB
         out.push(kept);
     }
     OffsetBuffer::new(ScalarBuffer::from(out))
+}
+
+/// Each row's entries in the order the Java `HashMap` ksqlDB collects a transformed map into
+/// iterates them (by STRING key hash), which later steps observe (REDUCE, MAP_KEYS, the order
+/// entries are written in).
+fn in_java_map_order(
+    offsets: &OffsetBuffer<i32>,
+    keys: ArrayRef,
+    values: ArrayRef,
+) -> DfResult<(ArrayRef, ArrayRef)> {
+    let Some(strings) = keys.as_string_opt::<i32>() else {
+        return Ok((keys, values));
+    };
+    let mut order: Vec<u32> = Vec::with_capacity(keys.len());
+    for row in offsets.windows(2) {
+        let (start, end) = (row[0] as usize, row[1] as usize);
+        let row_keys = (start..end).map(|i| strings.value(i));
+        order.extend(
+            crate::format::json::java_hash_map_order(row_keys, 16)
+                .into_iter()
+                .map(|i| (start + i) as u32),
+        );
+    }
+    if order.iter().enumerate().all(|(i, &o)| i as u32 == o) {
+        return Ok((keys, values));
+    }
+    let indices = UInt32Array::from(order);
+    Ok((
+        datafusion::arrow::compute::take(keys.as_ref(), &indices, None)?,
+        datafusion::arrow::compute::take(values.as_ref(), &indices, None)?,
+    ))
 }
 
 /// A transformed map whose new keys collide is null, as ksqlDB's TRANSFORM fails on it (the

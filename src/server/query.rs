@@ -20,6 +20,9 @@ use crate::exec::PushEvent;
 use crate::sql::ast::SourceKind;
 
 const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+/// `/query`'s protobuf rows: the header carries the rows' `.proto` schema, and each row is a
+/// base64 message of it.
+const PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 
 fn row_json(values: &[datafusion::common::ScalarValue], columns: &[ResultColumn]) -> Vec<Value> {
     values
@@ -103,6 +106,9 @@ pub async fn query(
     if accepts(&headers, DELIMITED) {
         return stream_response(started, Format::Delimited);
     }
+    if accepts(&headers, PROTOBUF) {
+        return stream_response(started, Format::Protobuf);
+    }
     stream_response(started, Format::OldApi)
 }
 
@@ -164,6 +170,8 @@ enum Format {
     Delimited,
     /// `[{metadata},[row],…]`.
     JsonArray,
+    /// `/query`'s array, with protobuf rows (`application/vnd.ksql.v1+protobuf`).
+    Protobuf,
 }
 
 fn metadata(id: &str, columns: &[ResultColumn]) -> Value {
@@ -185,7 +193,7 @@ impl Framer {
         let text = value.to_string();
         match self.format {
             Format::Delimited => format!("{text}\n"),
-            Format::OldApi => {
+            Format::OldApi | Format::Protobuf => {
                 let prefix = if self.first { "[" } else { ",\n" };
                 self.first = false;
                 format!("{prefix}{text}")
@@ -201,7 +209,7 @@ impl Framer {
     fn end(&mut self, final_message: Option<&str>) -> String {
         match self.format {
             Format::Delimited => String::new(),
-            Format::OldApi => {
+            Format::OldApi | Format::Protobuf => {
                 let mut out = String::new();
                 if let Some(m) = final_message {
                     out.push_str(&self.element(&json!({"finalMessage": m})));
@@ -228,8 +236,32 @@ impl Framer {
                 "queryId": id,
                 "schema": schema_text(columns, mark_keys),
             }})),
+            Format::Protobuf => self.element(&json!({"header": {
+                "queryId": id,
+                "schema": schema_text(columns, mark_keys),
+                "protoSchema": crate::format::protobuf::schema_text(
+                    &as_columns(columns),
+                    crate::format::protobuf::DEFAULT_MESSAGE_NAME,
+                ),
+            }})),
             _ => self.element(&metadata(id, columns)),
         }
+    }
+
+    /// A row of values, in this format; `None` when the format drops it.
+    fn values_row(
+        &mut self,
+        values: &[datafusion::common::ScalarValue],
+        columns: &[ResultColumn],
+        tombstone: bool,
+    ) -> Option<String> {
+        if self.format != Format::Protobuf {
+            return self.row(row_json(values, columns), tombstone);
+        }
+        let encoded =
+            crate::format::protobuf::serialize(None, &as_columns(columns), values).ok()??;
+        let bytes = crate::format::text::base64_encode(&encoded);
+        Some(self.element(&json!({"row": {"protobufBytes": bytes}})))
     }
 
     /// A row; `None` when this format drops it (tombstones outside the old API).
@@ -248,9 +280,18 @@ impl Framer {
     }
 }
 
+/// Result columns as the columns of a protobuf message.
+fn as_columns(columns: &[ResultColumn]) -> Vec<crate::types::Column> {
+    columns
+        .iter()
+        .map(|c| crate::types::Column::value(&c.name, c.ty.clone()))
+        .collect()
+}
+
 fn content_type(format: Format) -> &'static str {
     match format {
         Format::Delimited => DELIMITED,
+        Format::Protobuf => PROTOBUF,
         _ => "application/json",
     }
 }
@@ -265,7 +306,7 @@ fn stream_response(started: Started, format: Format) -> Response {
             let table = result.source_kind == SourceKind::Table;
             let mut body = framer.header(&id, &result.columns, table);
             for row in &result.rows {
-                if let Some(text) = framer.row(row_json(row, &result.columns), false) {
+                if let Some(text) = framer.values_row(row, &result.columns, false) {
                     body.push_str(&text);
                 }
             }
@@ -300,7 +341,7 @@ fn stream_response(started: Started, format: Format) -> Response {
                         loop {
                             let chunk = match events.recv().await {
                                 Some(PushEvent::Row { values, tombstone }) => {
-                                    match framer.row(row_json(&values, &columns), tombstone) {
+                                    match framer.values_row(&values, &columns, tombstone) {
                                         Some(text) => (text, false),
                                         None => continue,
                                     }
@@ -311,7 +352,7 @@ fn stream_response(started: Started, format: Format) -> Response {
                                 Some(PushEvent::Error(message)) => {
                                     let error = json!({"@type": "generic_error", "error_code": 50000, "message": message});
                                     let text = match framer.format {
-                                        Format::OldApi => {
+                                        Format::OldApi | Format::Protobuf => {
                                             let mut t = framer.element(&json!({"errorMessage": error}));
                                             t.push_str("]\n");
                                             t

@@ -277,7 +277,7 @@ async fn run(
                 continue;
             }
             let rows = collect_rows(harness, &mut response, None, query).await?;
-            responses.push(Actual::QueryProto(rows));
+            responses.push(Actual::QueryProto(proto_rows_as_text(rows)?));
             query_answered = true;
         }
     }
@@ -337,6 +337,87 @@ async fn collect_rows(
                 ));
             }
             Err(_) => {}
+        }
+    }
+}
+
+/// Protobuf rows as ksqlDB's runner compares them: each row's message, decoded with the
+/// header's `protoSchema`, in protobuf's text format.
+fn proto_rows_as_text(elements: Vec<Value>) -> Result<Vec<Value>, String> {
+    use crate::format::protobuf;
+    use base64::Engine as _;
+    let schema = elements
+        .iter()
+        .find_map(|e| e.pointer("/header/protoSchema")?.as_str())
+        .map(|text| protobuf::compile(text, &[]))
+        .transpose()?;
+    elements
+        .into_iter()
+        .map(|element| {
+            let Some(bytes) = element
+                .pointer("/row/protobufBytes")
+                .and_then(Value::as_str)
+            else {
+                return Ok(element);
+            };
+            let message = schema
+                .as_ref()
+                .and_then(|s| s.message(&[0]))
+                .ok_or("a protobuf row without a protoSchema header")?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(bytes)
+                .map_err(|e| format!("a row's protobufBytes are not base64: {e}"))?;
+            let decoded = prost_reflect::DynamicMessage::decode(message, bytes.as_slice())
+                .map_err(|e| format!("a row's protobufBytes do not decode: {e}"))?;
+            let mut text = String::new();
+            java_text_format(&decoded, 0, &mut text);
+            Ok(json!({"row": text}))
+        })
+        .collect()
+}
+
+/// A message as Java's `TextFormat.printer()` prints it: set fields in number order, one
+/// `name: value` line each, a message as `name {` … `}`, and every element of a repeated
+/// field on its own.
+fn java_text_format(message: &prost_reflect::DynamicMessage, depth: usize, out: &mut String) {
+    use prost_reflect::Value;
+    let indent = "  ".repeat(depth);
+    let mut fields: Vec<_> = message.fields().collect();
+    fields.sort_by_key(|(f, _)| f.number());
+    for (field, value) in fields {
+        let items: Vec<&Value> = match value {
+            Value::List(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            match item {
+                Value::Message(m) => {
+                    out.push_str(&format!("{indent}{} {{\n", field.name()));
+                    java_text_format(m, depth + 1, out);
+                    out.push_str(&format!("{indent}}}\n"));
+                }
+                scalar => {
+                    let text = match scalar {
+                        Value::String(s) => format!("{s:?}"),
+                        Value::Bytes(b) => format!("{:?}", String::from_utf8_lossy(b)),
+                        Value::EnumNumber(n) => match field.kind() {
+                            prost_reflect::Kind::Enum(e) => e
+                                .get_value(*n)
+                                .map_or(n.to_string(), |v| v.name().to_string()),
+                            _ => n.to_string(),
+                        },
+                        Value::Bool(b) => b.to_string(),
+                        Value::I32(v) => v.to_string(),
+                        Value::I64(v) => v.to_string(),
+                        Value::U32(v) => v.to_string(),
+                        Value::U64(v) => v.to_string(),
+                        Value::F32(v) => v.to_string(),
+                        Value::F64(v) => v.to_string(),
+                        Value::Map(_) | Value::List(_) | Value::Message(_) => String::new(),
+                    };
+                    out.push_str(&format!("{indent}{}: {text}\n", field.name()));
+                }
+            }
         }
     }
 }

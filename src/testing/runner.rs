@@ -482,7 +482,8 @@ fn declared_schemas(statement: &str) -> Option<(String, DeclaredSchema, Declared
         .collect();
     let keys: Vec<Column> = keys.into_iter().map(column).collect();
     let key_name = property("KEY_SCHEMA_FULL_NAME");
-    let value_name = property("VALUE_AVRO_SCHEMA_FULL_NAME");
+    let value_name =
+        property("VALUE_AVRO_SCHEMA_FULL_NAME").or_else(|| property("VALUE_SCHEMA_FULL_NAME"));
     if [&key_name, &value_name]
         .into_iter()
         .flatten()
@@ -507,7 +508,8 @@ fn declared_schemas(statement: &str) -> Option<(String, DeclaredSchema, Declared
                     Some((SchemaType::Json, text))
                 }
                 Some("PROTOBUF") => {
-                    let text = protobuf::schema_text(columns, protobuf::DEFAULT_MESSAGE_NAME);
+                    let name = name.as_deref().unwrap_or(protobuf::DEFAULT_MESSAGE_NAME);
+                    let text = protobuf::schema_text(columns, name);
                     Some((SchemaType::Protobuf, text))
                 }
                 _ => None,
