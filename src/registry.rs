@@ -44,6 +44,36 @@ struct Registry {
     avro: BTreeMap<u32, Arc<apache_avro::Schema>>,
 }
 
+impl Registry {
+    fn next_id(&self) -> u32 {
+        self.by_id.keys().next_back().map_or(1, |last| last + 1)
+    }
+
+    fn insert(
+        &mut self,
+        id: u32,
+        schema_type: SchemaType,
+        text: &str,
+        references: Vec<(String, String)>,
+    ) {
+        let schema = RegisteredSchema {
+            id,
+            schema_type,
+            text: text.to_string(),
+            references,
+        };
+        self.by_id.insert(id, Arc::new(schema));
+    }
+
+    /// Makes `id` the subject's latest version, unless it already is.
+    fn add_version(&mut self, subject: &str, id: u32) {
+        let versions = self.subjects.entry(subject.to_string()).or_default();
+        if versions.last() != Some(&id) {
+            versions.push(id);
+        }
+    }
+}
+
 /// Schemas by id and by subject. Cheap to share: clones see the same registry.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaRegistry {
@@ -79,22 +109,11 @@ impl SchemaRegistry {
             .find(|s| s.schema_type == schema_type && s.text == text)
             .map(|s| s.id);
         let id = existing.unwrap_or_else(|| {
-            let id = registry.by_id.keys().next_back().map_or(1, |last| last + 1);
-            registry.by_id.insert(
-                id,
-                Arc::new(RegisteredSchema {
-                    id,
-                    schema_type,
-                    text: text.to_string(),
-                    references: Vec::new(),
-                }),
-            );
+            let id = registry.next_id();
+            registry.insert(id, schema_type, text, Vec::new());
             id
         });
-        let versions = registry.subjects.entry(subject.to_string()).or_default();
-        if versions.last() != Some(&id) {
-            versions.push(id);
-        }
+        registry.add_version(subject, id);
         id
     }
 
@@ -124,10 +143,7 @@ impl SchemaRegistry {
         let id = match id {
             Some(id) => id,
             None if references.is_empty() => return Ok(self.register(subject, schema_type, text)),
-            None => {
-                let registry = self.lock();
-                registry.by_id.keys().next_back().map_or(1, |last| last + 1)
-            }
+            None => self.lock().next_id(),
         };
         let mut registry = self.lock();
         match registry.by_id.get(&id) {
@@ -135,22 +151,9 @@ impl SchemaRegistry {
                 return Err(RegistryError::IdTaken { id });
             }
             Some(_) => {}
-            None => {
-                registry.by_id.insert(
-                    id,
-                    Arc::new(RegisteredSchema {
-                        id,
-                        schema_type,
-                        text: text.to_string(),
-                        references,
-                    }),
-                );
-            }
+            None => registry.insert(id, schema_type, text, references),
         }
-        let versions = registry.subjects.entry(subject.to_string()).or_default();
-        if versions.last() != Some(&id) {
-            versions.push(id);
-        }
+        registry.add_version(subject, id);
         Ok(id)
     }
 

@@ -223,14 +223,9 @@ impl BigDecimal {
         i64::try_from(value).ok()
     }
 
-    /// ksqlDB's `DecimalUtil.cast`: the value must be below `10^(precision - scale)`, and is
-    /// rounded half up to `scale` digits. Returns the unscaled value at that scale.
-    pub(crate) fn to_decimal128_rounded(&self, precision: u8, scale: u8) -> Result<i128, String> {
-        let target = i64::from(scale);
-        if self.scale <= target {
-            return self.to_decimal128(precision, scale);
-        }
-        let int_digits_allowed = i64::from(precision) - target;
+    /// ksqlDB's `DecimalUtil.ensureMax`: the value must be below `10^(precision - scale)`.
+    fn check_integer_digits(&self, precision: u8, scale: u8) -> Result<(), String> {
+        let int_digits_allowed = i64::from(precision) - i64::from(scale);
         let magnitude = self.digits.len() as i64 - self.scale;
         if !self.is_zero() && magnitude > int_digits_allowed {
             return Err(format!(
@@ -239,6 +234,17 @@ impl BigDecimal {
                 self.to_plain_string()
             ));
         }
+        Ok(())
+    }
+
+    /// ksqlDB's `DecimalUtil.cast`: the value must be below `10^(precision - scale)`, and is
+    /// rounded half up to `scale` digits. Returns the unscaled value at that scale.
+    pub(crate) fn to_decimal128_rounded(&self, precision: u8, scale: u8) -> Result<i128, String> {
+        let target = i64::from(scale);
+        if self.scale <= target {
+            return self.to_decimal128(precision, scale);
+        }
+        self.check_integer_digits(precision, scale)?;
         let drop = (self.scale - target) as usize;
         let n = self.digits.len();
         let (kept, first_dropped) = if drop > n {
@@ -260,15 +266,7 @@ impl BigDecimal {
     /// ksqlDB's `DecimalUtil.ensureFit`: the value must be below `10^(precision - scale)` and
     /// representable at `scale` without rounding. Returns the unscaled value at that scale.
     pub(crate) fn to_decimal128(&self, precision: u8, scale: u8) -> Result<i128, String> {
-        let int_digits_allowed = i64::from(precision) - i64::from(scale);
-        let magnitude = self.digits.len() as i64 - self.scale;
-        if !self.is_zero() && magnitude > int_digits_allowed {
-            return Err(format!(
-                "Numeric field overflow: A field with precision {precision} and scale {scale} \
-                 must round to an absolute value less than 10^{int_digits_allowed}. Got {}",
-                self.to_plain_string()
-            ));
-        }
+        self.check_integer_digits(precision, scale)?;
         let target = i64::from(scale);
         let digits = if self.scale > target {
             let drop = (self.scale - target) as usize;
