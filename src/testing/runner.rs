@@ -687,12 +687,15 @@ fn verify_outputs(
             )));
         }
         let source = catalog.source_for_topic(topic);
-        // The Avro and Protobuf test serdes decode doubles as Java `Double`s, compared within a
+        // The schema-registry test serdes decode doubles as Java `Double`s, compared within a
         // tolerance; their decimals carry the schema's scale on both sides.
         let binary = |kind: FormatKind| {
             matches!(
                 kind,
-                FormatKind::Avro | FormatKind::Protobuf | FormatKind::ProtobufNoSr
+                FormatKind::Avro
+                    | FormatKind::JsonSr
+                    | FormatKind::Protobuf
+                    | FormatKind::ProtobufNoSr
             )
         };
         let numbers = match source {
