@@ -395,7 +395,8 @@ fn base_type_name(ty: &SqlType) -> String {
     }
 }
 
-fn has_non_string_map_key(ty: &SqlType) -> bool {
+/// Whether a type holds a MAP whose keys are not STRING, at any depth.
+pub(crate) fn has_non_string_map_key(ty: &SqlType) -> bool {
     match ty {
         SqlType::Map(k, v) => **k != SqlType::String || has_non_string_map_key(v),
         SqlType::Array(inner) => has_non_string_map_key(inner),

@@ -761,15 +761,7 @@ fn scalar_name(ty: &SqlType, imports: &mut std::collections::BTreeSet<&'static s
 
 /// Refuses the column types protobuf cannot hold directly.
 pub fn check_types(columns: &[Column]) -> std::result::Result<(), String> {
-    fn non_string_key(ty: &SqlType) -> bool {
-        match ty {
-            SqlType::Map(k, v) => **k != SqlType::String || non_string_key(v),
-            SqlType::Array(item) => non_string_key(item),
-            SqlType::Struct(fields) => fields.iter().any(|f| non_string_key(&f.ty)),
-            _ => false,
-        }
-    }
-    if columns.iter().any(|c| non_string_key(&c.ty)) {
+    if columns.iter().any(|c| super::has_non_string_map_key(&c.ty)) {
         return Err("PROTOBUF format only supports MAP types with STRING keys".to_string());
     }
     fn check(ty: &SqlType, in_array: bool) -> std::result::Result<(), String> {
