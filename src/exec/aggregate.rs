@@ -7,6 +7,8 @@
 //! largest timestamp seen, and a window accepts records until stream time passes its end plus
 //! the grace period. EMIT FINAL holds a window's result back until the window closes.
 
+mod columnar;
+
 use std::collections::{BTreeMap, HashMap};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
@@ -108,11 +110,15 @@ pub struct AggregateOperator {
     fresh_state: Option<GroupState>,
     /// Encodes GROUP BY values into group ids.
     keys: KeyEncoder,
+    /// The groups' state when the plan takes the columnar path (see [`columnar`]); `groups`
+    /// is then unused.
+    columnar: Option<columnar::ColumnarGroups>,
 }
 
 impl AggregateOperator {
     pub fn new(plan: AggregatePlan, properties: BTreeMap<String, String>) -> AggregateOperator {
         AggregateOperator {
+            columnar: columnar::ColumnarGroups::for_plan(&plan),
             plan,
             properties,
             groups: store::memory(),
@@ -239,6 +245,18 @@ impl AggregateOperator {
             .ok_or_else(|| ExecError::internal("ROWTIME is not BIGINT"))?;
 
         let key_rows = self.keys.encode(&groups)?;
+        if self.columnar.is_some() {
+            let prepared = columnar::Prepared {
+                keep: &keep,
+                groups: &groups,
+                args: &args,
+                rowtime,
+                key_rows: &key_rows,
+                headers: &headers,
+                positions: &positions,
+            };
+            return self.process_columnar(prepared, reporter);
+        }
         let group_nulls: Vec<_> = groups.iter().map(|g| g.logical_nulls()).collect();
         let key_of = |row: usize| -> Result<GroupKey<'_>, ExecError> {
             Ok(GroupKey {
@@ -367,6 +385,9 @@ impl AggregateOperator {
         } else {
             self.groups
                 .retain(&mut |id, _| window_start_of(id) >= horizon);
+            if let Some(columnar) = &mut self.columnar {
+                columnar.retain(&|id| window_start_of(id) >= horizon);
+            }
             self.emitted
                 .retain(&mut |id, _| window_start_of(id) >= horizon);
         }
@@ -597,17 +618,10 @@ impl AggregateOperator {
         // tombstones), so no group needs looking up again.
         let always_written = having.is_none()
             && self.plan.window.as_ref().map(|w| w.window_type) != Some(WindowType::Session);
-        let row_values = |i: usize| {
-            outputs
-                .iter()
-                .map(|c| ScalarValue::try_from_array(c, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)
-        };
         let mut rows = Vec::with_capacity(emitted.len());
         for (i, e) in emitted.into_iter().enumerate() {
             if always_written {
-                let values = row_values(i)?;
+                let values = row_values(&outputs, i)?;
                 rows.push(SinkRow {
                     values,
                     tombstone: false,
@@ -640,14 +654,11 @@ impl AggregateOperator {
                 }
                 None => {}
             }
-            let tombstone = match (e.removed, passes, was_emitted) {
-                (true, _, true) => true,
-                (false, true, _) => false,
-                (false, false, true) => true,
-                _ => continue,
+            let Some(tombstone) = outcome(e.removed, passes, was_emitted) else {
+                continue;
             };
             rows.push(SinkRow {
-                values: row_values(i)?,
+                values: row_values(&outputs, i)?,
                 tombstone,
                 null_key: false,
                 timestamp: e.timestamp,
@@ -821,6 +832,27 @@ impl AggregateOperator {
         let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
         Ok((batch, weights, out_headers, out_positions))
     }
+}
+
+/// What a group's change writes, given whether its session was merged away, whether it
+/// passes HAVING and whether its last output was a value: `Some(true)` a tombstone,
+/// `Some(false)` its row, `None` nothing.
+fn outcome(removed: bool, passes: bool, was_emitted: bool) -> Option<bool> {
+    match (removed, passes, was_emitted) {
+        (true, _, true) => Some(true),
+        (false, true, _) => Some(false),
+        (false, false, true) => Some(true),
+        _ => None,
+    }
+}
+
+/// Row `i` of the output columns.
+fn row_values(outputs: &[ArrayRef], i: usize) -> Result<Vec<ScalarValue>, ExecError> {
+    outputs
+        .iter()
+        .map(|c| ScalarValue::try_from_array(c, i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ExecError::internal)
 }
 
 /// The aggregate-scope row of a group: group values, aggregate results, ROWTIME, and for a

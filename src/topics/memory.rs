@@ -13,7 +13,9 @@ use super::{
 #[derive(Debug)]
 struct Topic {
     config: TopicConfig,
-    partitions: Vec<Log<Record>>,
+    partitions: Vec<Log<Stored>>,
+    /// The buffers that hold the records' keys and values (see [`pack`]).
+    arenas: Vec<Bytes>,
     /// (partition, offset) of every record, in append order.
     arrival: Log<(u32, u64)>,
     /// Round-robin cursor for records without a key.
@@ -99,60 +101,119 @@ fn describe(name: &str, topic: &Topic) -> TopicDescription {
 /// The most bytes of keys and values that one shared buffer of an append holds.
 const ARENA_BYTES: usize = 1 << 20;
 
-/// A record to append, its key and value already in shared buffers.
+/// A key or value's length when it is absent.
+const ABSENT: u32 = u32::MAX;
+
+/// A record as the log keeps it, in 48 bytes: its key and value are a range of one of the
+/// topic's arenas, and its partition and offset are where it sits.
+#[derive(Debug)]
+struct Stored {
+    arena: u32,
+    /// Where the key starts in the arena; the value follows it.
+    start: u32,
+    key_len: u32,
+    value_len: u32,
+    timestamp: i64,
+    sequence: u64,
+    headers: Option<Box<[super::Header]>>,
+}
+
+impl Stored {
+    fn record(&self, arenas: &[Bytes], partition: u32, offset: u64) -> Record {
+        let arena = arenas.get(self.arena as usize);
+        let slice = |start: u32, len: u32| {
+            (len != ABSENT).then(|| {
+                let (start, len) = (start as usize, len as usize);
+                arena.map_or_else(Bytes::new, |a| a.slice(start..start + len))
+            })
+        };
+        let key = slice(self.start, self.key_len);
+        let value_start = self.start
+            + if self.key_len == ABSENT {
+                0
+            } else {
+                self.key_len
+            };
+        Record {
+            key,
+            value: slice(value_start, self.value_len),
+            timestamp: self.timestamp,
+            headers: self
+                .headers
+                .as_deref()
+                .map(<[_]>::to_vec)
+                .unwrap_or_default(),
+            partition,
+            offset,
+            sequence: self.sequence,
+        }
+    }
+}
+
+/// The records of an append whose keys and values share one buffer.
+struct Chunk {
+    arena: Bytes,
+    records: Vec<Packed>,
+}
+
+/// A record of a [`Chunk`]: where its key and value sit, and the rest of it.
 struct Packed {
-    key: Option<Bytes>,
-    value: Option<Bytes>,
+    start: u32,
+    key_len: u32,
+    value_len: u32,
     timestamp: i64,
     headers: Vec<super::Header>,
     partition: Option<u32>,
 }
 
-/// Copies the keys and values of an append into a few shared buffers (about a megabyte each)
-/// and slices each record's out of them: the log then costs one allocation per megabyte instead
-/// of two per record, its bytes lie together, and a reader's copy of a record counts a
-/// reference on a buffer its neighbours keep in cache.
-fn pack(records: Vec<ProducerRecord>) -> Vec<Packed> {
-    let payload = |r: &ProducerRecord| {
-        r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len)
-    };
-    let mut packed = Vec::with_capacity(records.len());
+impl Packed {
+    fn key<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
+        (self.key_len != ABSENT)
+            .then(|| arena.get(self.start as usize..(self.start + self.key_len) as usize))
+            .flatten()
+    }
+}
+
+/// Copies the keys and values of an append into a few shared buffers of about a megabyte:
+/// the log then costs one allocation per megabyte instead of two per record, its bytes lie
+/// together, and a reader's copy of a record counts a reference on a buffer its neighbours
+/// keep in cache. Done before the store is locked.
+fn pack(records: Vec<ProducerRecord>) -> Vec<Chunk> {
+    let len = |part: &Option<Vec<u8>>| part.as_ref().map_or(0, Vec::len);
+    let mut chunks = Vec::new();
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
         let mut chunk = Vec::new();
         let mut size = 0;
         while let Some(next) = records.peek() {
-            let bytes = payload(next);
+            let bytes = len(&next.key) + len(&next.value);
             if !chunk.is_empty() && size + bytes > ARENA_BYTES {
                 break;
             }
             size += bytes;
             chunk.extend(records.next());
         }
-        let mut buffer = Vec::with_capacity(size);
-        for r in &chunk {
-            buffer.extend_from_slice(r.key.as_deref().unwrap_or_default());
-            buffer.extend_from_slice(r.value.as_deref().unwrap_or_default());
-        }
-        let shared = Bytes::from(buffer);
-        let mut at = 0;
-        let mut slice = |part: Option<Vec<u8>>| {
-            part.map(|p| {
-                at += p.len();
-                shared.slice(at - p.len()..at)
-            })
-        };
+        let mut arena = Vec::with_capacity(size);
+        let mut packed = Vec::with_capacity(chunk.len());
+        let length = |part: &Option<Vec<u8>>| part.as_ref().map_or(ABSENT, |p| p.len() as u32);
         for r in chunk {
             packed.push(Packed {
-                key: slice(r.key),
-                value: slice(r.value),
+                start: arena.len() as u32,
+                key_len: length(&r.key),
+                value_len: length(&r.value),
                 timestamp: r.timestamp,
                 headers: r.headers,
                 partition: r.partition,
             });
+            arena.extend_from_slice(r.key.as_deref().unwrap_or_default());
+            arena.extend_from_slice(r.value.as_deref().unwrap_or_default());
         }
+        chunks.push(Chunk {
+            arena: Bytes::from(arena),
+            records: packed,
+        });
     }
-    packed
+    chunks
 }
 
 impl TopicStore for MemoryTopicStore {
@@ -176,6 +237,7 @@ impl TopicStore for MemoryTopicStore {
             Topic {
                 config,
                 partitions,
+                arenas: Vec::new(),
                 arrival: Log::default(),
                 next_unkeyed: 0,
             },
@@ -199,44 +261,59 @@ impl TopicStore for MemoryTopicStore {
     }
 
     fn append(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(u32, u64)>> {
-        let records = pack(records);
+        let total = records.len();
+        let chunks = pack(records);
         let mut topics = self.lock();
         let t = topics
             .get_mut(topic)
             .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
         let count = t.partitions.len() as u32;
-        let mut positions = Vec::with_capacity(records.len());
-        for r in records {
-            let partition = match (r.partition, &r.key) {
-                (Some(p), _) => p,
-                (None, Some(key)) => partition_for_key(key, count),
-                (None, None) => {
-                    let p = t.next_unkeyed % count;
-                    t.next_unkeyed = t.next_unkeyed.wrapping_add(1);
-                    p
-                }
-            };
-            let log = t.partitions.get_mut(partition as usize).ok_or_else(|| {
-                TopicError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition,
-                }
-            })?;
-            let offset = log.len() as u64;
-            let sequence = self
-                .sequence
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            log.push(Record {
-                key: r.key,
-                value: r.value,
-                timestamp: r.timestamp,
-                headers: r.headers,
+        // Each partition must exist before anything is written, so an append is all or nothing.
+        let unknown = chunks
+            .iter()
+            .flat_map(|c| &c.records)
+            .filter_map(|r| r.partition)
+            .find(|p| *p >= count);
+        if let Some(partition) = unknown {
+            return Err(TopicError::UnknownPartition {
+                topic: topic.to_string(),
                 partition,
-                offset,
-                sequence,
             });
-            t.arrival.push((partition, offset));
-            positions.push((partition, offset));
+        }
+        let mut sequence = self
+            .sequence
+            .fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut positions = Vec::with_capacity(total);
+        for chunk in chunks {
+            let arena = t.arenas.len() as u32;
+            for r in chunk.records {
+                let partition = match (r.partition, r.key(&chunk.arena)) {
+                    (Some(p), _) => p,
+                    (None, Some(key)) => partition_for_key(key, count),
+                    (None, None) => {
+                        let p = t.next_unkeyed % count;
+                        t.next_unkeyed = t.next_unkeyed.wrapping_add(1);
+                        p
+                    }
+                };
+                let Some(log) = t.partitions.get_mut(partition as usize) else {
+                    continue;
+                };
+                let offset = log.len() as u64;
+                log.push(Stored {
+                    arena,
+                    start: r.start,
+                    key_len: r.key_len,
+                    value_len: r.value_len,
+                    timestamp: r.timestamp,
+                    sequence,
+                    headers: (!r.headers.is_empty()).then(|| r.headers.into_boxed_slice()),
+                });
+                sequence += 1;
+                t.arrival.push((partition, offset));
+                positions.push((partition, offset));
+            }
+            t.arenas.push(chunk.arena);
         }
         Ok(positions)
     }
@@ -256,7 +333,8 @@ impl TopicStore for MemoryTopicStore {
         let start = offset as usize;
         Ok(log
             .range(start, start.saturating_add(max))
-            .cloned()
+            .zip(offset..)
+            .map(|(stored, offset)| stored.record(&t.arenas, partition, offset))
             .collect())
     }
 
@@ -275,7 +353,10 @@ impl TopicStore for MemoryTopicStore {
         let records = t
             .arrival
             .range(start, end)
-            .filter_map(|&(p, o)| t.partitions.get(p as usize)?.get(o as usize).cloned())
+            .filter_map(|&(p, o)| {
+                let stored = t.partitions.get(p as usize)?.get(o as usize)?;
+                Some(stored.record(&t.arenas, p, o))
+            })
             .collect();
         Ok((records, end as u64))
     }
@@ -306,6 +387,7 @@ mod tests {
         store.append("t", records.clone()).unwrap();
         let read = store.read("t", 0, 0, 10).unwrap();
         assert_eq!(read.len(), records.len());
+        assert_eq!(std::mem::size_of::<Stored>(), 48);
         for (got, want) in read.iter().zip(&records) {
             assert_eq!(got.key.as_deref(), want.key.as_deref());
             assert_eq!(got.value.as_deref(), want.value.as_deref());

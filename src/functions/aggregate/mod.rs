@@ -9,6 +9,7 @@
 mod attr;
 mod average;
 mod collect;
+pub mod columnar;
 mod correlation;
 mod count;
 mod histogram;

@@ -1,0 +1,270 @@
+//! The aggregation's columnar path: a batch of changes in a handful of passes over arrays.
+//!
+//! When every aggregate of a query has a [`GroupsAccumulator`] and the query needs nothing
+//! row-wise (a stream source, no session windows, no EMIT FINAL), each group is a *slot*: an
+//! index into the accumulators' typed vectors. A batch is then: find each change's slot (one
+//! hash lookup), let each accumulator apply all the changes and give its column of results,
+//! take the key columns from the input rows, and evaluate HAVING and the projection over the
+//! result batch. The row-wise path gives the same rows in the same order; it stays for
+//! everything else.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::Int64Type;
+
+use super::{GroupId, KeyRows, write_group_id};
+use crate::exec::sink::SinkRow;
+use crate::exec::store::{self, Store};
+use crate::exec::{ExecError, Headers, Reporter, batch_of, evaluate};
+use crate::functions::aggregate::columnar::{Change, GroupsAccumulator, groups_accumulator};
+use crate::plan::aggregate::AggregatePlan;
+use crate::sql::ast::{Emit, SourceKind, WindowType};
+
+/// Every group's state, by slot.
+pub(super) struct ColumnarGroups {
+    /// The slot of each group (key and window start).
+    slots: Store<GroupId, u32>,
+    /// Slots whose groups expired, to be reused.
+    free: Vec<u32>,
+    accumulators: Vec<Box<dyn GroupsAccumulator>>,
+    /// Per slot: the largest timestamp that contributed.
+    max_timestamp: Vec<i64>,
+    /// Per slot: whether the group's last output was a value (HAVING may hide it).
+    emitted: Vec<bool>,
+}
+
+impl ColumnarGroups {
+    /// The columnar state for a plan, when the plan can use it.
+    pub(super) fn for_plan(plan: &AggregatePlan) -> Option<ColumnarGroups> {
+        let row_wise = plan.source.kind != SourceKind::Stream
+            || plan.emit == Some(Emit::Final)
+            || plan
+                .window
+                .as_ref()
+                .is_some_and(|w| w.window_type == WindowType::Session);
+        if row_wise {
+            return None;
+        }
+        let accumulators = plan
+            .aggregates
+            .iter()
+            .map(|call| groups_accumulator(call.function.name, &call.signature))
+            .collect::<Option<Vec<_>>>()?;
+        Some(ColumnarGroups {
+            slots: store::memory(),
+            free: Vec::new(),
+            accumulators,
+            max_timestamp: Vec::new(),
+            emitted: Vec::new(),
+        })
+    }
+
+    /// The slot of a group, taken when the group is new.
+    fn slot(&mut self, id: &GroupId) -> u32 {
+        if let Some(slot) = self.slots.get(id) {
+            return *slot;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let index = slot as usize;
+                for accumulator in &mut self.accumulators {
+                    accumulator.reset(index);
+                }
+                self.max_timestamp[index] = i64::MIN;
+                self.emitted[index] = false;
+                slot
+            }
+            None => {
+                let slot = self.max_timestamp.len() as u32;
+                self.max_timestamp.push(i64::MIN);
+                self.emitted.push(false);
+                for accumulator in &mut self.accumulators {
+                    accumulator.resize(self.max_timestamp.len());
+                }
+                slot
+            }
+        };
+        self.slots.put(id.clone(), slot);
+        slot
+    }
+
+    /// Drops the groups `keep` rejects; their slots are reused.
+    pub(super) fn retain(&mut self, keep: &dyn Fn(&GroupId) -> bool) {
+        let free = &mut self.free;
+        self.slots.retain(&mut |id, slot| {
+            let kept = keep(id);
+            if !kept {
+                free.push(*slot);
+            }
+            kept
+        });
+    }
+}
+
+/// A batch of changes as the row-wise path prepares it.
+pub(super) struct Prepared<'a> {
+    pub keep: &'a [bool],
+    pub groups: &'a [ArrayRef],
+    pub args: &'a [Vec<ArrayRef>],
+    pub rowtime: &'a datafusion::arrow::array::PrimitiveArray<Int64Type>,
+    pub key_rows: &'a KeyRows,
+    pub headers: &'a [Headers],
+    pub positions: &'a [(u32, u64)],
+}
+
+/// One change before its group is found: the input row and the window it falls in.
+struct Target {
+    row: u32,
+    window: Option<(i64, i64)>,
+}
+
+impl super::AggregateOperator {
+    /// Applies a batch of stream rows on the columnar path (see the module docs).
+    pub(super) fn process_columnar(
+        &mut self,
+        batch: Prepared<'_>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<SinkRow>, ExecError> {
+        let targets = self.targets(&batch, reporter);
+        if targets.is_empty() {
+            self.expire_windows();
+            return Ok(Vec::new());
+        }
+        let groups = self
+            .columnar
+            .as_mut()
+            .ok_or_else(|| ExecError::internal("no columnar state"))?;
+        let mut id = GroupId::with_capacity(32);
+        let mut changes = Vec::with_capacity(targets.len());
+        let mut timestamps = Vec::with_capacity(targets.len());
+        for target in &targets {
+            let row = target.row as usize;
+            let start = target.window.map_or(0, |(start, _)| start);
+            write_group_id(&mut id, batch.key_rows.row(row), start);
+            let slot = groups.slot(&id);
+            let latest = &mut groups.max_timestamp[slot as usize];
+            *latest = (*latest).max(batch.rowtime.value(row));
+            timestamps.push(*latest);
+            changes.push(Change {
+                row: target.row,
+                group: slot,
+            });
+        }
+        // The aggregate scope: keys, aggregates, ROWTIME, then the window bounds.
+        let rows = UInt32Array::from_iter_values(targets.iter().map(|t| t.row));
+        let mut columns = Vec::with_capacity(self.plan.aggregate_scope.columns.len());
+        for key in batch.groups {
+            columns.push(take(key, &rows, None).map_err(ExecError::internal)?);
+        }
+        for (accumulator, args) in groups.accumulators.iter_mut().zip(batch.args) {
+            columns.push(
+                accumulator
+                    .update(args, &changes)
+                    .map_err(ExecError::Internal)?,
+            );
+        }
+        columns.push(Arc::new(Int64Array::from(timestamps.clone())));
+        if self.plan.window.is_some() {
+            let bound = |end: bool| -> ArrayRef {
+                Arc::new(
+                    targets
+                        .iter()
+                        .map(|t| t.window.map(|(s, e)| if end { e } else { s }))
+                        .collect::<Int64Array>(),
+                )
+            };
+            columns.push(bound(false));
+            columns.push(bound(true));
+        }
+        let scope = batch_of(
+            self.plan.aggregate_scope.arrow_schema(),
+            columns,
+            targets.len(),
+        )?;
+        let positions: Vec<(u32, u64)> = targets
+            .iter()
+            .map(|t| batch.positions[t.row as usize])
+            .collect();
+        let having = match &self.plan.having {
+            Some(h) => Some(evaluate(h, &scope, &positions, reporter)?),
+            None => None,
+        };
+        let outputs = self
+            .plan
+            .outputs
+            .iter()
+            .map(|o| evaluate(&o.expr, &scope, &positions, reporter))
+            .collect::<Result<Vec<_>, _>>()?;
+        let having = having.as_ref().map(|h| h.as_boolean_opt());
+        let mut out = Vec::with_capacity(targets.len());
+        for (i, target) in targets.iter().enumerate() {
+            let tombstone = match having {
+                None => false,
+                Some(mask) => {
+                    let passes = mask.is_some_and(|m| m.is_valid(i) && m.value(i));
+                    let emitted = &mut groups.emitted[changes[i].group as usize];
+                    let was_emitted = std::mem::replace(emitted, passes);
+                    match super::outcome(false, passes, was_emitted) {
+                        Some(tombstone) => tombstone,
+                        None => continue,
+                    }
+                }
+            };
+            out.push(SinkRow {
+                values: super::row_values(&outputs, i)?,
+                tombstone,
+                null_key: false,
+                timestamp: timestamps[i],
+                headers: batch.headers[target.row as usize].clone(),
+                window: target.window,
+                position: positions[i],
+            });
+        }
+        self.expire_windows();
+        Ok(out)
+    }
+
+    /// The changes a batch makes, in order: each kept row with a key, once per window it
+    /// falls in that has not expired. Advances stream time.
+    fn targets(&mut self, batch: &Prepared<'_>, reporter: &mut Reporter<'_>) -> Vec<Target> {
+        let nulls: Vec<_> = batch.groups.iter().map(|g| g.logical_nulls()).collect();
+        let mut targets = Vec::with_capacity(batch.keep.len());
+        for (row, _) in batch.keep.iter().enumerate().filter(|(_, keep)| **keep) {
+            if nulls.iter().flatten().any(|n| n.is_null(row)) {
+                reporter.skipped(
+                    "Skipping record with a null GROUP BY key".to_string(),
+                    batch.positions[row],
+                );
+                continue;
+            }
+            let timestamp = batch.rowtime.value(row);
+            self.stream_time = self.stream_time.max(timestamp);
+            if self.plan.window.is_none() {
+                targets.push(Target {
+                    row: row as u32,
+                    window: None,
+                });
+                continue;
+            }
+            for (start, end) in self.time_windows(timestamp) {
+                if end <= self.stream_time.saturating_sub(self.grace_ms()) {
+                    reporter.skipped(
+                        format!(
+                            "Skipping record for expired window [{start}, {end}): stream time is {}",
+                            self.stream_time
+                        ),
+                        batch.positions[row],
+                    );
+                    continue;
+                }
+                targets.push(Target {
+                    row: row as u32,
+                    window: Some((start, end)),
+                });
+            }
+        }
+        targets
+    }
+}
