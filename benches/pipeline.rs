@@ -6,6 +6,7 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sluice::bench::fixture::Pipeline;
+use sluice::exec::sink::SinkRows;
 
 /// Records per batch: the engine's `BATCH_SIZE`.
 const BATCH: usize = 1024;
@@ -52,7 +53,13 @@ fn pipeline(c: &mut Criterion) {
     let passed = pipeline
         .filter_project(pipeline.decode().expect("bids decode"))
         .expect("filter runs");
-    let all_rows: Vec<_> = passed.iter().cycle().take(BATCH).cloned().collect();
+    let all_rows = match passed {
+        SinkRows::Columns { columns, rows } => SinkRows::Columns {
+            columns,
+            rows: rows.iter().cycle().take(BATCH).cloned().collect(),
+        },
+        SinkRows::Rows(rows) => SinkRows::Rows(rows.iter().cycle().take(BATCH).cloned().collect()),
+    };
     group.bench_function("sink_encode", |b| {
         b.iter_batched(
             || all_rows.clone(),

@@ -12,17 +12,16 @@ use super::{BenchError, CACHE_PROPERTY};
 use crate::catalog::Source;
 use crate::engine::Engine;
 use crate::exec::decode::{DecodedBatch, decode};
-use crate::exec::sink::SinkRow;
+use crate::exec::sink::{Sink, SinkRows};
 use crate::exec::{
     AggregateOperator, DecodeOptions, ProcessingLogEntry, QueryStats, Reporter, stateless,
 };
-use crate::format::{self, FormatSpec};
+
 use crate::plan::aggregate::AggregatePlan;
 use crate::plan::expr::Scope;
 use crate::plan::{QueryPlan, StatelessPlan, plan_query};
 use crate::sql::{Location, Statement, parse_statement};
 use crate::topics::{MemoryTopicStore, ProducerRecord, Record, TopicStore};
-use crate::types::Column;
 
 /// The name the filter workload's sink gets.
 const SINK_NAME: &str = "BENCH_OUT";
@@ -36,7 +35,7 @@ pub struct Pipeline {
     filter: StatelessPlan,
     aggregate: AggregatePlan,
     /// The filter workload's sink.
-    sink: SinkFormats,
+    sink: Sink,
     properties: BTreeMap<String, String>,
 }
 
@@ -81,12 +80,19 @@ impl Pipeline {
         let sink_source = catalog
             .source(SINK_NAME)
             .ok_or_else(|| BenchError::Check(format!("no {SINK_NAME} stream")))?;
-        let sink = SinkFormats {
+        let sink = Sink {
+            topic: sink_source.topic.clone(),
             key_columns: sink_source.key_columns(),
             value_columns: sink_source.value_columns(),
             key_format: sink_source.key_format.clone(),
             value_format: sink_source.value_format.clone(),
             value_wrapped: sink_source.value_wrapped(),
+            timestamp_output: None,
+            timestamp_format: None,
+            window: None,
+            partitions: None,
+            exact_scale: Vec::new(),
+            widened: Vec::new(),
         };
         let properties = engine.properties_snapshot();
         let filter = match plan(&engine, Workload::Filter, &properties)? {
@@ -138,7 +144,7 @@ impl Pipeline {
     }
 
     /// The filter workload's stage: WHERE, then the projection, into sink rows.
-    pub fn filter_project(&self, decoded: DecodedBatch) -> Result<Vec<SinkRow>, BenchError> {
+    pub fn filter_project(&self, decoded: DecodedBatch) -> Result<SinkRows, BenchError> {
         checked(|reporter| stateless::process(&self.filter, decoded, reporter))
     }
 
@@ -152,47 +158,15 @@ impl Pipeline {
         &self,
         operator: &mut AggregateOperator,
         decoded: DecodedBatch,
-    ) -> Result<Vec<SinkRow>, BenchError> {
+    ) -> Result<SinkRows, BenchError> {
         checked(|reporter| operator.process(decoded, reporter))
     }
 
-    /// The filter workload's sink: rows to KAFKA keys and JSON values, with the per-row
-    /// `format::serialize` calls that `exec::sink::Sink::encode` makes.
-    pub fn encode(&self, rows: Vec<SinkRow>) -> Result<Vec<ProducerRecord>, BenchError> {
-        let sink = &self.sink;
-        let key_count = sink.key_columns.len();
-        let encode_error = |e: format::FormatError| BenchError::Check(e.to_string());
-        rows.into_iter()
-            .map(|row| {
-                let (keys, values) = row.values.split_at(key_count.min(row.values.len()));
-                let key = format::serialize(&sink.key_format, &sink.key_columns, false, keys)
-                    .map_err(encode_error)?;
-                let value = format::serialize(
-                    &sink.value_format,
-                    &sink.value_columns,
-                    sink.value_wrapped,
-                    values,
-                )
-                .map_err(encode_error)?;
-                Ok(ProducerRecord {
-                    key,
-                    value,
-                    timestamp: row.timestamp,
-                    headers: row.headers,
-                    partition: None,
-                })
-            })
-            .collect()
+    /// The filter workload's sink: rows to KAFKA keys and JSON values, as the query's sink
+    /// encodes them.
+    pub fn encode(&self, rows: SinkRows) -> Result<Vec<ProducerRecord>, BenchError> {
+        checked(|reporter| self.sink.encode(rows, reporter))
     }
-}
-
-/// How the filter workload's sink writes keys and values.
-struct SinkFormats {
-    key_columns: Vec<Column>,
-    value_columns: Vec<Column>,
-    key_format: FormatSpec,
-    value_format: FormatSpec,
-    value_wrapped: bool,
 }
 
 /// Plans a workload's query against the engine's catalog.

@@ -419,6 +419,7 @@ impl Engine {
             .map_err(|e| EngineError::Runtime(e.to_string()))?;
             let Some(batch) = decoded else { continue };
             for row in stateless::process(&plan, batch, &mut reporter)
+                .and_then(|rows| rows.into_rows())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?
             {
                 if row.tombstone {

@@ -19,7 +19,7 @@ use smallvec::SmallVec;
 
 use super::builder::ColumnBuilder;
 use super::decode::DecodedBatch;
-use super::sink::SinkRow;
+use super::sink::{SinkRow, SinkRows};
 use super::store::{self, Store};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::{Accumulator, AggregateContext};
@@ -184,14 +184,17 @@ impl AggregateOperator {
         &mut self,
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         // Windows close as stream time advances record by record.
         if self.plan_emits_final() && decoded.num_rows() > 1 {
             let mut rows = Vec::new();
             for index in 0..decoded.num_rows() {
-                rows.extend(self.process_batch(decoded.row(index), reporter)?);
+                rows.extend(
+                    self.process_batch(decoded.row(index), reporter)?
+                        .into_rows()?,
+                );
             }
-            return Ok(rows);
+            return Ok(SinkRows::Rows(rows));
         }
         self.process_batch(decoded, reporter)
     }
@@ -200,10 +203,10 @@ impl AggregateOperator {
         &mut self,
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         let (changes, weights, headers, positions) = self.changes(decoded)?;
         if weights.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SinkRows::default());
         }
         // The filter applies to each change: a retraction of a row that never passed is dropped
         // just like the row was.
@@ -350,7 +353,7 @@ impl AggregateOperator {
             rows = self.suppress(rows);
         }
         self.expire_windows();
-        Ok(rows)
+        Ok(SinkRows::Rows(rows))
     }
 
     /// Drops the windows that have closed and left the window store's retention, so state

@@ -483,7 +483,7 @@ impl PersistentQuery {
         match &mut self.output {
             Output::Topic(_) if self.cache.is_some() => {
                 if let Some(cache) = &mut self.cache {
-                    cache.put(rows);
+                    cache.put(rows.into_rows()?);
                 }
             }
             Output::Topic(sink) => {
@@ -492,7 +492,7 @@ impl PersistentQuery {
                 store.append(&sink.topic, out)?;
             }
             Output::Rows(sink) => {
-                for row in rows {
+                for row in rows.into_rows()? {
                     if sink.finished {
                         break;
                     }
@@ -559,7 +559,7 @@ fn run_stage(
     records: &[crate::topics::Record],
     options: &DecodeOptions,
     reporter: &mut Reporter<'_>,
-) -> Result<Vec<sink::SinkRow>, ExecError> {
+) -> Result<sink::SinkRows, ExecError> {
     let mut errors = Vec::new();
     let decoded = decode::decode(
         &input.source,
@@ -573,15 +573,15 @@ fn run_stage(
         reporter.skipped(message, (record.partition, record.offset));
     }
     let Some(batch) = decoded else {
-        return Ok(Vec::new());
+        return Ok(sink::SinkRows::default());
     };
     Ok(match stage {
         Stage::Stateless(plan) => stateless::process(plan, batch, reporter)?,
         Stage::Aggregate(operator) => operator.process(batch, reporter)?,
-        Stage::Join(operator) => operator.process(index, batch, reporter)?,
+        Stage::Join(operator) => operator.process(index, batch, reporter)?.into(),
         Stage::JoinAggregate(join, aggregate) => match join.process(index, batch, reporter)? {
             Some(joined) => aggregate.process(joined, reporter)?,
-            None => Vec::new(),
+            None => sink::SinkRows::default(),
         },
     })
 }

@@ -1,5 +1,6 @@
 //! The sink: output rows encoded with the sink's formats into records.
 
+use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::common::ScalarValue;
 
 use super::{ExecError, Headers, Reporter};
@@ -22,6 +23,77 @@ pub struct SinkRow {
     /// The window of a windowed key: (start, end).
     pub window: Option<(i64, i64)>,
     pub position: (u32, u64),
+}
+
+/// A row of output columns held in its arrays, and how to write it (see [`SinkRow`]).
+#[derive(Debug, Clone)]
+pub struct RowMeta {
+    /// The row's index in the columns.
+    pub index: usize,
+    pub tombstone: bool,
+    pub null_key: bool,
+    pub timestamp: i64,
+    pub headers: Headers,
+    pub window: Option<(i64, i64)>,
+    pub position: (u32, u64),
+}
+
+/// What a stage hands on: rows of values, or the output columns of a batch with a [`RowMeta`]
+/// per row to write, so that the sink reads each value straight from its array.
+#[derive(Debug, Clone)]
+pub enum SinkRows {
+    Rows(Vec<SinkRow>),
+    Columns {
+        columns: Vec<ArrayRef>,
+        rows: Vec<RowMeta>,
+    },
+}
+
+impl Default for SinkRows {
+    fn default() -> Self {
+        SinkRows::Rows(Vec::new())
+    }
+}
+
+impl From<Vec<SinkRow>> for SinkRows {
+    fn from(rows: Vec<SinkRow>) -> Self {
+        SinkRows::Rows(rows)
+    }
+}
+
+impl SinkRows {
+    pub fn len(&self) -> usize {
+        match self {
+            SinkRows::Rows(rows) => rows.len(),
+            SinkRows::Columns { rows, .. } => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows with their values, for the consumers that keep or reorder rows.
+    pub fn into_rows(self) -> Result<Vec<SinkRow>, ExecError> {
+        match self {
+            SinkRows::Rows(rows) => Ok(rows),
+            SinkRows::Columns { columns, rows } => rows
+                .into_iter()
+                .map(|meta| {
+                    Ok(SinkRow {
+                        values: format::row_scalars(&columns, meta.index)
+                            .map_err(ExecError::internal)?,
+                        tombstone: meta.tombstone,
+                        null_key: meta.null_key,
+                        timestamp: meta.timestamp,
+                        headers: meta.headers,
+                        window: meta.window,
+                        position: meta.position,
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Where and how a query writes its output.
@@ -69,6 +141,57 @@ impl Sink {
     /// Encodes rows into records. Rows that can't be encoded are logged and skipped.
     pub fn encode(
         &self,
+        rows: impl Into<SinkRows>,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Vec<ProducerRecord>, ExecError> {
+        let key_count = self.key_columns.len();
+        match rows.into() {
+            SinkRows::Columns { columns, rows } if self.widened.is_empty() => {
+                let (keys, values) = columns.split_at(key_count.min(columns.len()));
+                let key_nulls: Vec<_> = keys.iter().map(|k| k.logical_nulls()).collect();
+                let mut out = Vec::with_capacity(rows.len());
+                for meta in rows {
+                    let row = meta.index;
+                    let all_null = key_nulls
+                        .iter()
+                        .all(|n| n.as_ref().is_some_and(|n| n.is_null(row)));
+                    let key = || {
+                        format::serialize_arrays(
+                            &self.key_format,
+                            &self.key_columns,
+                            key_count > 1,
+                            keys,
+                            row,
+                            &[],
+                        )
+                    };
+                    let value = || {
+                        format::serialize_arrays(
+                            &self.value_format,
+                            &self.value_columns,
+                            self.value_wrapped,
+                            values,
+                            row,
+                            &self.exact_scale,
+                        )
+                    };
+                    let column_value = |i: usize| {
+                        columns
+                            .get(i)
+                            .and_then(|c| ScalarValue::try_from_array(c, row).ok())
+                            .unwrap_or(ScalarValue::Null)
+                    };
+                    out.extend(self.record(meta, all_null, key, value, column_value, reporter));
+                }
+                Ok(out)
+            }
+            SinkRows::Rows(rows) => self.encode_rows(rows, reporter),
+            columns => self.encode_rows(columns.into_rows()?, reporter),
+        }
+    }
+
+    fn encode_rows(
+        &self,
         rows: Vec<SinkRow>,
         reporter: &mut Reporter<'_>,
     ) -> Result<Vec<ProducerRecord>, ExecError> {
@@ -78,78 +201,117 @@ impl Sink {
             if !self.widened.is_empty() && !self.widen(&mut row, reporter) {
                 continue;
             }
-            let keys = &row.values[..key_count.min(row.values.len())];
+            let SinkRow {
+                values,
+                tombstone,
+                null_key,
+                timestamp,
+                headers,
+                window,
+                position,
+            } = row;
+            let meta = RowMeta {
+                index: 0,
+                tombstone,
+                null_key,
+                timestamp,
+                headers,
+                window,
+                position,
+            };
+            let (keys, rest) = values.split_at(key_count.min(values.len()));
             let all_null = keys.iter().all(ScalarValue::is_null);
-            // A JSON key of several columns is an object even when they are all null.
-            let key = if key_count == 0
-                || row.null_key
-                || (all_null && (key_count == 1 || self.key_format.kind != FormatKind::Json))
-            {
-                None
-            } else {
-                match format::serialize(&self.key_format, &self.key_columns, key_count > 1, keys) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        reporter.expression_error(e.to_string(), row.position);
-                        continue;
-                    }
-                }
-            };
-            let partition = match (&key, row.window, self.partitions) {
-                (Some(k), Some(_), Some(count)) if count > 0 => {
-                    Some(crate::topics::partition_for_key(k, count))
-                }
-                _ => None,
-            };
-            let key = match (key, row.window, &self.window) {
-                (Some(mut k), Some((start, end)), Some(info)) => {
-                    if info.window_type == WindowType::Session {
-                        k.extend_from_slice(&end.to_be_bytes());
-                    }
-                    k.extend_from_slice(&start.to_be_bytes());
-                    Some(k)
-                }
-                (k, _, _) => k,
-            };
-            let value = if row.tombstone {
-                None
-            } else {
-                match format::serialize_with_scales(
+            let key =
+                || format::serialize(&self.key_format, &self.key_columns, key_count > 1, keys);
+            let value = || {
+                format::serialize_with_scales(
                     &self.value_format,
                     &self.value_columns,
                     self.value_wrapped,
-                    &row.values[key_count..],
+                    rest,
                     &self.exact_scale,
-                ) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        reporter.expression_error(e.to_string(), row.position);
-                        continue;
-                    }
-                }
+                )
             };
-            let timestamp = match self.timestamp_output.filter(|_| !row.tombstone) {
-                Some(i) => match self.timestamp_of(i, &row.values[i]) {
-                    Some(t) if t >= 0 => t,
-                    _ => {
-                        reporter.skipped(
-                            "Invalid timestamp in the sink's TIMESTAMP column".to_string(),
-                            row.position,
-                        );
-                        continue;
-                    }
-                },
-                None => row.timestamp,
-            };
-            out.push(ProducerRecord {
-                key,
-                value,
-                timestamp,
-                headers: row.headers,
-                partition,
-            });
+            let column_value = |i: usize| values.get(i).cloned().unwrap_or(ScalarValue::Null);
+            out.extend(self.record(meta, all_null, key, value, column_value, reporter));
         }
         Ok(out)
+    }
+
+    /// One row's record: its key (windowed, if the sink is) and value, partition and
+    /// timestamp. `None` (logged) when a part of it cannot be written.
+    fn record(
+        &self,
+        meta: RowMeta,
+        all_null_keys: bool,
+        key: impl FnOnce() -> format::Result<Option<Vec<u8>>>,
+        value: impl FnOnce() -> format::Result<Option<Vec<u8>>>,
+        column_value: impl Fn(usize) -> ScalarValue,
+        reporter: &mut Reporter<'_>,
+    ) -> Option<ProducerRecord> {
+        let key_count = self.key_columns.len();
+        // A JSON key of several columns is an object even when they are all null.
+        let key = if key_count == 0
+            || meta.null_key
+            || (all_null_keys && (key_count == 1 || self.key_format.kind != FormatKind::Json))
+        {
+            None
+        } else {
+            match key() {
+                Ok(k) => k,
+                Err(e) => {
+                    reporter.expression_error(e.to_string(), meta.position);
+                    return None;
+                }
+            }
+        };
+        let partition = match (&key, meta.window, self.partitions) {
+            (Some(k), Some(_), Some(count)) if count > 0 => {
+                Some(crate::topics::partition_for_key(k, count))
+            }
+            _ => None,
+        };
+        let key = match (key, meta.window, &self.window) {
+            (Some(mut k), Some((start, end)), Some(info)) => {
+                if info.window_type == WindowType::Session {
+                    k.extend_from_slice(&end.to_be_bytes());
+                }
+                k.extend_from_slice(&start.to_be_bytes());
+                Some(k)
+            }
+            (k, _, _) => k,
+        };
+        let value = if meta.tombstone {
+            None
+        } else {
+            match value() {
+                Ok(v) => v,
+                Err(e) => {
+                    reporter.expression_error(e.to_string(), meta.position);
+                    return None;
+                }
+            }
+        };
+        let timestamp = match self.timestamp_output.filter(|_| !meta.tombstone) {
+            Some(i) => match self.timestamp_of(i, &column_value(i)) {
+                Some(t) if t >= 0 => t,
+                _ => {
+                    reporter.skipped(
+                        "Invalid timestamp in the sink's TIMESTAMP column".to_string(),
+                        meta.position,
+                    );
+                    return None;
+                }
+            },
+            None => meta.timestamp,
+        };
+        Some(ProducerRecord {
+            key,
+            value,
+            timestamp,
+            headers: meta.headers,
+            partition,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
-use super::sink::SinkRow;
+use super::sink::{RowMeta, SinkRows};
 use super::{ExecError, Reporter, evaluate};
 use crate::plan::StatelessPlan;
 
@@ -15,7 +15,7 @@ pub fn process(
     plan: &StatelessPlan,
     decoded: DecodedBatch,
     reporter: &mut Reporter<'_>,
-) -> Result<Vec<SinkRow>, ExecError> {
+) -> Result<SinkRows, ExecError> {
     let DecodedBatch {
         batch,
         headers,
@@ -43,7 +43,7 @@ pub fn process(
     };
     let kept: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
     if kept.is_empty() {
-        return Ok(Vec::new());
+        return Ok(SinkRows::default());
     }
     let kept_positions: Vec<(u32, u64)> = kept.iter().map(|&i| positions[i]).collect();
     // Table functions turn each row into as many rows as their longest output.
@@ -66,13 +66,8 @@ pub fn process(
     });
     let mut rows = Vec::with_capacity(kept.len());
     for (row, &original) in kept.iter().enumerate() {
-        let values = columns
-            .iter()
-            .map(|c| ScalarValue::try_from_array(c, row))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ExecError::internal)?;
-        rows.push(SinkRow {
-            values,
+        rows.push(RowMeta {
+            index: row,
             tombstone: tombstone[original],
             null_key: null_key[original] && !plan.rekeyed,
             timestamp: rowtime.map(|a| a.value(row)).unwrap_or(0),
@@ -85,7 +80,7 @@ pub fn process(
             position: positions[original],
         });
     }
-    Ok(rows)
+    Ok(SinkRows::Columns { columns, rows })
 }
 
 /// Expands rows through the table functions: returns the expanded batch (source columns

@@ -184,7 +184,7 @@ impl Task {
                         store.append(&sink.topic, encoded)?;
                     }
                 }
-                None => output.rows.extend(rows),
+                None => output.rows.extend(rows.into_rows()?),
             }
         }
         Ok(output)

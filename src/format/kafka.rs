@@ -103,6 +103,43 @@ pub fn serialize(columns: &[Column], values: &[ScalarValue]) -> Result<Option<Ve
     Ok(Some(bytes))
 }
 
+/// [`serialize`] of row `row` of a BIGINT, INTEGER or STRING column's array, read straight
+/// from it; `None` for anything else (including a null), which [`serialize`] then writes.
+pub fn serialize_array(
+    columns: &[Column],
+    arrays: &[datafusion::arrow::array::ArrayRef],
+    row: usize,
+) -> Option<Vec<u8>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
+    let ([column], [array]) = (columns, arrays) else {
+        return None;
+    };
+    if array.is_null(row) {
+        return None;
+    }
+    match (&column.ty, array.data_type()) {
+        (SqlType::Bigint, DataType::Int64) => Some(
+            array
+                .as_primitive::<Int64Type>()
+                .value(row)
+                .to_be_bytes()
+                .to_vec(),
+        ),
+        (SqlType::Int, DataType::Int32) => Some(
+            array
+                .as_primitive::<Int32Type>()
+                .value(row)
+                .to_be_bytes()
+                .to_vec(),
+        ),
+        (SqlType::String, DataType::Utf8) => {
+            Some(array.as_string::<i32>().value(row).as_bytes().to_vec())
+        }
+        _ => None,
+    }
+}
+
 /// The one column KAFKA carries, `None` for no columns, or ksqlDB's error for several.
 fn single_column(columns: &[Column]) -> std::result::Result<Option<&Column>, String> {
     match columns {

@@ -338,6 +338,46 @@ pub fn serialize_with_scales(
     }
 }
 
+/// Row `row` of `arrays` as values.
+pub fn row_scalars(
+    arrays: &[datafusion::arrow::array::ArrayRef],
+    row: usize,
+) -> Result<Vec<ScalarValue>> {
+    arrays
+        .iter()
+        .map(|a| ScalarValue::try_from_array(a, row))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| FormatError::Serialize(e.to_string()))
+}
+
+/// [`serialize_with_scales`] of row `row` of `arrays`. JSON and KAFKA read the common types
+/// straight from the arrays, so a batch of outputs needs no `ScalarValue` per cell; the other
+/// formats go through the row's values.
+pub fn serialize_arrays(
+    spec: &FormatSpec,
+    columns: &[Column],
+    wrapped: bool,
+    arrays: &[datafusion::arrow::array::ArrayRef],
+    row: usize,
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
+    match spec.kind {
+        FormatKind::Json => json::serialize_arrays(columns, wrapped, arrays, row, exact_scale),
+        FormatKind::None => Ok(None),
+        FormatKind::Kafka => match kafka::serialize_array(columns, arrays, row) {
+            Some(bytes) => Ok(Some(bytes)),
+            None => kafka::serialize(columns, &row_scalars(arrays, row)?),
+        },
+        _ => serialize_with_scales(
+            spec,
+            columns,
+            wrapped,
+            &row_scalars(arrays, row)?,
+            exact_scale,
+        ),
+    }
+}
+
 /// Checks that a format can carry these columns, with ksqlDB's messages.
 pub fn check_supports(kind: FormatKind, columns: &[Column]) -> std::result::Result<(), String> {
     match kind {
@@ -411,6 +451,77 @@ mod tests {
 
     fn spec(kind: FormatKind) -> FormatSpec {
         FormatSpec::new(kind)
+    }
+
+    #[test]
+    fn rows_of_arrays_encode_as_their_values_do() {
+        use datafusion::arrow::array::{
+            ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+            ListArray, NullArray, StringArray,
+        };
+        use datafusion::arrow::datatypes::Int32Type;
+        use std::sync::Arc;
+        let decimal = SqlType::decimal(5, 2);
+        let columns = vec![
+            Column::value("B", SqlType::Boolean),
+            Column::value("I", SqlType::Int),
+            Column::value("L", SqlType::Bigint),
+            Column::value("D", SqlType::Double),
+            Column::value("S", SqlType::String),
+            Column::value("M", decimal.clone()),
+            Column::value("A", SqlType::Array(Box::new(SqlType::Int))),
+            Column::value("N", SqlType::String),
+        ];
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+            Arc::new(Int32Array::from(vec![Some(-3), Some(i32::MAX), None])),
+            Arc::new(Int64Array::from(vec![None, Some(i64::MIN), Some(7)])),
+            Arc::new(Float64Array::from(vec![
+                Some(1e10),
+                Some(f64::NAN),
+                Some(-0.0),
+            ])),
+            Arc::new(StringArray::from(vec![Some("a\"b\n"), Some("plain"), None])),
+            Arc::new(
+                Decimal128Array::from(vec![Some(150), None, Some(-5)])
+                    .with_precision_and_scale(5, 2)
+                    .unwrap(),
+            ),
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+                Some(vec![Some(1), None]),
+                None,
+                Some(vec![]),
+            ])),
+            Arc::new(NullArray::new(3)),
+        ];
+        let json = spec(FormatKind::Json);
+        for exact in [vec![], vec![false, false, false, false, false, true]] {
+            for row in 0..3 {
+                let values = row_scalars(&arrays, row).unwrap();
+                assert_eq!(
+                    serialize_arrays(&json, &columns, true, &arrays, row, &exact).unwrap(),
+                    serialize_with_scales(&json, &columns, true, &values, &exact).unwrap(),
+                    "row {row}"
+                );
+                for (column, array) in columns.iter().zip(&arrays) {
+                    let single = std::slice::from_ref(column);
+                    let array = std::slice::from_ref(array);
+                    let value = row_scalars(array, row).unwrap();
+                    for kind in [FormatKind::Json, FormatKind::Kafka, FormatKind::Delimited] {
+                        let format = spec(kind);
+                        let by_array = serialize_arrays(&format, single, false, array, row, &exact);
+                        let by_value =
+                            serialize_with_scales(&format, single, false, &value, &exact);
+                        assert_eq!(
+                            by_array.map_err(|e| e.to_string()),
+                            by_value.map_err(|e| e.to_string()),
+                            "{kind:?} {} row {row}",
+                            column.name
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

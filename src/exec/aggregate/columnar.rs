@@ -15,7 +15,7 @@ use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::Int64Type;
 
 use super::{GroupId, KeyRows, write_group_id};
-use crate::exec::sink::SinkRow;
+use crate::exec::sink::{RowMeta, SinkRows};
 use crate::exec::store::{self, Store};
 use crate::exec::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::columnar::{Change, GroupsAccumulator, groups_accumulator};
@@ -126,11 +126,11 @@ impl super::AggregateOperator {
         &mut self,
         batch: Prepared<'_>,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         let targets = self.targets(&batch, reporter);
         if targets.is_empty() {
             self.expire_windows();
-            return Ok(Vec::new());
+            return Ok(SinkRows::default());
         }
         let groups = self
             .columnar
@@ -198,7 +198,7 @@ impl super::AggregateOperator {
             .map(|o| evaluate(&o.expr, &scope, &positions, reporter))
             .collect::<Result<Vec<_>, _>>()?;
         let having = having.as_ref().map(|h| h.as_boolean_opt());
-        let mut out = Vec::with_capacity(targets.len());
+        let mut rows = Vec::with_capacity(targets.len());
         for (i, target) in targets.iter().enumerate() {
             let tombstone = match having {
                 None => false,
@@ -212,8 +212,8 @@ impl super::AggregateOperator {
                     }
                 }
             };
-            out.push(SinkRow {
-                values: super::row_values(&outputs, i)?,
+            rows.push(RowMeta {
+                index: i,
                 tombstone,
                 null_key: false,
                 timestamp: timestamps[i],
@@ -223,7 +223,10 @@ impl super::AggregateOperator {
             });
         }
         self.expire_windows();
-        Ok(out)
+        Ok(SinkRows::Columns {
+            columns: outputs,
+            rows,
+        })
     }
 
     /// The changes a batch makes, in order: each kept row with a key, once per window it

@@ -136,6 +136,121 @@ pub fn serialize_with_scales(
     Ok(Some(out))
 }
 
+/// [`serialize_with_scales`] of row `row` of `arrays`: the common types are written straight
+/// from their arrays, the others through their `ScalarValue`, with the same text either way.
+pub fn serialize_arrays(
+    columns: &[Column],
+    wrapped: bool,
+    arrays: &[ArrayRef],
+    row: usize,
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    if arrays.len() != columns.len() {
+        return Err(FormatError::Serialize(format!(
+            "Column count mismatch on serialization. expected: {}, got: {}",
+            columns.len(),
+            arrays.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(16 + 24 * columns.len());
+    if is_wrapped(columns, wrapped) {
+        out.push(b'{');
+        for (i, (column, array)) in columns.iter().zip(arrays).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(&mut out, &column.name)?;
+            out.push(b':');
+            let exact = exact_scale.get(i).copied().unwrap_or(false);
+            write_cell(&mut out, array, row, &column.ty, exact)?;
+        }
+        out.push(b'}');
+        return Ok(Some(out));
+    }
+    let array = &arrays[0];
+    let exact = exact_scale.first().copied().unwrap_or(false);
+    if is_plain(array.data_type()) {
+        if array.is_null(row) {
+            return Ok(None);
+        }
+        write_cell(&mut out, array, row, &columns[0].ty, exact)?;
+        return Ok(Some(out));
+    }
+    let value = cell_scalar(array, row)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    write_scalar(&mut out, &value, &columns[0].ty, exact)?;
+    Ok(Some(out))
+}
+
+/// The array types [`write_cell`] writes itself (their nulls are in their null buffers).
+fn is_plain(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Boolean
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::Decimal128(..)
+    )
+}
+
+fn cell_scalar(array: &ArrayRef, row: usize) -> Result<ScalarValue> {
+    ScalarValue::try_from_array(array, row).map_err(|e| FormatError::Serialize(e.to_string()))
+}
+
+/// Appends row `row` of `array` as [`write_scalar`] writes its value.
+fn write_cell(
+    out: &mut Vec<u8>,
+    array: &ArrayRef,
+    row: usize,
+    ty: &SqlType,
+    exact_scale: bool,
+) -> Result<()> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Decimal128Type, Float64Type, Int32Type, Int64Type};
+    if !is_plain(array.data_type()) {
+        return write_scalar(out, &cell_scalar(array, row)?, ty, exact_scale);
+    }
+    if array.is_null(row) {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    match array.data_type() {
+        DataType::Boolean => {
+            let b = array.as_boolean().value(row);
+            out.extend_from_slice(if b { b"true" } else { b"false" });
+        }
+        DataType::Int32 => {
+            let v = array.as_primitive::<Int32Type>().value(row);
+            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        }
+        DataType::Int64 => {
+            let v = array.as_primitive::<Int64Type>().value(row);
+            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        }
+        DataType::Utf8 => write_string(out, array.as_string::<i32>().value(row))?,
+        DataType::Decimal128(_, scale) if *scale >= 0 => {
+            let v = array.as_primitive::<Decimal128Type>().value(row);
+            write_decimal(out, v, *scale as u32, exact_scale);
+        }
+        DataType::Float64 => {
+            let v = array.as_primitive::<Float64Type>().value(row);
+            if !v.is_finite() {
+                return write_scalar(out, &ScalarValue::Float64(Some(v)), ty, exact_scale);
+            }
+            out.extend_from_slice(text::java_double_to_string(v).as_bytes());
+        }
+        _ => return write_scalar(out, &cell_scalar(array, row)?, ty, exact_scale),
+    }
+    Ok(())
+}
+
 /// Appends a value's JSON as [`to_bytes`] of [`scalar_to_json`] would write it, going through
 /// a `Value` only for the types whose text needs it.
 fn write_scalar(
