@@ -17,7 +17,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
-use super::sink::SinkRow;
+use super::sink::{RowMeta, SinkRows};
 use super::store::{self, Store};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::util::to_array;
@@ -119,7 +119,7 @@ impl JoinOperator {
         input: usize,
         decoded: DecodedBatch,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         // A stream record joined to a table needs no per-record row: the stream's columns are
         // taken from its batch as they are.
         if input == 0 && self.top.inner.is_none() && self.plan.top.kind == JoinKind::StreamTable {
@@ -134,7 +134,7 @@ impl JoinOperator {
         &mut self,
         decoded: &DecodedBatch,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         let level = &self.plan.top;
         let keys = evaluate(
             &level.left_key,
@@ -202,7 +202,7 @@ impl JoinOperator {
             });
         }
         if metas.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SinkRows::default());
         }
         let indices = datafusion::arrow::array::UInt32Array::from(taken);
         let scope = &self.plan.scope;
@@ -722,9 +722,9 @@ impl JoinOperator {
         &mut self,
         joined: Vec<Joined>,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         if joined.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SinkRows::default());
         }
         let scope = &self.plan.scope;
         // A foreign-key join has no join key of its own (its results are keyed by the left
@@ -765,7 +765,7 @@ impl JoinOperator {
         batch: datafusion::arrow::record_batch::RecordBatch,
         joined: Vec<Joined>,
         reporter: &mut Reporter<'_>,
-    ) -> Result<Vec<SinkRow>, ExecError> {
+    ) -> Result<SinkRows, ExecError> {
         let positions: Vec<(u32, u64)> = joined.iter().map(|j| j.position).collect();
         let filter = match &self.plan.filter {
             Some(f) => Some(evaluate(f, &batch, &positions, reporter)?),
@@ -781,12 +781,20 @@ impl JoinOperator {
             self.plan.top.kind,
             JoinKind::TableTable | JoinKind::ForeignKey
         );
-        let mut out = Vec::with_capacity(joined.len());
+        let windowed = self.plan.top.windowed.is_some();
+        // The result's key is the join key, whichever side's column the projection names
+        // (unless PARTITION BY re-keys it).
+        let keyed_by_join = !self.plan.rekeyed && self.plan.top.kind != JoinKind::ForeignKey;
+        let mut outputs = outputs;
+        let mut keys = Vec::with_capacity(joined.len());
+        let mut rows = Vec::with_capacity(joined.len());
         for (i, j) in joined.into_iter().enumerate() {
             let passes = filter.as_ref().is_none_or(|f| {
                 f.as_boolean_opt()
                     .is_some_and(|b| b.is_valid(i) && b.value(i))
             });
+            let (key, window) = split_windowed(&j.key, windowed);
+            keys.push(key);
             let tombstone = if table_output {
                 let was = self.emitted.get(&j.key).copied().unwrap_or(false);
                 if j.tombstone || !passes {
@@ -805,23 +813,8 @@ impl JoinOperator {
                 }
                 false
             };
-            let mut values = outputs
-                .iter()
-                .map(|c| ScalarValue::try_from_array(c, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ExecError::internal)?;
-            // The result's key is the join key, whichever side's column the projection names
-            // (unless PARTITION BY re-keys it).
-            let (key, window) = split_windowed(&j.key, self.plan.top.windowed.is_some());
-            if !self.plan.rekeyed
-                && self.plan.top.kind != JoinKind::ForeignKey
-                && let Some(first) = values.first_mut()
-            {
-                let key_type = first.data_type();
-                *first = key.cast_to(&key_type).unwrap_or(key);
-            }
-            out.push(SinkRow {
-                values,
+            rows.push(RowMeta {
+                index: i,
                 tombstone,
                 null_key: false,
                 timestamp: j.timestamp,
@@ -830,8 +823,46 @@ impl JoinOperator {
                 position: j.position,
             });
         }
-        Ok(out)
+        if keyed_by_join
+            && !keys.is_empty()
+            && let Some(first) = outputs.first_mut()
+        {
+            *first = key_column(keys, first)?;
+        }
+        Ok(SinkRows::Columns {
+            columns: outputs,
+            rows,
+        })
     }
+}
+
+/// The join keys as a column of the key output's type (`output`), as each key value would be
+/// cast on its own: a key that cannot be cast keeps its own value.
+fn key_column(
+    keys: Vec<ScalarValue>,
+    output: &datafusion::arrow::array::ArrayRef,
+) -> Result<datafusion::arrow::array::ArrayRef, ExecError> {
+    let data_type = output.data_type();
+    let cast: Vec<ScalarValue> = keys
+        .into_iter()
+        .map(|key| key.cast_to(data_type).unwrap_or(key))
+        .collect();
+    if cast
+        .iter()
+        .all(|k| k.is_null() || &k.data_type() == data_type)
+    {
+        let typed = cast.into_iter().map(|k| {
+            if k.is_null() {
+                ScalarValue::try_from(data_type).unwrap_or(k)
+            } else {
+                k
+            }
+        });
+        return ScalarValue::iter_to_array(typed).map_err(ExecError::internal);
+    }
+    Err(ExecError::internal(format!(
+        "a join key that is not of the key column's type {data_type}"
+    )))
 }
 
 /// The key of a record of a windowed source: its key and its window, so that records join

@@ -578,7 +578,7 @@ fn run_stage(
     Ok(match stage {
         Stage::Stateless(plan) => stateless::process(plan, batch, reporter)?,
         Stage::Aggregate(operator) => operator.process(batch, reporter)?,
-        Stage::Join(operator) => operator.process(index, batch, reporter)?.into(),
+        Stage::Join(operator) => operator.process(index, batch, reporter)?,
         Stage::JoinAggregate(join, aggregate) => match join.process(index, batch, reporter)? {
             Some(joined) => aggregate.process(joined, reporter)?,
             None => sink::SinkRows::default(),
