@@ -358,10 +358,96 @@ fn is_decimal_float_syntax(text: &str) -> bool {
     digits_ok && exponent_ok
 }
 
-/// Java's `Double.toString`: the shortest digits that round-trip, in plain notation for
+/// Java's `Double.toString`: the shortest digits that round-trip (of two equally near, the one
+/// ending in an even digit), in plain notation for
 /// magnitudes in `[1e-3, 1e7)` (always with a fractional part: `1.0`), otherwise in
 /// computerized scientific notation (`1.0E10`, `1.5E-4`).
 pub(crate) fn java_double_to_string(value: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_java_double(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends [`java_double_to_string`] of `value` without allocating, for normal numbers; the
+/// rest (zeros, subnormals, NaN and the infinities) take the general path.
+pub(crate) fn write_java_double(out: &mut Vec<u8>, value: f64) {
+    if !value.is_normal() {
+        out.extend_from_slice(general_java_double(value).as_bytes());
+        return;
+    }
+    let abs = value.abs();
+    let mut buffer = ryu::Buffer::new();
+    // Shortest round-trip digits, as `ddd.ddd` or `d.ddde[-]x`.
+    let text = buffer.format_finite(abs).as_bytes();
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => {
+            let (negative, digits) = match &text[at + 1..] {
+                [b'-', rest @ ..] => (true, rest),
+                rest => (false, rest),
+            };
+            let magnitude = digits
+                .iter()
+                .fold(0i32, |n, d| n * 10 + i32::from(d - b'0'));
+            (&text[..at], if negative { -magnitude } else { magnitude })
+        }
+        None => (text, 0),
+    };
+    let mut digits = [0u8; 32];
+    let (mut len, mut point) = (0, None);
+    for &b in mantissa {
+        if b == b'.' {
+            point = Some(len);
+        } else if len < digits.len() {
+            digits[len] = b;
+            len += 1;
+        }
+    }
+    // The value is 0.DIGITS × 10^position.
+    let mut position = point.unwrap_or(len) as i32 + exponent;
+    let leading = digits[..len].iter().take_while(|&&d| d == b'0').count();
+    position -= leading as i32;
+    let trailing = digits[leading..len]
+        .iter()
+        .rev()
+        .take_while(|&&d| d == b'0')
+        .count();
+    let digits = &digits[leading..len - trailing];
+    let Some((&first, rest)) = digits.split_first() else {
+        out.extend_from_slice(general_java_double(value).as_bytes());
+        return;
+    };
+    if value < 0.0 {
+        out.push(b'-');
+    }
+    let exp = position - 1;
+    if (1e-3..1e7).contains(&abs) {
+        if exp >= 0 {
+            let whole = (exp + 1) as usize;
+            if digits.len() > whole {
+                out.extend_from_slice(&digits[..whole]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[whole..]);
+            } else {
+                out.extend_from_slice(digits);
+                out.extend(std::iter::repeat_n(b'0', whole - digits.len()));
+                out.extend_from_slice(b".0");
+            }
+        } else {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(digits);
+        }
+    } else {
+        out.push(first);
+        out.push(b'.');
+        out.extend_from_slice(if rest.is_empty() { b"0" } else { rest });
+        out.push(b'E');
+        out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+    }
+}
+
+/// [`java_double_to_string`] through Rust's formatting, for every value.
+fn general_java_double(value: f64) -> String {
     if value.is_nan() {
         return "NaN".to_string();
     }
@@ -610,6 +696,43 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(java_double_to_string(value), expected, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn the_fast_double_writer_agrees_with_the_general_one() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut values = vec![1e-3, 9.999e-4, 1e7, 9999999.999, 123.0, 1e16, 1e22, 0.5];
+        for _ in 0..200_000 {
+            let bits = next();
+            values.push(f64::from_bits(bits));
+            values.push((bits % 10_000_000) as f64 / 1000.0);
+            values.push((bits % 1000) as f64 * 10f64.powi((bits % 40) as i32 - 20));
+        }
+        for value in values {
+            let mut fast = Vec::new();
+            write_java_double(&mut fast, value);
+            let fast = String::from_utf8(fast).unwrap();
+            let general = general_java_double(value);
+            if fast != general {
+                // Two shortest decimals equally near the value: Java takes the one whose last
+                // digit is even, where Rust's formatting may take the other.
+                let last_digit = |t: &str| t.split('E').next().and_then(|m| m.bytes().last());
+                assert_eq!(fast.len(), general.len(), "{value:e}");
+                assert_eq!(fast.parse::<f64>().ok(), Some(value), "{fast}");
+                assert_eq!(general.parse::<f64>().ok(), Some(value), "{general}");
+                assert!(
+                    last_digit(&fast).is_some_and(|d| d % 2 == 0),
+                    "{fast} vs {general}"
+                );
+            }
         }
     }
 

@@ -244,7 +244,7 @@ fn write_cell(
             if !v.is_finite() {
                 return write_scalar(out, &ScalarValue::Float64(Some(v)), ty, exact_scale);
             }
-            out.extend_from_slice(text::java_double_to_string(v).as_bytes());
+            text::write_java_double(out, v);
         }
         _ => return write_scalar(out, &cell_scalar(array, row)?, ty, exact_scale),
     }
@@ -281,7 +281,7 @@ fn write_scalar(
         // Java's digits are already valid JSON (`1.0E10`); only NaN and the infinities are
         // quoted.
         ScalarValue::Float64(Some(v)) if v.is_finite() => {
-            out.extend_from_slice(text::java_double_to_string(*v).as_bytes());
+            text::write_java_double(out, *v);
             Ok(())
         }
         other => write_json(out, &scalar_to_json(other, ty)?),
