@@ -27,11 +27,9 @@ pub fn scan_object<'a>(text: &'a str, mut field: impl FnMut(&'a str, &'a str)) -
             return None;
         }
         let name_start = at + 1;
-        let name_end = name_start + bytes[name_start..].iter().position(|&b| b == b'"')?;
-        if bytes[name_start..name_end]
-            .iter()
-            .any(|&b| b == b'\\' || b < 0x20)
-        {
+        // A name with an escape or a control character is left to serde_json.
+        let name_end = string_special(bytes, name_start);
+        if bytes.get(name_end) != Some(&b'"') {
             return None;
         }
         at = skip_whitespace(bytes, name_end + 1);
@@ -86,11 +84,43 @@ fn literal(bytes: &[u8], at: usize, word: &[u8]) -> Option<usize> {
     bytes[at..].starts_with(word).then_some(at + word.len())
 }
 
+/// The index of the first `"`, `\\` or control character at or after `at` (or the length):
+/// eight bytes at a time, as strings are most of a record's bytes.
+#[inline]
+fn string_special(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Bytes of `x` that are zero have their high bit set in the result; the lowest flagged
+    // byte is always a true one.
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(chunk);
+        let found = zero_bytes(x ^ (ONES * u64::from(b'"')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while bytes
+        .get(at)
+        .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
+    {
+        at += 1;
+    }
+    at.min(bytes.len())
+}
+
 /// A string's end (past its closing quote); escapes must be JSON's.
 #[inline]
 fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {
+        i = string_special(bytes, i);
         match *bytes.get(i)? {
             b'"' => return Some(i + 1),
             b'\\' => match *bytes.get(i + 1)? {
@@ -104,8 +134,7 @@ fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
                 }
                 _ => return None,
             },
-            b if b < 0x20 => return None,
-            _ => i += 1,
+            _ => return None,
         }
     }
 }
@@ -205,6 +234,32 @@ mod tests {
         let value = crate::bench::generator::bid_value(&bid);
         let text = std::str::from_utf8(&value).unwrap();
         assert_eq!(fields(text).map(|f| f.len()), Some(6), "{text}");
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_of_a_string() {
+        for text in [
+            "",
+            "abc",
+            "abcdefgh\"",
+            "abcdefghijklmno\\x",
+            "é€😀abcdefg\u{1}",
+            "\"",
+            "0123456789abcdef0123456789",
+        ] {
+            let bytes = text.as_bytes();
+            for start in 0..=bytes.len() {
+                let expected = bytes[start..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .map_or(bytes.len(), |p| p + start);
+                assert_eq!(
+                    string_special(bytes, start),
+                    expected,
+                    "{text:?} from {start}"
+                );
+            }
+        }
     }
 
     #[test]
