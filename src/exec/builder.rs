@@ -70,7 +70,7 @@ impl ColumnBuilder {
             (ColumnBuilder::Double(b), Cell::Double(v)) => b.append_value(v),
             (ColumnBuilder::Decimal(b, _), Cell::Decimal(v)) => b.append_value(v),
             (ColumnBuilder::Text(b), Cell::Text(v)) => b.append_value(v),
-            (builder, Cell::Scalar(v)) => return builder.append_scalar(v),
+            (builder, Cell::Scalar(v)) => return builder.append_scalar(*v),
             (builder, other) => return builder.append_scalar(other.to_scalar(ty)),
         }
         Ok(())

@@ -197,9 +197,8 @@ pub fn decode<'r>(
             let cell = match *origin {
                 Origin::Key(i) if has_key => key_cells.get_mut(i).map(std::mem::take),
                 Origin::Value(i) if has_value => value_cells.get_mut(i).map(std::mem::take),
-                Origin::Header if !builder.is_unread() => Some(Cell::Scalar(header_value(
-                    record,
-                    column.header_key.as_deref(),
+                Origin::Header if !builder.is_unread() => Some(Cell::Scalar(Box::new(
+                    header_value(record, column.header_key.as_deref()),
                 ))),
                 _ => None,
             };

@@ -205,8 +205,8 @@ pub enum Cell<'a> {
     /// The unscaled value of a DECIMAL of the column's precision and scale.
     Decimal(i128),
     Text(Cow<'a, str>),
-    /// Any other value.
-    Scalar(ScalarValue),
+    /// Any other value (boxed: it is rare, and keeps every cell small to move).
+    Scalar(Box<ScalarValue>),
 }
 
 impl Cell<'_> {
@@ -226,7 +226,7 @@ impl Cell<'_> {
             }
             (Cell::Decimal(v), _) => ScalarValue::Decimal128(Some(*v), 38, 0),
             (Cell::Text(s), _) => ScalarValue::Utf8(Some(s.to_string())),
-            (Cell::Scalar(s), _) => s.clone(),
+            (Cell::Scalar(s), _) => (**s).clone(),
         }
     }
 }
@@ -273,7 +273,7 @@ impl RowReader {
         }
         match deserialize(&self.spec, &self.columns, self.wrapped, bytes)? {
             Some(values) => {
-                cells.extend(values.into_iter().map(Cell::Scalar));
+                cells.extend(values.into_iter().map(|v| Cell::Scalar(Box::new(v))));
                 Ok(true)
             }
             None => Ok(false),
@@ -451,6 +451,12 @@ mod tests {
 
     fn spec(kind: FormatKind) -> FormatSpec {
         FormatSpec::new(kind)
+    }
+
+    #[test]
+    fn cells_stay_small() {
+        // Every decoded value moves through a cell.
+        assert!(std::mem::size_of::<Cell<'_>>() <= 32);
     }
 
     #[test]

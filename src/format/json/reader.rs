@@ -163,6 +163,30 @@ fn locate(
     }
 }
 
+/// An integer the scanner checked (`-?digits`), as `str::parse` reads it; `None` when it does
+/// not fit an `i64`.
+fn parse_integer(raw: &str) -> Option<i64> {
+    let (negative, digits) = match raw.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        digits => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulated as a negative number, whose range includes i64::MIN.
+    let mut value: i64 = 0;
+    for &d in digits {
+        value = value
+            .checked_mul(10)?
+            .checked_sub(i64::from(d.wrapping_sub(b'0')))?;
+    }
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
+    }
+}
+
 /// Reads one field's JSON text (already validated) as `ty`, or `None` when the general
 /// path must decide.
 fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
@@ -171,21 +195,18 @@ fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
     }
     let first = *raw.as_bytes().first()?;
     let is_number = first == b'-' || first.is_ascii_digit();
-    let is_integer = is_number && !raw.contains(['.', 'e', 'E']);
+    // The scanner checked the number's grammar: digits alone (and a sign) make an integer.
+    let is_integer = is_number && raw.bytes().all(|b| b.is_ascii_digit() || b == b'-');
     let fast = match ty {
         SqlType::Boolean => match raw {
             "true" => Some(Cell::Boolean(true)),
             "false" => Some(Cell::Boolean(false)),
             _ => None,
         },
-        SqlType::Int if is_integer => raw
-            .parse::<i64>()
-            .ok()
+        SqlType::Int if is_integer => parse_integer(raw)
             .and_then(|v| i32::try_from(v).ok())
             .map(Cell::Int),
-        SqlType::Bigint | SqlType::Timestamp if is_integer => {
-            raw.parse::<i64>().ok().map(Cell::Long)
-        }
+        SqlType::Bigint | SqlType::Timestamp if is_integer => parse_integer(raw).map(Cell::Long),
         // Zero keeps its sign only through the general path's decimal reading.
         SqlType::Double if is_number => raw
             .parse::<f64>()
@@ -212,7 +233,7 @@ fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
     }
     // Everything else through the general coercion, so that its answers are the same.
     let value: serde_json::Value = serde_json::from_str(raw).ok()?;
-    coerce(&value, ty).ok().map(Cell::Scalar)
+    coerce(&value, ty).ok().map(|v| Cell::Scalar(Box::new(v)))
 }
 
 #[cfg(test)]
@@ -316,6 +337,25 @@ mod tests {
             "7",
         ] {
             assert_eq!(agrees(&cols, true, text), RowRead::Unhandled, "{text}");
+        }
+    }
+
+    #[test]
+    fn integers_parse_as_str_parse_does() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "-",
+            "",
+        ] {
+            assert_eq!(parse_integer(text), text.parse::<i64>().ok(), "{text}");
         }
     }
 
