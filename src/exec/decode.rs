@@ -194,6 +194,10 @@ pub fn decode<'r>(
             .zip(&origins)
             .zip(&mut builders)
         {
+            if builder.is_unread() {
+                builder.append(Cell::Null, &column.ty)?;
+                continue;
+            }
             let cell = match *origin {
                 Origin::Key(i) if has_key => key_cells.get_mut(i).map(std::mem::take),
                 Origin::Value(i) if has_value => value_cells.get_mut(i).map(std::mem::take),

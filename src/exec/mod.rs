@@ -417,6 +417,18 @@ impl PersistentQuery {
         if self.tasks.is_some() {
             return self.step_tasks(store, log);
         }
+        if let [input] = &self.inputs[..] {
+            let (records, _) =
+                store.read_in_arrival_order(&input.source.topic, input.position, BATCH_SIZE)?;
+            let read = records.len();
+            if read > 0 {
+                self.inputs[0].position += read as u64;
+                self.stats.records_in += read as u64;
+                self.process_run(0, &records, store, log)?;
+            }
+            self.commit_if_due(store, log)?;
+            return Ok(read);
+        }
         // Read each input, then merge them as Kafka Streams does: the record with the
         // smallest timestamp among the inputs' next records goes first (arrival breaks ties),
         // each input in its own order. An input that may have more records than were read
