@@ -32,6 +32,9 @@ use crate::engine::Engine;
 use crate::exec::QueryStats;
 use crate::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
 
+/// Bids generated and appended at a time before a throughput run.
+const LOAD_SLICE: u64 = 65_536;
+
 /// How often the latency probe appends a batch.
 pub const TICK: Duration = Duration::from_millis(1);
 /// The offered rate of the latency probe, in events/s.
@@ -188,10 +191,16 @@ impl Harness {
 pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
     let (seconds, records_out) = {
         let mut harness = Harness::new(config)?;
-        harness.store.append(
-            BIDS_TOPIC,
-            bid_records_with_keys(config.seed, 0, config.events, config.keys),
-        )?;
+        // In slices, so that the records waiting to be appended never outweigh the log.
+        let mut start = 0;
+        while start < config.events {
+            let end = config.events.min(start + LOAD_SLICE);
+            harness.store.append(
+                BIDS_TOPIC,
+                bid_records_with_keys(config.seed, start, end, config.keys),
+            )?;
+            start = end;
+        }
         let before = harness.stats()?;
         let start = Instant::now();
         harness.engine.run_until_idle()?;

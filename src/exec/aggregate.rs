@@ -8,6 +8,7 @@
 //! the grace period. EMIT FINAL holds a window's result back until the window closes.
 
 mod columnar;
+mod index;
 
 use std::collections::{BTreeMap, HashMap};
 

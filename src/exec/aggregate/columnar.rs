@@ -14,9 +14,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::Int64Type;
 
+use super::index::{GroupIndex, Slot};
 use super::{GroupId, KeyRows, write_group_id};
 use crate::exec::sink::{RowMeta, SinkRows};
-use crate::exec::store::{self, Store};
 use crate::exec::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::columnar::{Change, GroupsAccumulator, groups_accumulator};
 use crate::plan::aggregate::AggregatePlan;
@@ -24,10 +24,8 @@ use crate::sql::ast::{Emit, SourceKind, WindowType};
 
 /// Every group's state, by slot.
 pub(super) struct ColumnarGroups {
-    /// The slot of each group (key and window start).
-    slots: Store<GroupId, u32>,
-    /// Slots whose groups expired, to be reused.
-    free: Vec<u32>,
+    /// The slot of each group (key, and window start for windows).
+    index: GroupIndex,
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
     /// Per slot: the largest timestamp that contributed.
     max_timestamp: Vec<i64>,
@@ -53,21 +51,18 @@ impl ColumnarGroups {
             .map(|call| groups_accumulator(call.function.name, &call.signature))
             .collect::<Option<Vec<_>>>()?;
         Some(ColumnarGroups {
-            slots: store::memory(),
-            free: Vec::new(),
+            index: GroupIndex::default(),
             accumulators,
             max_timestamp: Vec::new(),
             emitted: Vec::new(),
         })
     }
 
-    /// The slot of a group, taken when the group is new.
-    fn slot(&mut self, id: &GroupId) -> u32 {
-        if let Some(slot) = self.slots.get(id) {
-            return *slot;
-        }
-        let slot = match self.free.pop() {
-            Some(slot) => {
+    /// The slot of a group, taken (and its state emptied) when the group is new.
+    fn slot(&mut self, id: &[u8]) -> Result<u32, ExecError> {
+        Ok(match self.index.slot(id)? {
+            Slot::Existing(slot) => slot,
+            Slot::Reused(slot) => {
                 let index = slot as usize;
                 for accumulator in &mut self.accumulators {
                     accumulator.reset(index);
@@ -76,8 +71,7 @@ impl ColumnarGroups {
                 self.emitted[index] = false;
                 slot
             }
-            None => {
-                let slot = self.max_timestamp.len() as u32;
+            Slot::Added(slot) => {
                 self.max_timestamp.push(i64::MIN);
                 self.emitted.push(false);
                 for accumulator in &mut self.accumulators {
@@ -85,21 +79,12 @@ impl ColumnarGroups {
                 }
                 slot
             }
-        };
-        self.slots.put(id.clone(), slot);
-        slot
+        })
     }
 
     /// Drops the groups `keep` rejects; their slots are reused.
-    pub(super) fn retain(&mut self, keep: &dyn Fn(&GroupId) -> bool) {
-        let free = &mut self.free;
-        self.slots.retain(&mut |id, slot| {
-            let kept = keep(id);
-            if !kept {
-                free.push(*slot);
-            }
-            kept
-        });
+    pub(super) fn retain(&mut self, keep: &dyn Fn(&[u8]) -> bool) {
+        self.index.retain(keep);
     }
 }
 
@@ -141,9 +126,14 @@ impl super::AggregateOperator {
         let mut timestamps = Vec::with_capacity(targets.len());
         for target in &targets {
             let row = target.row as usize;
-            let start = target.window.map_or(0, |(start, _)| start);
-            write_group_id(&mut id, batch.key_rows.row(row), start);
-            let slot = groups.slot(&id);
+            // A group is its key, and for a window the window's start too.
+            let slot = match target.window {
+                None => groups.slot(batch.key_rows.row(row))?,
+                Some((start, _)) => {
+                    write_group_id(&mut id, batch.key_rows.row(row), start);
+                    groups.slot(&id)?
+                }
+            };
             let latest = &mut groups.max_timestamp[slot as usize];
             *latest = (*latest).max(batch.rowtime.value(row));
             timestamps.push(*latest);
