@@ -331,7 +331,7 @@ impl Engine {
     pub fn commit(&mut self) -> Result<(), EngineError> {
         for query in &mut self.queries {
             query
-                .commit(self.store.as_ref(), &mut self.processing_log)
+                .commit(self.store.as_ref())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?;
         }
         Ok(())
@@ -352,7 +352,7 @@ impl Engine {
             None => {
                 // A query that stops commits first: no held update is lost.
                 for mut q in self.queries.drain(..) {
-                    q.commit(self.store.as_ref(), &mut self.processing_log)
+                    q.commit(self.store.as_ref())
                         .map_err(|e| EngineError::Runtime(e.to_string()))?;
                     self.catalog.remove_query(&q.id);
                 }
@@ -369,7 +369,7 @@ impl Engine {
                 };
                 let mut query = self.queries.remove(index);
                 query
-                    .commit(self.store.as_ref(), &mut self.processing_log)
+                    .commit(self.store.as_ref())
                     .map_err(|e| EngineError::Runtime(e.to_string()))?;
                 self.catalog.remove_query(&id);
                 Ok(Outcome::Message("Query terminated.".to_string()))

@@ -387,7 +387,7 @@ impl Engine {
         for query in &mut self.queries {
             if query.sink_topic() == Some(plan.source.topic.as_str()) {
                 query
-                    .commit(self.store.as_ref(), &mut self.processing_log)
+                    .commit(self.store.as_ref())
                     .map_err(|e| EngineError::Runtime(e.to_string()))?;
             }
         }

@@ -5,38 +5,45 @@
 //! `commit.interval.ms`, or earlier when the cache outgrows its size. Fewer, later updates
 //! reach the output topic; none is lost, since the latest state of every key is written.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
-use datafusion::common::ScalarValue;
+use hashbrown::HashTable;
 
-use super::sink::SinkRow;
+use crate::topics::ProducerRecord;
 
 /// ksqlDB's default `commit.interval.ms`.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(2000);
 
-type CacheKey = (Vec<ScalarValue>, Option<(i64, i64)>);
+/// What the cache counts for an entry besides its key and value bytes.
+const ENTRY_OVERHEAD: usize = 64;
 
 /// Pending table updates, the latest per key.
+///
+/// Updates arrive encoded, so an entry is identified by its key bytes (which carry the window
+/// of a windowed key) and costs what it will cost to write, as Kafka Streams counts its cache.
 #[derive(Debug)]
 pub struct RecordCache {
-    key_count: usize,
     max_bytes: usize,
     interval: Duration,
     /// The latest update of each key, with the order of that update.
-    entries: HashMap<CacheKey, (u64, SinkRow)>,
+    held: Vec<(u64, ProducerRecord)>,
+    /// Where in `held` each key's update is, found by the key's bytes.
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     bytes: usize,
     updates: u64,
     last_commit: Instant,
 }
 
 impl RecordCache {
-    pub fn new(key_count: usize, max_bytes: usize, interval: Duration) -> RecordCache {
+    pub fn new(max_bytes: usize, interval: Duration) -> RecordCache {
         RecordCache {
-            key_count,
             max_bytes,
             interval,
-            entries: HashMap::new(),
+            held: Vec::new(),
+            index: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             bytes: 0,
             updates: 0,
             last_commit: Instant::now(),
@@ -44,87 +51,101 @@ impl RecordCache {
     }
 
     /// Holds updates; each replaces the pending update of its key.
-    pub fn put(&mut self, rows: Vec<SinkRow>) {
-        for row in rows {
-            let key = row.values[..self.key_count.min(row.values.len())].to_vec();
-            let size = row_size(&row);
+    pub fn put(&mut self, records: Vec<ProducerRecord>) {
+        for record in records {
             self.updates += 1;
-            if let Some((_, old)) = self.entries.insert((key, row.window), (self.updates, row)) {
-                self.bytes -= row_size(&old);
+            self.bytes += record_size(&record);
+            let (held, hasher) = (&mut self.held, &self.hasher);
+            let hash = hasher.hash_one(&record.key);
+            let found = self.index.find(hash, |&at| {
+                held.get(at as usize)
+                    .is_some_and(|(_, h)| h.key == record.key)
+            });
+            match found.and_then(|&at| held.get_mut(at as usize)) {
+                Some((order, old)) => {
+                    self.bytes -= record_size(old);
+                    *order = self.updates;
+                    *old = record;
+                }
+                None => {
+                    let at = held.len() as u32;
+                    held.push((self.updates, record));
+                    self.index.insert_unique(hash, at, |&at| {
+                        held.get(at as usize)
+                            .map_or(0, |(_, h)| hasher.hash_one(&h.key))
+                    });
+                }
             }
-            self.bytes += size;
         }
     }
 
     /// Whether the query should commit: the interval has passed or the cache is full.
     pub fn is_due(&self) -> bool {
-        !self.entries.is_empty()
+        !self.held.is_empty()
             && (self.bytes >= self.max_bytes || self.last_commit.elapsed() >= self.interval)
     }
 
     /// The pending updates, in the order of their last change, leaving the cache empty.
-    pub fn take(&mut self) -> Vec<SinkRow> {
+    pub fn take(&mut self) -> Vec<ProducerRecord> {
         self.last_commit = Instant::now();
         self.bytes = 0;
-        let mut pending: Vec<(u64, SinkRow)> = self.entries.drain().map(|(_, v)| v).collect();
+        self.index.clear();
+        let mut pending = std::mem::take(&mut self.held);
         pending.sort_unstable_by_key(|(order, _)| *order);
-        pending.into_iter().map(|(_, row)| row).collect()
+        pending.into_iter().map(|(_, record)| record).collect()
     }
 }
 
-/// What a held update costs, roughly as the record cache counts it.
-fn row_size(row: &SinkRow) -> usize {
-    row.values.iter().map(ScalarValue::size).sum::<usize>() + std::mem::size_of::<SinkRow>()
+/// What a held update costs: its key and value bytes, and the entry around them.
+fn record_size(record: &ProducerRecord) -> usize {
+    let bytes = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
+    bytes(&record.key) + bytes(&record.value) + ENTRY_OVERHEAD
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(key: &str, value: i64) -> SinkRow {
-        SinkRow {
-            values: vec![
-                ScalarValue::Utf8(Some(key.to_string())),
-                ScalarValue::Int64(Some(value)),
-            ],
-            tombstone: false,
-            null_key: false,
-            timestamp: 0,
-            headers: Vec::new(),
-            window: None,
-            position: (0, 0),
+    fn record(key: &str, value: &str) -> ProducerRecord {
+        ProducerRecord {
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            ..Default::default()
         }
     }
 
-    fn values(rows: &[SinkRow]) -> Vec<(String, i64)> {
-        rows.iter()
-            .map(|r| match (&r.values[0], &r.values[1]) {
-                (ScalarValue::Utf8(Some(k)), ScalarValue::Int64(Some(v))) => (k.clone(), *v),
-                _ => unreachable!(),
+    fn values(records: &[ProducerRecord]) -> Vec<(&[u8], &[u8])> {
+        records
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_deref().unwrap_or_default(),
+                    r.value.as_deref().unwrap_or_default(),
+                )
             })
             .collect()
     }
 
     #[test]
     fn keeps_the_latest_update_per_key_in_order_of_last_change() {
-        let mut cache = RecordCache::new(1, usize::MAX, Duration::from_secs(3600));
-        cache.put(vec![row("a", 1), row("b", 2), row("a", 3)]);
+        let mut cache = RecordCache::new(usize::MAX, Duration::from_secs(3600));
+        cache.put(vec![record("a", "1"), record("b", "2"), record("a", "3")]);
         assert!(!cache.is_due(), "neither full nor past the interval");
         assert_eq!(
             values(&cache.take()),
-            vec![("b".to_string(), 2), ("a".to_string(), 3)]
+            vec![(&b"b"[..], &b"2"[..]), (&b"a"[..], &b"3"[..])]
         );
         assert!(cache.take().is_empty());
     }
 
     #[test]
     fn commits_when_full_or_when_the_interval_has_passed() {
-        let mut full = RecordCache::new(1, 1, Duration::from_secs(3600));
-        full.put(vec![row("a", 1)]);
+        let mut full = RecordCache::new(1, Duration::from_secs(3600));
+        full.put(vec![record("a", "1")]);
         assert!(full.is_due());
-        let mut timed = RecordCache::new(1, usize::MAX, Duration::ZERO);
+        let mut timed = RecordCache::new(usize::MAX, Duration::ZERO);
         assert!(!timed.is_due(), "nothing to commit");
-        timed.put(vec![row("a", 1)]);
+        timed.put(vec![record("a", "1")]);
         assert!(timed.is_due());
     }
 }

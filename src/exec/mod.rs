@@ -272,12 +272,8 @@ impl PersistentQuery {
         max_bytes: usize,
         interval: std::time::Duration,
     ) -> PersistentQuery {
-        if let Output::Topic(sink) = &self.output {
-            self.cache = Some(cache::RecordCache::new(
-                sink.key_columns.len(),
-                max_bytes,
-                interval,
-            ));
+        if let Output::Topic(_) = &self.output {
+            self.cache = Some(cache::RecordCache::new(max_bytes, interval));
         }
         self
     }
@@ -300,12 +296,12 @@ impl PersistentQuery {
         let (Some(tasks), Output::Topic(sink)) = (&mut self.tasks, &self.output) else {
             return Ok(0);
         };
-        let direct = self.cache.is_none().then_some(sink.as_ref());
         let outputs = tasks.step(tasks::StepContext {
             query_id: &self.id,
             inputs: &self.inputs,
             options: &self.options,
-            sink: direct,
+            sink,
+            cached: self.cache.is_some(),
             store,
         })?;
         let mut read = 0;
@@ -314,51 +310,31 @@ impl PersistentQuery {
             log.extend(output.log);
             self.stats.absorb(&output.stats);
             if let Some(cache) = &mut self.cache {
-                cache.put(output.rows);
+                cache.put(output.records);
             }
         }
-        self.commit_if_due(store, log)?;
+        self.commit_if_due(store)?;
         Ok(read)
     }
 
     /// Writes the updates the record cache holds, if it has any (a commit).
-    pub fn commit(
-        &mut self,
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<(), ExecError> {
+    pub fn commit(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
         let (Some(cache), Output::Topic(sink)) = (&mut self.cache, &self.output) else {
             return Ok(());
         };
-        let rows = cache.take();
-        if rows.is_empty() {
+        let out = cache.take();
+        if out.is_empty() {
             return Ok(());
         }
-        let topic = self
-            .inputs
-            .first()
-            .map(|i| i.source.topic.as_str())
-            .unwrap_or_default();
-        let mut reporter = Reporter {
-            query_id: &self.id,
-            topic,
-            log,
-            stats: &mut self.stats,
-        };
-        let out = sink.encode(rows, &mut reporter)?;
-        reporter.stats.records_out += out.len() as u64;
+        self.stats.records_out += out.len() as u64;
         store.append(&sink.topic, out)?;
         Ok(())
     }
 
     /// Commits when the commit interval has passed or the record cache is full.
-    fn commit_if_due(
-        &mut self,
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<(), ExecError> {
+    fn commit_if_due(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
         if self.cache.as_ref().is_some_and(cache::RecordCache::is_due) {
-            self.commit(store, log)?;
+            self.commit(store)?;
         }
         Ok(())
     }
@@ -426,7 +402,7 @@ impl PersistentQuery {
                 self.stats.records_in += read as u64;
                 self.process_run(0, &records, store, log)?;
             }
-            self.commit_if_due(store, log)?;
+            self.commit_if_due(store)?;
             return Ok(read);
         }
         // Read each input, then merge them as Kafka Streams does: the record with the
@@ -445,7 +421,7 @@ impl PersistentQuery {
         }
         let merged = merge_by_timestamp(queues, &more);
         if merged.is_empty() {
-            self.commit_if_due(store, log)?;
+            self.commit_if_due(store)?;
             return Ok(0);
         }
         let read = merged.len();
@@ -463,7 +439,7 @@ impl PersistentQuery {
                 run.clear();
             }
         }
-        self.commit_if_due(store, log)?;
+        self.commit_if_due(store)?;
         Ok(read)
     }
 
@@ -493,15 +469,15 @@ impl PersistentQuery {
             return Ok(());
         }
         match &mut self.output {
-            Output::Topic(_) if self.cache.is_some() => {
-                if let Some(cache) = &mut self.cache {
-                    cache.put(rows.into_rows()?);
-                }
-            }
             Output::Topic(sink) => {
                 let out = sink.encode(rows, &mut reporter)?;
-                reporter.stats.records_out += out.len() as u64;
-                store.append(&sink.topic, out)?;
+                match &mut self.cache {
+                    Some(cache) => cache.put(out),
+                    None => {
+                        reporter.stats.records_out += out.len() as u64;
+                        store.append(&sink.topic, out)?;
+                    }
+                }
             }
             Output::Rows(sink) => {
                 for row in rows.into_rows()? {

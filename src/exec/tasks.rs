@@ -9,11 +9,12 @@
 
 use std::collections::VecDeque;
 
-use super::sink::{Sink, SinkRow};
+use super::sink::Sink;
 use super::{
     BATCH_SIZE, DecodeOptions, ExecError, Input, ProcessingLogEntry, QueryStats, Reporter, Stage,
     merge_by_timestamp, run_stage,
 };
+use crate::topics::ProducerRecord;
 use crate::topics::TopicStore;
 
 /// One partition's share of a query.
@@ -28,8 +29,8 @@ pub struct Task {
 #[derive(Default)]
 pub struct TaskOutput {
     pub read: usize,
-    /// Rows, when a record cache holds them first.
-    pub rows: Vec<SinkRow>,
+    /// Encoded records, when a record cache holds them first.
+    pub records: Vec<ProducerRecord>,
     pub log: Vec<ProcessingLogEntry>,
     pub stats: QueryStats,
 }
@@ -40,8 +41,9 @@ pub struct StepContext<'a> {
     pub query_id: &'a str,
     pub inputs: &'a [Input],
     pub options: &'a DecodeOptions,
-    /// `None` when the rows go to a record cache.
-    pub sink: Option<&'a Sink>,
+    pub sink: &'a Sink,
+    /// Whether a record cache takes the records (they are returned, not appended).
+    pub cached: bool,
     pub store: &'a dyn TopicStore,
 }
 
@@ -134,6 +136,7 @@ impl Task {
             inputs,
             options,
             sink,
+            cached,
             store,
         } = cx;
         let mut queues: Vec<VecDeque<crate::topics::Record>> = Vec::with_capacity(inputs.len());
@@ -174,17 +177,14 @@ impl Task {
                 &mut reporter,
             )?;
             run.clear();
-            match sink {
-                Some(sink) => {
-                    // Each task appends its own records: partitions are independent, and the
-                    // tasks' appends overlap with each other's work.
-                    let encoded = sink.encode(rows, &mut reporter)?;
-                    reporter.stats.records_out += encoded.len() as u64;
-                    if !encoded.is_empty() {
-                        store.append(&sink.topic, encoded)?;
-                    }
-                }
-                None => output.rows.extend(rows.into_rows()?),
+            let encoded = sink.encode(rows, &mut reporter)?;
+            if cached {
+                output.records.extend(encoded);
+            } else if !encoded.is_empty() {
+                // Each task appends its own records: partitions are independent, and the
+                // tasks' appends overlap with each other's work.
+                reporter.stats.records_out += encoded.len() as u64;
+                store.append(&sink.topic, encoded)?;
             }
         }
         Ok(output)
