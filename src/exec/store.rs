@@ -2,7 +2,9 @@
 //!
 //! Operators see only [`StateStore`]; today every store is a [`MemoryStore`]. A store backed by
 //! a compacted changelog topic (so a restarted task rebuilds its state) implements the same
-//! trait, and the operators don't change.
+//! trait, and the operators don't change. The columnar aggregation is the exception: it keeps
+//! its groups in typed vectors behind its own compact index (`aggregate::index`), which a
+//! changelog would restore slot by slot.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -9,7 +9,6 @@
 //! read through the slow path field by field.
 
 use std::borrow::Cow;
-use std::ops::Range;
 
 use serde::de;
 use serde_json::value::RawValue;
@@ -37,9 +36,20 @@ pub struct JsonRowReader {
     columns: Vec<Column>,
     wrapped: bool,
     /// Per column: where its exactly named field was found in the current record.
-    exact: Vec<Option<Range<usize>>>,
+    exact: Vec<Option<Found>>,
     /// Per column: where a field whose upper-cased name equals the column's was found.
-    folded: Vec<Option<Range<usize>>>,
+    folded: Vec<Option<Found>>,
+    /// Every column name is its own upper case, so a field that matches a column exactly
+    /// cannot also match another by upper-casing.
+    upper_case_columns: bool,
+}
+
+/// Where a field's value is in a record, and whether it is a string with escapes.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    start: u32,
+    end: u32,
+    escaped: bool,
 }
 
 impl JsonRowReader {
@@ -49,6 +59,7 @@ impl JsonRowReader {
             wrapped: wrapped || columns.len() != 1,
             exact: vec![None; columns.len()],
             folded: vec![None; columns.len()],
+            upper_case_columns: columns.iter().all(|c| c.name == c.name.to_uppercase()),
         }
     }
 
@@ -64,7 +75,7 @@ impl JsonRowReader {
             let Ok(raw) = <&RawValue as de::Deserialize>::deserialize(&mut deserializer) else {
                 return RowRead::Unhandled;
             };
-            return match read_cell(raw.get(), &self.columns[0].ty) {
+            return match read_cell(raw.get(), &self.columns[0].ty, raw.get().contains('\\')) {
                 Some(cell) => {
                     cells.push(cell);
                     RowRead::Row
@@ -88,28 +99,42 @@ impl JsonRowReader {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return RowRead::Unhandled;
         };
+        // Spans are 32-bit.
+        if text.len() > u32::MAX as usize {
+            return RowRead::Unhandled;
+        }
         let base = text.as_ptr() as usize;
         let mut ordinal = 0;
         let (columns, exact, folded) = (&self.columns, &mut self.exact, &mut self.folded);
-        let scanned = scan_object(text, |name, value| {
+        let upper_case_columns = self.upper_case_columns;
+        let scanned = scan_object(text, |name, value, escaped| {
             let start = value.as_ptr() as usize - base;
-            locate(
-                columns,
-                exact,
-                folded,
-                ordinal,
-                name,
-                start..start + value.len(),
-            );
+            let found = Found {
+                start: start as u32,
+                end: (start + value.len()) as u32,
+                escaped,
+            };
+            // Data usually lists the fields in the schema's order.
+            match columns.get(ordinal) {
+                Some(column) if upper_case_columns && column.name == name => {
+                    exact[ordinal] = Some(found)
+                }
+                _ => locate(columns, exact, folded, ordinal, name, found),
+            }
             ordinal += 1;
         });
         if scanned.is_none() {
             return RowRead::Unhandled;
         }
         for (i, column) in self.columns.iter().enumerate() {
-            let found = self.exact[i].clone().or_else(|| self.folded[i].clone());
+            let found = self.exact[i].or(self.folded[i]);
             let cell = match found {
-                Some(range) => match read_cell(&text[range], &column.ty) {
+                Some(f) => match read_cell(
+                    text.get(f.start as usize..f.end as usize)
+                        .unwrap_or_default(),
+                    &column.ty,
+                    f.escaped,
+                ) {
                     Some(cell) => cell,
                     None => return RowRead::Unhandled,
                 },
@@ -126,11 +151,11 @@ impl JsonRowReader {
 /// replaces an earlier one.
 fn locate(
     columns: &[Column],
-    exact: &mut [Option<Range<usize>>],
-    folded: &mut [Option<Range<usize>>],
+    exact: &mut [Option<Found>],
+    folded: &mut [Option<Found>],
     ordinal: usize,
     name: &str,
-    range: Range<usize>,
+    range: Found,
 ) {
     // Names with no lower-case letters upper-case to themselves: only the exact match can
     // apply.
@@ -148,7 +173,7 @@ fn locate(
     let folded_name = (needs_folding && !name.is_ascii()).then(|| name.to_uppercase());
     for (i, column) in columns.iter().enumerate() {
         if column.name == name {
-            exact[i] = Some(range.clone());
+            exact[i] = Some(range);
         } else if needs_folding
             && match &folded_name {
                 Some(upper) => column.name == *upper,
@@ -158,7 +183,7 @@ fn locate(
                 }
             }
         {
-            folded[i] = Some(range.clone());
+            folded[i] = Some(range);
         }
     }
 }
@@ -189,7 +214,7 @@ fn parse_integer(raw: &str) -> Option<i64> {
 
 /// Reads one field's JSON text (already validated) as `ty`, or `None` when the general
 /// path must decide.
-fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
+fn read_cell<'a>(raw: &'a str, ty: &SqlType, escaped: bool) -> Option<Cell<'a>> {
     if raw == "null" {
         return Some(Cell::Null);
     }
@@ -218,7 +243,7 @@ fn read_cell<'a>(raw: &'a str, ty: &SqlType) -> Option<Cell<'a>> {
             .map(Cell::Decimal),
         SqlType::String if first == b'"' => {
             let inner = &raw[1..raw.len() - 1];
-            if inner.contains('\\') {
+            if escaped {
                 serde_json::from_str::<String>(raw)
                     .ok()
                     .map(|s| Cell::Text(Cow::Owned(s)))

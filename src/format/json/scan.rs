@@ -9,10 +9,10 @@
 
 use serde::de::IgnoredAny;
 
-/// Calls `field(name, value)` for each top-level field of the object `text` starts with (after
-/// whitespace), in order. `None` when it gives up; what follows the object is ignored, as
-/// Jackson does.
-pub fn scan_object<'a>(text: &'a str, mut field: impl FnMut(&'a str, &'a str)) -> Option<()> {
+/// Calls `field(name, value, escaped)` for each top-level field of the object `text` starts
+/// with (after whitespace), in order; `escaped` tells whether a string value has escapes.
+/// `None` when it gives up; what follows the object is ignored, as Jackson does.
+pub fn scan_object<'a>(text: &'a str, mut field: impl FnMut(&'a str, &'a str, bool)) -> Option<()> {
     let bytes = text.as_bytes();
     let mut at = skip_whitespace(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
@@ -37,10 +37,14 @@ pub fn scan_object<'a>(text: &'a str, mut field: impl FnMut(&'a str, &'a str)) -
             return None;
         }
         let value_start = skip_whitespace(bytes, at + 1);
-        let value_end = skip_value(bytes, value_start)?;
+        let (value_end, escaped) = match bytes.get(value_start) {
+            Some(b'"') => skip_string(bytes, value_start)?,
+            _ => (skip_value(bytes, value_start)?, false),
+        };
         field(
             text.get(name_start..name_end)?,
             text.get(value_start..value_end)?,
+            escaped,
         );
         at = skip_whitespace(bytes, value_end);
         match bytes.get(at) {
@@ -63,7 +67,7 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 #[inline]
 fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
     match *bytes.get(at)? {
-        b'"' => skip_string(bytes, at),
+        b'"' => skip_string(bytes, at).map(|(end, _)| end),
         b'-' | b'0'..=b'9' => skip_number(bytes, at),
         b't' => literal(bytes, at, b"true"),
         b'f' => literal(bytes, at, b"false"),
@@ -115,25 +119,29 @@ fn string_special(bytes: &[u8], mut at: usize) -> usize {
     at.min(bytes.len())
 }
 
-/// A string's end (past its closing quote); escapes must be JSON's.
+/// A string's end (past its closing quote), and whether it has escapes, which must be JSON's.
 #[inline]
-fn skip_string(bytes: &[u8], at: usize) -> Option<usize> {
+fn skip_string(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
     let mut i = at + 1;
+    let mut escaped = false;
     loop {
         i = string_special(bytes, i);
         match *bytes.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => match *bytes.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' => {
-                    let hex = bytes.get(i + 2..i + 6)?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match *bytes.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        let hex = bytes.get(i + 2..i + 6)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        i += 6;
                     }
-                    i += 6;
+                    _ => return None,
                 }
-                _ => return None,
-            },
+            }
             _ => return None,
         }
     }
@@ -186,7 +194,7 @@ fn skip_nested(bytes: &[u8], at: usize) -> Option<usize> {
                 }
             }
             b'"' => {
-                i = skip_string(bytes, i)?;
+                i = skip_string(bytes, i)?.0;
                 continue;
             }
             _ => {}
@@ -201,7 +209,7 @@ mod tests {
 
     fn fields(text: &str) -> Option<Vec<(String, String)>> {
         let mut out = Vec::new();
-        scan_object(text, |n, v| out.push((n.to_string(), v.to_string())))?;
+        scan_object(text, |n, v, _| out.push((n.to_string(), v.to_string())))?;
         Some(out)
     }
 
@@ -234,6 +242,17 @@ mod tests {
         let value = crate::bench::generator::bid_value(&bid);
         let text = std::str::from_utf8(&value).unwrap();
         assert_eq!(fields(text).map(|f| f.len()), Some(6), "{text}");
+    }
+
+    #[test]
+    fn tells_which_strings_have_escapes() {
+        let mut flags = Vec::new();
+        scan_object(
+            r#"{"A":"x\"y","B":"plain","C":1,"D":"\u0041"}"#,
+            |_, _, e| flags.push(e),
+        )
+        .unwrap();
+        assert_eq!(flags, [true, false, false, true]);
     }
 
     #[test]
