@@ -608,16 +608,7 @@ impl AggregateOperator {
         }
         let batch = batch_of(scope.arrow_schema(), columns, emitted.len())?;
         let positions: Vec<(u32, u64)> = emitted.iter().map(|e| e.position).collect();
-        let having = match &self.plan.having {
-            Some(h) => Some(evaluate(h, &batch, &positions, reporter)?),
-            None => None,
-        };
-        let outputs = self
-            .plan
-            .outputs
-            .iter()
-            .map(|o| evaluate(&o.expr, &batch, &positions, reporter))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (having, outputs) = having_and_outputs(&self.plan, &batch, &positions, reporter)?;
         // Without HAVING, a group's change is always written (only merged sessions become
         // tombstones), so no group needs looking up again.
         let always_written = having.is_none()
@@ -836,6 +827,26 @@ impl AggregateOperator {
         let batch = batch_of(scope.arrow_schema(), columns, rows.len())?;
         Ok((batch, weights, out_headers, out_positions))
     }
+}
+
+/// HAVING (when the query has one) and the output columns over a batch of the aggregate
+/// scope.
+fn having_and_outputs(
+    plan: &AggregatePlan,
+    batch: &datafusion::arrow::record_batch::RecordBatch,
+    positions: &[(u32, u64)],
+    reporter: &mut Reporter<'_>,
+) -> Result<(Option<ArrayRef>, Vec<ArrayRef>), ExecError> {
+    let having = match &plan.having {
+        Some(h) => Some(evaluate(h, batch, positions, reporter)?),
+        None => None,
+    };
+    let outputs = plan
+        .outputs
+        .iter()
+        .map(|o| evaluate(&o.expr, batch, positions, reporter))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((having, outputs))
 }
 
 /// What a group's change writes, given whether its session was merged away, whether it

@@ -17,7 +17,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use super::index::{GroupIndex, Slot};
 use super::{GroupId, KeyRows, write_group_id};
 use crate::exec::sink::{RowMeta, SinkRows};
-use crate::exec::{ExecError, Headers, Reporter, batch_of, evaluate};
+use crate::exec::{ExecError, Headers, Reporter, batch_of};
 use crate::functions::aggregate::columnar::{Change, GroupsAccumulator, groups_accumulator};
 use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{Emit, SourceKind, WindowType};
@@ -177,16 +177,8 @@ impl super::AggregateOperator {
             .iter()
             .map(|t| batch.positions[t.row as usize])
             .collect();
-        let having = match &self.plan.having {
-            Some(h) => Some(evaluate(h, &scope, &positions, reporter)?),
-            None => None,
-        };
-        let outputs = self
-            .plan
-            .outputs
-            .iter()
-            .map(|o| evaluate(&o.expr, &scope, &positions, reporter))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (having, outputs) =
+            super::having_and_outputs(&self.plan, &scope, &positions, reporter)?;
         let having = having.as_ref().map(|h| h.as_boolean_opt());
         let mut rows = Vec::with_capacity(targets.len());
         for (i, target) in targets.iter().enumerate() {

@@ -103,6 +103,72 @@ pub fn serialize_with_scales(
     values: &[ScalarValue],
     exact_scale: &[bool],
 ) -> Result<Option<Vec<u8>>> {
+    serialize_row(columns, wrapped, values, exact_scale)
+}
+
+/// [`serialize_with_scales`] of row `row` of `arrays`: the common types are written straight
+/// from their arrays, the others through their `ScalarValue`, with the same text either way.
+pub fn serialize_arrays(
+    columns: &[Column],
+    wrapped: bool,
+    arrays: &[ArrayRef],
+    row: usize,
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
+    serialize_row(columns, wrapped, &ArrayRow { arrays, row }, exact_scale)
+}
+
+/// The values of one row, however they are held.
+trait RowValues {
+    fn len(&self) -> usize;
+    fn is_null(&self, i: usize) -> Result<bool>;
+    /// Appends value `i` as [`write_scalar`] writes it.
+    fn write(&self, out: &mut Vec<u8>, i: usize, ty: &SqlType, exact_scale: bool) -> Result<()>;
+}
+
+impl RowValues for [ScalarValue] {
+    fn len(&self) -> usize {
+        <[ScalarValue]>::len(self)
+    }
+    fn is_null(&self, i: usize) -> Result<bool> {
+        Ok(self.get(i).is_none_or(ScalarValue::is_null))
+    }
+    fn write(&self, out: &mut Vec<u8>, i: usize, ty: &SqlType, exact_scale: bool) -> Result<()> {
+        write_scalar(out, &self[i], ty, exact_scale)
+    }
+}
+
+/// Row `row` of a batch's arrays.
+struct ArrayRow<'a> {
+    arrays: &'a [ArrayRef],
+    row: usize,
+}
+
+impl RowValues for ArrayRow<'_> {
+    fn len(&self) -> usize {
+        self.arrays.len()
+    }
+    fn is_null(&self, i: usize) -> Result<bool> {
+        let array = &self.arrays[i];
+        if is_plain(array.data_type()) {
+            Ok(array.is_null(self.row))
+        } else {
+            Ok(cell_scalar(array, self.row)?.is_null())
+        }
+    }
+    fn write(&self, out: &mut Vec<u8>, i: usize, ty: &SqlType, exact_scale: bool) -> Result<()> {
+        write_cell(out, &self.arrays[i], self.row, ty, exact_scale)
+    }
+}
+
+/// Encodes one row: an object with a field per column (names exactly as declared), or,
+/// unwrapped, the single column's bare value, where a null writes no bytes.
+fn serialize_row<R: RowValues + ?Sized>(
+    columns: &[Column],
+    wrapped: bool,
+    values: &R,
+    exact_scale: &[bool],
+) -> Result<Option<Vec<u8>>> {
     if columns.is_empty() {
         return Ok(None);
     }
@@ -116,74 +182,23 @@ pub fn serialize_with_scales(
     let mut out = Vec::with_capacity(16 + 24 * columns.len());
     if is_wrapped(columns, wrapped) {
         out.push(b'{');
-        for (i, (column, value)) in columns.iter().zip(values).enumerate() {
+        for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             write_string(&mut out, &column.name)?;
             out.push(b':');
             let exact = exact_scale.get(i).copied().unwrap_or(false);
-            write_scalar(&mut out, value, &column.ty, exact)?;
-        }
-        out.push(b'}');
-    } else {
-        if values[0].is_null() {
-            return Ok(None);
-        }
-        let exact = exact_scale.first().copied().unwrap_or(false);
-        write_scalar(&mut out, &values[0], &columns[0].ty, exact)?;
-    }
-    Ok(Some(out))
-}
-
-/// [`serialize_with_scales`] of row `row` of `arrays`: the common types are written straight
-/// from their arrays, the others through their `ScalarValue`, with the same text either way.
-pub fn serialize_arrays(
-    columns: &[Column],
-    wrapped: bool,
-    arrays: &[ArrayRef],
-    row: usize,
-    exact_scale: &[bool],
-) -> Result<Option<Vec<u8>>> {
-    if columns.is_empty() {
-        return Ok(None);
-    }
-    if arrays.len() != columns.len() {
-        return Err(FormatError::Serialize(format!(
-            "Column count mismatch on serialization. expected: {}, got: {}",
-            columns.len(),
-            arrays.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(16 + 24 * columns.len());
-    if is_wrapped(columns, wrapped) {
-        out.push(b'{');
-        for (i, (column, array)) in columns.iter().zip(arrays).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_string(&mut out, &column.name)?;
-            out.push(b':');
-            let exact = exact_scale.get(i).copied().unwrap_or(false);
-            write_cell(&mut out, array, row, &column.ty, exact)?;
+            values.write(&mut out, i, &column.ty, exact)?;
         }
         out.push(b'}');
         return Ok(Some(out));
     }
-    let array = &arrays[0];
+    if values.is_null(0)? {
+        return Ok(None);
+    }
     let exact = exact_scale.first().copied().unwrap_or(false);
-    if is_plain(array.data_type()) {
-        if array.is_null(row) {
-            return Ok(None);
-        }
-        write_cell(&mut out, array, row, &columns[0].ty, exact)?;
-        return Ok(Some(out));
-    }
-    let value = cell_scalar(array, row)?;
-    if value.is_null() {
-        return Ok(None);
-    }
-    write_scalar(&mut out, &value, &columns[0].ty, exact)?;
+    values.write(&mut out, 0, &columns[0].ty, exact)?;
     Ok(Some(out))
 }
 

@@ -79,29 +79,25 @@ pub trait Number: ArrowPrimitiveType + Debug + Send {
     fn to_f64(v: Self::Native) -> f64;
 }
 
-impl Number for Int32Type {
-    fn wrapping_add(a: i32, b: i32) -> i32 {
-        a.wrapping_add(b)
-    }
-    fn compare(a: i32, b: i32) -> Ordering {
-        a.cmp(&b)
-    }
-    fn to_f64(v: i32) -> f64 {
-        v as f64
-    }
+/// Integers: sums wrap around, as Java's do.
+macro_rules! integer_number {
+    ($type:ty, $native:ty) => {
+        impl Number for $type {
+            fn wrapping_add(a: $native, b: $native) -> $native {
+                a.wrapping_add(b)
+            }
+            fn compare(a: $native, b: $native) -> Ordering {
+                a.cmp(&b)
+            }
+            fn to_f64(v: $native) -> f64 {
+                v as f64
+            }
+        }
+    };
 }
 
-impl Number for Int64Type {
-    fn wrapping_add(a: i64, b: i64) -> i64 {
-        a.wrapping_add(b)
-    }
-    fn compare(a: i64, b: i64) -> Ordering {
-        a.cmp(&b)
-    }
-    fn to_f64(v: i64) -> f64 {
-        v as f64
-    }
-}
+integer_number!(Int32Type, i32);
+integer_number!(Int64Type, i64);
 
 impl Number for Float64Type {
     fn wrapping_add(a: f64, b: f64) -> f64 {
