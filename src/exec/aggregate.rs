@@ -321,17 +321,7 @@ impl AggregateOperator {
                     self.apply_session(&key, &row_args, &context, reporter, &mut emitted)?
                 }
                 Some(_) => {
-                    for (start, end) in self.time_windows(timestamp) {
-                        if end <= self.stream_time.saturating_sub(self.grace_ms()) {
-                            reporter.skipped(
-                                format!(
-                                    "Skipping record for expired window [{start}, {end}): stream time is {}",
-                                    self.stream_time
-                                ),
-                                positions[row],
-                            );
-                            continue;
-                        }
+                    for (start, end) in self.open_windows(timestamp, positions[row], reporter) {
                         write_group_id(&mut id, key.bytes, start);
                         self.apply(
                             &id,
@@ -399,6 +389,32 @@ impl AggregateOperator {
 
     fn plan_emits_final(&self) -> bool {
         self.plan.emit == Some(Emit::Final)
+    }
+
+    /// The time windows a record falls in that have not closed, oldest first; those that have
+    /// are logged as skipped.
+    fn open_windows(
+        &self,
+        timestamp: i64,
+        position: (u32, u64),
+        reporter: &mut Reporter<'_>,
+    ) -> SmallVec<[(i64, i64); 4]> {
+        let closed_before = self.stream_time.saturating_sub(self.grace_ms());
+        let mut windows = self.time_windows(timestamp);
+        windows.retain(|&mut (start, end)| {
+            let open = end > closed_before;
+            if !open {
+                reporter.skipped(
+                    format!(
+                        "Skipping record for expired window [{start}, {end}): stream time is {}",
+                        self.stream_time
+                    ),
+                    position,
+                );
+            }
+            open
+        });
+        windows
     }
 
     /// The time windows a timestamp falls in, oldest first.

@@ -233,17 +233,7 @@ impl super::AggregateOperator {
                 });
                 continue;
             }
-            for (start, end) in self.time_windows(timestamp) {
-                if end <= self.stream_time.saturating_sub(self.grace_ms()) {
-                    reporter.skipped(
-                        format!(
-                            "Skipping record for expired window [{start}, {end}): stream time is {}",
-                            self.stream_time
-                        ),
-                        batch.positions[row],
-                    );
-                    continue;
-                }
+            for (start, end) in self.open_windows(timestamp, batch.positions[row], reporter) {
                 targets.push(Target {
                     row: row as u32,
                     window: Some((start, end)),
