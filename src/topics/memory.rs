@@ -16,7 +16,8 @@ struct Topic {
     partitions: Vec<Log<Stored>>,
     /// The buffers that hold the records' keys and values (see [`pack`]).
     arenas: Vec<Bytes>,
-    /// (partition, offset) of every record, in append order.
+    /// (partition, offset) of every record, in append order; kept only when the topic has
+    /// several partitions (with one, the arrival order is the partition's).
     arrival: Log<(u32, u64)>,
     /// Round-robin cursor for records without a key.
     next_unkeyed: u32,
@@ -104,7 +105,7 @@ const ARENA_BYTES: usize = 1 << 20;
 /// A key or value's length when it is absent.
 const ABSENT: u32 = u32::MAX;
 
-/// A record as the log keeps it, in 48 bytes: its key and value are a range of one of the
+/// A record as the log keeps it, in 40 bytes: its key and value are a range of one of the
 /// topic's arenas, and its partition and offset are where it sits.
 #[derive(Debug)]
 struct Stored {
@@ -115,7 +116,8 @@ struct Stored {
     value_len: u32,
     timestamp: i64,
     sequence: u64,
-    headers: Option<Box<[super::Header]>>,
+    /// Boxed twice so that a record without headers costs one word.
+    headers: Option<Box<Vec<super::Header>>>,
 }
 
 impl Stored {
@@ -138,11 +140,7 @@ impl Stored {
             key,
             value: slice(value_start, self.value_len),
             timestamp: self.timestamp,
-            headers: self
-                .headers
-                .as_deref()
-                .map(<[_]>::to_vec)
-                .unwrap_or_default(),
+            headers: self.headers.as_deref().cloned().unwrap_or_default(),
             partition,
             offset,
             sequence: self.sequence,
@@ -307,10 +305,12 @@ impl TopicStore for MemoryTopicStore {
                     value_len: r.value_len,
                     timestamp: r.timestamp,
                     sequence,
-                    headers: (!r.headers.is_empty()).then(|| r.headers.into_boxed_slice()),
+                    headers: (!r.headers.is_empty()).then(|| Box::new(r.headers)),
                 });
                 sequence += 1;
-                t.arrival.push((partition, offset));
+                if count > 1 {
+                    t.arrival.push((partition, offset));
+                }
                 positions.push((partition, offset));
             }
             t.arenas.push(chunk.arena);
@@ -348,6 +348,16 @@ impl TopicStore for MemoryTopicStore {
         let t = topics
             .get(topic)
             .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
+        if let [log] = &t.partitions[..] {
+            let start = (position as usize).min(log.len());
+            let end = start.saturating_add(max).min(log.len());
+            let records = log
+                .range(start, end)
+                .zip(start as u64..)
+                .map(|(stored, offset)| stored.record(&t.arenas, 0, offset))
+                .collect();
+            return Ok((records, end as u64));
+        }
         let start = (position as usize).min(t.arrival.len());
         let end = start.saturating_add(max).min(t.arrival.len());
         let records = t
@@ -387,7 +397,10 @@ mod tests {
         store.append("t", records.clone()).unwrap();
         let read = store.read("t", 0, 0, 10).unwrap();
         assert_eq!(read.len(), records.len());
-        assert_eq!(std::mem::size_of::<Stored>(), 48);
+        let (arrived, next) = store.read_in_arrival_order("t", 1, 10).unwrap();
+        assert_eq!(next, records.len() as u64);
+        assert_eq!(arrived, read[1..]);
+        assert_eq!(std::mem::size_of::<Stored>(), 40);
         for (got, want) in read.iter().zip(&records) {
             assert_eq!(got.key.as_deref(), want.key.as_deref());
             assert_eq!(got.value.as_deref(), want.value.as_deref());
