@@ -116,7 +116,8 @@ struct Stored {
     value_len: u32,
     timestamp: i64,
     sequence: u64,
-    /// Boxed twice so that a record without headers costs one word.
+    /// Boxed around the vector so that a record without headers costs one word.
+    #[allow(clippy::box_collection)]
     headers: Option<Box<Vec<super::Header>>>,
 }
 
