@@ -149,70 +149,23 @@ impl Stored {
     }
 }
 
-/// The records of an append whose keys and values share one buffer.
-struct Chunk {
-    arena: Bytes,
-    records: Vec<Packed>,
+/// A partition's buffer being filled by an append: its place among the topic's arenas.
+struct OpenArena {
+    arena: u32,
+    bytes: Vec<u8>,
 }
 
-/// A record of a [`Chunk`]: where its key and value sit, and the rest of it.
-struct Packed {
-    start: u32,
-    key_len: u32,
-    value_len: u32,
-    timestamp: i64,
-    headers: Vec<super::Header>,
-    partition: Option<u32>,
-}
-
-impl Packed {
-    fn key<'a>(&self, arena: &'a [u8]) -> Option<&'a [u8]> {
-        (self.key_len != ABSENT)
-            .then(|| arena.get(self.start as usize..(self.start + self.key_len) as usize))
-            .flatten()
-    }
-}
-
-/// Copies the keys and values of an append into a few shared buffers of about a megabyte:
-/// the log then costs one allocation per megabyte instead of two per record, its bytes lie
-/// together, and a reader's copy of a record counts a reference on a buffer its neighbours
-/// keep in cache. Done before the store is locked.
-fn pack(records: Vec<ProducerRecord>) -> Vec<Chunk> {
-    let len = |part: &Option<Vec<u8>>| part.as_ref().map_or(0, Vec::len);
-    let mut chunks = Vec::new();
-    let mut records = records.into_iter().peekable();
-    while records.peek().is_some() {
-        let mut chunk = Vec::new();
-        let mut size = 0;
-        while let Some(next) = records.peek() {
-            let bytes = len(&next.key) + len(&next.value);
-            if !chunk.is_empty() && size + bytes > ARENA_BYTES {
-                break;
-            }
-            size += bytes;
-            chunk.extend(records.next());
+impl OpenArena {
+    /// Puts the filled buffer in its place among the arenas.
+    fn close(self, arenas: &mut [Bytes]) {
+        let mut bytes = self.bytes;
+        if bytes.capacity() > bytes.len() + bytes.len() / 8 {
+            bytes.shrink_to_fit();
         }
-        let mut arena = Vec::with_capacity(size);
-        let mut packed = Vec::with_capacity(chunk.len());
-        let length = |part: &Option<Vec<u8>>| part.as_ref().map_or(ABSENT, |p| p.len() as u32);
-        for r in chunk {
-            packed.push(Packed {
-                start: arena.len() as u32,
-                key_len: length(&r.key),
-                value_len: length(&r.value),
-                timestamp: r.timestamp,
-                headers: r.headers,
-                partition: r.partition,
-            });
-            arena.extend_from_slice(r.key.as_deref().unwrap_or_default());
-            arena.extend_from_slice(r.value.as_deref().unwrap_or_default());
+        if let Some(slot) = arenas.get_mut(self.arena as usize) {
+            *slot = Bytes::from(bytes);
         }
-        chunks.push(Chunk {
-            arena: Bytes::from(arena),
-            records: packed,
-        });
     }
-    chunks
 }
 
 impl TopicStore for MemoryTopicStore {
@@ -259,18 +212,24 @@ impl TopicStore for MemoryTopicStore {
         self.lock().iter().map(|(n, t)| describe(n, t)).collect()
     }
 
+    /// Copies the keys and values into buffers of about a megabyte, one per partition at a
+    /// time, and slices each record's out of them: the log then costs one allocation per
+    /// megabyte instead of two per record, its bytes lie together, and the tasks that read
+    /// different partitions never count references on the same buffer.
     fn append(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(u32, u64)>> {
         let total = records.len();
-        let chunks = pack(records);
+        let payload: usize = records
+            .iter()
+            .map(|r| r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
+            .sum();
         let mut topics = self.lock();
         let t = topics
             .get_mut(topic)
             .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
         let count = t.partitions.len() as u32;
         // Each partition must exist before anything is written, so an append is all or nothing.
-        let unknown = chunks
+        let unknown = records
             .iter()
-            .flat_map(|c| &c.records)
             .filter_map(|r| r.partition)
             .find(|p| *p >= count);
         if let Some(partition) = unknown {
@@ -283,38 +242,63 @@ impl TopicStore for MemoryTopicStore {
             .sequence
             .fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
         let mut positions = Vec::with_capacity(total);
-        for chunk in chunks {
-            let arena = t.arenas.len() as u32;
-            for r in chunk.records {
-                let partition = match (r.partition, r.key(&chunk.arena)) {
-                    (Some(p), _) => p,
-                    (None, Some(key)) => partition_for_key(key, count),
-                    (None, None) => {
-                        let p = t.next_unkeyed % count;
-                        t.next_unkeyed = t.next_unkeyed.wrapping_add(1);
-                        p
-                    }
-                };
-                let Some(log) = t.partitions.get_mut(partition as usize) else {
-                    continue;
-                };
-                let offset = log.len() as u64;
-                log.push(Stored {
-                    arena,
-                    start: r.start,
-                    key_len: r.key_len,
-                    value_len: r.value_len,
-                    timestamp: r.timestamp,
-                    sequence,
-                    headers: (!r.headers.is_empty()).then(|| Box::new(r.headers)),
-                });
-                sequence += 1;
-                if count > 1 {
-                    t.arrival.push((partition, offset));
+        let mut open: Vec<Option<OpenArena>> = (0..count).map(|_| None).collect();
+        let length = |part: &Option<Vec<u8>>| part.as_ref().map_or(ABSENT, |p| p.len() as u32);
+        for r in records {
+            let partition = match (r.partition, &r.key) {
+                (Some(p), _) => p,
+                (None, Some(key)) => partition_for_key(key, count),
+                (None, None) => {
+                    let p = t.next_unkeyed % count;
+                    t.next_unkeyed = t.next_unkeyed.wrapping_add(1);
+                    p
                 }
-                positions.push((partition, offset));
+            };
+            let (Some(log), Some(slot)) = (
+                t.partitions.get_mut(partition as usize),
+                open.get_mut(partition as usize),
+            ) else {
+                continue;
+            };
+            let size = r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len);
+            if slot
+                .as_ref()
+                .is_some_and(|a| !a.bytes.is_empty() && a.bytes.len() + size > ARENA_BYTES)
+                && let Some(full) = slot.take()
+            {
+                full.close(&mut t.arenas);
             }
-            t.arenas.push(chunk.arena);
+            let arena = slot.get_or_insert_with(|| {
+                t.arenas.push(Bytes::new());
+                OpenArena {
+                    arena: (t.arenas.len() - 1) as u32,
+                    bytes: Vec::with_capacity(payload.min(ARENA_BYTES).max(size)),
+                }
+            });
+            let offset = log.len() as u64;
+            log.push(Stored {
+                arena: arena.arena,
+                start: arena.bytes.len() as u32,
+                key_len: length(&r.key),
+                value_len: length(&r.value),
+                timestamp: r.timestamp,
+                sequence,
+                headers: (!r.headers.is_empty()).then(|| Box::new(r.headers)),
+            });
+            arena
+                .bytes
+                .extend_from_slice(r.key.as_deref().unwrap_or_default());
+            arena
+                .bytes
+                .extend_from_slice(r.value.as_deref().unwrap_or_default());
+            sequence += 1;
+            if count > 1 {
+                t.arrival.push((partition, offset));
+            }
+            positions.push((partition, offset));
+        }
+        for arena in open.into_iter().flatten() {
+            arena.close(&mut t.arenas);
         }
         Ok(positions)
     }
