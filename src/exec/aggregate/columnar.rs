@@ -155,7 +155,8 @@ impl super::AggregateOperator {
                     .map_err(ExecError::Internal)?,
             );
         }
-        columns.push(Arc::new(Int64Array::from(timestamps.clone())));
+        let timestamps = Int64Array::from(timestamps);
+        columns.push(Arc::new(timestamps.clone()));
         if self.plan.window.is_some() {
             let bound = |end: bool| -> ArrayRef {
                 Arc::new(
@@ -198,7 +199,7 @@ impl super::AggregateOperator {
                 index: i,
                 tombstone,
                 null_key: false,
-                timestamp: timestamps[i],
+                timestamp: timestamps.value(i),
                 headers: batch.headers[target.row as usize].clone(),
                 window: target.window,
                 position: positions[i],
