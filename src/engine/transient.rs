@@ -422,7 +422,7 @@ impl Engine {
                 .and_then(|rows| rows.into_rows())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?
             {
-                if row.tombstone {
+                if row.meta.tombstone {
                     continue;
                 }
                 rows.push(

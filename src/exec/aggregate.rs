@@ -20,7 +20,7 @@ use smallvec::SmallVec;
 
 use super::builder::ColumnBuilder;
 use super::decode::DecodedBatch;
-use super::sink::{SinkRow, SinkRows};
+use super::sink::{RowMeta, SinkRow, SinkRows};
 use super::store::{self, Store};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::{Accumulator, AggregateContext};
@@ -87,6 +87,20 @@ struct Emitted {
     timestamp: i64,
     headers: Headers,
     position: (u32, u64),
+}
+
+impl Emitted {
+    /// How the change's row is written: a tombstone or its value.
+    fn meta(self, tombstone: bool) -> RowMeta {
+        RowMeta {
+            tombstone,
+            null_key: false,
+            timestamp: self.timestamp,
+            headers: self.headers,
+            window: self.window,
+            position: self.position,
+        }
+    }
 }
 
 pub struct AggregateOperator {
@@ -635,12 +649,7 @@ impl AggregateOperator {
                 let values = row_values(&outputs, i)?;
                 rows.push(SinkRow {
                     values,
-                    tombstone: false,
-                    null_key: false,
-                    timestamp: e.timestamp,
-                    headers: e.headers,
-                    window: e.window,
-                    position: e.position,
+                    meta: e.meta(false),
                 });
                 continue;
             }
@@ -670,12 +679,7 @@ impl AggregateOperator {
             };
             rows.push(SinkRow {
                 values: row_values(&outputs, i)?,
-                tombstone,
-                null_key: false,
-                timestamp: e.timestamp,
-                headers: e.headers,
-                window: e.window,
-                position: e.position,
+                meta: e.meta(tombstone),
             });
         }
         Ok(rows)
@@ -699,7 +703,7 @@ impl AggregateOperator {
         for row in rows {
             let id = (
                 row.values[..key_count].to_vec(),
-                row.window.map(|w| w.0).unwrap_or(0),
+                row.meta.window.map(|w| w.0).unwrap_or(0),
             );
             let order = self.suppressed_order;
             match self.suppressed.get_mut(&id) {
@@ -718,7 +722,7 @@ impl AggregateOperator {
         let ready: Vec<OutputId> = if window.window_type == WindowType::Session {
             self.suppressed
                 .iter()
-                .filter(|(_, (_, r))| r.window.is_some_and(|(_, end)| end <= close))
+                .filter(|(_, (_, r))| r.meta.window.is_some_and(|(_, end)| end <= close))
                 .map(|(id, _)| id.clone())
                 .collect()
         } else {
@@ -751,14 +755,14 @@ impl AggregateOperator {
             .iter()
             .filter_map(|id| self.suppressed.remove(id))
             .collect();
-        ready.sort_by_key(|(order, r)| (r.window.map(|w| w.0).unwrap_or(0), *order));
+        ready.sort_by_key(|(order, r)| (r.meta.window.map(|w| w.0).unwrap_or(0), *order));
         if window.window_type == WindowType::Session {
-            ready.sort_by_key(|(order, r)| (r.window.map(|w| w.1).unwrap_or(0), *order));
+            ready.sort_by_key(|(order, r)| (r.meta.window.map(|w| w.1).unwrap_or(0), *order));
         }
         ready
             .into_iter()
             .map(|(_, r)| r)
-            .filter(|r| !r.tombstone)
+            .filter(|r| !r.meta.tombstone)
             .collect()
     }
 

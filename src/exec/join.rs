@@ -813,15 +813,17 @@ impl JoinOperator {
                 }
                 false
             };
-            rows.push(RowMeta {
-                index: i,
-                tombstone,
-                null_key: false,
-                timestamp: j.timestamp,
-                headers: j.headers,
-                window,
-                position: j.position,
-            });
+            rows.push((
+                i,
+                RowMeta {
+                    tombstone,
+                    null_key: false,
+                    timestamp: j.timestamp,
+                    headers: j.headers,
+                    window,
+                    position: j.position,
+                },
+            ));
         }
         if keyed_by_join
             && !keys.is_empty()

@@ -485,7 +485,8 @@ impl PersistentQuery {
                         break;
                     }
                     if let Some(skip) = sink.skip_incomplete
-                        && (row.tombstone || (skip == Incomplete::NoValueOrKey && row.null_key))
+                        && (row.meta.tombstone
+                            || (skip == Incomplete::NoValueOrKey && row.meta.null_key))
                     {
                         continue;
                     }
@@ -498,7 +499,7 @@ impl PersistentQuery {
                     // because a query is paused before it can overrun it.
                     let _ = sink.sender.try_send(PushEvent::Row {
                         values,
-                        tombstone: row.tombstone,
+                        tombstone: row.meta.tombstone,
                     });
                     sink.sent += 1;
                     reporter.stats.records_out += 1;

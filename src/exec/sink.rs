@@ -10,10 +10,9 @@ use crate::sql::ast::WindowType;
 use crate::topics::ProducerRecord;
 use crate::types::{Column, SqlType};
 
-/// One row a stage wants written: the output columns (keys first), and how to write them.
+/// How to write one output row.
 #[derive(Debug, Clone)]
-pub struct SinkRow {
-    pub values: Vec<ScalarValue>,
+pub struct RowMeta {
     /// Write a tombstone (null value) for this key.
     pub tombstone: bool,
     /// Write a null key (the input had none and the query does not re-key).
@@ -25,27 +24,23 @@ pub struct SinkRow {
     pub position: (u32, u64),
 }
 
-/// A row of output columns held in its arrays, and how to write it (see [`SinkRow`]).
+/// One row a stage wants written: the output columns' values (keys first), and how to write
+/// them.
 #[derive(Debug, Clone)]
-pub struct RowMeta {
-    /// The row's index in the columns.
-    pub index: usize,
-    pub tombstone: bool,
-    pub null_key: bool,
-    pub timestamp: i64,
-    pub headers: Headers,
-    pub window: Option<(i64, i64)>,
-    pub position: (u32, u64),
+pub struct SinkRow {
+    pub values: Vec<ScalarValue>,
+    pub meta: RowMeta,
 }
 
-/// What a stage hands on: rows of values, or the output columns of a batch with a [`RowMeta`]
-/// per row to write, so that the sink reads each value straight from its array.
+/// What a stage hands on: rows of values, or the output columns of a batch with, for each row
+/// to write, its index in them and its [`RowMeta`], so that the sink reads each value straight
+/// from its array.
 #[derive(Debug, Clone)]
 pub enum SinkRows {
     Rows(Vec<SinkRow>),
     Columns {
         columns: Vec<ArrayRef>,
-        rows: Vec<RowMeta>,
+        rows: Vec<(usize, RowMeta)>,
     },
 }
 
@@ -79,16 +74,11 @@ impl SinkRows {
             SinkRows::Rows(rows) => Ok(rows),
             SinkRows::Columns { columns, rows } => rows
                 .into_iter()
-                .map(|meta| {
+                .map(|(index, meta)| {
                     Ok(SinkRow {
-                        values: format::row_scalars(&columns, meta.index)
+                        values: format::row_scalars(&columns, index)
                             .map_err(ExecError::internal)?,
-                        tombstone: meta.tombstone,
-                        null_key: meta.null_key,
-                        timestamp: meta.timestamp,
-                        headers: meta.headers,
-                        window: meta.window,
-                        position: meta.position,
+                        meta,
                     })
                 })
                 .collect(),
@@ -130,7 +120,7 @@ impl Sink {
             match crate::functions::cast::cast_scalar(value, from, to) {
                 Ok(v) => *value = v,
                 Err(e) => {
-                    reporter.expression_error(e, row.position);
+                    reporter.expression_error(e, row.meta.position);
                     return false;
                 }
             }
@@ -150,8 +140,7 @@ impl Sink {
                 let (keys, values) = columns.split_at(key_count.min(columns.len()));
                 let key_nulls: Vec<_> = keys.iter().map(|k| k.logical_nulls()).collect();
                 let mut out = Vec::with_capacity(rows.len());
-                for meta in rows {
-                    let row = meta.index;
+                for (row, meta) in rows {
                     let all_null = key_nulls
                         .iter()
                         .all(|n| n.as_ref().is_some_and(|n| n.is_null(row)));
@@ -201,24 +190,7 @@ impl Sink {
             if !self.widened.is_empty() && !self.widen(&mut row, reporter) {
                 continue;
             }
-            let SinkRow {
-                values,
-                tombstone,
-                null_key,
-                timestamp,
-                headers,
-                window,
-                position,
-            } = row;
-            let meta = RowMeta {
-                index: 0,
-                tombstone,
-                null_key,
-                timestamp,
-                headers,
-                window,
-                position,
-            };
+            let SinkRow { values, meta } = row;
             let (keys, rest) = values.split_at(key_count.min(values.len()));
             let all_null = keys.iter().all(ScalarValue::is_null);
             let key =

@@ -66,19 +66,21 @@ pub fn process(
     });
     let mut rows = Vec::with_capacity(kept.len());
     for (row, &original) in kept.iter().enumerate() {
-        rows.push(RowMeta {
-            index: row,
-            tombstone: tombstone[original],
-            null_key: null_key[original] && !plan.rekeyed,
-            timestamp: rowtime.map(|a| a.value(row)).unwrap_or(0),
-            headers: headers[original].clone(),
-            window: window_columns.as_ref().and_then(|(s, e)| {
-                let s = s.as_primitive_opt::<Int64Type>()?;
-                let e = e.as_primitive_opt::<Int64Type>()?;
-                (s.is_valid(row) && e.is_valid(row)).then(|| (s.value(row), e.value(row)))
-            }),
-            position: positions[original],
-        });
+        rows.push((
+            row,
+            RowMeta {
+                tombstone: tombstone[original],
+                null_key: null_key[original] && !plan.rekeyed,
+                timestamp: rowtime.map(|a| a.value(row)).unwrap_or(0),
+                headers: headers[original].clone(),
+                window: window_columns.as_ref().and_then(|(s, e)| {
+                    let s = s.as_primitive_opt::<Int64Type>()?;
+                    let e = e.as_primitive_opt::<Int64Type>()?;
+                    (s.is_valid(row) && e.is_valid(row)).then(|| (s.value(row), e.value(row)))
+                }),
+                position: positions[original],
+            },
+        ));
     }
     Ok(SinkRows::Columns { columns, rows })
 }

@@ -195,15 +195,17 @@ impl super::AggregateOperator {
                     }
                 }
             };
-            rows.push(RowMeta {
-                index: i,
-                tombstone,
-                null_key: false,
-                timestamp: timestamps.value(i),
-                headers: batch.headers[target.row as usize].clone(),
-                window: target.window,
-                position: positions[i],
-            });
+            rows.push((
+                i,
+                RowMeta {
+                    tombstone,
+                    null_key: false,
+                    timestamp: timestamps.value(i),
+                    headers: batch.headers[target.row as usize].clone(),
+                    window: target.window,
+                    position: positions[i],
+                },
+            ));
         }
         self.expire_windows();
         Ok(SinkRows::Columns {
