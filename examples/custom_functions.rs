@@ -14,7 +14,7 @@ use sluice::functions::aggregate::{
 };
 use sluice::functions::table::{TableFunction, TableOverload};
 use sluice::functions::{Overload, ScalarFunction, Signature};
-use sluice::topics::{MemoryTopicStore, TopicStore};
+use sluice::topics::{MemoryTopicStore, fetch_to_end};
 use sluice::types::SqlType;
 
 /// REVERSE(s): the string backwards. A kernel works on whole arrays.
@@ -132,9 +132,7 @@ fn main() {
         std::process::exit(1);
     }
     for topic in ["REVERSED", "PRODUCTS", "LETTERS"] {
-        let (records, _) = store
-            .read_in_arrival_order(topic, 0, 100)
-            .unwrap_or_default();
+        let records = fetch_to_end(store.as_ref(), topic, 0, 0).unwrap_or_default();
         for r in records {
             println!(
                 "{topic}: {}",

@@ -6,7 +6,7 @@ use sluice::engine::Engine;
 use sluice::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
 
 fn read_values(store: &dyn TopicStore, topic: &str) -> Vec<(Option<String>, Option<String>)> {
-    let (records, _) = store.read_in_arrival_order(topic, 0, 1000).unwrap();
+    let records = all_records(store, topic);
     records
         .into_iter()
         .map(|r| {
@@ -40,7 +40,7 @@ fn filter_and_project_a_json_stream() {
         )
         .unwrap();
     store
-        .append(
+        .produce(
             "pageviews",
             vec![
                 record("alice", r#"{"PAGE":"/a","MS":500}"#),
@@ -107,7 +107,7 @@ fn summed(cache: &str, records: &[(&str, i64)]) -> (Arc<MemoryTopicStore>, Engin
             ..Default::default()
         })
         .collect();
-    store.append("s", records).unwrap();
+    store.produce("s", records).unwrap();
     engine.run_until_idle().unwrap();
     (store, engine)
 }
@@ -179,7 +179,7 @@ fn alter_adds_columns_that_later_queries_read() {
         ..Default::default()
     };
     store
-        .append(
+        .produce(
             "orders",
             vec![
                 record(r#"{"ITEM":"pen"}"#),
@@ -230,7 +230,7 @@ fn unread_columns_are_still_checked_and_table_keys_kept() {
         )
         .unwrap();
     store
-        .append(
+        .produce(
             "s",
             vec![
                 record("x", r#"{"A":1,"B":2,"C":"c"}"#),
@@ -239,7 +239,7 @@ fn unread_columns_are_still_checked_and_table_keys_kept() {
         )
         .unwrap();
     store
-        .append(
+        .produce(
             "t",
             vec![
                 record("k1", r#"{"G":"g","N":1}"#),
@@ -294,11 +294,11 @@ fn windowed_streams_join_only_within_one_window_and_keep_it() {
         )
         .unwrap();
     store
-        .append("l", vec![windowed("x", 0, r#"{"A":1}"#, 10)])
+        .produce("l", vec![windowed("x", 0, r#"{"A":1}"#, 10)])
         .unwrap();
     engine.run_until_idle().unwrap();
     store
-        .append(
+        .produce(
             "r",
             vec![
                 windowed("x", 1000, r#"{"B":2}"#, 20),
@@ -307,7 +307,7 @@ fn windowed_streams_join_only_within_one_window_and_keep_it() {
         )
         .unwrap();
     engine.run_until_idle().unwrap();
-    let (records, _) = store.read_in_arrival_order("J", 0, 10).unwrap();
+    let records = all_records(store.as_ref(), "J");
     assert_eq!(records.len(), 1, "only the record of the same window joins");
     let key = records[0].key.as_deref().unwrap();
     assert_eq!(&key[..1], b"x");
@@ -332,9 +332,11 @@ fn backlogged_inputs_are_merged_by_timestamp() {
     };
     // The table row arrives after the stream record but is older: it is joined first, as
     // Kafka Streams picks the input whose next record has the smallest timestamp.
-    store.append("s", vec![at("x", r#"{"V":1}"#, 100)]).unwrap();
     store
-        .append("t", vec![at("x", r#"{"NAME":"ex"}"#, 50)])
+        .produce("s", vec![at("x", r#"{"V":1}"#, 100)])
+        .unwrap();
+    store
+        .produce("t", vec![at("x", r#"{"NAME":"ex"}"#, 50)])
         .unwrap();
     engine.run_until_idle().unwrap();
     assert_eq!(
@@ -370,19 +372,19 @@ fn per_key_outputs(threads: &str) -> Vec<std::collections::BTreeMap<String, Vec<
             ..record(&format!("k{k}"), &format!(r#"{{"NAME":"n{k}"}}"#))
         })
         .collect();
-    store.append("names", names).unwrap();
+    store.produce("names", names).unwrap();
     let records = (0..3000)
         .map(|i| ProducerRecord {
             timestamp: i,
             ..record(&format!("k{}", i % 37), &format!(r#"{{"V":{i}}}"#))
         })
         .collect();
-    store.append("s", records).unwrap();
+    store.produce("s", records).unwrap();
     engine.run_until_idle().unwrap();
     ["TOTALS", "ODD", "NAMED"]
         .iter()
         .map(|topic| {
-            let (records, _) = store.read_in_arrival_order(topic, 0, 10_000).unwrap();
+            let records = all_records(store.as_ref(), topic);
             let mut by_key = std::collections::BTreeMap::<String, Vec<String>>::new();
             for r in records {
                 let key = String::from_utf8_lossy(r.key.as_deref().unwrap()).into_owned();
@@ -486,7 +488,7 @@ fn maps_keep_null_keys() {
         )
         .unwrap();
     store
-        .append(
+        .produce(
             "s",
             vec![
                 record("1", r#"{"k":"a","v":1}"#),
@@ -508,4 +510,46 @@ fn maps_keep_null_keys() {
             serde_json::json!({"M": {"null": 8}, "N": 1, "A": null}),
         ]
     );
+}
+
+/// Every record of a topic, partition by partition.
+fn all_records(store: &dyn TopicStore, topic: &str) -> Vec<sluice::topics::Record> {
+    let partitions = store.describe_topic(topic).unwrap().config.partitions;
+    (0..partitions)
+        .flat_map(|p| sluice::topics::fetch_to_end(store, topic, p, 0).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_new_persistent_query_starts_where_auto_offset_reset_says_and_commits_its_group() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=2);",
+        )
+        .unwrap();
+    let values = |keys: &[&str]| -> Vec<ProducerRecord> {
+        keys.iter().map(|k| record(k, r#"{"V":1}"#)).collect()
+    };
+    store.produce("s", values(&["a", "b", "c"])).unwrap();
+    engine
+        .execute_script("CREATE STREAM from_latest AS SELECT * FROM s;")
+        .unwrap();
+    engine.set_property("auto.offset.reset", "earliest");
+    engine
+        .execute_script("CREATE STREAM from_earliest AS SELECT * FROM s;")
+        .unwrap();
+    store.produce("s", values(&["d"])).unwrap();
+    engine.run_until_idle().unwrap();
+    engine.commit().unwrap();
+    assert_eq!(read_values(store.as_ref(), "FROM_LATEST").len(), 1);
+    assert_eq!(read_values(store.as_ref(), "FROM_EARLIEST").len(), 4);
+    // Each query's consumer group, named as ksqlDB names it, holds how far it read.
+    for id in ["CSAS_FROM_LATEST_0", "CSAS_FROM_EARLIEST_1"] {
+        let group = format!("_confluent-ksql-default_query_{id}");
+        let committed = store.committed_offsets(&group, "s").unwrap();
+        assert_eq!(committed.len(), 2, "{id}: both partitions");
+        assert_eq!(committed.values().sum::<u64>(), 4, "{id}: every record");
+    }
 }

@@ -89,7 +89,7 @@ fn register() {
 }
 
 fn values(store: &dyn TopicStore, topic: &str) -> Vec<String> {
-    let (records, _) = store.read_in_arrival_order(topic, 0, 100).unwrap();
+    let records = all_records(store, topic);
     records
         .into_iter()
         .map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap())
@@ -151,4 +151,12 @@ fn user_defined_functions_run_in_queries_and_are_listed() {
     };
     assert_eq!(entity["name"], "TRIPLE");
     assert_eq!(entity["functions"][0]["returnType"], "BIGINT");
+}
+
+/// Every record of a topic, partition by partition.
+fn all_records(store: &dyn TopicStore, topic: &str) -> Vec<sluice::topics::Record> {
+    let partitions = store.describe_topic(topic).unwrap().config.partitions;
+    (0..partitions)
+        .flat_map(|p| sluice::topics::fetch_to_end(store, topic, p, 0).unwrap())
+        .collect()
 }

@@ -21,7 +21,7 @@ use crate::plan::aggregate::AggregatePlan;
 use crate::plan::expr::Scope;
 use crate::plan::{QueryPlan, StatelessPlan, plan_query};
 use crate::sql::{Location, Statement, parse_statement};
-use crate::topics::{MemoryTopicStore, ProducerRecord, Record, TopicStore};
+use crate::topics::{FetchLimits, MemoryTopicStore, ProducerRecord, Record, TopicStore};
 
 /// The name the filter workload's sink gets.
 const SINK_NAME: &str = "BENCH_OUT";
@@ -69,8 +69,10 @@ impl Pipeline {
                 }
             })
             .collect();
-        store.append(BIDS_TOPIC, produced)?;
-        let (records, _) = store.read_in_arrival_order(BIDS_TOPIC, 0, batch)?;
+        store.produce(BIDS_TOPIC, produced)?;
+        let records = store
+            .fetch(BIDS_TOPIC, 0, 0, FetchLimits::records(batch))?
+            .records;
 
         let catalog = engine.catalog();
         let source = catalog

@@ -30,7 +30,7 @@ use super::workload::{OUTPUT_TOPIC, Workload};
 use super::{BenchError, CACHE_ON_BYTES, CACHE_PROPERTY};
 use crate::engine::Engine;
 use crate::exec::QueryStats;
-use crate::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
+use crate::topics::{FetchLimits, MemoryTopicStore, ProducerRecord, TopicStore};
 
 /// Bids generated and appended at a time before a throughput run.
 const LOAD_SLICE: u64 = 65_536;
@@ -39,8 +39,6 @@ const LOAD_SLICE: u64 = 65_536;
 pub const TICK: Duration = Duration::from_millis(1);
 /// The offered rate of the latency probe, in events/s.
 pub const DEFAULT_LATENCY_RATE: u64 = 100_000;
-/// How many output records the latency probe reads from the topic at a time.
-const READ_CHUNK: usize = 4096;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -143,11 +141,13 @@ impl Harness {
         let cache = if config.caching { CACHE_ON_BYTES } else { "0" };
         engine.set_property(CACHE_PROPERTY, cache);
         engine.set_property(THREADS_PROPERTY, &config.threads.to_string());
+        // The join's query reads the auctions produced before it starts.
+        engine.set_property("auto.offset.reset", "earliest");
         engine
             .execute_script(&config.workload.ddl(config.threads.max(1)))
             .map_err(BenchError::script)?;
         if config.workload.needs_auctions() {
-            store.append(AUCTIONS_TOPIC, auction_records(config.seed))?;
+            store.produce(AUCTIONS_TOPIC, auction_records(config.seed))?;
         }
         engine
             .execute_script(&config.workload.statement())
@@ -195,7 +195,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         let mut start = 0;
         while start < config.events {
             let end = config.events.min(start + LOAD_SLICE);
-            harness.store.append(
+            harness.store.produce(
                 BIDS_TOPIC,
                 bid_records_with_keys(config.seed, start, end, config.keys),
             )?;
@@ -252,7 +252,7 @@ pub fn measure_latency(config: &RunConfig) -> Result<LatencyReport, BenchError> 
     let ticks = batches.len() as u64;
     let before = harness.stats()?;
     let mut appended = 0u64;
-    let mut read_position = 0u64;
+    let mut read_positions: Vec<u64> = Vec::new();
     let mut samples_us: Vec<u64> = Vec::with_capacity(events as usize);
     let start = Instant::now();
     loop {
@@ -262,21 +262,26 @@ pub fn measure_latency(config: &RunConfig) -> Result<LatencyReport, BenchError> 
             for _ in appended..due {
                 batch.extend(batches.pop().unwrap_or_default());
             }
-            harness.store.append(BIDS_TOPIC, batch)?;
+            harness.store.produce(BIDS_TOPIC, batch)?;
             appended = due;
         }
         harness.engine.run_until_idle()?;
         let written_us = start.elapsed().as_micros() as u64;
-        loop {
-            let (records, next) =
-                harness
-                    .store
-                    .read_in_arrival_order(OUTPUT_TOPIC, read_position, READ_CHUNK)?;
-            if records.is_empty() {
-                break;
-            }
-            read_position = next;
-            for record in records {
+        let partitions = harness
+            .store
+            .describe_topic(OUTPUT_TOPIC)?
+            .config
+            .partitions;
+        read_positions.resize(partitions as usize, 0);
+        for (partition, read_position) in (0..).zip(read_positions.iter_mut()) {
+            let fetched = harness.store.fetch(
+                OUTPUT_TOPIC,
+                partition,
+                *read_position,
+                FetchLimits::records(usize::MAX),
+            )?;
+            *read_position = fetched.next_offset(*read_position);
+            for record in fetched.records {
                 let index = bid_index_of_timestamp(record.timestamp).ok_or_else(|| {
                     BenchError::Check(format!(
                         "output timestamp {} is not a bid's",

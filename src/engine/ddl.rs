@@ -7,7 +7,7 @@ use crate::format::{self, FormatKind};
 use crate::plan::RESERVED_COLUMN_NAMES;
 use crate::sql::ast::{ColumnConstraint, CreateSource, SourceKind, WindowType};
 use crate::sql::parser::time_unit_ms;
-use crate::topics::TopicConfig;
+use crate::topics::{CleanupPolicy, TopicConfig};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 
 /// A source kind as ksqlDB writes it in messages: "stream" / "table".
@@ -238,7 +238,7 @@ impl Engine {
         // Topic.
         let partitions = with.integer("PARTITIONS")?;
         let replicas = with.integer("REPLICAS")?;
-        match self.store.describe_topic(&topic) {
+        match self.store.describe_topic(&topic).ok() {
             Some(existing) => {
                 if let Some(p) = partitions
                     && p as u32 != existing.config.partitions
@@ -256,7 +256,12 @@ impl Engine {
                         TopicConfig {
                             partitions: p as u32,
                             replicas: replicas.unwrap_or(1) as i16,
-                            compacted: c.kind == SourceKind::Table,
+                            cleanup_policy: if c.kind == SourceKind::Table {
+                                CleanupPolicy::Compact
+                            } else {
+                                CleanupPolicy::Delete
+                            },
+                            ..TopicConfig::default()
                         },
                     )?;
                 }

@@ -13,14 +13,15 @@ use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
 use crate::exec::tasks::Tasks;
 use crate::exec::{
-    DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, Output, PersistentQuery, Sink, Stage,
+    DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, OffsetReset, Output, PersistentQuery, Sink,
+    Stage,
 };
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
 use crate::plan::{QueryPlan, plan_query};
 use crate::sql::ast::{CreateAsSelect, Expr, Properties, Query, SourceKind};
 use crate::sql::display::expr_to_sql;
-use crate::topics::{ProducerRecord, TopicConfig};
+use crate::topics::{CleanupPolicy, ProducerRecord, TopicConfig};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 
 impl Engine {
@@ -30,6 +31,7 @@ impl Engine {
         let partitions = |topic: &str| {
             self.store
                 .describe_topic(topic)
+                .ok()
                 .map_or(1, |t| t.config.partitions)
         };
         for [(left, left_topic), (right, right_topic)] in plan.co_partitioned() {
@@ -152,6 +154,7 @@ impl Engine {
         let source_partitions = self
             .store
             .describe_topic(&source.topic)
+            .ok()
             .map(|t| t.config.partitions)
             .unwrap_or(1);
         let partitions = match with.integer("PARTITIONS")? {
@@ -207,7 +210,7 @@ impl Engine {
             self.catalog.remove_query(&old);
         }
         let query_id = self.next_query_id(prefix, &c.name);
-        self.start_query(query_id.clone(), plan, &sink_source, timestamp_output, text);
+        self.start_query(query_id.clone(), plan, &sink_source, timestamp_output, text)?;
         self.catalog.put_source(sink_source);
         Ok(Outcome::QueryStarted {
             message: format!("Created query with ID {query_id}"),
@@ -265,7 +268,7 @@ impl Engine {
             .as_ref()
             .and_then(|t| result.columns.iter().position(|c| &c.name == t));
         let query_id = self.next_query_id("INSERTQUERY", target);
-        self.start_query(query_id.clone(), plan, &sink, timestamp_output, text);
+        self.start_query(query_id.clone(), plan, &sink, timestamp_output, text)?;
         Ok(Outcome::QueryStarted {
             message: format!("Created query with ID {query_id}"),
             query_id,
@@ -279,7 +282,7 @@ impl Engine {
         sink: &Source,
         timestamp_output: Option<usize>,
         text: &str,
-    ) {
+    ) -> Result<(), EngineError> {
         let info = QueryInfo {
             id: query_id.clone(),
             sql: text.to_string(),
@@ -299,6 +302,7 @@ impl Engine {
             partitions: self
                 .store
                 .describe_topic(&sink.topic)
+                .ok()
                 .map(|t| t.end_offsets.len() as u32),
             exact_scale: plan.exact_scale_values(),
             widened: widened_columns(&plan.output_schema(), &sink.schema),
@@ -325,13 +329,15 @@ impl Engine {
             .or_else(|| self.property("commit.interval.ms"))
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
+        let group = self.consumer_group(&query_id);
         let mut query = PersistentQuery::new(
             query_id,
             inputs,
             stage,
             Output::Topic(Box::new(sink_spec)),
             options,
-        );
+        )
+        .with_group(group, commit_interval);
         if let Some(tasks) = tasks {
             query = query.with_tasks(tasks);
         }
@@ -343,8 +349,21 @@ impl Engine {
                 commit_interval,
             );
         }
+        // A new persistent query reads from the end of its inputs unless told otherwise, as
+        // ksqlDB's do; a query whose group has committed offsets resumes from them.
+        let reset = OffsetReset::from_properties(&self.properties, OffsetReset::Latest);
+        query
+            .start(self.store.as_ref(), reset)
+            .map_err(|e| EngineError::Generic(e.to_string()))?;
         self.queries.push(query);
         self.catalog.put_query(info);
+        Ok(())
+    }
+
+    /// The consumer group of a persistent query, named as ksqlDB names it.
+    fn consumer_group(&self, query_id: &str) -> String {
+        let service = self.property(super::SERVICE_ID).unwrap_or("default_");
+        format!("_confluent-ksql-{service}query_{query_id}")
     }
 
     /// With `ksql.streams.num.stream.threads` above one, a query whose state follows its
@@ -362,6 +381,7 @@ impl Engine {
         let mut counts = inputs.iter().map(|input| {
             self.store
                 .describe_topic(&input.source.topic)
+                .ok()
                 .map(|t| t.config.partitions)
         });
         let partitions = counts.next()??;
@@ -404,7 +424,7 @@ impl Engine {
         replicas: i16,
         compacted: bool,
     ) -> Result<(), EngineError> {
-        if self.store.describe_topic(topic).is_some() {
+        if self.store.describe_topic(topic).ok().is_some() {
             return Ok(());
         }
         self.store.create_topic(
@@ -412,7 +432,12 @@ impl Engine {
             TopicConfig {
                 partitions: partitions.max(1),
                 replicas,
-                compacted,
+                cleanup_policy: if compacted {
+                    CleanupPolicy::Compact
+                } else {
+                    CleanupPolicy::Delete
+                },
+                ..TopicConfig::default()
             },
         )?;
         Ok(())
@@ -600,7 +625,7 @@ impl Engine {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
         };
-        self.store.append(
+        self.store.produce(
             &sink.topic,
             vec![ProducerRecord {
                 key,
@@ -728,7 +753,7 @@ impl Engine {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0)
         });
-        self.store.append(
+        self.store.produce(
             &sink.topic,
             vec![ProducerRecord {
                 key,

@@ -93,6 +93,7 @@ impl Engine {
         let partitions = self
             .store
             .describe_topic(&s.topic)
+            .ok()
             .map(|t| t.config.partitions)
             .unwrap_or(0);
         json!({
@@ -148,6 +149,7 @@ impl Engine {
                 let topics: Vec<Value> = self
                     .store
                     .list_topics()
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|t| {
                         json!({

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use super::{Engine, EngineError};
 use crate::catalog::{Catalog, Source};
 use crate::exec::{
-    DecodeOptions, Incomplete, Input, Output, PersistentQuery, PushEvent, Reporter, RowSink, Stage,
-    decode, stateless,
+    DecodeOptions, Incomplete, Input, OffsetReset, Output, PersistentQuery, PushEvent, Reporter,
+    RowSink, Stage, decode, stateless,
 };
 use crate::plan::{OutputColumn, PlanError, QueryPlan, plan_query_with};
 use crate::sql::ast::{
@@ -30,7 +30,7 @@ use crate::sql::ast::{
 };
 use crate::sql::display::{expr_to_sql, literal_to_sql};
 use crate::sql::{self, Location};
-use crate::topics::Record;
+use crate::topics::{Record, fetch_to_end};
 use crate::types::{ColumnKind, SqlType};
 
 /// How many rows a push query may buffer for a slow client before it pauses.
@@ -321,9 +321,12 @@ impl Engine {
         });
         let mut running =
             PersistentQuery::new(id.clone(), inputs, stage, output, DecodeOptions::default());
-        if !reads_from_earliest(&properties) {
-            running.start_at_end(self.store.as_ref());
-        }
+        running
+            .start(
+                self.store.as_ref(),
+                OffsetReset::from_properties(&properties, OffsetReset::Latest),
+            )
+            .map_err(|e| EngineError::Generic(e.to_string()))?;
         self.transient.push(running);
         Ok(PushQuery {
             id,
@@ -457,22 +460,20 @@ impl Engine {
                 .any(|q| q.sink.as_deref() == Some(source.name.as_str()))
     }
 
-    /// The records that make up a source now: all of a stream's, in arrival order; the last of
-    /// each key of a table, without deleted keys, in key order per partition (as a state store
-    /// is iterated). A table ignores records without a key.
+    /// The records that make up a source now: all of a stream's, partition by partition; the
+    /// last of each key of a table, without deleted keys, in key order per partition (as a
+    /// state store is iterated). A table ignores records without a key.
     fn read_current(&self, topic: &str, kind: SourceKind) -> Result<Vec<Record>, EngineError> {
+        let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
+        let partitions = self
+            .store
+            .describe_topic(topic)
+            .map_err(failed)?
+            .config
+            .partitions;
         let mut all = Vec::new();
-        let mut position = 0;
-        loop {
-            let (records, next) = self
-                .store
-                .read_in_arrival_order(topic, position, 4096)
-                .map_err(|e| EngineError::Generic(e.to_string()))?;
-            if records.is_empty() {
-                break;
-            }
-            all.extend(records);
-            position = next;
+        for partition in 0..partitions {
+            all.extend(fetch_to_end(self.store.as_ref(), topic, partition, 0).map_err(failed)?);
         }
         if kind == SourceKind::Stream {
             return Ok(all);
@@ -503,14 +504,6 @@ fn flag(properties: &BTreeMap<String, String>, name: &str) -> bool {
     properties
         .get(name)
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
-}
-
-/// Whether `auto.offset.reset` asks for the earliest records.
-fn reads_from_earliest(properties: &BTreeMap<String, String>) -> bool {
-    ["auto.offset.reset", "ksql.streams.auto.offset.reset"]
-        .iter()
-        .filter_map(|k| properties.get(*k))
-        .any(|v| v.eq_ignore_ascii_case("earliest"))
 }
 
 /// ksqlDB runs a push query as a scalable push query when they are enabled and the query

@@ -11,6 +11,7 @@ pub mod builder;
 pub mod cache;
 pub mod decode;
 pub mod join;
+pub mod merge;
 pub mod sink;
 pub mod stateless;
 pub mod store;
@@ -23,7 +24,7 @@ use thiserror::Error;
 
 use crate::catalog::Source;
 use crate::plan::expr::{Compiled, Scope};
-use crate::topics::{Header, TopicError, TopicStore};
+use crate::topics::{FetchLimits, Header, TopicError, TopicStore};
 pub use aggregate::AggregateOperator;
 pub use cache::DEFAULT_COMMIT_INTERVAL;
 pub use decode::DecodeOptions;
@@ -158,8 +159,9 @@ impl Stage {
 pub struct Input {
     pub source: Source,
     pub scope: Scope,
-    /// The next record to read from the source topic, in arrival order.
-    position: u64,
+    /// The next offset to read in each partition of the source topic (set by
+    /// [`PersistentQuery::start`]).
+    offsets: Vec<u64>,
     /// The source columns the query reads (`None`: all of them).
     read: Option<Vec<bool>>,
 }
@@ -169,8 +171,34 @@ impl Input {
         Input {
             source,
             scope,
-            position: 0,
+            offsets: Vec::new(),
             read: None,
+        }
+    }
+}
+
+/// Where a query starts reading a partition that its consumer group has no committed offset
+/// for (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+}
+
+impl OffsetReset {
+    /// The setting named by `auto.offset.reset` (or `ksql.streams.auto.offset.reset`) in
+    /// `properties`; `default` when it names neither.
+    pub fn from_properties(
+        properties: &std::collections::BTreeMap<String, String>,
+        default: OffsetReset,
+    ) -> OffsetReset {
+        let value = ["ksql.streams.auto.offset.reset", "auto.offset.reset"]
+            .iter()
+            .find_map(|k| properties.get(*k));
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Some("earliest") => OffsetReset::Earliest,
+            Some("latest") => OffsetReset::Latest,
+            _ => default,
         }
     }
 }
@@ -227,6 +255,10 @@ pub struct PersistentQuery {
     cache: Option<cache::RecordCache>,
     /// Partition-parallel execution, for queries whose state follows their partitioning.
     tasks: Option<tasks::Tasks>,
+    /// The consumer group whose committed offsets record how far a persistent query has read.
+    group: Option<String>,
+    commit_interval: std::time::Duration,
+    last_commit: std::time::Instant,
     pub stats: QueryStats,
 }
 
@@ -261,8 +293,48 @@ impl PersistentQuery {
             options,
             cache: None,
             tasks: None,
+            group: None,
+            commit_interval: DEFAULT_COMMIT_INTERVAL,
+            last_commit: std::time::Instant::now(),
             stats: QueryStats::default(),
         }
+    }
+
+    /// Commits how far the query has read to `group` every `interval` (and at each commit of
+    /// its record cache), as a Kafka Streams application commits its consumer group.
+    pub fn with_group(mut self, group: String, interval: std::time::Duration) -> PersistentQuery {
+        self.group = Some(group);
+        self.commit_interval = interval;
+        self
+    }
+
+    /// Sets where every input starts reading: its group's committed offsets where it has them,
+    /// else the start or the end of each partition, as `reset` says.
+    pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
+        for input in &mut self.inputs {
+            let topic = store.describe_topic(&input.source.topic)?;
+            let committed = match &self.group {
+                Some(group) => store.committed_offsets(group, &topic.name)?,
+                None => Default::default(),
+            };
+            input.offsets = (0..topic.config.partitions)
+                .map(|p| {
+                    let reset_to = match reset {
+                        OffsetReset::Earliest => &topic.start_offsets,
+                        OffsetReset::Latest => &topic.end_offsets,
+                    };
+                    committed
+                        .get(&p)
+                        .copied()
+                        .or_else(|| reset_to.get(p as usize).copied())
+                        .unwrap_or(0)
+                })
+                .collect();
+        }
+        if let Some(tasks) = &mut self.tasks {
+            tasks.start(&self.inputs);
+        }
+        Ok(())
     }
 
     /// Holds a table result's updates in a record cache of `max_bytes`, written when the
@@ -317,23 +389,37 @@ impl PersistentQuery {
         Ok(read)
     }
 
-    /// Writes the updates the record cache holds, if it has any (a commit).
+    /// A commit: writes the updates the record cache holds, then commits the offsets read to
+    /// the query's group, so a committed offset never runs ahead of the outputs it caused.
     pub fn commit(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        let (Some(cache), Output::Topic(sink)) = (&mut self.cache, &self.output) else {
+        self.last_commit = std::time::Instant::now();
+        if let (Some(cache), Output::Topic(sink)) = (&mut self.cache, &self.output) {
+            let out = cache.take();
+            if !out.is_empty() {
+                self.stats.records_out += out.len() as u64;
+                store.produce(&sink.topic, out)?;
+            }
+        }
+        let Some(group) = &self.group else {
             return Ok(());
         };
-        let out = cache.take();
-        if out.is_empty() {
-            return Ok(());
+        for (index, input) in self.inputs.iter().enumerate() {
+            let offsets: Vec<(u32, u64)> = match &self.tasks {
+                Some(tasks) => tasks.offsets(index),
+                None => (0..).zip(input.offsets.iter().copied()).collect(),
+            };
+            store.commit_offsets(group, &input.source.topic, &offsets)?;
         }
-        self.stats.records_out += out.len() as u64;
-        store.append(&sink.topic, out)?;
         Ok(())
     }
 
     /// Commits when the commit interval has passed or the record cache is full.
     fn commit_if_due(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        if self.cache.as_ref().is_some_and(cache::RecordCache::is_due) {
+        let due = match &self.cache {
+            Some(cache) => cache.is_due(),
+            None => self.group.is_some() && self.last_commit.elapsed() >= self.commit_interval,
+        };
+        if due {
             self.commit(store)?;
         }
         Ok(())
@@ -354,16 +440,6 @@ impl PersistentQuery {
             .collect()
     }
 
-    /// Starts reading every input at its end (`auto.offset.reset=latest`).
-    pub fn start_at_end(&mut self, store: &dyn TopicStore) {
-        for input in &mut self.inputs {
-            input.position = store
-                .describe_topic(&input.source.topic)
-                .map(|t| t.end_offsets.iter().sum())
-                .unwrap_or(0);
-        }
-    }
-
     /// Whether a transient query is over: its limit was reached or its client went away.
     pub fn is_finished(&self) -> bool {
         match &self.output {
@@ -380,8 +456,9 @@ impl PersistentQuery {
         }
     }
 
-    /// Processes the next records of its inputs, in the order they were appended across
-    /// inputs. Returns how many records were read.
+    /// Processes the next records of its inputs: each partition of each input in offset
+    /// order, merged across partitions by timestamp (see [`merge`]). Returns how many records
+    /// were read.
     pub fn step(
         &mut self,
         store: &dyn TopicStore,
@@ -393,40 +470,47 @@ impl PersistentQuery {
         if self.tasks.is_some() {
             return self.step_tasks(store, log);
         }
-        if let [input] = &self.inputs[..] {
-            let (records, _) =
-                store.read_in_arrival_order(&input.source.topic, input.position, BATCH_SIZE)?;
+        if let [input] = &self.inputs[..]
+            && let [offset] = input.offsets[..]
+        {
+            let fetched = store.fetch(
+                &input.source.topic,
+                0,
+                offset,
+                FetchLimits::records(BATCH_SIZE),
+            )?;
+            let records = fetched.records;
             let read = records.len();
             if read > 0 {
-                self.inputs[0].position += read as u64;
+                self.inputs[0].offsets[0] = offset + read as u64;
                 self.stats.records_in += read as u64;
                 self.process_run(0, &records, store, log)?;
             }
             self.commit_if_due(store)?;
             return Ok(read);
         }
-        // Read each input, then merge them as Kafka Streams does: the record with the
-        // smallest timestamp among the inputs' next records goes first (arrival breaks ties),
-        // each input in its own order. An input that may have more records than were read
-        // stops the merge once its read records are used up, so the merge never runs ahead of
-        // it.
-        let mut queues: Vec<std::collections::VecDeque<crate::topics::Record>> =
-            Vec::with_capacity(self.inputs.len());
-        let mut more: Vec<bool> = Vec::with_capacity(self.inputs.len());
-        for input in &self.inputs {
-            let (records, _) =
-                store.read_in_arrival_order(&input.source.topic, input.position, BATCH_SIZE)?;
-            more.push(records.len() == BATCH_SIZE);
-            queues.push(records.into());
+        let mut lanes = Vec::new();
+        for (index, input) in self.inputs.iter().enumerate() {
+            for (partition, &offset) in (0..).zip(&input.offsets) {
+                let topic = &input.source.topic;
+                lanes.push(merge::Lane::fetch(
+                    store, index, topic, partition, offset, BATCH_SIZE,
+                )?);
+            }
         }
-        let merged = merge_by_timestamp(queues, &more);
+        let merged = merge::merge_by_timestamp(lanes);
         if merged.is_empty() {
             self.commit_if_due(store)?;
             return Ok(0);
         }
         let read = merged.len();
-        for (i, _) in &merged {
-            self.inputs[*i].position += 1;
+        for (input, record) in &merged {
+            if let Some(offset) = self.inputs[*input]
+                .offsets
+                .get_mut(record.partition as usize)
+            {
+                *offset = record.offset + 1;
+            }
         }
         self.stats.records_in += read as u64;
         // Process runs of consecutive records from the same input.
@@ -475,7 +559,7 @@ impl PersistentQuery {
                     Some(cache) => cache.put(out),
                     None => {
                         reporter.stats.records_out += out.len() as u64;
-                        store.append(&sink.topic, out)?;
+                        store.produce(&sink.topic, out)?;
                     }
                 }
             }
@@ -512,32 +596,6 @@ impl PersistentQuery {
         }
         Ok(())
     }
-}
-
-/// Merges the records read from several inputs as Kafka Streams does: the record with the
-/// smallest timestamp among the inputs' next records goes first (arrival breaks ties), each
-/// input in its own order. An input that may have more records than were read (`more`) ends
-/// the merge once its read records are used up, so the merge never runs ahead of it.
-fn merge_by_timestamp(
-    mut queues: Vec<std::collections::VecDeque<crate::topics::Record>>,
-    more: &[bool],
-) -> Vec<(usize, crate::topics::Record)> {
-    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
-    loop {
-        let next = queues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, q)| q.front().map(|r| (i, (r.timestamp, r.sequence))))
-            .min_by_key(|(_, order)| *order);
-        let Some((i, _)) = next else { break };
-        if let Some(record) = queues[i].pop_front() {
-            merged.push((i, record));
-        }
-        if more[i] && queues[i].is_empty() {
-            break;
-        }
-    }
-    merged
 }
 
 /// Decodes a run of one input's records and passes them through the stage.

@@ -7,12 +7,11 @@
 //! to `ksql.streams.num.stream.threads` threads. Each task reads its partition of every input,
 //! merged by timestamp, and appends its results to the sink topic itself.
 
-use std::collections::VecDeque;
-
+use super::merge::{Lane, merge_by_timestamp};
 use super::sink::Sink;
 use super::{
     BATCH_SIZE, DecodeOptions, ExecError, Input, ProcessingLogEntry, QueryStats, Reporter, Stage,
-    merge_by_timestamp, run_stage,
+    run_stage,
 };
 use crate::topics::ProducerRecord;
 use crate::topics::TopicStore;
@@ -73,6 +72,27 @@ impl Tasks {
         }
     }
 
+    /// Takes each task's starting offsets from the inputs' (one per partition).
+    pub fn start(&mut self, inputs: &[Input]) {
+        for task in &mut self.tasks {
+            for (offset, input) in task.offsets.iter_mut().zip(inputs) {
+                *offset = input
+                    .offsets
+                    .get(task.partition as usize)
+                    .copied()
+                    .unwrap_or(0);
+            }
+        }
+    }
+
+    /// Each task's next offset in input `input`, by partition.
+    pub fn offsets(&self, input: usize) -> Vec<(u32, u64)> {
+        self.tasks
+            .iter()
+            .filter_map(|t| Some((t.partition, *t.offsets.get(input)?)))
+            .collect()
+    }
+
     /// Runs one step of every task.
     pub fn step(&mut self, cx: StepContext<'_>) -> Result<Vec<TaskOutput>, ExecError> {
         let StepContext { inputs, store, .. } = cx;
@@ -83,9 +103,8 @@ impl Tasks {
                 store
                     .describe_topic(&input.source.topic)
                     .map(|t| t.end_offsets)
-                    .unwrap_or_default()
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let busy = self
             .tasks
             .iter()
@@ -162,14 +181,19 @@ impl Task {
             cached,
             store,
         } = cx;
-        let mut queues: Vec<VecDeque<crate::topics::Record>> = Vec::with_capacity(inputs.len());
-        let mut more = Vec::with_capacity(inputs.len());
-        for (input, offset) in inputs.iter().zip(&self.offsets) {
-            let records = store.read(&input.source.topic, self.partition, *offset, BATCH_SIZE)?;
-            more.push(records.len() == BATCH_SIZE);
-            queues.push(records.into());
+        let mut lanes = Vec::with_capacity(inputs.len());
+        for (index, (input, offset)) in inputs.iter().zip(&self.offsets).enumerate() {
+            let topic = &input.source.topic;
+            lanes.push(Lane::fetch(
+                store,
+                index,
+                topic,
+                self.partition,
+                *offset,
+                BATCH_SIZE,
+            )?);
         }
-        let merged = merge_by_timestamp(queues, &more);
+        let merged = merge_by_timestamp(lanes);
         let mut output = TaskOutput {
             read: merged.len(),
             ..TaskOutput::default()
@@ -207,7 +231,7 @@ impl Task {
                 // Each task appends its own records: partitions are independent, and the
                 // tasks' appends overlap with each other's work.
                 reporter.stats.records_out += encoded.len() as u64;
-                store.append(&sink.topic, encoded)?;
+                store.produce(&sink.topic, encoded)?;
             }
         }
         Ok(output)

@@ -102,7 +102,7 @@ fn append_lines(
         partitions: params.partitions.unwrap_or(1).max(1),
         ..TopicConfig::default()
     };
-    match store.describe_topic(topic) {
+    match store.describe_topic(topic).ok() {
         Some(existing)
             if params.partitions.is_some() && existing.config.partitions != config.partitions =>
         {
@@ -118,7 +118,7 @@ fn append_lines(
     }
     let count = records.len();
     store
-        .append(topic, records)
+        .produce(topic, records)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(count)
 }

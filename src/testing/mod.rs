@@ -17,6 +17,7 @@
 //! 6. [`rest`] runs the REST cases (rest-query-validation-tests: those with `responses` or
 //!    `expectedError`) through the server's API instead.
 
+pub mod capture;
 pub mod compare;
 pub mod model;
 pub mod post;

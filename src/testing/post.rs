@@ -338,6 +338,7 @@ mod tests {
                 partitions,
                 ..TopicConfig::default()
             },
+            start_offsets: vec![0; partitions as usize],
             end_offsets: vec![0; partitions as usize],
         }
     }

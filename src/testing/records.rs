@@ -709,7 +709,6 @@ mod tests {
                 headers: vec![],
                 partition: 0,
                 offset: 0,
-                sequence: 0,
             };
             from_record(&c, topic, &record)
         };

@@ -26,13 +26,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::capture::CapturingStore;
 use super::compare::value_matches;
 use super::model::{ExpectedError, RecordNode, RestSpec, TestCase};
 use super::records;
 use super::runner::{self, Verdict};
 use crate::engine::Engine;
 use crate::server::{self, AppState};
-use crate::topics::{MemoryTopicStore, TopicConfig, TopicStore};
+use crate::topics::{TopicConfig, TopicStore};
 use matching::{Actual, streamed_elements, verify_responses};
 
 /// The configuration of ksqlDB's REST test server that matters here; the case's properties go
@@ -101,7 +102,7 @@ fn split_statements(statements: &[String]) -> Result<(Vec<String>, Vec<String>),
 /// The server under test and how to reach it.
 struct Harness {
     state: Arc<AppState>,
-    store: Arc<dyn TopicStore>,
+    store: Arc<CapturingStore>,
     addr: SocketAddr,
     properties: BTreeMap<String, Value>,
 }
@@ -155,7 +156,7 @@ impl Harness {
                 }
             }
             self.store
-                .append(topic, batch)
+                .produce(topic, batch)
                 .map_err(|e| format!("Failed to send record to {topic}: {e}"))?;
         }
         Ok(())
@@ -169,7 +170,7 @@ async fn drive(case: &TestCase) -> Result<(), String> {
         .ok_or("not a REST case: it has no responses or expectedError")?;
     let (admin, queries) = split_statements(&case.statements)?;
 
-    let store: Arc<dyn TopicStore> = Arc::new(MemoryTopicStore::new());
+    let store = Arc::new(CapturingStore::new());
     for (name, partitions) in runner::topic_set(case) {
         let config = TopicConfig {
             partitions,
@@ -179,7 +180,7 @@ async fn drive(case: &TestCase) -> Result<(), String> {
             .create_topic(&name, config)
             .map_err(|e| format!("cannot create topic {name}: {e}"))?;
     }
-    let mut engine = Engine::new(Arc::clone(&store));
+    let mut engine = Engine::new(Arc::clone(&store) as Arc<dyn TopicStore>);
     for (name, value) in BASE_PROPERTIES {
         engine.set_property(name, value);
     }
@@ -519,15 +520,10 @@ fn verify_outputs(case: &TestCase, harness: &Harness) -> Result<(), String> {
     let engine = harness.state.engine();
     for topic in topics {
         let expected: Vec<&RecordNode> = case.outputs.iter().filter(|r| r.topic == topic).collect();
-        let records = if harness.store.describe_topic(topic).is_some() {
-            harness
-                .store
-                .read_in_arrival_order(topic, 0, usize::MAX)
-                .map(|(records, _)| records)
-                .map_err(|e| format!("cannot read topic {topic}: {e}"))?
-        } else {
-            Vec::new()
-        };
+        let records = harness
+            .store
+            .produced(topic)
+            .map_err(|e| format!("cannot read topic {topic}: {e}"))?;
         let actual = records
             .iter()
             .map(|r| records::from_record(engine.catalog(), topic, r))

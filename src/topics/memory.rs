@@ -1,26 +1,33 @@
 //! The embedded topic store, held in memory.
+//!
+//! Each partition is its own log behind its own lock, so producers and readers of different
+//! partitions never wait for each other; the topic map is only read-locked on the way in.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
 
 use super::{
-    ProducerRecord, Record, Result, TopicConfig, TopicDescription, TopicError, TopicStore,
-    partition_for_key,
+    FetchLimits, Fetched, Position, ProducerRecord, Record, Result, TopicConfig, TopicDescription,
+    TopicError, TopicStore, partition_for_key,
 };
 
 #[derive(Debug)]
 struct Topic {
     config: TopicConfig,
-    partitions: Vec<Log<Stored>>,
-    /// The buffers that hold the records' keys and values (see [`pack`]).
-    arenas: Vec<Bytes>,
-    /// (partition, offset) of every record, in append order; kept only when the topic has
-    /// several partitions (with one, the arrival order is the partition's).
-    arrival: Log<(u32, u64)>,
+    partitions: Vec<Mutex<Partition>>,
     /// Round-robin cursor for records without a key.
-    next_unkeyed: u32,
+    next_unkeyed: AtomicU32,
+}
+
+/// One partition: its records, and the buffers that hold their keys and values (see
+/// [`TopicStore::produce`] below).
+#[derive(Debug, Default)]
+struct Partition {
+    records: Log<Stored>,
+    arenas: Vec<Bytes>,
 }
 
 /// An append-only sequence kept in fixed-size segments: an append never moves what is already
@@ -74,9 +81,15 @@ impl<T> Log<T> {
 /// Topics kept in memory: fast, and gone with the process.
 #[derive(Debug, Default)]
 pub struct MemoryTopicStore {
-    topics: Mutex<BTreeMap<String, Topic>>,
-    /// The next store-wide sequence number.
-    sequence: std::sync::atomic::AtomicU64,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Committed offsets by (consumer group, topic), per partition.
+    groups: Mutex<BTreeMap<(String, String), BTreeMap<u32, u64>>>,
+}
+
+/// Locks a mutex even if a panicking thread held it: every mutation here is a push of whole
+/// records, so what a panic leaves behind is still a consistent log.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl MemoryTopicStore {
@@ -84,10 +97,13 @@ impl MemoryTopicStore {
         MemoryTopicStore::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Topic>> {
-        // A panic while holding the lock cannot leave a topic half-written (every mutation is a
-        // single push), so a poisoned lock is still safe to use.
-        self.topics.lock().unwrap_or_else(|e| e.into_inner())
+    fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))
     }
 }
 
@@ -95,7 +111,12 @@ fn describe(name: &str, topic: &Topic) -> TopicDescription {
     TopicDescription {
         name: name.to_string(),
         config: topic.config.clone(),
-        end_offsets: topic.partitions.iter().map(|p| p.len() as u64).collect(),
+        start_offsets: vec![0; topic.partitions.len()],
+        end_offsets: topic
+            .partitions
+            .iter()
+            .map(|p| lock(p).records.len() as u64)
+            .collect(),
     }
 }
 
@@ -105,8 +126,8 @@ const ARENA_BYTES: usize = 1 << 20;
 /// A key or value's length when it is absent.
 const ABSENT: u32 = u32::MAX;
 
-/// A record as the log keeps it, in 40 bytes: its key and value are a range of one of the
-/// topic's arenas, and its partition and offset are where it sits.
+/// A record as the log keeps it, in 32 bytes: its key and value are a range of one of the
+/// partition's arenas, and its offset is where it sits.
 #[derive(Debug)]
 struct Stored {
     arena: u32,
@@ -115,7 +136,6 @@ struct Stored {
     key_len: u32,
     value_len: u32,
     timestamp: i64,
-    sequence: u64,
     /// Boxed around the vector so that a record without headers costs one word.
     #[allow(clippy::box_collection)]
     headers: Option<Box<Vec<super::Header>>>,
@@ -144,25 +164,66 @@ impl Stored {
             headers: self.headers.as_deref().cloned().unwrap_or_default(),
             partition,
             offset,
-            sequence: self.sequence,
         }
+    }
+
+    /// The bytes of key and value, as a fetch budget counts them.
+    fn size(&self) -> usize {
+        let len = |l: u32| if l == ABSENT { 0 } else { l as usize };
+        len(self.key_len) + len(self.value_len)
     }
 }
 
-/// A partition's buffer being filled by an append: its place among the topic's arenas.
-struct OpenArena {
-    arena: u32,
-    bytes: Vec<u8>,
+fn payload(record: &ProducerRecord) -> usize {
+    record.key.as_ref().map_or(0, Vec::len) + record.value.as_ref().map_or(0, Vec::len)
 }
 
-impl OpenArena {
-    /// Puts the filled buffer in its place among the arenas.
-    fn close(self, arenas: &mut [Bytes]) {
-        let mut bytes = self.bytes;
+impl Partition {
+    /// Appends records, copying their keys and values into buffers of about a megabyte and
+    /// slicing each record's out of them: the log then costs one allocation per megabyte
+    /// instead of two per record, and its bytes lie together. Returns the first offset.
+    fn append(&mut self, records: Vec<ProducerRecord>) -> u64 {
+        let first = self.records.len() as u64;
+        let total: usize = records.iter().map(payload).sum();
+        let mut open: Option<(u32, Vec<u8>)> = None;
+        let length = |part: &Option<Vec<u8>>| part.as_ref().map_or(ABSENT, |p| p.len() as u32);
+        for r in records {
+            let size = payload(&r);
+            if open
+                .as_ref()
+                .is_some_and(|(_, b)| !b.is_empty() && b.len() + size > ARENA_BYTES)
+                && let Some(full) = open.take()
+            {
+                self.close(full);
+            }
+            let (arena, bytes) = open.get_or_insert_with(|| {
+                self.arenas.push(Bytes::new());
+                let capacity = total.min(ARENA_BYTES).max(size);
+                ((self.arenas.len() - 1) as u32, Vec::with_capacity(capacity))
+            });
+            self.records.push(Stored {
+                arena: *arena,
+                start: bytes.len() as u32,
+                key_len: length(&r.key),
+                value_len: length(&r.value),
+                timestamp: r.timestamp,
+                headers: (!r.headers.is_empty()).then(|| Box::new(r.headers)),
+            });
+            bytes.extend_from_slice(r.key.as_deref().unwrap_or_default());
+            bytes.extend_from_slice(r.value.as_deref().unwrap_or_default());
+        }
+        if let Some(last) = open {
+            self.close(last);
+        }
+        first
+    }
+
+    /// Puts a filled buffer in its place among the arenas.
+    fn close(&mut self, (arena, mut bytes): (u32, Vec<u8>)) {
         if bytes.capacity() > bytes.len() + bytes.len() / 8 {
             bytes.shrink_to_fit();
         }
-        if let Some(slot) = arenas.get_mut(self.arena as usize) {
+        if let Some(slot) = self.arenas.get_mut(arena as usize) {
             *slot = Bytes::from(bytes);
         }
     }
@@ -170,7 +231,7 @@ impl OpenArena {
 
 impl TopicStore for MemoryTopicStore {
     fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
-        let mut topics = self.lock();
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = topics.get(name) {
             if existing.config.partitions != config.partitions {
                 return Err(TopicError::PartitionMismatch {
@@ -182,196 +243,175 @@ impl TopicStore for MemoryTopicStore {
             return Ok(());
         }
         let partitions = (0..config.partitions.max(1))
-            .map(|_| Log::default())
+            .map(|_| Mutex::default())
             .collect();
         topics.insert(
             name.to_string(),
-            Topic {
+            Arc::new(Topic {
                 config,
                 partitions,
-                arenas: Vec::new(),
-                arrival: Log::default(),
-                next_unkeyed: 0,
-            },
+                next_unkeyed: AtomicU32::new(0),
+            }),
         );
         Ok(())
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
-        self.lock()
-            .remove(name)
-            .map(|_| ())
-            .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))
+        let removed = self
+            .topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        match removed {
+            Some(_) => {
+                lock(&self.groups).retain(|(_, topic), _| topic != name);
+                Ok(())
+            }
+            None => Err(TopicError::UnknownTopic(name.to_string())),
+        }
     }
 
-    fn describe_topic(&self, name: &str) -> Option<TopicDescription> {
-        self.lock().get(name).map(|t| describe(name, t))
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        Ok(describe(name, &*self.topic(name)?))
     }
 
-    fn list_topics(&self) -> Vec<TopicDescription> {
-        self.lock().iter().map(|(n, t)| describe(n, t)).collect()
-    }
-
-    /// Copies the keys and values into buffers of about a megabyte, one per partition at a
-    /// time, and slices each record's out of them: the log then costs one allocation per
-    /// megabyte instead of two per record, its bytes lie together, and the tasks that read
-    /// different partitions never count references on the same buffer.
-    fn append(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(u32, u64)>> {
-        let total = records.len();
-        let payload: usize = records
+    fn list_topics(&self) -> Result<Vec<TopicDescription>> {
+        let topics: Vec<(String, Arc<Topic>)> = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|r| r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
-            .sum();
-        let mut topics = self.lock();
-        let t = topics
-            .get_mut(topic)
-            .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
+            .map(|(n, t)| (n.clone(), Arc::clone(t)))
+            .collect();
+        Ok(topics.iter().map(|(n, t)| describe(n, t)).collect())
+    }
+
+    fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
+        let t = self.topic(topic)?;
         let count = t.partitions.len() as u32;
-        // Each partition must exist before anything is written, so an append is all or nothing.
-        let unknown = records
+        // Each partition must exist before anything is written, so a produce is all or
+        // nothing.
+        if let Some(partition) = records
             .iter()
             .filter_map(|r| r.partition)
-            .find(|p| *p >= count);
-        if let Some(partition) = unknown {
+            .find(|p| *p >= count)
+        {
             return Err(TopicError::UnknownPartition {
                 topic: topic.to_string(),
                 partition,
             });
         }
-        let mut sequence = self
-            .sequence
-            .fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
-        let mut positions = Vec::with_capacity(total);
-        let mut open: Vec<Option<OpenArena>> = (0..count).map(|_| None).collect();
-        let length = |part: &Option<Vec<u8>>| part.as_ref().map_or(ABSENT, |p| p.len() as u32);
-        for r in records {
-            let partition = match (r.partition, &r.key) {
+        let total = records.len();
+        if count == 1 {
+            let first = lock(&t.partitions[0]).append(records);
+            return Ok((first..first + total as u64).map(|o| (0, o)).collect());
+        }
+        let assigned: Vec<u32> = records
+            .iter()
+            .map(|r| match (r.partition, &r.key) {
                 (Some(p), _) => p,
                 (None, Some(key)) => partition_for_key(key, count),
-                (None, None) => {
-                    let p = t.next_unkeyed % count;
-                    t.next_unkeyed = t.next_unkeyed.wrapping_add(1);
-                    p
-                }
-            };
-            let (Some(log), Some(slot)) = (
-                t.partitions.get_mut(partition as usize),
-                open.get_mut(partition as usize),
-            ) else {
-                continue;
-            };
-            let size = r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len);
-            if slot
-                .as_ref()
-                .is_some_and(|a| !a.bytes.is_empty() && a.bytes.len() + size > ARENA_BYTES)
-                && let Some(full) = slot.take()
-            {
-                full.close(&mut t.arenas);
+                (None, None) => t.next_unkeyed.fetch_add(1, Ordering::Relaxed) % count,
+            })
+            .collect();
+        let mut buckets: Vec<Vec<ProducerRecord>> = (0..count).map(|_| Vec::new()).collect();
+        for (record, &partition) in records.into_iter().zip(&assigned) {
+            if let Some(bucket) = buckets.get_mut(partition as usize) {
+                bucket.push(record);
             }
-            let arena = slot.get_or_insert_with(|| {
-                t.arenas.push(Bytes::new());
-                OpenArena {
-                    arena: (t.arenas.len() - 1) as u32,
-                    bytes: Vec::with_capacity(payload.min(ARENA_BYTES).max(size)),
-                }
-            });
-            let offset = log.len() as u64;
-            log.push(Stored {
-                arena: arena.arena,
-                start: arena.bytes.len() as u32,
-                key_len: length(&r.key),
-                value_len: length(&r.value),
-                timestamp: r.timestamp,
-                sequence,
-                headers: (!r.headers.is_empty()).then(|| Box::new(r.headers)),
-            });
-            arena
-                .bytes
-                .extend_from_slice(r.key.as_deref().unwrap_or_default());
-            arena
-                .bytes
-                .extend_from_slice(r.value.as_deref().unwrap_or_default());
-            sequence += 1;
-            if count > 1 {
-                t.arrival.push((partition, offset));
-            }
-            positions.push((partition, offset));
         }
-        for arena in open.into_iter().flatten() {
-            arena.close(&mut t.arenas);
+        let mut next: Vec<u64> = Vec::with_capacity(buckets.len());
+        for (bucket, partition) in buckets.into_iter().zip(&t.partitions) {
+            next.push(if bucket.is_empty() {
+                0
+            } else {
+                lock(partition).append(bucket)
+            });
         }
-        Ok(positions)
-    }
-
-    fn read(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Result<Vec<Record>> {
-        let topics = self.lock();
-        let t = topics
-            .get(topic)
-            .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
-        let log =
-            t.partitions
-                .get(partition as usize)
-                .ok_or_else(|| TopicError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition,
-                })?;
-        let start = offset as usize;
-        Ok(log
-            .range(start, start.saturating_add(max))
-            .zip(offset..)
-            .map(|(stored, offset)| stored.record(&t.arenas, partition, offset))
+        Ok(assigned
+            .into_iter()
+            .map(|p| {
+                let slot = &mut next[p as usize];
+                *slot += 1;
+                (p, *slot - 1)
+            })
             .collect())
     }
 
-    fn read_in_arrival_order(
+    fn fetch(
         &self,
         topic: &str,
-        position: u64,
-        max: usize,
-    ) -> Result<(Vec<Record>, u64)> {
-        let topics = self.lock();
-        let t = topics
-            .get(topic)
-            .ok_or_else(|| TopicError::UnknownTopic(topic.to_string()))?;
-        if let [log] = &t.partitions[..] {
-            let start = (position as usize).min(log.len());
-            let end = start.saturating_add(max).min(log.len());
-            let records = log
-                .range(start, end)
-                .zip(start as u64..)
-                .map(|(stored, offset)| stored.record(&t.arenas, 0, offset))
-                .collect();
-            return Ok((records, end as u64));
+        partition: u32,
+        offset: u64,
+        limits: FetchLimits,
+    ) -> Result<Fetched> {
+        let t = self.topic(topic)?;
+        let log = lock(t.partitions.get(partition as usize).ok_or_else(|| {
+            TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            }
+        })?);
+        let high_watermark = log.records.len() as u64;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let end = start.saturating_add(limits.max_records);
+        let mut bytes = 0usize;
+        let mut records = Vec::with_capacity(end.min(log.records.len()).saturating_sub(start));
+        for (stored, offset) in log.records.range(start, end).zip(offset..) {
+            bytes += stored.size();
+            if bytes > limits.max_bytes && !records.is_empty() {
+                break;
+            }
+            records.push(stored.record(&log.arenas, partition, offset));
         }
-        let start = (position as usize).min(t.arrival.len());
-        let end = start.saturating_add(max).min(t.arrival.len());
-        let records = t
-            .arrival
-            .range(start, end)
-            .filter_map(|&(p, o)| {
-                let stored = t.partitions.get(p as usize)?.get(o as usize)?;
-                Some(stored.record(&t.arenas, p, o))
-            })
-            .collect();
-        Ok((records, end as u64))
+        Ok(Fetched {
+            records,
+            high_watermark,
+        })
+    }
+
+    fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
+        let partitions = self.topic(topic)?.partitions.len() as u32;
+        if let Some(&(partition, _)) = offsets.iter().find(|(p, _)| *p >= partitions) {
+            return Err(TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            });
+        }
+        lock(&self.groups)
+            .entry((group.to_string(), topic.to_string()))
+            .or_default()
+            .extend(offsets.iter().copied());
+        Ok(())
+    }
+
+    fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
+        Ok(lock(&self.groups)
+            .get(&(group.to_string(), topic.to_string()))
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topics::fetch_to_end;
 
-    #[test]
-    fn appended_bytes_come_back_exactly_across_shared_buffers() {
-        let store = MemoryTopicStore::new();
-        store.create_topic("t", TopicConfig::default()).unwrap();
-        let big = vec![7u8; ARENA_BYTES - 3];
-        let record = |key: Option<&[u8]>, value: Option<&[u8]>, timestamp| ProducerRecord {
+    fn record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) -> ProducerRecord {
+        ProducerRecord {
             key: key.map(<[u8]>::to_vec),
             value: value.map(<[u8]>::to_vec),
             timestamp,
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn produced_bytes_come_back_exactly_across_shared_buffers() {
+        let store = MemoryTopicStore::new();
+        store.create_topic("t", TopicConfig::default()).unwrap();
+        let big = vec![7u8; ARENA_BYTES - 3];
         let records = vec![
             record(Some(b"k1"), Some(b"v1"), 1),
             record(None, Some(b""), 2),
@@ -379,18 +419,40 @@ mod tests {
             record(Some(b"k4"), Some(&big), 4),
             record(Some(b"k5"), Some(b"v5"), 5),
         ];
-        store.append("t", records.clone()).unwrap();
-        let read = store.read("t", 0, 0, 10).unwrap();
+        let positions = store.produce("t", records.clone()).unwrap();
+        assert_eq!(positions, vec![(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)]);
+        let read = fetch_to_end(&store, "t", 0, 0).unwrap();
         assert_eq!(read.len(), records.len());
-        let (arrived, next) = store.read_in_arrival_order("t", 1, 10).unwrap();
-        assert_eq!(next, records.len() as u64);
-        assert_eq!(arrived, read[1..]);
-        assert_eq!(std::mem::size_of::<Stored>(), 40);
+        let tail = store.fetch("t", 0, 1, FetchLimits::records(10)).unwrap();
+        assert_eq!(tail.records, read[1..]);
+        assert_eq!(tail.high_watermark, records.len() as u64);
+        assert_eq!(std::mem::size_of::<Stored>(), 32);
         for (got, want) in read.iter().zip(&records) {
             assert_eq!(got.key.as_deref(), want.key.as_deref());
             assert_eq!(got.value.as_deref(), want.value.as_deref());
             assert_eq!(got.timestamp, want.timestamp);
         }
+    }
+
+    #[test]
+    fn a_fetch_stops_at_its_byte_budget_but_returns_at_least_one_record() {
+        let store = MemoryTopicStore::new();
+        store.create_topic("t", TopicConfig::default()).unwrap();
+        let value = [1u8; 100];
+        let records = (0..10).map(|i| record(None, Some(&value), i)).collect();
+        store.produce("t", records).unwrap();
+        let limits = |max_bytes| FetchLimits {
+            max_records: 100,
+            max_bytes,
+        };
+        let fetched = store.fetch("t", 0, 2, limits(350)).unwrap();
+        assert_eq!(fetched.records.len(), 3);
+        assert_eq!(fetched.records[0].offset, 2);
+        assert_eq!(fetched.next_offset(2), 5);
+        assert_eq!(store.fetch("t", 0, 0, limits(10)).unwrap().records.len(), 1);
+        let past = store.fetch("t", 0, 10, limits(1000)).unwrap();
+        assert!(past.records.is_empty());
+        assert_eq!(past.high_watermark, 10);
     }
 
     #[test]
@@ -408,41 +470,67 @@ mod tests {
         assert_eq!(log.range(10, 5).count(), 0);
     }
 
-    fn keyed(key: &[u8]) -> ProducerRecord {
-        ProducerRecord {
-            key: Some(key.to_vec()),
-            value: Some(b"v".to_vec()),
-            ..Default::default()
-        }
-    }
-
     #[test]
-    fn keyed_records_follow_murmur2_and_arrival_order_is_kept() {
+    fn keyed_records_follow_murmur2_and_each_partition_keeps_its_order() {
         let store = MemoryTopicStore::new();
-        let config = TopicConfig {
-            partitions: 4,
-            ..Default::default()
-        };
-        store.create_topic("t", config).unwrap();
-        let positions = store
-            .append("t", vec![keyed(b"a"), keyed(b"b"), keyed(b"a")])
+        store
+            .create_topic("t", TopicConfig::with_partitions(4))
             .unwrap();
-        assert_eq!(positions[0].0, partition_for_key(b"a", 4));
-        assert_eq!(positions[0].0, positions[2].0);
-        assert!(positions[2].1 > positions[0].1);
-        let (records, next) = store.read_in_arrival_order("t", 1, 10).unwrap();
-        assert_eq!(next, 3);
-        assert_eq!(records[0].key.as_deref(), Some(&b"b"[..]));
+        let keyed = |k: &[u8], ts| record(Some(k), Some(b"v"), ts);
+        let a = partition_for_key(b"a", 4);
+        let other = [b"b", b"c", b"d", b"e"]
+            .into_iter()
+            .find(|k| partition_for_key(*k, 4) != a)
+            .unwrap();
+        let positions = store
+            .produce("t", vec![keyed(b"a", 1), keyed(other, 2), keyed(b"a", 3)])
+            .unwrap();
+        assert_eq!(positions[0], (a, 0));
+        assert_eq!(positions[2], (a, 1));
+        assert_eq!(positions[1], (partition_for_key(other, 4), 0));
+        let records = fetch_to_end(&store, "t", a, 0).unwrap();
+        let stamps: Vec<i64> = records.iter().map(|r| r.timestamp).collect();
+        assert_eq!(stamps, vec![1, 3]);
+        let described = store.describe_topic("t").unwrap();
+        assert_eq!(described.end_offsets.iter().sum::<u64>(), 3);
+        let bad = ProducerRecord {
+            partition: Some(4),
+            ..keyed(b"c", 4)
+        };
+        assert!(store.produce("t", vec![keyed(b"c", 4), bad]).is_err());
+        assert_eq!(store.describe_topic("t").unwrap(), described);
     }
 
     #[test]
-    fn recreating_with_other_partitions_fails() {
+    fn groups_commit_offsets_per_partition() {
+        let store = MemoryTopicStore::new();
+        store
+            .create_topic("t", TopicConfig::with_partitions(2))
+            .unwrap();
+        assert!(store.committed_offsets("g", "t").unwrap().is_empty());
+        store.commit_offsets("g", "t", &[(0, 5), (1, 7)]).unwrap();
+        store.commit_offsets("g", "t", &[(1, 9)]).unwrap();
+        let committed = store.committed_offsets("g", "t").unwrap();
+        assert_eq!(committed, BTreeMap::from([(0, 5), (1, 9)]));
+        assert!(store.committed_offsets("other", "t").unwrap().is_empty());
+        assert!(store.commit_offsets("g", "t", &[(2, 1)]).is_err());
+        store.delete_topic("t").unwrap();
+        assert!(store.committed_offsets("g", "t").unwrap().is_empty());
+    }
+
+    #[test]
+    fn recreating_with_other_partitions_fails_and_unknown_topics_are_errors() {
         let store = MemoryTopicStore::new();
         store.create_topic("t", TopicConfig::default()).unwrap();
-        let more = TopicConfig {
-            partitions: 2,
-            ..Default::default()
-        };
-        assert!(store.create_topic("t", more).is_err());
+        assert!(
+            store
+                .create_topic("t", TopicConfig::with_partitions(2))
+                .is_err()
+        );
+        assert_eq!(
+            store.describe_topic("nope"),
+            Err(TopicError::UnknownTopic("nope".to_string()))
+        );
+        assert!(store.fetch("t", 1, 0, FetchLimits::records(1)).is_err());
     }
 }

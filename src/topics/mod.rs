@@ -1,12 +1,19 @@
-//! Topics: the logs every stream and table lives in.
+//! Topics: the logs every stream and table lives in, on Kafka's model.
 //!
-//! [`TopicStore`] is the only way the engine touches a log. [`memory::MemoryTopicStore`] is the
-//! embedded implementation; it keeps, besides the per-partition logs, the order in which records
-//! were appended across partitions, so a single reader can consume a topic in arrival order.
+//! [`TopicStore`] is the only way the engine touches a log, and it promises only what Kafka
+//! promises: a topic is a set of independent partitions; a produce is acknowledged with each
+//! record's partition and offset; a fetch reads one partition from an offset, up to a budget,
+//! and tells the partition's high watermark; consumer groups commit offsets per partition.
+//! There is no order across partitions: a reader of several partitions (or topics) merges
+//! them itself, by record timestamp, as Kafka Streams does (`exec::merge`).
+//!
+//! [`memory::MemoryTopicStore`] is the embedded implementation, held in memory.
 
 pub mod load;
 pub mod memory;
 pub mod partitioner;
+
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use thiserror::Error;
@@ -28,6 +35,12 @@ pub enum TopicError {
         topic: String,
         expected: u32,
         actual: u32,
+    },
+    #[error("Offset {offset} is out of range for partition {partition} of topic '{topic}'")]
+    OffsetOutOfRange {
+        topic: String,
+        partition: u32,
+        offset: u64,
     },
 }
 
@@ -61,27 +74,81 @@ pub struct Record {
     pub headers: Vec<Header>,
     pub partition: u32,
     pub offset: u64,
-    /// The store-wide order in which records were appended, across topics: readers of
-    /// several topics merge on it.
-    pub sequence: u64,
 }
 
-/// How a topic is laid out.
+/// Where an acknowledged record was written: its partition and offset.
+pub type Position = (u32, u64);
+
+/// What a topic does with old records (`cleanup.policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CleanupPolicy {
+    /// Records older than the retention limits are deleted.
+    #[default]
+    Delete,
+    /// Only the latest record of each key is kept (changelog topics).
+    Compact,
+    /// Both: compacted, and deleted past the retention limits.
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    /// The value as Kafka's topic config writes it.
+    pub fn as_config(self) -> &'static str {
+        match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        }
+    }
+}
+
+/// How a topic is laid out and kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicConfig {
     pub partitions: u32,
     pub replicas: i16,
-    /// `cleanup.policy=compact` for changelog topics.
-    pub compacted: bool,
+    pub cleanup_policy: CleanupPolicy,
+    /// `retention.ms`: how long records are kept; `None` keeps them forever (Kafka's -1).
+    pub retention_ms: Option<u64>,
+    /// `retention.bytes`: how many bytes a partition keeps; `None` has no limit.
+    pub retention_bytes: Option<u64>,
 }
+
+/// Kafka's default `retention.ms`: seven days.
+pub const DEFAULT_RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 impl Default for TopicConfig {
     fn default() -> Self {
         TopicConfig {
             partitions: 1,
             replicas: 1,
-            compacted: false,
+            cleanup_policy: CleanupPolicy::Delete,
+            retention_ms: Some(DEFAULT_RETENTION_MS),
+            retention_bytes: None,
         }
+    }
+}
+
+impl TopicConfig {
+    /// A topic of `partitions` partitions with the other settings at their defaults.
+    pub fn with_partitions(partitions: u32) -> TopicConfig {
+        TopicConfig {
+            partitions,
+            ..TopicConfig::default()
+        }
+    }
+
+    /// The topic's configs as Kafka's admin API lists them.
+    pub fn entries(&self) -> BTreeMap<&'static str, String> {
+        let limit = |v: Option<u64>| v.map_or_else(|| "-1".to_string(), |v| v.to_string());
+        BTreeMap::from([
+            (
+                "cleanup.policy",
+                self.cleanup_policy.as_config().to_string(),
+            ),
+            ("retention.ms", limit(self.retention_ms)),
+            ("retention.bytes", limit(self.retention_bytes)),
+        ])
     }
 }
 
@@ -90,27 +157,93 @@ impl Default for TopicConfig {
 pub struct TopicDescription {
     pub name: String,
     pub config: TopicConfig,
-    /// The next offset of each partition.
+    /// The first offset still held, per partition (above zero once retention deleted some).
+    pub start_offsets: Vec<u64>,
+    /// The high watermark (the next offset) of each partition.
     pub end_offsets: Vec<u64>,
 }
 
-/// The log abstraction: topics of partitions of records.
+/// How much one fetch may return: Kafka's `max.poll.records` and
+/// `max.partition.fetch.bytes`. A fetch returns at least one record when there is one, however
+/// large, so a reader never stalls on a big record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchLimits {
+    pub max_records: usize,
+    pub max_bytes: usize,
+}
+
+impl FetchLimits {
+    /// At most `max_records` records, of any size.
+    pub fn records(max_records: usize) -> FetchLimits {
+        FetchLimits {
+            max_records,
+            max_bytes: usize::MAX,
+        }
+    }
+}
+
+/// The answer to a fetch: the records, in offset order, and where the partition ends.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fetched {
+    pub records: Vec<Record>,
+    /// The partition's next offset when the fetch was served; a reader whose position is below
+    /// it has more to read.
+    pub high_watermark: u64,
+}
+
+impl Fetched {
+    /// The offset after the last record fetched (`from` when none was).
+    pub fn next_offset(&self, from: u64) -> u64 {
+        self.records.last().map_or(from, |r| r.offset + 1)
+    }
+}
+
+/// The log abstraction: topics of independent partitions of records, and consumer groups'
+/// committed offsets. Every method is fallible, as a remote log's are.
 pub trait TopicStore: Send + Sync {
     /// Creates a topic; creating an existing topic with the same partition count is a no-op.
     fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()>;
     fn delete_topic(&self, name: &str) -> Result<()>;
-    fn describe_topic(&self, name: &str) -> Option<TopicDescription>;
-    fn list_topics(&self) -> Vec<TopicDescription>;
-    /// Appends records and returns each one's (partition, offset).
-    fn append(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(u32, u64)>>;
-    /// Reads up to `max` records of one partition from `offset` on.
-    fn read(&self, topic: &str, partition: u32, offset: u64, max: usize) -> Result<Vec<Record>>;
-    /// Reads up to `max` records of all partitions, in the order they were appended, starting at
-    /// the `position`-th record appended to the topic. Returns the records and the next position.
-    fn read_in_arrival_order(
+    /// The topic's layout and offsets; [`TopicError::UnknownTopic`] when there is none.
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription>;
+    fn list_topics(&self) -> Result<Vec<TopicDescription>>;
+    /// Appends records (each to the partition it names, or its key's, or round robin) and
+    /// returns each one's position once the append is acknowledged. All or nothing: a record
+    /// for a partition that does not exist fails the whole batch.
+    fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>>;
+    /// Reads one partition from `offset` on, within `limits`. An offset below the partition's
+    /// start is [`TopicError::OffsetOutOfRange`]; at or past the end, nothing is returned.
+    fn fetch(
         &self,
         topic: &str,
-        position: u64,
-        max: usize,
-    ) -> Result<(Vec<Record>, u64)>;
+        partition: u32,
+        offset: u64,
+        limits: FetchLimits,
+    ) -> Result<Fetched>;
+    /// Commits a consumer group's next offsets to read, per partition of `topic`.
+    fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
+    /// A consumer group's committed offsets for `topic`, by partition (partitions it never
+    /// committed are absent).
+    fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>>;
+}
+
+/// Every record of one partition from `offset` to its end, fetched in chunks.
+pub fn fetch_to_end(
+    store: &dyn TopicStore,
+    topic: &str,
+    partition: u32,
+    offset: u64,
+) -> Result<Vec<Record>> {
+    const CHUNK: usize = 4096;
+    let mut all = Vec::new();
+    let mut next = offset;
+    loop {
+        let fetched = store.fetch(topic, partition, next, FetchLimits::records(CHUNK))?;
+        let done = fetched.records.is_empty();
+        next = fetched.next_offset(next);
+        all.extend(fetched.records);
+        if done || next >= fetched.high_watermark {
+            return Ok(all);
+        }
+    }
 }
