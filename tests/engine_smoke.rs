@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sluice::engine::Engine;
+use sluice::engine::{Engine, Outcome};
 use sluice::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
 
 fn read_values(store: &dyn TopicStore, topic: &str) -> Vec<(Option<String>, Option<String>)> {
@@ -552,4 +552,79 @@ fn a_new_persistent_query_starts_where_auto_offset_reset_says_and_commits_its_gr
         assert_eq!(committed.len(), 2, "{id}: both partitions");
         assert_eq!(committed.values().sum::<u64>(), 4, "{id}: every record");
     }
+}
+
+#[test]
+fn a_failing_query_goes_to_error_and_the_others_keep_running() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, ts STRING, v INT) WITH (kafka_topic='s', value_format='JSON', \
+               partitions=1, timestamp='ts', timestamp_format='yyyy-MM-dd');\n\
+             CREATE STREAM lenient AS SELECT * FROM s;\n\
+             SET 'ksql.timestamp.throw.on.invalid'='true';\n\
+             CREATE STREAM strict AS SELECT * FROM s;",
+        )
+        .unwrap();
+    store
+        .produce(
+            "s",
+            vec![
+                record("a", r#"{"TS":"2024-01-02","V":1}"#),
+                record("b", r#"{"TS":"not a date","V":2}"#),
+                record("c", r#"{"TS":"2024-01-03","V":3}"#),
+            ],
+        )
+        .unwrap();
+    let failure = engine.run_until_idle().unwrap_err();
+    assert!(
+        failure
+            .to_string()
+            .contains("invalid timestamp in column TS"),
+        "{failure}"
+    );
+    // The lenient query skipped the bad record and went on; the strict one stopped.
+    assert_eq!(read_values(store.as_ref(), "LENIENT").len(), 2);
+    assert!(read_values(store.as_ref(), "STRICT").len() <= 1);
+    let shown = engine.execute_script("SHOW QUERIES;").unwrap();
+    let Outcome::Entity(listing) = &shown[0] else {
+        panic!("{shown:?}")
+    };
+    let states: Vec<(String, String)> = listing["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["id"].as_str().unwrap().to_string(),
+                q["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("CSAS_LENIENT_0".to_string(), "RUNNING".to_string()),
+            ("CSAS_STRICT_1".to_string(), "ERROR".to_string())
+        ]
+    );
+    let explained = engine.execute_script("EXPLAIN CSAS_STRICT_1;").unwrap();
+    let Outcome::Entity(description) = &explained[0] else {
+        panic!("{explained:?}")
+    };
+    let errors = &description["queryDescription"]["queryErrors"];
+    assert!(
+        errors[0]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("invalid timestamp"),
+        "{description}"
+    );
+    // The failed query is not run again; the other one keeps processing.
+    store
+        .produce("s", vec![record("d", r#"{"TS":"2024-01-04","V":4}"#)])
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    assert_eq!(read_values(store.as_ref(), "LENIENT").len(), 3);
 }

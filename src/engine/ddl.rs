@@ -399,8 +399,7 @@ impl Engine {
             )));
         }
         for id in own {
-            self.queries.retain(|q| q.id != id);
-            self.catalog.remove_query(&id);
+            self.stop_query(&id)?;
         }
         self.catalog.remove_source(name);
         if delete_topic {

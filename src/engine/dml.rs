@@ -11,7 +11,6 @@ use super::ddl::{check_formats, kind_word, normalise_column_name};
 use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
-use crate::exec::tasks::Tasks;
 use crate::exec::{
     DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, OffsetReset, Output, PersistentQuery, Sink,
     Stage,
@@ -206,8 +205,7 @@ impl Engine {
         if c.or_replace
             && let Some(old) = replaced
         {
-            self.queries.retain(|q| q.id != old);
-            self.catalog.remove_query(&old);
+            self.stop_query(&old)?;
         }
         let query_id = self.next_query_id(prefix, &c.name);
         self.start_query(query_id.clone(), plan, &sink_source, timestamp_output, text)?;
@@ -318,6 +316,7 @@ impl Engine {
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
         let tasks = self.partition_tasks(&plan, &inputs);
+        let plan_for_tasks = plan.clone();
         let stage = Stage::for_plan(plan, &self.properties);
         let cache_bytes = self
             .property("ksql.streams.cache.max.bytes.buffering")
@@ -338,8 +337,11 @@ impl Engine {
             options,
         )
         .with_group(group, commit_interval);
-        if let Some(tasks) = tasks {
-            query = query.with_tasks(tasks);
+        if let Some(partitions) = tasks {
+            let properties = &self.properties;
+            query = query.with_partition_tasks(partitions, || {
+                Stage::for_plan(plan_for_tasks.clone(), properties)
+            });
         }
         if let Some(bytes) = cache_bytes
             && sink.kind == SourceKind::Table
@@ -355,7 +357,7 @@ impl Engine {
         query
             .start(self.store.as_ref(), reset)
             .map_err(|e| EngineError::Generic(e.to_string()))?;
-        self.queries.push(query);
+        self.runtime.add(query);
         self.catalog.put_query(info);
         Ok(())
     }
@@ -366,16 +368,11 @@ impl Engine {
         format!("_confluent-ksql-{service}query_{query_id}")
     }
 
-    /// With `ksql.streams.num.stream.threads` above one, a query whose state follows its
-    /// partitioning runs one task per partition on that many threads, as Kafka Streams does;
-    /// its inputs must all have the same number of partitions, more than one.
-    fn partition_tasks(&self, plan: &QueryPlan, inputs: &[Input]) -> Option<Tasks> {
-        let threads = self
-            .property("ksql.streams.num.stream.threads")
-            .or_else(|| self.property("num.stream.threads"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|threads| *threads > 1)?;
-        if !plan.partitionable() {
+    /// A query whose state follows its partitioning runs one task per partition, as Kafka
+    /// Streams does; its inputs must all have the same number of partitions, more than one.
+    /// Returns that number.
+    fn partition_tasks(&self, plan: &QueryPlan, inputs: &[Input]) -> Option<u32> {
+        if !self.partition_tasks || !plan.partitionable() {
             return None;
         }
         let mut counts = inputs.iter().map(|input| {
@@ -388,9 +385,7 @@ impl Engine {
         if partitions < 2 || counts.any(|c| c != Some(partitions)) {
             return None;
         }
-        Some(Tasks::new(partitions, inputs.len(), threads, || {
-            Stage::for_plan(plan.clone(), &self.properties)
-        }))
+        Some(partitions)
     }
 
     /// The output column that a sink's `TIMESTAMP=` property names.

@@ -84,7 +84,7 @@ impl Engine {
                         "queryString": q.sql,
                         "sinks": q.sink.iter().collect::<Vec<_>>(),
                         "id": q.id,
-                        "state": "RUNNING",
+                        "state": self.query_state(&q.id).0,
                         "queryType": "PERSISTENT",
                     })
                 })
@@ -175,9 +175,9 @@ impl Engine {
                             "sinks": q.sink.iter().collect::<Vec<_>>(),
                             "sinkKafkaTopics": topic.iter().collect::<Vec<_>>(),
                             "id": q.id,
-                            "statusCount": {"RUNNING": 1},
+                            "statusCount": {self.query_state(&q.id).0: 1},
                             "queryType": "PERSISTENT",
-                            "state": "RUNNING",
+                            "state": self.query_state(&q.id).0,
                         })
                     })
                     .collect();
@@ -333,6 +333,15 @@ impl Engine {
         json!({"@type": "source_descriptions", "statementText": text, "sourceDescriptions": items, "warnings": []})
     }
 
+    /// A persistent query's state as ksqlDB names it (RUNNING or ERROR), and the error that
+    /// stopped it.
+    fn query_state(&self, id: &str) -> (&'static str, Option<String>) {
+        match self.runtime.find(id).map(|q| q.state()) {
+            Some(crate::exec::QueryState::Error(message)) => ("ERROR", Some(message)),
+            _ => ("RUNNING", None),
+        }
+    }
+
     pub(super) fn explain(
         &self,
         target: ExplainTarget,
@@ -349,6 +358,11 @@ impl Engine {
                         "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
                     )));
                 };
+                let (state, error) = self.query_state(&q.id);
+                let errors: Vec<Value> = error
+                    .into_iter()
+                    .map(|message| json!({"errorMessage": message, "type": "UNKNOWN"}))
+                    .collect();
                 Ok(Outcome::Entity(json!({
                     "@type": "queryDescription",
                     "statementText": text,
@@ -358,7 +372,8 @@ impl Engine {
                         "sources": q.sources,
                         "sinks": q.sink.iter().collect::<Vec<_>>(),
                         "queryType": "PERSISTENT",
-                        "state": "RUNNING",
+                        "state": state,
+                        "queryErrors": errors,
                     },
                     "warnings": [],
                 })))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::catalog::Catalog;
-use crate::exec::{PersistentQuery, ProcessingLogEntry};
+use crate::exec::{PersistentQuery, ProcessingLogEntry, Runtime};
 use crate::plan::PlanError;
 use crate::registry::SchemaRegistry;
 use crate::sql::{self, Statement};
@@ -79,12 +79,13 @@ pub struct Engine {
     catalog: Catalog,
     properties: BTreeMap<String, String>,
     variables: BTreeMap<String, String>,
-    queries: Vec<PersistentQuery>,
-    /// Push queries: they read like persistent queries but answer a client.
-    transient: Vec<PersistentQuery>,
+    /// Runs the persistent and push queries, apart from the engine: a query's processing
+    /// never waits for a statement, nor a statement for a query's processing.
+    runtime: Arc<Runtime>,
     next_transient: u64,
     next_query_number: u64,
-    processing_log: Vec<ProcessingLogEntry>,
+    /// Whether a query whose state follows its partitioning runs a task per partition.
+    partition_tasks: bool,
     /// The schemas of AVRO topics.
     registry: SchemaRegistry,
 }
@@ -92,15 +93,14 @@ pub struct Engine {
 impl Engine {
     pub fn new(store: Arc<dyn TopicStore>) -> Engine {
         Engine {
+            runtime: Arc::new(Runtime::new(Arc::clone(&store))),
             store,
             catalog: Catalog::default(),
             properties: BTreeMap::new(),
             variables: BTreeMap::new(),
-            queries: Vec::new(),
-            transient: Vec::new(),
             next_transient: 0,
             next_query_number: 0,
-            processing_log: Vec::new(),
+            partition_tasks: true,
             registry: SchemaRegistry::new(),
         }
     }
@@ -118,17 +118,41 @@ impl Engine {
         &self.catalog
     }
 
-    /// Records the query and value errors every query has reported.
-    pub fn processing_log(&self) -> &[ProcessingLogEntry] {
-        &self.processing_log
+    /// Runs every query started from now on as a single task over all its partitions, with
+    /// one stream time, as ksqlDB's test driver runs a topology (its test cases expect that).
+    pub fn run_queries_as_single_tasks(&mut self) {
+        self.partition_tasks = false;
     }
 
-    /// Each running query's id and counters.
+    /// The runtime that runs the queries (a server starts its threads).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The latest record and value errors the queries reported, oldest first.
+    pub fn processing_log(&self) -> Vec<ProcessingLogEntry> {
+        self.runtime.processing_log().entries()
+    }
+
+    /// The persistent queries running now.
+    fn persistent_queries(&self) -> impl Iterator<Item = Arc<PersistentQuery>> {
+        self.runtime.queries().into_iter().filter(|q| !q.is_push())
+    }
+
+    /// Each persistent query's id and counters.
     pub fn query_stats(&self) -> Vec<(String, crate::exec::QueryStats)> {
-        self.queries
-            .iter()
-            .map(|q| (q.id.clone(), q.stats.clone()))
+        self.persistent_queries()
+            .map(|q| (q.id.clone(), q.stats()))
             .collect()
+    }
+
+    /// How many threads run the queries' tasks (`ksql.streams.num.stream.threads`).
+    pub fn stream_threads(&self) -> usize {
+        self.property("ksql.streams.num.stream.threads")
+            .or_else(|| self.property("num.stream.threads"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// Sets a property for every later statement, as `SET 'name'='value';` does.
@@ -304,36 +328,33 @@ impl Engine {
         }
     }
 
-    /// Runs every persistent and push query until none has input left.
+    /// Runs every persistent and push query until none has input left, on
+    /// `ksql.streams.num.stream.threads` threads.
     pub fn run_until_idle(&mut self) -> Result<(), EngineError> {
-        loop {
-            let mut progress = false;
-            for query in self.queries.iter_mut().chain(self.transient.iter_mut()) {
-                loop {
-                    let read = query
-                        .step(self.store.as_ref(), &mut self.processing_log)
-                        .map_err(|e| EngineError::Runtime(e.to_string()))?;
-                    if read == 0 {
-                        break;
-                    }
-                    progress = true;
-                }
-            }
-            if !progress {
-                self.reap_transient();
-                return Ok(());
-            }
-        }
+        self.runtime
+            .run_until_idle(self.stream_threads())
+            .map_err(|e| EngineError::Runtime(e.to_string()))
     }
 
     /// Commits every query: the updates their record caches hold are written now, as at the
-    /// end of a commit interval.
+    /// end of a commit interval, and their offsets are committed.
     pub fn commit(&mut self) -> Result<(), EngineError> {
-        for query in &mut self.queries {
+        for query in self.persistent_queries() {
             query
                 .commit(self.store.as_ref())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?;
         }
+        Ok(())
+    }
+
+    /// Stops a persistent query: it commits first, so no held update is lost.
+    fn stop_query(&mut self, id: &str) -> Result<(), EngineError> {
+        if let Some(query) = self.runtime.remove(id) {
+            query
+                .commit(self.store.as_ref())
+                .map_err(|e| EngineError::Runtime(e.to_string()))?;
+        }
+        self.catalog.remove_query(id);
         Ok(())
     }
 
@@ -350,28 +371,21 @@ impl Engine {
     fn terminate(&mut self, query_id: Option<&str>) -> Result<Outcome, EngineError> {
         match query_id {
             None => {
-                // A query that stops commits first: no held update is lost.
-                for mut q in self.queries.drain(..) {
-                    q.commit(self.store.as_ref())
-                        .map_err(|e| EngineError::Runtime(e.to_string()))?;
-                    self.catalog.remove_query(&q.id);
+                let ids: Vec<String> = self.persistent_queries().map(|q| q.id.clone()).collect();
+                for id in ids {
+                    self.stop_query(&id)?;
                 }
                 Ok(Outcome::Message("All queries terminated.".to_string()))
             }
             Some(id) => {
                 let id = id.to_uppercase();
-                let Some(index) = self
-                    .queries
-                    .iter()
-                    .position(|q| q.id.eq_ignore_ascii_case(&id))
-                else {
+                if !self
+                    .persistent_queries()
+                    .any(|q| q.id.eq_ignore_ascii_case(&id))
+                {
                     return Err(EngineError::statement(format!("Unknown queryId: {id}")));
-                };
-                let mut query = self.queries.remove(index);
-                query
-                    .commit(self.store.as_ref())
-                    .map_err(|e| EngineError::Runtime(e.to_string()))?;
-                self.catalog.remove_query(&id);
+                }
+                self.stop_query(&id)?;
                 Ok(Outcome::Message("Query terminated.".to_string()))
             }
         }

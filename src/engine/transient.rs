@@ -327,7 +327,7 @@ impl Engine {
                 OffsetReset::from_properties(&properties, OffsetReset::Latest),
             )
             .map_err(|e| EngineError::Generic(e.to_string()))?;
-        self.transient.push(running);
+        self.runtime.add(running);
         Ok(PushQuery {
             id,
             columns,
@@ -337,14 +337,17 @@ impl Engine {
 
     /// Stops a push query; false if there is none with that id.
     pub fn close_push_query(&mut self, id: &str) -> bool {
-        let before = self.transient.len();
-        self.transient.retain(|q| q.id != id);
-        self.transient.len() != before
+        self.runtime.find(id).is_some_and(|q| q.is_push()) && self.runtime.remove(id).is_some()
     }
 
     /// The ids of the push queries running now.
     pub fn push_query_ids(&self) -> Vec<String> {
-        self.transient.iter().map(|q| q.id.clone()).collect()
+        self.runtime
+            .queries()
+            .iter()
+            .filter(|q| q.is_push())
+            .map(|q| q.id.clone())
+            .collect()
     }
 
     /// Runs a pull query over the current contents of its source: for a table, the latest row
@@ -387,7 +390,7 @@ impl Engine {
         let source_kind = plan.source.kind;
         // A pull query sees what the persistent queries have processed: the updates their
         // record caches hold are committed first, as a state store answers through its cache.
-        for query in &mut self.queries {
+        for query in self.persistent_queries() {
             if query.sink_topic() == Some(plan.source.topic.as_str()) {
                 query
                     .commit(self.store.as_ref())
@@ -491,11 +494,6 @@ impl Engine {
             .collect();
         current.sort_by(|(a, _), (b, _)| a.cmp(b));
         Ok(current.into_iter().map(|(_, r)| r).collect())
-    }
-
-    /// Removes push queries whose client left or whose limit was reached.
-    pub(super) fn reap_transient(&mut self) {
-        self.transient.retain(|q| !q.is_finished());
     }
 }
 

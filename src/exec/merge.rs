@@ -16,18 +16,18 @@ use crate::topics::{FetchLimits, Record, TopicStore};
 
 /// One partition a reader merges, with what was fetched from it.
 pub struct Lane {
-    /// Which of the reader's inputs the partition belongs to.
-    pub input: usize,
+    /// The reader's name for the partition, handed back with each of its records.
+    pub id: usize,
     queue: VecDeque<Record>,
     /// Whether the partition has records past those fetched.
     more: bool,
 }
 
 impl Lane {
-    /// Fetches up to `max_records` of `partition` of `topic` from `offset`.
+    /// Fetches up to `max_records` of `partition` of `topic` from `offset`, as lane `id`.
     pub fn fetch(
         store: &dyn TopicStore,
-        input: usize,
+        id: usize,
         topic: &str,
         partition: u32,
         offset: u64,
@@ -36,14 +36,14 @@ impl Lane {
         let fetched = store.fetch(topic, partition, offset, FetchLimits::records(max_records))?;
         let more = fetched.next_offset(offset) < fetched.high_watermark;
         Ok(Lane {
-            input,
+            id,
             queue: fetched.records.into(),
             more,
         })
     }
 }
 
-/// Merges the lanes' records by timestamp; each comes out with its lane's input.
+/// Merges the lanes' records by timestamp; each comes out with its lane's id.
 pub fn merge_by_timestamp(mut lanes: Vec<Lane>) -> Vec<(usize, Record)> {
     let mut merged = Vec::with_capacity(lanes.iter().map(|l| l.queue.len()).sum());
     loop {
@@ -55,7 +55,7 @@ pub fn merge_by_timestamp(mut lanes: Vec<Lane>) -> Vec<(usize, Record)> {
         let Some((_, i)) = next else { break };
         let lane = &mut lanes[i];
         if let Some(record) = lane.queue.pop_front() {
-            merged.push((lane.input, record));
+            merged.push((lane.id, record));
         }
         if lane.more && lane.queue.is_empty() {
             break;
@@ -68,7 +68,7 @@ pub fn merge_by_timestamp(mut lanes: Vec<Lane>) -> Vec<(usize, Record)> {
 mod tests {
     use super::*;
 
-    fn lane(input: usize, partition: u32, stamps: &[i64], more: bool) -> Lane {
+    fn lane(id: usize, partition: u32, stamps: &[i64], more: bool) -> Lane {
         let queue = stamps
             .iter()
             .enumerate()
@@ -81,7 +81,7 @@ mod tests {
                 offset: offset as u64,
             })
             .collect();
-        Lane { input, queue, more }
+        Lane { id, queue, more }
     }
 
     fn order(merged: &[(usize, Record)]) -> Vec<(usize, u32, i64)> {

@@ -1,10 +1,12 @@
-//! Execution: persistent queries running over Arrow record batches.
+//! Execution: queries running over Arrow record batches.
 //!
-//! A query reads a batch of records from its source topic, [`decode`]s them into the columns of
-//! its scope, runs them through its stage — [`stateless`] (filter and projection) or
-//! [`aggregate`] (grouping, windows, HAVING) — and the [`sink`] encodes what comes out and
-//! appends it to the sink topic. A record that can't be decoded, or whose expression fails, is
-//! reported to the processing log and the query goes on.
+//! A query runs as [`tasks`], on the threads of the [`runtime`]. A task fetches a batch of
+//! records from each partition it is assigned, [`merge`]s them by timestamp, [`decode`]s them
+//! into the columns of its scope, runs them through its stage — [`stateless`] (filter and
+//! projection), [`aggregate`] (grouping, windows, HAVING) or [`join`] — and the [`sink`]
+//! encodes what comes out and produces it to the sink topic (or a push query's client). A
+//! record that can't be decoded, or whose expression fails, is reported to the
+//! [`processing_log`] and the query goes on.
 
 pub mod aggregate;
 pub mod builder;
@@ -12,6 +14,9 @@ pub mod cache;
 pub mod decode;
 pub mod join;
 pub mod merge;
+pub mod processing_log;
+pub mod query;
+pub mod runtime;
 pub mod sink;
 pub mod stateless;
 pub mod store;
@@ -24,11 +29,14 @@ use thiserror::Error;
 
 use crate::catalog::Source;
 use crate::plan::expr::{Compiled, Scope};
-use crate::topics::{FetchLimits, Header, TopicError, TopicStore};
+use crate::topics::{Header, TopicError};
 pub use aggregate::AggregateOperator;
 pub use cache::DEFAULT_COMMIT_INTERVAL;
 pub use decode::DecodeOptions;
 pub use join::JoinOperator;
+pub use processing_log::ProcessingLog;
+pub use query::{PersistentQuery, QueryState};
+pub use runtime::Runtime;
 pub use sink::Sink;
 
 /// Failures that stop a query step (bad records never do).
@@ -159,9 +167,6 @@ impl Stage {
 pub struct Input {
     pub source: Source,
     pub scope: Scope,
-    /// The next offset to read in each partition of the source topic (set by
-    /// [`PersistentQuery::start`]).
-    offsets: Vec<u64>,
     /// The source columns the query reads (`None`: all of them).
     read: Option<Vec<bool>>,
 }
@@ -171,7 +176,6 @@ impl Input {
         Input {
             source,
             scope,
-            offsets: Vec::new(),
             read: None,
         }
     }
@@ -241,361 +245,6 @@ pub enum Incomplete {
 pub enum Output {
     Topic(Box<Sink>),
     Rows(RowSink),
-}
-
-/// A running query: persistent (writing a topic) or transient (streaming to a client).
-pub struct PersistentQuery {
-    pub id: String,
-    inputs: Vec<Input>,
-    stage: Stage,
-    output: Output,
-    options: DecodeOptions,
-    /// Caching on (`cache.max.bytes.buffering` > 0) for a table result: updates are held
-    /// per key until the query commits.
-    cache: Option<cache::RecordCache>,
-    /// Partition-parallel execution, for queries whose state follows their partitioning.
-    tasks: Option<tasks::Tasks>,
-    /// The consumer group whose committed offsets record how far a persistent query has read.
-    group: Option<String>,
-    commit_interval: std::time::Duration,
-    last_commit: std::time::Instant,
-    pub stats: QueryStats,
-}
-
-/// How many records a query takes per step and input.
-const BATCH_SIZE: usize = 1024;
-
-impl PersistentQuery {
-    pub fn new(
-        id: String,
-        inputs: Vec<Input>,
-        stage: Stage,
-        output: Output,
-        options: DecodeOptions,
-    ) -> PersistentQuery {
-        let mut inputs = inputs;
-        for (i, input) in inputs.iter_mut().enumerate() {
-            let columns = &input.source.schema.columns;
-            input.read = stage.columns_read(i, columns.len()).map(|mut read| {
-                // Keys identify table rows (and their retractions) even when no expression
-                // names them.
-                for (slot, column) in read.iter_mut().zip(columns) {
-                    *slot |= column.kind == crate::types::ColumnKind::Key;
-                }
-                read
-            });
-        }
-        PersistentQuery {
-            id,
-            inputs,
-            stage,
-            output,
-            options,
-            cache: None,
-            tasks: None,
-            group: None,
-            commit_interval: DEFAULT_COMMIT_INTERVAL,
-            last_commit: std::time::Instant::now(),
-            stats: QueryStats::default(),
-        }
-    }
-
-    /// Commits how far the query has read to `group` every `interval` (and at each commit of
-    /// its record cache), as a Kafka Streams application commits its consumer group.
-    pub fn with_group(mut self, group: String, interval: std::time::Duration) -> PersistentQuery {
-        self.group = Some(group);
-        self.commit_interval = interval;
-        self
-    }
-
-    /// Sets where every input starts reading: its group's committed offsets where it has them,
-    /// else the start or the end of each partition, as `reset` says.
-    pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
-        for input in &mut self.inputs {
-            let topic = store.describe_topic(&input.source.topic)?;
-            let committed = match &self.group {
-                Some(group) => store.committed_offsets(group, &topic.name)?,
-                None => Default::default(),
-            };
-            input.offsets = (0..topic.config.partitions)
-                .map(|p| {
-                    let reset_to = match reset {
-                        OffsetReset::Earliest => &topic.start_offsets,
-                        OffsetReset::Latest => &topic.end_offsets,
-                    };
-                    committed
-                        .get(&p)
-                        .copied()
-                        .or_else(|| reset_to.get(p as usize).copied())
-                        .unwrap_or(0)
-                })
-                .collect();
-        }
-        if let Some(tasks) = &mut self.tasks {
-            tasks.start(&self.inputs);
-        }
-        Ok(())
-    }
-
-    /// Holds a table result's updates in a record cache of `max_bytes`, written when the
-    /// query commits every `interval` (or when the cache is full).
-    pub fn with_cache(
-        mut self,
-        max_bytes: usize,
-        interval: std::time::Duration,
-    ) -> PersistentQuery {
-        if let Output::Topic(_) = &self.output {
-            self.cache = Some(cache::RecordCache::new(max_bytes, interval));
-        }
-        self
-    }
-
-    /// Runs the query as one task per partition (see [`tasks`]); only for queries that write
-    /// a topic.
-    pub fn with_tasks(mut self, tasks: tasks::Tasks) -> PersistentQuery {
-        if matches!(self.output, Output::Topic(_)) {
-            self.tasks = Some(tasks);
-        }
-        self
-    }
-
-    /// One step of every task (each appends its own records unless a record cache holds them).
-    fn step_tasks(
-        &mut self,
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<usize, ExecError> {
-        let (Some(tasks), Output::Topic(sink)) = (&mut self.tasks, &self.output) else {
-            return Ok(0);
-        };
-        let outputs = tasks.step(tasks::StepContext {
-            query_id: &self.id,
-            inputs: &self.inputs,
-            options: &self.options,
-            sink,
-            cached: self.cache.is_some(),
-            store,
-        })?;
-        let mut read = 0;
-        for output in outputs {
-            read += output.read;
-            log.extend(output.log);
-            self.stats.absorb(&output.stats);
-            if let Some(cache) = &mut self.cache {
-                cache.put(output.records);
-            }
-        }
-        self.commit_if_due(store)?;
-        Ok(read)
-    }
-
-    /// A commit: writes the updates the record cache holds, then commits the offsets read to
-    /// the query's group, so a committed offset never runs ahead of the outputs it caused.
-    pub fn commit(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        self.last_commit = std::time::Instant::now();
-        if let (Some(cache), Output::Topic(sink)) = (&mut self.cache, &self.output) {
-            let out = cache.take();
-            if !out.is_empty() {
-                self.stats.records_out += out.len() as u64;
-                store.produce(&sink.topic, out)?;
-            }
-        }
-        let Some(group) = &self.group else {
-            return Ok(());
-        };
-        for (index, input) in self.inputs.iter().enumerate() {
-            let offsets: Vec<(u32, u64)> = match &self.tasks {
-                Some(tasks) => tasks.offsets(index),
-                None => (0..).zip(input.offsets.iter().copied()).collect(),
-            };
-            store.commit_offsets(group, &input.source.topic, &offsets)?;
-        }
-        Ok(())
-    }
-
-    /// Commits when the commit interval has passed or the record cache is full.
-    fn commit_if_due(&mut self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        let due = match &self.cache {
-            Some(cache) => cache.is_due(),
-            None => self.group.is_some() && self.last_commit.elapsed() >= self.commit_interval,
-        };
-        if due {
-            self.commit(store)?;
-        }
-        Ok(())
-    }
-
-    /// The topic a persistent query writes.
-    pub fn sink_topic(&self) -> Option<&str> {
-        match &self.output {
-            Output::Topic(sink) => Some(&sink.topic),
-            Output::Rows(_) => None,
-        }
-    }
-
-    pub fn source_topics(&self) -> Vec<&str> {
-        self.inputs
-            .iter()
-            .map(|i| i.source.topic.as_str())
-            .collect()
-    }
-
-    /// Whether a transient query is over: its limit was reached or its client went away.
-    pub fn is_finished(&self) -> bool {
-        match &self.output {
-            Output::Topic(_) => false,
-            Output::Rows(r) => r.finished || r.sender.is_closed(),
-        }
-    }
-
-    /// Whether the query should wait: its client is not keeping up.
-    fn is_paused(&self) -> bool {
-        match &self.output {
-            Output::Topic(_) => false,
-            Output::Rows(r) => r.sender.capacity() < BATCH_SIZE.min(r.sender.max_capacity()),
-        }
-    }
-
-    /// Processes the next records of its inputs: each partition of each input in offset
-    /// order, merged across partitions by timestamp (see [`merge`]). Returns how many records
-    /// were read.
-    pub fn step(
-        &mut self,
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<usize, ExecError> {
-        if self.is_finished() || self.is_paused() {
-            return Ok(0);
-        }
-        if self.tasks.is_some() {
-            return self.step_tasks(store, log);
-        }
-        if let [input] = &self.inputs[..]
-            && let [offset] = input.offsets[..]
-        {
-            let fetched = store.fetch(
-                &input.source.topic,
-                0,
-                offset,
-                FetchLimits::records(BATCH_SIZE),
-            )?;
-            let records = fetched.records;
-            let read = records.len();
-            if read > 0 {
-                self.inputs[0].offsets[0] = offset + read as u64;
-                self.stats.records_in += read as u64;
-                self.process_run(0, &records, store, log)?;
-            }
-            self.commit_if_due(store)?;
-            return Ok(read);
-        }
-        let mut lanes = Vec::new();
-        for (index, input) in self.inputs.iter().enumerate() {
-            for (partition, &offset) in (0..).zip(&input.offsets) {
-                let topic = &input.source.topic;
-                lanes.push(merge::Lane::fetch(
-                    store, index, topic, partition, offset, BATCH_SIZE,
-                )?);
-            }
-        }
-        let merged = merge::merge_by_timestamp(lanes);
-        if merged.is_empty() {
-            self.commit_if_due(store)?;
-            return Ok(0);
-        }
-        let read = merged.len();
-        for (input, record) in &merged {
-            if let Some(offset) = self.inputs[*input]
-                .offsets
-                .get_mut(record.partition as usize)
-            {
-                *offset = record.offset + 1;
-            }
-        }
-        self.stats.records_in += read as u64;
-        // Process runs of consecutive records from the same input.
-        let mut run: Vec<crate::topics::Record> = Vec::with_capacity(merged.len());
-        let mut records = merged.into_iter().peekable();
-        while let Some((input, record)) = records.next() {
-            run.push(record);
-            if records.peek().is_none_or(|(next, _)| *next != input) {
-                self.process_run(input, &run, store, log)?;
-                run.clear();
-            }
-        }
-        self.commit_if_due(store)?;
-        Ok(read)
-    }
-
-    fn process_run(
-        &mut self,
-        input: usize,
-        records: &[crate::topics::Record],
-        store: &dyn TopicStore,
-        log: &mut Vec<ProcessingLogEntry>,
-    ) -> Result<(), ExecError> {
-        let source = &self.inputs[input].source;
-        let mut reporter = Reporter {
-            query_id: &self.id,
-            topic: &source.topic,
-            log,
-            stats: &mut self.stats,
-        };
-        let rows = run_stage(
-            &mut self.stage,
-            &self.inputs[input],
-            input,
-            records,
-            &self.options,
-            &mut reporter,
-        )?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        match &mut self.output {
-            Output::Topic(sink) => {
-                let out = sink.encode(rows, &mut reporter)?;
-                match &mut self.cache {
-                    Some(cache) => cache.put(out),
-                    None => {
-                        reporter.stats.records_out += out.len() as u64;
-                        store.produce(&sink.topic, out)?;
-                    }
-                }
-            }
-            Output::Rows(sink) => {
-                for row in rows.into_rows()? {
-                    if sink.finished {
-                        break;
-                    }
-                    if let Some(skip) = sink.skip_incomplete
-                        && (row.meta.tombstone
-                            || (skip == Incomplete::NoValueOrKey && row.meta.null_key))
-                    {
-                        continue;
-                    }
-                    let values = sink
-                        .order
-                        .iter()
-                        .map(|&i| row.values.get(i).cloned().unwrap_or(ScalarValue::Null))
-                        .collect();
-                    // The capacity was checked before the step; a full channel drops nothing
-                    // because a query is paused before it can overrun it.
-                    let _ = sink.sender.try_send(PushEvent::Row {
-                        values,
-                        tombstone: row.meta.tombstone,
-                    });
-                    sink.sent += 1;
-                    reporter.stats.records_out += 1;
-                    if sink.limit.is_some_and(|l| sink.sent >= l) {
-                        sink.finished = true;
-                        let _ = sink.sender.try_send(PushEvent::LimitReached);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Decodes a run of one input's records and passes them through the stage.

@@ -1,239 +1,328 @@
-//! Partition-parallel execution: Kafka Streams' tasks.
+//! Tasks: the unit a query runs as, as in Kafka Streams.
+//!
+//! A task is assigned partitions of its query's inputs and owns everything it needs to process
+//! them: the next offset of each partition, its operators' state, its record cache and its
+//! counters. Nothing a task touches while it runs is shared with another task, so the tasks of
+//! a query (and of every query) run on any threads, each behind its own lock.
 //!
 //! A query whose state is keyed the way its inputs are partitioned (a stateless query, an
-//! aggregation grouped by its source's key, a join of two sources on their keys) never needs
-//! one partition's state for another partition's records. It runs as one task per input
-//! partition, each with its own operator state and offsets, and the tasks of a step run on up
-//! to `ksql.streams.num.stream.threads` threads. Each task reads its partition of every input,
-//! merged by timestamp, and appends its results to the sink topic itself.
+//! aggregation grouped by its source's key, a join of two sources on their keys) runs one task
+//! per partition: task `p` reads partition `p` of every input. Any other query runs one task
+//! that reads every partition of its inputs. Either way a task that reads several partitions
+//! merges them by timestamp ([`super::merge`]).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::common::ScalarValue;
+
+use super::cache::RecordCache;
 use super::merge::{Lane, merge_by_timestamp};
 use super::sink::Sink;
 use super::{
-    BATCH_SIZE, DecodeOptions, ExecError, Input, ProcessingLogEntry, QueryStats, Reporter, Stage,
-    run_stage,
+    DecodeOptions, ExecError, Incomplete, Input, ProcessingLogEntry, PushEvent, QueryStats,
+    Reporter, RowSink, Stage, run_stage,
 };
-use crate::topics::ProducerRecord;
-use crate::topics::TopicStore;
+use crate::topics::{FetchLimits, Record, TopicStore};
 
-/// One partition's share of a query.
-pub struct Task {
-    partition: u32,
-    stage: Stage,
-    /// The next offset to read, per input, in this task's partition.
-    offsets: Vec<u64>,
+/// How many records a task takes per step from each partition it reads.
+pub const BATCH_SIZE: usize = 1024;
+
+/// What the tasks of a query share, and never change while they run.
+pub struct Topology {
+    pub query_id: String,
+    pub inputs: Vec<Input>,
+    pub options: DecodeOptions,
+    /// The consumer group the tasks commit their offsets to (persistent queries only).
+    pub group: Option<String>,
+    pub commit_interval: Duration,
 }
 
-/// What a task did in one step.
-#[derive(Default)]
-pub struct TaskOutput {
-    pub read: usize,
-    /// Encoded records, when a record cache holds them first.
-    pub records: Vec<ProducerRecord>,
-    pub log: Vec<ProcessingLogEntry>,
+/// Where a task's output goes.
+pub enum TaskOutput {
+    /// Encoded and produced to the sink's topic.
+    Topic(Arc<Sink>),
+    /// Sent to a push query's client.
+    Rows(RowSink),
+}
+
+/// A partition assigned to a task, and the next offset to read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Assigned {
+    input: usize,
+    partition: u32,
+    offset: u64,
+}
+
+/// One share of a query's work.
+pub struct Task {
+    /// The partition of every input this task reads; `None` when it reads all of them.
+    partition: Option<u32>,
+    lanes: Vec<Assigned>,
+    stage: Stage,
+    output: TaskOutput,
+    /// Caching on, for a table result: updates held per key until the task commits.
+    cache: Option<RecordCache>,
+    last_commit: Instant,
     pub stats: QueryStats,
 }
 
-/// What every task of a query reads and writes through in a step.
-#[derive(Clone, Copy)]
-pub struct StepContext<'a> {
-    pub query_id: &'a str,
-    pub inputs: &'a [Input],
-    pub options: &'a DecodeOptions,
-    pub sink: &'a Sink,
-    /// Whether a record cache takes the records (they are returned, not appended).
-    pub cached: bool,
-    pub store: &'a dyn TopicStore,
-}
-
-/// A query's tasks and the threads they share.
-pub struct Tasks {
-    tasks: Vec<Task>,
-    threads: usize,
-}
-
-impl Tasks {
-    /// A task per partition, each with a stage from `stage`, run on up to `threads` threads.
-    pub fn new(
-        partitions: u32,
-        inputs: usize,
-        threads: usize,
-        mut stage: impl FnMut() -> Stage,
-    ) -> Tasks {
-        Tasks {
-            tasks: (0..partitions)
-                .map(|partition| Task {
-                    partition,
-                    stage: stage(),
-                    offsets: vec![0; inputs],
-                })
-                .collect(),
-            threads: threads.max(1),
-        }
-    }
-
-    /// Takes each task's starting offsets from the inputs' (one per partition).
-    pub fn start(&mut self, inputs: &[Input]) {
-        for task in &mut self.tasks {
-            for (offset, input) in task.offsets.iter_mut().zip(inputs) {
-                *offset = input
-                    .offsets
-                    .get(task.partition as usize)
-                    .copied()
-                    .unwrap_or(0);
-            }
-        }
-    }
-
-    /// Each task's next offset in input `input`, by partition.
-    pub fn offsets(&self, input: usize) -> Vec<(u32, u64)> {
-        self.tasks
-            .iter()
-            .filter_map(|t| Some((t.partition, *t.offsets.get(input)?)))
-            .collect()
-    }
-
-    /// Runs one step of every task.
-    pub fn step(&mut self, cx: StepContext<'_>) -> Result<Vec<TaskOutput>, ExecError> {
-        let StepContext { inputs, store, .. } = cx;
-        // Threads are started only when more than one task has records to read.
-        let ends: Vec<Vec<u64>> = inputs
-            .iter()
-            .map(|input| {
-                store
-                    .describe_topic(&input.source.topic)
-                    .map(|t| t.end_offsets)
-            })
-            .collect::<Result<_, _>>()?;
-        let busy = self
-            .tasks
-            .iter()
-            .filter(|task| task.has_input(&ends))
-            .count();
-        let per_thread = self.tasks.len().div_ceil(self.threads);
-        if busy < 2 || self.threads == 1 || per_thread == self.tasks.len() {
-            return self.tasks.iter_mut().map(|task| task.step(cx)).collect();
-        }
-        let count = self.tasks.len();
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .tasks
-                .chunks_mut(per_thread)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk
-                            .iter_mut()
-                            .map(|task| task.steps(cx, STEPS_PER_THREAD))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                })
-                .collect();
-            let mut outputs = Vec::with_capacity(count);
-            for handle in handles {
-                let done = handle
-                    .join()
-                    .map_err(|_| ExecError::internal("a task's thread panicked"))?;
-                outputs.extend(done?);
-            }
-            Ok(outputs)
-        })
-    }
-}
-
-/// How many batches a task takes in a row on its own thread before the threads join: starting
-/// threads costs tens of microseconds, a batch a few hundred.
-const STEPS_PER_THREAD: usize = 4;
-
 impl Task {
-    /// Up to `steps` steps, while records keep coming, as one output.
-    fn steps(&mut self, cx: StepContext<'_>, steps: usize) -> Result<TaskOutput, ExecError> {
-        let mut output = self.step(cx)?;
-        for _ in 1..steps {
-            if output.read == 0 {
-                break;
-            }
-            let next = self.step(cx)?;
-            if next.read == 0 {
-                break;
-            }
-            output.read += next.read;
-            output.records.extend(next.records);
-            output.log.extend(next.log);
-            output.stats.absorb(&next.stats);
+    /// A task that reads `partition` of every input (`None`: every partition).
+    pub fn new(partition: Option<u32>, stage: Stage, output: TaskOutput) -> Task {
+        Task {
+            partition,
+            lanes: Vec::new(),
+            stage,
+            output,
+            cache: None,
+            last_commit: Instant::now(),
+            stats: QueryStats::default(),
         }
-        Ok(output)
     }
 
-    /// Whether any input has records past this task's offsets (`ends`: each input's end
-    /// offset per partition).
-    fn has_input(&self, ends: &[Vec<u64>]) -> bool {
-        ends.iter()
-            .zip(&self.offsets)
-            .any(|(end, offset)| end.get(self.partition as usize).is_some_and(|e| e > offset))
+    /// Holds a table result's updates in a record cache of `max_bytes` until the task commits.
+    pub fn cache_results(&mut self, max_bytes: usize, interval: Duration) {
+        if let TaskOutput::Topic(_) = &self.output {
+            self.cache = Some(RecordCache::new(max_bytes, interval));
+        }
     }
 
-    fn step(&mut self, cx: StepContext<'_>) -> Result<TaskOutput, ExecError> {
-        let StepContext {
-            query_id,
-            inputs,
-            options,
-            sink,
-            cached,
-            store,
-        } = cx;
-        let mut lanes = Vec::with_capacity(inputs.len());
-        for (index, (input, offset)) in inputs.iter().zip(&self.offsets).enumerate() {
-            let topic = &input.source.topic;
+    /// Assigns the task its partitions, each starting at the offset `start` gives for
+    /// (input, partition); `partitions` holds each input's partition count.
+    pub fn assign(&mut self, partitions: &[u32], start: impl Fn(usize, u32) -> u64) {
+        self.lanes = partitions
+            .iter()
+            .enumerate()
+            .flat_map(|(input, &count)| {
+                let mine: Vec<u32> = match self.partition {
+                    Some(p) => vec![p],
+                    None => (0..count).collect(),
+                };
+                mine.into_iter().map(move |partition| (input, partition))
+            })
+            .map(|(input, partition)| Assigned {
+                input,
+                partition,
+                offset: start(input, partition),
+            })
+            .collect();
+    }
+
+    /// The next offset of each assigned partition, as (input, partition, offset).
+    pub fn positions(&self) -> impl Iterator<Item = (usize, u32, u64)> + '_ {
+        self.lanes.iter().map(|l| (l.input, l.partition, l.offset))
+    }
+
+    /// Whether a push query's task is over: its limit was reached or its client went away.
+    pub fn is_finished(&self) -> bool {
+        match &self.output {
+            TaskOutput::Topic(_) => false,
+            TaskOutput::Rows(r) => r.finished || r.sender.is_closed(),
+        }
+    }
+
+    /// Whether the task should wait: its push query's client is not keeping up.
+    fn is_paused(&self) -> bool {
+        match &self.output {
+            TaskOutput::Topic(_) => false,
+            TaskOutput::Rows(r) => r.sender.capacity() < BATCH_SIZE.min(r.sender.max_capacity()),
+        }
+    }
+
+    /// Processes the next records of the task's partitions and commits when a commit is due.
+    /// Returns how much it did (records read, and records a commit wrote): zero means the task
+    /// is idle. A read position advances only once its records have been processed.
+    pub fn step(
+        &mut self,
+        topology: &Topology,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<usize, ExecError> {
+        if self.is_finished() || self.is_paused() {
+            return Ok(0);
+        }
+        let read = if let [lane] = &self.lanes[..] {
+            let lane = *lane;
+            let topic = &topology.inputs[lane.input].source.topic;
+            let limits = FetchLimits::records(BATCH_SIZE);
+            let records = store
+                .fetch(topic, lane.partition, lane.offset, limits)?
+                .records;
+            if !records.is_empty() {
+                self.stats.records_in += records.len() as u64;
+                self.process_run(topology, lane.input, &records, store, log)?;
+                self.lanes[0].offset = records.last().map_or(lane.offset, |r| r.offset + 1);
+            }
+            records.len()
+        } else {
+            self.step_merged(topology, store, log)?
+        };
+        let written = if self.commit_is_due(topology) {
+            self.commit(topology, store)?
+        } else {
+            0
+        };
+        Ok(read + written)
+    }
+
+    /// A step over several partitions: their records merged by timestamp.
+    fn step_merged(
+        &mut self,
+        topology: &Topology,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<usize, ExecError> {
+        let mut lanes = Vec::with_capacity(self.lanes.len());
+        for (index, lane) in self.lanes.iter().enumerate() {
+            let topic = &topology.inputs[lane.input].source.topic;
             lanes.push(Lane::fetch(
                 store,
                 index,
                 topic,
-                self.partition,
-                *offset,
+                lane.partition,
+                lane.offset,
                 BATCH_SIZE,
             )?);
         }
         let merged = merge_by_timestamp(lanes);
-        let mut output = TaskOutput {
-            read: merged.len(),
-            ..TaskOutput::default()
-        };
-        for (input, record) in &merged {
-            self.offsets[*input] = record.offset + 1;
-        }
-        output.stats.records_in = merged.len() as u64;
-        let mut run: Vec<crate::topics::Record> = Vec::with_capacity(merged.len());
+        let read = merged.len();
+        self.stats.records_in += read as u64;
+        // Runs of consecutive records from the same input go through the stage together.
+        let mut run: Vec<Record> = Vec::with_capacity(read);
+        let mut done: Vec<(usize, u64)> = Vec::with_capacity(read);
         let mut records = merged.into_iter().peekable();
-        while let Some((index, record)) = records.next() {
+        while let Some((lane, record)) = records.next() {
+            let input = self.lanes[lane].input;
+            done.push((lane, record.offset + 1));
             run.push(record);
-            if records.peek().is_some_and(|(next, _)| *next == index) {
+            if records
+                .peek()
+                .is_some_and(|(next, _)| self.lanes[*next].input == input)
+            {
                 continue;
             }
-            let mut reporter = Reporter {
-                query_id,
-                topic: &inputs[index].source.topic,
-                log: &mut output.log,
-                stats: &mut output.stats,
-            };
-            let rows = run_stage(
-                &mut self.stage,
-                &inputs[index],
-                index,
-                &run,
-                options,
-                &mut reporter,
-            )?;
+            self.process_run(topology, input, &run, store, log)?;
             run.clear();
-            let encoded = sink.encode(rows, &mut reporter)?;
-            if cached {
-                output.records.extend(encoded);
-            } else if !encoded.is_empty() {
-                // Each task appends its own records: partitions are independent, and the
-                // tasks' appends overlap with each other's work.
-                reporter.stats.records_out += encoded.len() as u64;
-                store.produce(&sink.topic, encoded)?;
+            for (lane, next) in done.drain(..) {
+                self.lanes[lane].offset = next;
             }
         }
-        Ok(output)
+        Ok(read)
+    }
+
+    fn process_run(
+        &mut self,
+        topology: &Topology,
+        input: usize,
+        records: &[Record],
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<(), ExecError> {
+        let source = &topology.inputs[input];
+        let mut reporter = Reporter {
+            query_id: &topology.query_id,
+            topic: &source.source.topic,
+            log,
+            stats: &mut self.stats,
+        };
+        let rows = run_stage(
+            &mut self.stage,
+            source,
+            input,
+            records,
+            &topology.options,
+            &mut reporter,
+        )?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match &mut self.output {
+            TaskOutput::Topic(sink) => {
+                let out = sink.encode(rows, &mut reporter)?;
+                match &mut self.cache {
+                    Some(cache) => cache.put(out),
+                    None if out.is_empty() => {}
+                    None => {
+                        reporter.stats.records_out += out.len() as u64;
+                        store.produce(&sink.topic, out)?;
+                    }
+                }
+            }
+            TaskOutput::Rows(sink) => {
+                for row in rows.into_rows()? {
+                    if sink.finished {
+                        break;
+                    }
+                    if let Some(skip) = sink.skip_incomplete
+                        && (row.meta.tombstone
+                            || (skip == Incomplete::NoValueOrKey && row.meta.null_key))
+                    {
+                        continue;
+                    }
+                    let values = sink
+                        .order
+                        .iter()
+                        .map(|&i| row.values.get(i).cloned().unwrap_or(ScalarValue::Null))
+                        .collect();
+                    // The capacity was checked before the step; a full channel drops nothing
+                    // because a task is paused before it can overrun it.
+                    let _ = sink.sender.try_send(PushEvent::Row {
+                        values,
+                        tombstone: row.meta.tombstone,
+                    });
+                    sink.sent += 1;
+                    reporter.stats.records_out += 1;
+                    if sink.limit.is_some_and(|l| sink.sent >= l) {
+                        sink.finished = true;
+                        let _ = sink.sender.try_send(PushEvent::LimitReached);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_is_due(&self, topology: &Topology) -> bool {
+        match &self.cache {
+            Some(cache) => cache.is_due(),
+            None => {
+                topology.group.is_some() && self.last_commit.elapsed() >= topology.commit_interval
+            }
+        }
+    }
+
+    /// A commit: writes the updates the record cache holds, then commits the offsets read to
+    /// the query's group, so a committed offset never runs ahead of the outputs it caused.
+    /// Returns how many records it wrote.
+    pub fn commit(
+        &mut self,
+        topology: &Topology,
+        store: &dyn TopicStore,
+    ) -> Result<usize, ExecError> {
+        self.last_commit = Instant::now();
+        let mut written = 0;
+        if let (Some(cache), TaskOutput::Topic(sink)) = (&mut self.cache, &self.output) {
+            let out = cache.take();
+            written = out.len();
+            if !out.is_empty() {
+                self.stats.records_out += out.len() as u64;
+                store.produce(&sink.topic, out)?;
+            }
+        }
+        if let Some(group) = &topology.group {
+            let mut by_topic: BTreeMap<&str, Vec<(u32, u64)>> = BTreeMap::new();
+            for lane in &self.lanes {
+                by_topic
+                    .entry(&topology.inputs[lane.input].source.topic)
+                    .or_default()
+                    .push((lane.partition, lane.offset));
+            }
+            for (topic, offsets) in by_topic {
+                store.commit_offsets(group, topic, &offsets)?;
+            }
+        }
+        Ok(written)
     }
 }

@@ -1,13 +1,17 @@
 //! The server: ksqlDB's REST API over the engine.
 //!
-//! One engine serves every request behind a mutex that no request holds across an await; a
-//! driver task runs the queries whenever data may have arrived. Push queries stream from a
-//! bounded channel per client, so a slow client pauses only its own query.
+//! Statements run one at a time through the engine, behind a mutex that no request holds
+//! across an await. Queries do not run under it: the engine hands each to the runtime, whose
+//! stream threads run their tasks (see [`crate::exec::runtime`]); handlers that produce records
+//! wake them. Push queries stream from a bounded channel per client, so a slow client pauses
+//! only its own query.
 //!
 //! ```text
-//!  HTTP ─► axum router ─► handlers ─► Engine (mutex) ◄─ driver task: run_until_idle()
-//!                             ▲                               │
-//!                             └── push rows (mpsc) ◄──────────┘
+//!  HTTP ─► axum router ─► handlers ─► Engine (mutex): statements, one at a time
+//!             │                │ starts/stops queries
+//!             │ produce, wake  ▼
+//!             └──────────► Runtime: stream threads ─► tasks ─► topics
+//!                              └── push rows (mpsc) ─► client
 //! ```
 
 mod entities;
@@ -20,7 +24,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -30,9 +33,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
 use crate::engine::{Engine, EngineError};
+use crate::exec::Runtime;
 use crate::sql::{self, Statement};
 use crate::topics::{MemoryTopicStore, TopicStore};
 use errors::ApiError;
@@ -50,8 +53,8 @@ pub struct ServerConfig {
 /// What every handler shares.
 pub struct AppState {
     engine: Mutex<Engine>,
-    /// Wakes the driver when new data or queries arrive.
-    wake: Notify,
+    /// Runs the queries; told when records arrive.
+    runtime: Arc<Runtime>,
     headless: bool,
     /// The status of every command run through `/ksql`, by command id.
     commands: Mutex<BTreeMap<String, (String, String)>>,
@@ -70,8 +73,8 @@ impl AppState {
 /// Builds the application state for an engine (used by `serve` and by in-process tests).
 pub fn state(engine: Engine, headless: bool) -> Arc<AppState> {
     Arc::new(AppState {
+        runtime: Arc::clone(engine.runtime()),
         engine: Mutex::new(engine),
-        wake: Notify::new(),
         headless,
         commands: Mutex::new(BTreeMap::new()),
     })
@@ -137,23 +140,6 @@ async fn json_errors(response: Response) -> Response {
     error
 }
 
-/// Runs queries whenever something may have changed, and at least every 50 ms.
-pub async fn drive(state: Arc<AppState>) {
-    loop {
-        tokio::select! {
-            _ = state.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-        let state = state.clone();
-        let result = tokio::task::spawn_blocking(move || state.engine().run_until_idle()).await;
-        match result {
-            Ok(Err(e)) => tracing::error!("a query failed: {e}"),
-            Err(e) => tracing::error!("the query driver panicked: {e}"),
-            Ok(Ok(())) => {}
-        }
-    }
-}
-
 /// ksqlDB's default record cache size.
 const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
 
@@ -191,8 +177,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             anyhow::anyhow!("Statement {} of {} failed: {e}", i + 1, path.display())
         })?;
     }
+    let threads = engine.stream_threads();
     let state = state(engine, config.queries_file.is_some());
-    tokio::spawn(drive(state.clone()));
+    state.runtime.start_workers(threads)?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("listening on {}", config.listen);
     println!("Sluice is listening on http://{}", config.listen);
@@ -276,11 +263,11 @@ pub fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiEr
 async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     match run_ksql(&state, &body) {
         Ok(entities) => {
-            state.wake.notify_one();
+            state.runtime.wake();
             json_response(StatusCode::OK, &Value::Array(entities))
         }
         Err(e) => {
-            state.wake.notify_one();
+            state.runtime.wake();
             e.into_response()
         }
     }

@@ -50,8 +50,8 @@ fn start(
         .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
     match kind {
         QueryKind::Pull(q) => {
-            // Answer from everything the persistent queries can process now.
-            engine.run_until_idle()?;
+            // Answer from what the persistent queries have processed so far, as ksqlDB's
+            // pull queries answer from their state stores.
             let result = engine
                 .pull_query(&q, text, overrides)
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
@@ -61,7 +61,7 @@ fn start(
             let push = engine
                 .start_push_query(&q, text, overrides)
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
-            state.wake.notify_one();
+            state.runtime.wake();
             Ok(Started::Push(push))
         }
     }
@@ -466,6 +466,6 @@ pub async fn inserts_stream(State(state): State<Arc<AppState>>, body: Bytes) -> 
             }
         }
     }
-    state.wake.notify_one();
+    state.runtime.wake();
     (StatusCode::OK, [(header::CONTENT_TYPE, DELIMITED)], out).into_response()
 }

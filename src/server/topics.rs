@@ -40,7 +40,7 @@ pub async fn produce(
 ) -> Response {
     match append_lines(&state, &topic, &params, &body) {
         Ok(count) => {
-            state.wake.notify_one();
+            state.runtime.wake();
             json_response(StatusCode::OK, &json!({"topic": topic, "records": count}))
         }
         Err(e) => e.into_response(),

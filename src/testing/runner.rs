@@ -274,6 +274,7 @@ fn drive(case: &TestCase) -> Result<(), Thrown> {
     }
 
     let mut engine = Engine::new(Arc::clone(&store) as Arc<dyn TopicStore>);
+    engine.run_queries_as_single_tasks();
     for (name, value) in BASE_PROPERTIES {
         engine.set_property(name, value);
     }

@@ -1,0 +1,232 @@
+//! A running query: the topology its tasks share, and the tasks, each behind its own lock.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use super::sink::Sink;
+use super::tasks::{Task, TaskOutput, Topology};
+use super::{
+    DEFAULT_COMMIT_INTERVAL, DecodeOptions, ExecError, Input, OffsetReset, Output,
+    ProcessingLogEntry, QueryStats, Stage,
+};
+use crate::topics::TopicStore;
+
+/// Whether a query runs, or why it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryState {
+    Running,
+    /// A task failed; the query does not run again. The message says why.
+    Error(String),
+}
+
+/// A query, persistent (writing a topic) or transient (a push query streaming to a client).
+pub struct PersistentQuery {
+    pub id: String,
+    topology: Topology,
+    /// The sink of a persistent query, shared by its tasks.
+    sink: Option<Arc<Sink>>,
+    tasks: Vec<Mutex<Task>>,
+    state: Mutex<QueryState>,
+}
+
+/// Locks a task. A task whose thread panicked is never stepped again (its query is in ERROR),
+/// but its counters and offsets can still be read.
+fn lock(task: &Mutex<Task>) -> MutexGuard<'_, Task> {
+    task.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PersistentQuery {
+    /// A query run as one task that reads every partition of its inputs.
+    pub fn new(
+        id: String,
+        inputs: Vec<Input>,
+        stage: Stage,
+        output: Output,
+        options: DecodeOptions,
+    ) -> PersistentQuery {
+        let mut inputs = inputs;
+        for (i, input) in inputs.iter_mut().enumerate() {
+            let columns = &input.source.schema.columns;
+            input.read = stage.columns_read(i, columns.len()).map(|mut read| {
+                // Keys identify table rows (and their retractions) even when no expression
+                // names them.
+                for (slot, column) in read.iter_mut().zip(columns) {
+                    *slot |= column.kind == crate::types::ColumnKind::Key;
+                }
+                read
+            });
+        }
+        let (sink, task_output) = match output {
+            Output::Topic(sink) => {
+                let sink: Arc<Sink> = Arc::from(sink);
+                (Some(Arc::clone(&sink)), TaskOutput::Topic(sink))
+            }
+            Output::Rows(rows) => (None, TaskOutput::Rows(rows)),
+        };
+        PersistentQuery {
+            topology: Topology {
+                query_id: id.clone(),
+                inputs,
+                options,
+                group: None,
+                commit_interval: DEFAULT_COMMIT_INTERVAL,
+            },
+            id,
+            sink,
+            tasks: vec![Mutex::new(Task::new(None, stage, task_output))],
+            state: Mutex::new(QueryState::Running),
+        }
+    }
+
+    /// Runs a persistent query as one task per partition, each with a stage from `stage`
+    /// (see [`super::tasks`]).
+    pub fn with_partition_tasks(
+        mut self,
+        partitions: u32,
+        mut stage: impl FnMut() -> Stage,
+    ) -> PersistentQuery {
+        if let Some(sink) = &self.sink {
+            self.tasks = (0..partitions)
+                .map(|p| {
+                    let output = TaskOutput::Topic(Arc::clone(sink));
+                    Mutex::new(Task::new(Some(p), stage(), output))
+                })
+                .collect();
+        }
+        self
+    }
+
+    /// Holds a table result's updates in record caches of `max_bytes` in all, shared out
+    /// among the tasks, written when each task commits every `interval` (or when its cache is
+    /// full).
+    pub fn with_cache(self, max_bytes: usize, interval: Duration) -> PersistentQuery {
+        let share = (max_bytes / self.tasks.len().max(1)).max(1);
+        for task in &self.tasks {
+            lock(task).cache_results(share, interval);
+        }
+        self
+    }
+
+    /// Commits how far the query has read to `group` every `interval` (and at each commit of
+    /// its record caches), as a Kafka Streams application commits its consumer group.
+    pub fn with_group(mut self, group: String, interval: Duration) -> PersistentQuery {
+        self.topology.group = Some(group);
+        self.topology.commit_interval = interval;
+        self
+    }
+
+    /// Assigns every task its partitions: each starts at its group's committed offset where it
+    /// has one, else at the start or the end of the partition, as `reset` says.
+    pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
+        let mut partitions = Vec::with_capacity(self.topology.inputs.len());
+        let mut starts: Vec<BTreeMap<u32, u64>> = Vec::with_capacity(partitions.capacity());
+        for input in &self.topology.inputs {
+            let topic = store.describe_topic(&input.source.topic)?;
+            let mut start: BTreeMap<u32, u64> = match reset {
+                OffsetReset::Earliest => (0..).zip(topic.start_offsets).collect(),
+                OffsetReset::Latest => (0..).zip(topic.end_offsets).collect(),
+            };
+            if let Some(group) = &self.topology.group {
+                start.extend(store.committed_offsets(group, &topic.name)?);
+            }
+            partitions.push(topic.config.partitions);
+            starts.push(start);
+        }
+        for task in &self.tasks {
+            lock(task).assign(&partitions, |input, partition| {
+                starts[input].get(&partition).copied().unwrap_or(0)
+            });
+        }
+        Ok(())
+    }
+
+    /// How many tasks the query runs as.
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// One step of task `index` (see [`Task::step`]), waiting for the task if another thread
+    /// is stepping it.
+    pub fn step_task(
+        &self,
+        index: usize,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Result<usize, ExecError> {
+        match self.tasks.get(index) {
+            Some(task) => lock(task).step(&self.topology, store, log),
+            None => Ok(0),
+        }
+    }
+
+    /// One step of task `index`, unless another thread is stepping it (`None`).
+    pub fn try_step_task(
+        &self,
+        index: usize,
+        store: &dyn TopicStore,
+        log: &mut Vec<ProcessingLogEntry>,
+    ) -> Option<Result<usize, ExecError>> {
+        let mut task = match self.tasks.get(index)?.try_lock() {
+            Ok(task) => task,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(task.step(&self.topology, store, log))
+    }
+
+    /// Commits every task: the updates their record caches hold are written, and their
+    /// offsets committed to the query's group.
+    pub fn commit(&self, store: &dyn TopicStore) -> Result<(), ExecError> {
+        for task in &self.tasks {
+            lock(task).commit(&self.topology, store)?;
+        }
+        Ok(())
+    }
+
+    /// The query's counters: the sum of its tasks'.
+    pub fn stats(&self) -> QueryStats {
+        let mut stats = QueryStats::default();
+        for task in &self.tasks {
+            stats.absorb(&lock(task).stats);
+        }
+        stats
+    }
+
+    pub fn state(&self) -> QueryState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts the query in ERROR: it is not run again.
+    pub fn fail(&self, error: &ExecError) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) =
+            QueryState::Error(error.to_string());
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state() == QueryState::Running
+    }
+
+    /// Whether a push query is over: its limit was reached or its client went away.
+    pub fn is_finished(&self) -> bool {
+        self.sink.is_none() && self.tasks.iter().all(|t| lock(t).is_finished())
+    }
+
+    /// Whether the query streams to a client rather than writing a topic.
+    pub fn is_push(&self) -> bool {
+        self.sink.is_none()
+    }
+
+    /// The topic a persistent query writes.
+    pub fn sink_topic(&self) -> Option<&str> {
+        self.sink.as_deref().map(|s| s.topic.as_str())
+    }
+
+    pub fn source_topics(&self) -> Vec<&str> {
+        self.topology
+            .inputs
+            .iter()
+            .map(|i| i.source.topic.as_str())
+            .collect()
+    }
+}
