@@ -493,3 +493,113 @@ fn two_hundred_push_queries_each_receive_every_row() {
         ))
     );
 }
+
+#[test]
+fn commands_are_numbered_in_order_across_requests() {
+    let server = Server::start();
+    let sequence = |entity: &Value| entity["commandSequenceNumber"].as_i64();
+    let first = server.ksql_ok(
+        "CREATE STREAM a (id INT KEY, v STRING) WITH (kafka_topic='a', value_format='JSON', partitions=1);\
+         SHOW STREAMS;\
+         CREATE STREAM b AS SELECT * FROM a;",
+    );
+    assert_eq!(sequence(&first[0]), Some(0), "{first:?}");
+    assert_eq!(sequence(&first[2]), Some(1), "{first:?}");
+    // A statement that fails applies nothing and takes no number.
+    let refused =
+        server.ksql("CREATE STREAM a (id INT KEY) WITH (kafka_topic='a', value_format='JSON');");
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let later = server.ksql_ok("TERMINATE CSAS_B_0; DROP STREAM b;");
+    assert_eq!(sequence(&later[0]), Some(2), "{later:?}");
+    assert_eq!(sequence(&later[1]), Some(3), "{later:?}");
+}
+
+/// Writes one chunk of a chunked request body.
+fn send_chunk(stream: &mut std::net::TcpStream, data: &str) {
+    use std::io::Write;
+    write!(stream, "{:x}\r\n{data}\r\n", data.len()).expect("write a chunk");
+    stream.flush().expect("flush");
+}
+
+/// Reads from the response until `needle` has arrived; all read so far.
+fn read_until(stream: &mut std::net::TcpStream, seen: &mut String, needle: &str) {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        assert!(Instant::now() < deadline, "no {needle:?} in {seen:?}");
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("the response ended before {needle:?}: {seen:?}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+#[test]
+fn inserts_stream_acknowledges_each_row_while_the_request_is_open() {
+    use std::io::Write;
+    let server = Server::start();
+    server.ksql_ok(
+        "CREATE STREAM events (id INT KEY, v STRING) WITH (kafka_topic='events', value_format='JSON', partitions=1);\
+         CREATE SOURCE STREAM fixed (id INT KEY) WITH (kafka_topic='events', value_format='JSON');",
+    );
+    for (accept, first_ack, second_ack) in [
+        (
+            "application/vnd.ksqlapi.delimited.v1",
+            "{\"status\":\"ok\",\"seq\":0}\n",
+            "{\"status\":\"ok\",\"seq\":1}\n",
+        ),
+        (
+            "application/json",
+            "[{\"status\":\"ok\",\"seq\":0}",
+            ",{\"status\":\"ok\",\"seq\":1}",
+        ),
+    ] {
+        let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /inserts-stream HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+        )
+        .expect("write the head");
+        send_chunk(
+            &mut stream,
+            "{\"target\":\"events\"}\n{\"id\":1,\"v\":\"a\"}\n",
+        );
+        // The first row is acknowledged while the request is still open.
+        let mut seen = String::new();
+        read_until(&mut stream, &mut seen, first_ack);
+        send_chunk(&mut stream, "{\"id\":2,\"v\":\"b\"}\n");
+        read_until(&mut stream, &mut seen, second_ack);
+        stream.write_all(b"0\r\n\r\n").expect("end the body");
+        // The response ends, closing the JSON array in its last chunk.
+        read_until(&mut stream, &mut seen, "0\r\n\r\n");
+        if accept == "application/json" {
+            assert!(seen.contains("\r\n]\r\n"), "{seen:?}");
+        }
+    }
+    // Both streams' rows arrived, in order.
+    let (_, rows) = server.query_stream(
+        "SELECT id, v FROM events EMIT CHANGES LIMIT 4;",
+        json!({"auto.offset.reset": "earliest"}),
+    );
+    assert_eq!(
+        rows,
+        vec![
+            json!([1, "a"]),
+            json!([2, "b"]),
+            json!([1, "a"]),
+            json!([2, "b"])
+        ]
+    );
+    // A read-only stream takes no rows here either, as INSERT VALUES refuses it.
+    let r = server.post_json("/inserts-stream", &json!({"target": "fixed"}));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("read-only"), "{}", r.text());
+}

@@ -444,27 +444,8 @@ impl Engine {
         columns: Option<&[String]>,
         values: &[Expr],
     ) -> Result<Outcome, EngineError> {
-        let Some(sink) = self.catalog.source(target).cloned() else {
-            let upper = target.to_uppercase();
-            let hint = if upper != target && self.catalog.source(&upper).is_some() {
-                format!(
-                    "\nDid you mean {upper}? Hint: try removing double quotes from the source name."
-                )
-            } else {
-                String::new()
-            };
-            return Err(EngineError::Generic(format!(
-                "Cannot insert values into an unknown stream/table: `{target}`{hint}"
-            )));
-        };
-        if sink.read_only {
-            return Err(EngineError::statement(format!(
-                "Cannot insert values into read-only {}: {target}",
-                kind_word(sink.kind)
-            )));
-        }
-        crate::plan::refuse_wide_decimals(&sink.schema, &sink.name)
-            .map_err(|e| EngineError::statement(e.to_string()))?;
+        let inserter = self.inserter(target)?;
+        let sink = &inserter.sink;
         let names: Vec<String> = match columns {
             Some(c) => c.to_vec(),
             None => sink.schema.columns.iter().map(|c| c.name.clone()).collect(),
@@ -574,62 +555,14 @@ impl Engine {
             }
             row.push((name.clone(), value));
         }
-        let lookup = |column: &Column| -> Result<ScalarValue, EngineError> {
+        let value_of = |column: &Column| -> Result<ScalarValue, EngineError> {
             match row.iter().find(|(n, _)| n == &column.name) {
                 Some((_, v)) => Ok(v.clone()),
                 None => ScalarValue::try_from(&column.ty.to_arrow())
                     .map_err(|e| EngineError::Generic(e.to_string())),
             }
         };
-        let key_columns = sink.key_columns();
-        let value_columns = sink.value_columns();
-        let key_values = key_columns
-            .iter()
-            .map(lookup)
-            .collect::<Result<Vec<_>, _>>()?;
-        let value_values = value_columns
-            .iter()
-            .map(lookup)
-            .collect::<Result<Vec<_>, _>>()?;
-        let key = if key_columns.is_empty() || key_values.iter().all(ScalarValue::is_null) {
-            None
-        } else {
-            format::serialize(
-                &sink.key_format,
-                &key_columns,
-                key_columns.len() > 1,
-                &key_values,
-            )
-            .map_err(|e| {
-                EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
-            })?
-        };
-        let value = format::serialize(
-            &sink.value_format,
-            &value_columns,
-            sink.value_wrapped(),
-            &value_values,
-        )
-        .map_err(|e| {
-            EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
-        })?;
-        let timestamp = match timestamp {
-            Some(t) => t,
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
-        };
-        self.store.produce(
-            &sink.topic,
-            vec![ProducerRecord {
-                key,
-                value,
-                timestamp,
-                headers: Vec::new(),
-                partition: None,
-            }],
-        )?;
+        inserter.produce(value_of, timestamp)?;
         Ok(Outcome::Message(String::new()))
     }
 }
@@ -676,25 +609,54 @@ fn widened_columns(result: &Schema, sink: &Schema) -> Vec<Option<(SqlType, SqlTy
 }
 
 impl Engine {
-    /// Inserts one row given as a JSON object keyed by column name (case-insensitively), as
-    /// `/inserts-stream` receives them. `ROWTIME` sets the record's timestamp.
-    pub fn insert_json_row(
-        &mut self,
-        target: &str,
-        row: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), EngineError> {
-        let Some(sink) = self.catalog.source(&target.to_uppercase()).cloned() else {
-            return Err(EngineError::statement(format!(
-                "Cannot insert values into an unknown stream/table: {target}"
+    /// The writer of rows into `target`, once the checks every insert makes have passed: the
+    /// source exists, it is not read-only, its columns can be written. `INSERT … VALUES` and
+    /// `/inserts-stream` both write through one.
+    pub fn inserter(&self, target: &str) -> Result<Inserter, EngineError> {
+        let Some(sink) = self.catalog.source(target).cloned() else {
+            let upper = target.to_uppercase();
+            let hint = if upper != target && self.catalog.source(&upper).is_some() {
+                format!(
+                    "\nDid you mean {upper}? Hint: try removing double quotes from the source name."
+                )
+            } else {
+                String::new()
+            };
+            return Err(EngineError::Generic(format!(
+                "Cannot insert values into an unknown stream/table: `{target}`{hint}"
             )));
         };
-        if sink.kind != SourceKind::Stream {
+        if sink.read_only {
             return Err(EngineError::statement(format!(
-                "Cannot insert into a table with the inserts stream: {target} is a table."
+                "Cannot insert values into read-only {}: {target}",
+                kind_word(sink.kind)
             )));
         }
         crate::plan::refuse_wide_decimals(&sink.schema, &sink.name)
             .map_err(|e| EngineError::statement(e.to_string()))?;
+        Ok(Inserter {
+            store: Arc::clone(&self.store),
+            sink,
+            target: target.to_string(),
+        })
+    }
+}
+
+/// Writes rows into one stream or table; holds what it needs, so inserts run without the
+/// engine.
+pub struct Inserter {
+    store: Arc<dyn crate::topics::TopicStore>,
+    sink: Source,
+    target: String,
+}
+
+impl Inserter {
+    /// Inserts one row given as a JSON object keyed by column name (case-insensitively), as
+    /// `/inserts-stream` receives them. `ROWTIME` sets the record's timestamp.
+    pub fn insert_json(
+        &self,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), EngineError> {
         let lookup = |name: &str| {
             row.get(name).or_else(|| {
                 row.iter()
@@ -702,28 +664,41 @@ impl Engine {
                     .map(|(_, v)| v)
             })
         };
-        let mut timestamp = None;
-        if let Some(v) = lookup("ROWTIME") {
-            timestamp = v.as_i64();
-        }
-        let values_of = |columns: &[Column]| -> Result<Vec<ScalarValue>, EngineError> {
-            columns
-                .iter()
-                .map(|c| match lookup(&c.name) {
-                    Some(v) => format::json::json_to_scalar(v, &c.ty).map_err(|e| {
-                        EngineError::Generic(format!(
-                            "Failed to insert values into '{target}'. {e}"
-                        ))
-                    }),
-                    None => ScalarValue::try_from(&c.ty.to_arrow())
-                        .map_err(|e| EngineError::Generic(e.to_string())),
-                })
-                .collect()
+        let timestamp = lookup("ROWTIME").and_then(serde_json::Value::as_i64);
+        let value_of = |c: &Column| match lookup(&c.name) {
+            Some(v) => format::json::json_to_scalar(v, &c.ty).map_err(|e| {
+                EngineError::Generic(format!(
+                    "Failed to insert values into '{}'. {e}",
+                    self.target
+                ))
+            }),
+            None => ScalarValue::try_from(&c.ty.to_arrow())
+                .map_err(|e| EngineError::Generic(e.to_string())),
+        };
+        self.produce(value_of, timestamp)
+    }
+
+    /// Writes one row to an insert's sink: each key and value column's value from `value_of`,
+    /// serialized in the sink's formats, stamped `timestamp` (the wall clock when absent).
+    fn produce(
+        &self,
+        value_of: impl Fn(&Column) -> Result<ScalarValue, EngineError>,
+        timestamp: Option<i64>,
+    ) -> Result<(), EngineError> {
+        let (sink, target) = (&self.sink, &self.target);
+        let failed = |e: &dyn std::fmt::Display| {
+            EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
         };
         let key_columns = sink.key_columns();
         let value_columns = sink.value_columns();
-        let key_values = values_of(&key_columns)?;
-        let value_values = values_of(&value_columns)?;
+        let key_values = key_columns
+            .iter()
+            .map(&value_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let value_values = value_columns
+            .iter()
+            .map(&value_of)
+            .collect::<Result<Vec<_>, _>>()?;
         let key = if key_columns.is_empty() || key_values.iter().all(ScalarValue::is_null) {
             None
         } else {
@@ -733,7 +708,7 @@ impl Engine {
                 key_columns.len() > 1,
                 &key_values,
             )
-            .map_err(|e| EngineError::Generic(e.to_string()))?
+            .map_err(|e| failed(&e))?
         };
         let value = format::serialize(
             &sink.value_format,
@@ -741,12 +716,11 @@ impl Engine {
             sink.value_wrapped(),
             &value_values,
         )
-        .map_err(|e| EngineError::Generic(e.to_string()))?;
+        .map_err(|e| failed(&e))?;
         let timestamp = timestamp.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         });
         self.store.produce(
             &sink.topic,

@@ -4,6 +4,7 @@
 pub mod config;
 mod ddl;
 mod dml;
+pub use dml::Inserter;
 mod listing;
 pub mod properties;
 mod schemas;
@@ -86,6 +87,8 @@ pub struct Engine {
     next_query_number: u64,
     /// Whether a query whose state follows its partitioning runs a task per partition.
     partition_tasks: bool,
+    /// How many commands (statements that change the catalog) have been applied.
+    commands_applied: u64,
     /// The schemas of AVRO topics.
     registry: SchemaRegistry,
 }
@@ -101,6 +104,7 @@ impl Engine {
             next_transient: 0,
             next_query_number: 0,
             partition_tasks: true,
+            commands_applied: 0,
             registry: SchemaRegistry::new(),
         }
     }
@@ -122,6 +126,12 @@ impl Engine {
     /// one stream time, as ksqlDB's test driver runs a topology (its test cases expect that).
     pub fn run_queries_as_single_tasks(&mut self) {
         self.partition_tasks = false;
+    }
+
+    /// The sequence number of the latest command applied (ksqlDB's `commandSequenceNumber`):
+    /// commands are numbered from 0 in the order they were applied, across the server's life.
+    pub fn command_sequence(&self) -> Option<u64> {
+        self.commands_applied.checked_sub(1)
     }
 
     /// The runtime that runs the queries (a server starts its threads).
@@ -205,8 +215,15 @@ impl Engine {
         text: &str,
         start: sql::Location,
     ) -> Result<Outcome, EngineError> {
+        let statement = self.parse(text, start)?;
+        self.execute_statement(statement, text)
+    }
+
+    /// Parses one statement (`start`: where its text begins in the request, for error
+    /// positions) against the catalog's custom types.
+    pub fn parse(&self, text: &str, start: sql::Location) -> Result<Statement, EngineError> {
         let catalog = &self.catalog;
-        let statement = sql::parse_statement(text, start, &|name| {
+        sql::parse_statement(text, start, &|name| {
             catalog.custom_type(&name.to_uppercase()).cloned()
         })
         .map_err(|e| {
@@ -216,8 +233,21 @@ impl Engine {
             } else {
                 EngineError::Parse(message)
             }
-        })?;
-        self.execute(statement, text).map_err(|e| match e {
+        })
+    }
+
+    /// Executes a parsed statement; `text` is the statement as written.
+    pub fn execute_statement(
+        &mut self,
+        statement: Statement,
+        text: &str,
+    ) -> Result<Outcome, EngineError> {
+        let command = statement.changes_catalog();
+        let outcome = self.execute(statement, text);
+        if command && outcome.is_ok() {
+            self.commands_applied += 1;
+        }
+        outcome.map_err(|e| match e {
             // The statement as written, unless the error quotes it as prepared.
             EngineError::Statement { message, statement } if statement.is_empty() => {
                 EngineError::Statement {

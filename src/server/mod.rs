@@ -107,7 +107,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// The largest request body accepted.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Errors that axum answers before a handler runs (a wrong method, a body over the limit) get
 /// ksqlDB's JSON error body too, so clients can parse every error the same way; an unknown
@@ -290,9 +290,11 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
     let mut entities = Vec::new();
     let result = (|| {
         // As in ksqlDB, a request with a statement that doesn't parse runs none of its
-        // statements. (Only statements that no earlier one in the request could affect, by
-        // defining a type or a variable, can be checked before running.)
-        for piece in sql::split_statements(&text) {
+        // statements. Only statements that no earlier one in the request could affect, by
+        // defining a type or a variable, can be parsed before running; each is parsed once.
+        let pieces = sql::split_statements(&text);
+        let mut parsed: Vec<Option<Statement>> = Vec::with_capacity(pieces.len());
+        for piece in &pieces {
             let head = piece.text.trim_start().to_uppercase();
             if ["CREATE TYPE", "DROP TYPE", "DEFINE", "UNDEFINE"]
                 .iter()
@@ -301,42 +303,38 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
                 break;
             }
             let statement_text = engine.substitute(&piece.text, &variables);
-            let catalog = engine.catalog();
-            let parsed = sql::parse_statement(&statement_text, piece.start, &|n| {
-                catalog.custom_type(&n.to_uppercase()).cloned()
-            });
-            if parsed.is_err()
-                && let Err(e) = engine.execute_text(&statement_text, piece.start)
-            {
-                return Err(ApiError::from_engine(e, &statement_text, Vec::new()));
-            }
+            let statement = engine
+                .parse(&statement_text, piece.start)
+                .map_err(|e| ApiError::from_engine(e, &statement_text, Vec::new()))?;
+            parsed.push(Some(statement));
         }
-        for piece in sql::split_statements(&text) {
+        parsed.resize_with(pieces.len(), || None);
+        for (piece, statement) in pieces.iter().zip(parsed) {
             let statement_text = engine.substitute(&piece.text, &variables);
-            let catalog = engine.catalog();
-            let parsed = sql::parse_statement(&statement_text, piece.start, &|n| {
-                catalog.custom_type(&n.to_uppercase()).cloned()
-            });
-            // INSERT VALUES answers with no entity, as ksqlDB's does.
-            let answers = !matches!(parsed, Ok(Statement::InsertValues { .. }));
-            if let Ok(statement) = &parsed {
-                if matches!(statement, Statement::Query(_) | Statement::Print { .. }) {
-                    return Err(ApiError::query_endpoint(&statement_text, entities.clone()));
-                }
-                if state.headless && changes_catalog(statement) {
-                    return Err(ApiError::statement(
-                        format!(
-                            "The server is running in headless mode (--queries-file): statements that change the catalog are refused. Statement: {statement_text}"
-                        ),
-                        &statement_text,
-                        entities.clone(),
-                    ));
-                }
+            let statement = match statement {
+                Some(statement) => statement,
+                None => engine
+                    .parse(&statement_text, piece.start)
+                    .map_err(|e| ApiError::from_engine(e, &statement_text, entities.clone()))?,
+            };
+            if matches!(statement, Statement::Query(_) | Statement::Print { .. }) {
+                return Err(ApiError::query_endpoint(&statement_text, entities.clone()));
             }
-            match engine.execute_text(&statement_text, piece.start) {
+            if state.headless && statement.changes_catalog() {
+                return Err(ApiError::statement(
+                    format!(
+                        "The server is running in headless mode (--queries-file): statements that change the catalog are refused. Statement: {statement_text}"
+                    ),
+                    &statement_text,
+                    entities.clone(),
+                ));
+            }
+            // INSERT VALUES answers with no entity, as ksqlDB's does.
+            let answers = !matches!(statement, Statement::InsertValues { .. });
+            match engine.execute_statement(statement, &statement_text) {
                 Ok(_) if !answers => {}
                 Ok(outcome) => {
-                    let sequence = entities.len() as i64;
+                    let sequence = engine.command_sequence().map_or(-1, |n| n as i64);
                     let entity = entities::entity(&statement_text, &outcome, sequence);
                     if let Some((id, status, message)) = entities::command_status(&entity) {
                         state
@@ -354,20 +352,6 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
     })();
     engine.restore_properties(saved);
     result
-}
-
-/// Statements that add, change or remove sources, types or queries.
-fn changes_catalog(statement: &Statement) -> bool {
-    matches!(
-        statement,
-        Statement::CreateSource(_)
-            | Statement::CreateAsSelect(_)
-            | Statement::InsertInto { .. }
-            | Statement::Drop { .. }
-            | Statement::CreateType { .. }
-            | Statement::DropType { .. }
-            | Statement::Terminate { .. }
-    )
 }
 
 pub fn json_response(status: StatusCode, body: &Value) -> Response {

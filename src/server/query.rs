@@ -407,65 +407,211 @@ struct InsertsArgs {
     target: Option<String>,
 }
 
-/// `POST /inserts-stream`: the first line names the target stream; every later line is a row.
-/// Each row is acknowledged with its position; a bad row ends the response with an error.
-pub async fn inserts_stream(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let text = String::from_utf8_lossy(&body);
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let Some(first) = lines.next() else {
-        return ApiError::bad_request("No target in inserts stream").into_response();
+/// `POST /inserts-stream`: the first line names the target; every later line is a row,
+/// inserted and acknowledged as it arrives on the still-open request, so a client streams rows
+/// and reads their acks as it goes. A bad row is answered with an error and ends the response.
+/// Acks are delimited JSON, or one JSON array when the client accepts `application/json`.
+pub async fn inserts_stream(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let as_array = accepts(&headers, "application/json");
+    let mut chunks = body.into_data_stream();
+    let mut lines = LineBuffer::default();
+    let first = loop {
+        if let Some(line) = lines.next_line() {
+            break Some(line);
+        }
+        if lines.overflowed() {
+            return line_too_long().into_response();
+        }
+        match chunks.next().await {
+            Some(Ok(chunk)) => lines.push(&chunk),
+            Some(Err(e)) => {
+                return ApiError::bad_request(format!("Cannot read the inserts stream: {e}"))
+                    .into_response();
+            }
+            None => break lines.rest(),
+        }
     };
-    let args: InsertsArgs = match serde_json::from_str(first) {
-        Ok(a) => a,
+    let target = first
+        .as_deref()
+        .map(serde_json::from_str::<InsertsArgs>)
+        .transpose();
+    let target = match target {
+        Ok(Some(InsertsArgs {
+            target: Some(target),
+        })) => target,
+        Ok(_) => return ApiError::bad_request("No target in inserts stream").into_response(),
         Err(e) => {
             return ApiError::bad_request(format!("Invalid JSON in inserts stream: {e}"))
                 .into_response();
         }
     };
-    let Some(target) = args.target else {
-        return ApiError::bad_request("No target in inserts stream").into_response();
+    let inserter = match state.engine().inserter(&target.to_uppercase()) {
+        Ok(inserter) => inserter,
+        Err(e) => return ApiError::from_engine(e, "", Vec::new()).into_response(),
     };
-    {
-        let engine = state.engine();
-        let exists = engine.catalog().source(&target.to_uppercase()).is_some();
-        if !exists {
-            return ApiError::statement(
-                format!("Cannot insert values into an unknown stream: {target}"),
-                "",
-                Vec::new(),
-            )
-            .into_response();
-        }
-    }
-    let mut out = String::new();
-    for (seq, line) in lines.enumerate() {
-        let row: serde_json::Map<String, Value> = match serde_json::from_str(line) {
-            Ok(Value::Object(map)) => map,
-            _ => {
-                out.push_str(
-                    &json!({"status": "error", "seq": seq, "error_code": 40000, "message": "Invalid JSON in inserts stream"})
-                        .to_string(),
-                );
-                out.push('\n');
-                break;
-            }
+    let (acks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(ACK_BUFFER);
+    tokio::spawn(async move {
+        let mut writer = AckWriter {
+            acks,
+            as_array,
+            written: 0,
         };
-        let inserted = state.engine().insert_json_row(&target, &row);
-        match inserted {
-            Ok(()) => {
-                out.push_str(&json!({"status": "ok", "seq": seq}).to_string());
-                out.push('\n');
+        let mut seq = 0u64;
+        'rows: loop {
+            while let Some(line) = lines.next_line() {
+                let ok = insert_line(&inserter, &line, seq);
+                let failed = ok.get("status") == Some(&json!("error"));
+                state.runtime.wake();
+                if !writer.send(&ok).await || failed {
+                    break 'rows;
+                }
+                seq += 1;
             }
-            Err(e) => {
-                out.push_str(
-                    &json!({"status": "error", "seq": seq, "error_code": 40000, "message": e.to_string()})
-                        .to_string(),
-                );
-                out.push('\n');
+            if lines.overflowed() {
+                let error = line_too_long();
+                writer
+                    .send(
+                        &json!({"status": "error", "seq": seq, "error_code": error.code,
+                                  "message": error.message}),
+                    )
+                    .await;
                 break;
+            }
+            match chunks.next().await {
+                Some(Ok(chunk)) => lines.push(&chunk),
+                Some(Err(_)) => break,
+                None => match lines.rest() {
+                    Some(last) => {
+                        let ok = insert_line(&inserter, &last, seq);
+                        state.runtime.wake();
+                        writer.send(&ok).await;
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+        writer.finish().await;
+    });
+    let content_type = if as_array {
+        "application/json"
+    } else {
+        DELIMITED
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
+    )
+        .into_response()
+}
+
+/// A row of an inserts stream longer than a request body may be.
+fn line_too_long() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        41300,
+        format!(
+            "Request body too large: a row of the inserts stream is over the limit of {} bytes",
+            super::MAX_BODY_BYTES
+        ),
+    )
+}
+
+/// How many acks may wait for a slow reader before inserting pauses.
+const ACK_BUFFER: usize = 64;
+
+/// Inserts one line of an inserts stream; the ack (or error) to send for it.
+fn insert_line(inserter: &crate::engine::Inserter, line: &str, seq: u64) -> Value {
+    let row = match serde_json::from_str(line) {
+        Ok(Value::Object(row)) => row,
+        _ => {
+            return json!({"status": "error", "seq": seq, "error_code": 40000,
+                          "message": "Invalid JSON in inserts stream"});
+        }
+    };
+    match inserter.insert_json(&row) {
+        Ok(()) => json!({"status": "ok", "seq": seq}),
+        Err(e) => {
+            json!({"status": "error", "seq": seq, "error_code": 40000, "message": e.to_string()})
+        }
+    }
+}
+
+/// Splits a request body that arrives in chunks into its non-blank lines.
+#[derive(Default)]
+struct LineBuffer {
+    pending: Vec<u8>,
+    /// How much of `pending` is known to hold no newline.
+    scanned: usize,
+}
+
+impl LineBuffer {
+    fn push(&mut self, chunk: &[u8]) {
+        self.pending.extend_from_slice(chunk);
+    }
+
+    /// Whether the line being read is longer than any request body may be.
+    fn overflowed(&self) -> bool {
+        self.pending.len() > super::MAX_BODY_BYTES
+    }
+
+    /// The next complete, non-blank line.
+    fn next_line(&mut self) -> Option<String> {
+        loop {
+            let Some(found) = self.pending[self.scanned..]
+                .iter()
+                .position(|&b| b == b'\n')
+            else {
+                self.scanned = self.pending.len();
+                return None;
+            };
+            let end = self.scanned + found;
+            self.scanned = 0;
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line).trim().to_string();
+            if !text.is_empty() {
+                return Some(text);
             }
         }
     }
-    state.runtime.wake();
-    (StatusCode::OK, [(header::CONTENT_TYPE, DELIMITED)], out).into_response()
+
+    /// What is left after the last newline, when the body has ended.
+    fn rest(&mut self) -> Option<String> {
+        let text = String::from_utf8_lossy(&std::mem::take(&mut self.pending))
+            .trim()
+            .to_string();
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+/// Sends acks as delimited lines or as the elements of one JSON array.
+struct AckWriter {
+    acks: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    as_array: bool,
+    written: u64,
+}
+
+impl AckWriter {
+    /// Sends one ack; false when the client has gone.
+    async fn send(&mut self, ack: &Value) -> bool {
+        let text = match (self.as_array, self.written) {
+            (true, 0) => format!("[{ack}"),
+            (true, _) => format!(",{ack}"),
+            (false, _) => format!("{ack}\n"),
+        };
+        self.written += 1;
+        self.acks.send(Ok(Bytes::from(text))).await.is_ok()
+    }
+
+    async fn finish(self) {
+        if self.as_array {
+            let close = if self.written == 0 { "[]" } else { "]" };
+            let _ = self.acks.send(Ok(Bytes::from(close))).await;
+        }
+    }
 }

@@ -206,6 +206,24 @@ pub enum Statement {
     },
 }
 
+impl Statement {
+    /// Whether the statement adds, changes or removes sources, types or queries: a command,
+    /// applied in order and numbered (ksqlDB's command topic).
+    pub fn changes_catalog(&self) -> bool {
+        matches!(
+            self,
+            Statement::CreateSource(_)
+                | Statement::CreateAsSelect(_)
+                | Statement::InsertInto { .. }
+                | Statement::Drop { .. }
+                | Statement::Alter { .. }
+                | Statement::CreateType { .. }
+                | Statement::DropType { .. }
+                | Statement::Terminate { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExplainTarget {
     QueryId(String),
