@@ -628,3 +628,35 @@ fn a_failing_query_goes_to_error_and_the_others_keep_running() {
     engine.run_until_idle().unwrap();
     assert_eq!(read_values(store.as_ref(), "LENIENT").len(), 3);
 }
+
+#[test]
+fn push_queries_beyond_a_configured_limit_are_refused_until_one_ends() {
+    use sluice::engine::transient::QueryKind;
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine.set_property("ksql.max.push.queries", "1");
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+        )
+        .unwrap();
+    let text = "SELECT * FROM s EMIT CHANGES;";
+    let none = std::collections::BTreeMap::new();
+    let Ok(QueryKind::Push(query)) = engine.parse_query(text, &none) else {
+        panic!("a push query")
+    };
+    let first = engine.start_push_query(&query, text, &none).unwrap();
+    let Err(refused) = engine.start_push_query(&query, text, &none) else {
+        panic!("a second push query past the limit")
+    };
+    assert!(
+        refused
+            .to_string()
+            .contains("Current push query count: 1. Configured limit: 1."),
+        "{refused}"
+    );
+    // A client that goes away frees its place.
+    drop(first);
+    engine.run_until_idle().unwrap();
+    assert!(engine.start_push_query(&query, text, &none).is_ok());
+}

@@ -36,6 +36,9 @@ use crate::types::{ColumnKind, SqlType};
 /// How many rows a push query may buffer for a slow client before it pauses.
 const PUSH_BUFFER: usize = 4096;
 
+/// The server property that caps how many push queries run at once.
+pub const MAX_PUSH_QUERIES: &str = "ksql.max.push.queries";
+
 /// What ksqlDB appends to a pull query's validation errors.
 const PULL_QUERY_SYNTAX_HELP: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
 
@@ -285,6 +288,7 @@ impl Engine {
         let properties = self.effective_properties(overrides);
         let prepared = prepare(query, &self.catalog);
         let plan = self.plan_transient(&prepared, "transient", &properties, text)?;
+        self.check_push_query_limit()?;
         let (outputs, columns) = result_columns(plan_outputs(&plan), &[]);
         let (sender, events) = mpsc::channel(PUSH_BUFFER);
         let source_name = plan.source().name.clone();
@@ -333,6 +337,29 @@ impl Engine {
             columns,
             events,
         })
+    }
+
+    /// Refuses a push query past `ksql.max.push.queries`, when the server sets it (there is
+    /// no limit otherwise: an idle push query costs a channel and a task).
+    fn check_push_query_limit(&self) -> Result<(), EngineError> {
+        let Some(limit) = self
+            .property(MAX_PUSH_QUERIES)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        else {
+            return Ok(());
+        };
+        let running = self
+            .runtime
+            .queries()
+            .iter()
+            .filter(|q| q.is_push())
+            .count();
+        if running >= limit {
+            return Err(EngineError::Generic(format!(
+                "Not executing statement(s) as it would cause the number of active, push queries to exceed the configured limit. Terminate existing PUSH queries, or increase the '{MAX_PUSH_QUERIES}' setting via the 'ksql-server.properties' file. Current push query count: {running}. Configured limit: {limit}."
+            )));
+        }
+        Ok(())
     }
 
     /// Stops a push query; false if there is none with that id.
