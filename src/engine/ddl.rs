@@ -289,6 +289,10 @@ impl Engine {
             wrap_single_value: wrap,
         };
         self.bind_schemas(&mut source, &with, false)?;
+        if source.read_only && source.kind == SourceKind::Table {
+            // A source table is queryable: its rows are kept for pull queries.
+            self.materialize(&source);
+        }
         self.catalog.put_source(source);
         Ok(Outcome::Message(format!("{} created", capitalised(c.kind))))
     }
@@ -402,6 +406,9 @@ impl Engine {
             self.stop_query(&id)?;
         }
         self.catalog.remove_source(name);
+        if self.catalog.source_for_topic(&source.topic).is_none() {
+            self.runtime.drop_view(&source.topic);
+        }
         if delete_topic {
             let _ = self.store.delete_topic(&source.topic);
         }

@@ -13,7 +13,7 @@ use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
 use crate::exec::{
     DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, OffsetReset, Output, PersistentQuery, Sink,
-    Stage,
+    Stage, view::MaterializedView,
 };
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
@@ -358,8 +358,29 @@ impl Engine {
             .start(self.store.as_ref(), reset)
             .map_err(|e| EngineError::Generic(e.to_string()))?;
         self.runtime.add(query);
+        if sink.kind == SourceKind::Table {
+            self.materialize(sink);
+        }
         self.catalog.put_query(info);
         Ok(())
+    }
+
+    /// Keeps a table's current rows, indexed by key, for pull queries.
+    pub(super) fn materialize(&self, table: &Source) {
+        let partitions = self
+            .store
+            .describe_topic(&table.topic)
+            .map_or(1, |t| t.config.partitions);
+        let window_bytes = match table.window.as_ref().map(|w| w.window_type) {
+            None => 0,
+            Some(crate::sql::ast::WindowType::Session) => 16,
+            Some(_) => 8,
+        };
+        self.runtime.materialize(MaterializedView::new(
+            table.topic.clone(),
+            partitions,
+            window_bytes,
+        ));
     }
 
     /// The consumer group of a persistent query, named as ksqlDB names it.

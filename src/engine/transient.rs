@@ -424,7 +424,18 @@ impl Engine {
                     .map_err(|e| EngineError::Runtime(e.to_string()))?;
             }
         }
-        let records = self.read_current(&plan.source.topic, source_kind)?;
+        let records = match (source_kind, self.runtime.view(&plan.source.topic)) {
+            (SourceKind::Table, Some(view)) => {
+                let failed = |e: crate::exec::ExecError| EngineError::Runtime(e.to_string());
+                let store = self.store.as_ref();
+                view.catch_up(store).map_err(failed)?;
+                match lookup_keys(query.where_clause.as_ref(), &plan.source) {
+                    Some(keys) => view.lookup(store, &keys).map_err(failed)?,
+                    None => view.scan(store).map_err(failed)?,
+                }
+            }
+            _ => self.read_current(&plan.source.topic, source_kind)?,
+        };
         let (outputs, columns) = result_columns(&plan.outputs, &prepared.window_bounds);
         let mut log = Vec::new();
         let mut stats = Default::default();
@@ -833,6 +844,77 @@ fn column_side<'e>(left: &'e Expr, right: &'e Expr) -> Option<(&'e str, &'e Expr
         (Expr::Column { name, .. }, _) => Some((name, right)),
         _ => None,
     }
+}
+
+/// The most keys a pull query looks up one by one; past it, it scans.
+const MAX_LOOKUP_KEYS: usize = 10_000;
+
+/// The keys a pull query's WHERE pins in every disjunct (`K = e` or `K IN (…)`, `e` free of
+/// columns), serialized as the table's KAFKA key: what its view is looked up by. `None` when
+/// the WHERE does not pin them, or the key format has no single canonical encoding; the
+/// query then scans the view. Either way the WHERE is applied to the rows found.
+fn lookup_keys(where_clause: Option<&Expr>, source: &Source) -> Option<Vec<Vec<u8>>> {
+    if source.key_format.kind != crate::format::FormatKind::Kafka {
+        return None;
+    }
+    let keys: Vec<&crate::types::Column> = source.schema.key_columns().collect();
+    let [key] = keys[..] else { return None };
+    let mut values: Vec<Expr> = Vec::new();
+    for atoms in disjuncts(where_clause?)? {
+        let bound = atoms.iter().find_map(|atom| match atom {
+            Expr::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+            } => match column_side(left, right) {
+                Some((name, other)) if name == key.name && !has_column_ref(other) => {
+                    Some(vec![other.clone()])
+                }
+                _ => None,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+            } if matches!(&**expr, Expr::Column { name, .. } if name == &key.name)
+                && !list.iter().any(has_column_ref) =>
+            {
+                Some(list.clone())
+            }
+            _ => None,
+        })?;
+        values.extend(bound);
+        if values.len() > MAX_LOOKUP_KEYS {
+            return None;
+        }
+    }
+    let key_columns = [key.clone()];
+    values
+        .iter()
+        .map(|e| {
+            let value = constant(e, &key.ty)?;
+            crate::format::serialize(&source.key_format, &key_columns, false, &[value]).ok()?
+        })
+        .collect()
+}
+
+/// The value of an expression without columns, cast to `ty` as an insert would; `None` when
+/// it has none of that type.
+fn constant(expr: &Expr, ty: &SqlType) -> Option<ScalarValue> {
+    use datafusion::arrow::datatypes::Schema as ArrowSchema;
+    use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+    let scope = crate::plan::expr::Scope::new(Vec::new());
+    let compiler = crate::plan::expr::ExprCompiler::new(&scope, crate::plan::expr::Clause::Values);
+    let compiled = compiler.compile(expr).ok()?;
+    let compiled = compiler.implicit_cast(compiled, ty, expr).ok()?;
+    let one_row = RecordBatch::try_new_with_options(
+        std::sync::Arc::new(ArrowSchema::empty()),
+        Vec::new(),
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .ok()?;
+    let array = compiled.expr.evaluate(&one_row).ok()?.into_array(1).ok()?;
+    ScalarValue::try_from_array(&array, 0).ok()
 }
 
 /// How a disjunct constrains the key.
@@ -1289,5 +1371,93 @@ mod tests {
             ["ID", "WINDOWSTART", "WINDOWEND", "COUNT", "ROWTIME"]
         );
         assert_eq!(prepared.window_bounds, ["WINDOWSTART", "WINDOWEND"]);
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+    use crate::sql::ast::Literal;
+
+    fn column(name: &str) -> Expr {
+        Expr::Column {
+            qualifier: None,
+            name: name.to_string(),
+            location: Location::default(),
+        }
+    }
+
+    fn text(value: &str) -> Expr {
+        Expr::Literal(Literal::String(value.to_string()))
+    }
+
+    fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+        Expr::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        }
+    }
+
+    fn table(key_format: &str) -> Source {
+        let mut engine = Engine::new(std::sync::Arc::new(crate::topics::MemoryTopicStore::new()));
+        engine
+            .execute_script(&format!(
+                "CREATE TABLE t (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='t', \
+                 key_format='{key_format}', value_format='JSON', partitions=1);"
+            ))
+            .unwrap();
+        engine.catalog().source("T").unwrap().clone()
+    }
+
+    #[test]
+    fn equalities_and_in_lists_on_the_key_are_looked_up() {
+        let source = table("KAFKA");
+        let eq = binary(BinaryOp::Eq, column("ID"), text("a"));
+        assert_eq!(lookup_keys(Some(&eq), &source), Some(vec![b"a".to_vec()]));
+        let reversed = binary(BinaryOp::Eq, text("b"), column("ID"));
+        let either = binary(BinaryOp::Or, eq.clone(), reversed);
+        assert_eq!(
+            lookup_keys(Some(&either), &source),
+            Some(vec![b"a".to_vec(), b"b".to_vec()])
+        );
+        let listed = Expr::InList {
+            expr: Box::new(column("ID")),
+            list: vec![text("x"), text("y")],
+            negated: false,
+        };
+        assert_eq!(
+            lookup_keys(Some(&listed), &source).map(|k| k.len()),
+            Some(2)
+        );
+        let filtered = binary(
+            BinaryOp::And,
+            eq.clone(),
+            binary(
+                BinaryOp::Gt,
+                column("V"),
+                Expr::Literal(Literal::Integer("1".to_string())),
+            ),
+        );
+        assert_eq!(
+            lookup_keys(Some(&filtered), &source),
+            Some(vec![b"a".to_vec()])
+        );
+    }
+
+    #[test]
+    fn anything_else_scans() {
+        let source = table("KAFKA");
+        let on_value = binary(
+            BinaryOp::Eq,
+            column("V"),
+            Expr::Literal(Literal::Integer("1".to_string())),
+        );
+        assert_eq!(lookup_keys(Some(&on_value), &source), None);
+        let eq = binary(BinaryOp::Eq, column("ID"), text("a"));
+        let partly = binary(BinaryOp::Or, eq.clone(), on_value);
+        assert_eq!(lookup_keys(Some(&partly), &source), None);
+        assert_eq!(lookup_keys(None, &source), None);
+        assert_eq!(lookup_keys(Some(&eq), &table("JSON")), None);
     }
 }

@@ -21,6 +21,7 @@ pub mod sink;
 pub mod stateless;
 pub mod store;
 pub mod tasks;
+pub mod view;
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};

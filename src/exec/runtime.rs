@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use super::processing_log::ProcessingLog;
 use super::query::PersistentQuery;
+use super::view::MaterializedView;
 use super::{ExecError, ProcessingLogEntry};
 use crate::topics::TopicStore;
 
@@ -33,20 +34,26 @@ const IDLE_WAIT: Duration = Duration::from_millis(50);
 pub struct Runtime {
     store: Arc<dyn TopicStore>,
     queries: RwLock<Vec<Arc<PersistentQuery>>>,
+    /// The materialized tables pull queries read, by topic.
+    views: RwLock<Vec<Arc<MaterializedView>>>,
     log: ProcessingLog,
     /// Bumped by [`Runtime::wake`]; idle workers wait for it to change.
     generation: Mutex<u64>,
     woken: Condvar,
 }
 
-/// One task of one query: what a thread steps.
-type Unit = (Arc<PersistentQuery>, usize);
+/// What a thread steps: one task of one query, or one partition of a materialized view.
+enum Unit {
+    Task(Arc<PersistentQuery>, usize),
+    View(Arc<MaterializedView>, usize),
+}
 
 impl Runtime {
     pub fn new(store: Arc<dyn TopicStore>) -> Runtime {
         Runtime {
             store,
             queries: RwLock::default(),
+            views: RwLock::default(),
             log: ProcessingLog::default(),
             generation: Mutex::new(0),
             woken: Condvar::new(),
@@ -85,6 +92,38 @@ impl Runtime {
         self.read().clone()
     }
 
+    /// Starts keeping a table topic's current rows for pull queries; a topic already viewed
+    /// keeps its view.
+    pub fn materialize(&self, view: MaterializedView) -> Arc<MaterializedView> {
+        let mut views = self.views.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = views.iter().find(|v| v.topic == view.topic) {
+            return Arc::clone(existing);
+        }
+        let view = Arc::new(view);
+        views.push(Arc::clone(&view));
+        drop(views);
+        self.wake();
+        view
+    }
+
+    /// Stops keeping a topic's view.
+    pub fn drop_view(&self, topic: &str) {
+        self.views
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|v| v.topic != topic);
+    }
+
+    /// The view of a table topic, if one is kept.
+    pub fn view(&self, topic: &str) -> Option<Arc<MaterializedView>> {
+        self.views
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|v| v.topic == topic)
+            .cloned()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<PersistentQuery>>> {
         self.queries.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -93,13 +132,19 @@ impl Runtime {
         self.queries.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The tasks of every query still running.
+    /// The tasks of every query still running, then every view's partitions.
     fn units(&self) -> Vec<Unit> {
-        self.read()
+        let mut units: Vec<Unit> = self
+            .read()
             .iter()
             .filter(|q| q.is_running())
-            .flat_map(|q| (0..q.task_count()).map(move |t| (Arc::clone(q), t)))
-            .collect()
+            .flat_map(|q| (0..q.task_count()).map(move |t| Unit::Task(Arc::clone(q), t)))
+            .collect();
+        let views = self.views.read().unwrap_or_else(|e| e.into_inner());
+        for view in views.iter() {
+            units.extend((0..view.partition_count()).map(|p| Unit::View(Arc::clone(view), p)));
+        }
+        units
     }
 
     /// Removes push queries whose client left or whose limit was reached.
@@ -158,9 +203,9 @@ impl Runtime {
         let mut log = Vec::new();
         let mut work = 0;
         let mut first_error = None;
-        while let Some((query, task)) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
+        while let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
             loop {
-                match self.step(query, *task, &mut log, true) {
+                match self.step(unit, &mut log, true) {
                     Some(Ok(0)) | None => break,
                     Some(Ok(n)) => work += n,
                     Some(Err(e)) => {
@@ -175,15 +220,33 @@ impl Runtime {
         (work, first_error)
     }
 
-    /// One step of one task, waiting for its lock (`wait`) or not (`None` when another thread
-    /// holds it). A failure, or a panic, puts the query in ERROR.
+    /// One step of one unit, waiting for its lock (`wait`) or not (`None` when another thread
+    /// holds it). A task's failure, or panic, puts its query in ERROR; a view that fails
+    /// reports it and is tried again on the next pass.
     fn step(
         &self,
-        query: &PersistentQuery,
-        task: usize,
+        unit: &Unit,
         log: &mut Vec<ProcessingLogEntry>,
         wait: bool,
     ) -> Option<Result<usize, ExecError>> {
+        let (query, task) = match unit {
+            Unit::Task(query, task) => (query, *task),
+            Unit::View(view, partition) => {
+                let store = self.store.as_ref();
+                let stepped = if wait {
+                    Some(view.step(store, *partition))
+                } else {
+                    view.try_step(store, *partition)
+                };
+                return match stepped {
+                    Some(Err(e)) => {
+                        tracing::error!("the view of {} failed: {e}", view.topic);
+                        Some(Ok(0))
+                    }
+                    other => other,
+                };
+            }
+        };
         if !query.is_running() {
             return Some(Ok(0));
         }
@@ -231,8 +294,8 @@ impl Runtime {
             let mut work = 0;
             for k in 0..units.len() {
                 // Workers start their passes at different tasks, so they spread out.
-                let (query, task) = &units[(k + worker) % units.len()];
-                if let Some(Ok(n)) = self.step(query, *task, &mut log, false) {
+                let unit = &units[(k + worker) % units.len()];
+                if let Some(Ok(n)) = self.step(unit, &mut log, false) {
                     work += n;
                 }
                 if !log.is_empty() {
