@@ -14,6 +14,7 @@
 //! read in key order (per partition), as a state store iterates it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use tokio::sync::mpsc;
@@ -385,6 +386,17 @@ impl Engine {
         text: &str,
         overrides: &BTreeMap<String, String>,
     ) -> Result<PullResult, EngineError> {
+        self.prepare_pull(query, text, overrides)?.run()
+    }
+
+    /// Checks and plans a pull query against the catalog; what it returns runs without the
+    /// engine.
+    pub fn prepare_pull(
+        &self,
+        query: &Query,
+        text: &str,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<PullPlan, EngineError> {
         let properties = self.effective_properties(overrides);
         validate_pull(query)?;
         let table = match single_source(query, &self.catalog) {
@@ -414,29 +426,61 @@ impl Engine {
         if let Some(source) = &table {
             check_table_where(query.where_clause.as_ref(), source, &properties)?;
         }
+        let (outputs, columns) = result_columns(&plan.outputs, &prepared.window_bounds);
+        // The queries that write the source: their held updates are written before reading.
+        let writers = self
+            .persistent_queries()
+            .filter(|q| q.sink_topic() == Some(plan.source.topic.as_str()))
+            .collect();
+        Ok(PullPlan {
+            store: Arc::clone(&self.store),
+            view: self.runtime.view(&plan.source.topic),
+            writers,
+            plan,
+            where_clause: query.where_clause.clone(),
+            limit: query.limit.map(|l| l as usize),
+            outputs,
+            columns,
+        })
+    }
+}
+
+/// A pull query, checked and planned: it reads the source's view (or topic) and evaluates the
+/// query over what it finds, without the engine.
+pub struct PullPlan {
+    store: Arc<dyn crate::topics::TopicStore>,
+    view: Option<Arc<crate::exec::view::MaterializedView>>,
+    writers: Vec<Arc<crate::exec::PersistentQuery>>,
+    plan: crate::plan::StatelessPlan,
+    where_clause: Option<Expr>,
+    limit: Option<usize>,
+    outputs: Vec<usize>,
+    columns: Vec<ResultColumn>,
+}
+
+impl PullPlan {
+    /// Answers the query from the source's current contents.
+    pub fn run(self) -> Result<PullResult, EngineError> {
+        let plan = &self.plan;
         let source_kind = plan.source.kind;
+        let failed = |e: crate::exec::ExecError| EngineError::Runtime(e.to_string());
+        let store = self.store.as_ref();
         // A pull query sees what the persistent queries have processed: the updates their
-        // record caches hold are committed first, as a state store answers through its cache.
-        for query in self.persistent_queries() {
-            if query.sink_topic() == Some(plan.source.topic.as_str()) {
-                query
-                    .commit(self.store.as_ref())
-                    .map_err(|e| EngineError::Runtime(e.to_string()))?;
-            }
+        // record caches hold are written first, as a state store answers through its cache.
+        for writer in &self.writers {
+            writer.commit(store).map_err(failed)?;
         }
-        let records = match (source_kind, self.runtime.view(&plan.source.topic)) {
+        let records = match (source_kind, &self.view) {
             (SourceKind::Table, Some(view)) => {
-                let failed = |e: crate::exec::ExecError| EngineError::Runtime(e.to_string());
-                let store = self.store.as_ref();
                 view.catch_up(store).map_err(failed)?;
-                match lookup_keys(query.where_clause.as_ref(), &plan.source) {
+                match lookup_keys(self.where_clause.as_ref(), &plan.source) {
                     Some(keys) => view.lookup(store, &keys).map_err(failed)?,
                     None => view.scan(store).map_err(failed)?,
                 }
             }
-            _ => self.read_current(&plan.source.topic, source_kind)?,
+            _ => read_current(store, &plan.source.topic, source_kind)?,
         };
-        let (outputs, columns) = result_columns(&plan.outputs, &prepared.window_bounds);
+        let (outputs, columns) = (&self.outputs, self.columns);
         let mut log = Vec::new();
         let mut stats = Default::default();
         let mut reporter = Reporter {
@@ -446,7 +490,7 @@ impl Engine {
             stats: &mut stats,
         };
         let mut rows = Vec::new();
-        let limit = query.limit.map(|l| l as usize);
+        let limit = self.limit;
         for chunk in records.chunks(1024) {
             if limit.is_some_and(|l| rows.len() > l) {
                 break;
@@ -462,7 +506,7 @@ impl Engine {
             )
             .map_err(|e| EngineError::Runtime(e.to_string()))?;
             let Some(batch) = decoded else { continue };
-            for row in stateless::process(&plan, batch, &mut reporter)
+            for row in stateless::process(plan, batch, &mut reporter)
                 .and_then(|rows| rows.into_rows())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?
             {
@@ -491,7 +535,9 @@ impl Engine {
             limit_reached,
         })
     }
+}
 
+impl Engine {
     /// Whether pull queries can read a table: a `CREATE SOURCE` table, or the sink of a query.
     fn is_materialized(&self, source: &Source) -> bool {
         source.read_only
@@ -500,39 +546,42 @@ impl Engine {
                 .queries()
                 .any(|q| q.sink.as_deref() == Some(source.name.as_str()))
     }
+}
 
-    /// The records that make up a source now: all of a stream's, partition by partition; the
-    /// last of each key of a table, without deleted keys, in key order per partition (as a
-    /// state store is iterated). A table ignores records without a key.
-    fn read_current(&self, topic: &str, kind: SourceKind) -> Result<Vec<Record>, EngineError> {
-        let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
-        let partitions = self
-            .store
-            .describe_topic(topic)
-            .map_err(failed)?
-            .config
-            .partitions;
-        let mut all = Vec::new();
-        for partition in 0..partitions {
-            all.extend(fetch_to_end(self.store.as_ref(), topic, partition, 0).map_err(failed)?);
-        }
-        if kind == SourceKind::Stream {
-            return Ok(all);
-        }
-        let mut latest: HashMap<(u32, bytes::Bytes), Record> = HashMap::new();
-        for record in all {
-            let Some(key) = record.key.clone() else {
-                continue;
-            };
-            latest.insert((record.partition, key), record);
-        }
-        let mut current: Vec<((u32, bytes::Bytes), Record)> = latest
-            .into_iter()
-            .filter(|(_, r)| r.value.is_some())
-            .collect();
-        current.sort_by(|(a, _), (b, _)| a.cmp(b));
-        Ok(current.into_iter().map(|(_, r)| r).collect())
+/// The records that make up a source now, read from its topic: all of a stream's, partition by
+/// partition; the last of each key of a table, without deleted keys, in key order per partition
+/// (as a state store is iterated). A table ignores records without a key.
+fn read_current(
+    store: &dyn crate::topics::TopicStore,
+    topic: &str,
+    kind: SourceKind,
+) -> Result<Vec<Record>, EngineError> {
+    let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
+    let partitions = store
+        .describe_topic(topic)
+        .map_err(failed)?
+        .config
+        .partitions;
+    let mut all = Vec::new();
+    for partition in 0..partitions {
+        all.extend(fetch_to_end(store, topic, partition, 0).map_err(failed)?);
     }
+    if kind == SourceKind::Stream {
+        return Ok(all);
+    }
+    let mut latest: HashMap<(u32, bytes::Bytes), Record> = HashMap::new();
+    for record in all {
+        let Some(key) = record.key.clone() else {
+            continue;
+        };
+        latest.insert((record.partition, key), record);
+    }
+    let mut current: Vec<((u32, bytes::Bytes), Record)> = latest
+        .into_iter()
+        .filter(|(_, r)| r.value.is_some())
+        .collect();
+    current.sort_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(current.into_iter().map(|(_, r)| r).collect())
 }
 
 /// The value of a boolean property; unset means on.

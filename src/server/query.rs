@@ -50,10 +50,15 @@ fn start(
         .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
     match kind {
         QueryKind::Pull(q) => {
-            // Answer from what the persistent queries have processed so far, as ksqlDB's
-            // pull queries answer from their state stores.
-            let result = engine
-                .pull_query(&q, text, overrides)
+            // Planned against the catalog under the engine's lock; answered without it, from
+            // what the persistent queries have processed so far, as ksqlDB's pull queries
+            // answer from their state stores.
+            let prepared = engine
+                .prepare_pull(&q, text, overrides)
+                .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
+            drop(engine);
+            let result = prepared
+                .run()
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
             Ok(Started::Pull(format!("pull_{:x}", rand_id()), result))
         }
