@@ -87,6 +87,16 @@ struct BenchArgs {
     /// as many partitions, and a query that can run one task per partition does.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Measure pull queries instead: key lookups and a scan of a table of `--pull-keys` keys
+    /// whose topic holds `--pull-updates` updates.
+    #[arg(long)]
+    pull: bool,
+    #[arg(long, default_value_t = 1_000_000)]
+    pull_keys: u64,
+    #[arg(long, default_value_t = 10_000_000)]
+    pull_updates: u64,
+    #[arg(long, default_value_t = 10_000)]
+    pull_lookups: u64,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +215,38 @@ fn main() -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
+    if args.pull {
+        let config = sluice::bench::pull::PullConfig {
+            keys: args.pull_keys,
+            updates: args.pull_updates,
+            lookups: args.pull_lookups,
+        };
+        return match sluice::bench::pull::run_pull(&config) {
+            Ok(report) => {
+                println!(
+                    "| keys | updates | index s | lookups | p50 µs | p99 µs | p999 µs | scan ms (rows) | peak RSS MB | profile |\n\
+                     |---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n\
+                     | {} | {} | {:.2} | {} | {} | {} | {} | {} ({}) | {} | {} |",
+                    report.keys,
+                    report.updates,
+                    report.index_secs,
+                    report.lookups,
+                    report.lookup_p50_us,
+                    report.lookup_p99_us,
+                    report.lookup_p999_us,
+                    report.scan_ms,
+                    report.scan_rows,
+                    report.peak_rss_mb,
+                    report.profile
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (events, workload, caching, latency_rate, single) = (
         &args.events[..],
         args.workload.as_str(),

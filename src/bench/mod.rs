@@ -13,7 +13,8 @@
 //!    process's peak RSS, then end-to-end latency under a steady offered rate.
 //! 4. [`suite`] runs each workload in a fresh child process (peak RSS can't be reset inside a
 //!    process) and prints the markdown table.
-//! 5. [`fixture`] exposes single pipeline steps (decode, filter+project, aggregate, encode) to
+//! 5. [`pull`] measures pull queries: key lookups and a scan of a table with a long history.
+//! 6. [`fixture`] exposes single pipeline steps (decode, filter+project, aggregate, encode) to
 //!    the criterion micro-benchmarks in `benches/pipeline.rs`.
 //!
 //! The engine runs every persistent query synchronously on the calling thread, so events/s
@@ -22,6 +23,7 @@
 
 pub mod fixture;
 pub mod generator;
+pub mod pull;
 pub mod run;
 pub mod suite;
 pub mod workload;

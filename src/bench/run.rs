@@ -317,7 +317,7 @@ pub fn measure_latency(config: &RunConfig) -> Result<LatencyReport, BenchError> 
 }
 
 /// The nearest-rank percentile of sorted samples (0 when there are none).
-fn percentile(sorted: &[u64], q: f64) -> u64 {
+pub(super) fn percentile(sorted: &[u64], q: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
