@@ -97,6 +97,12 @@ struct BenchArgs {
     pull_updates: u64,
     #[arg(long, default_value_t = 10_000)]
     pull_lookups: u64,
+    /// Measure the API's responsiveness instead: `GET /info` and a pull query by key, timed
+    /// over HTTP while `--serve-events` bids are produced and four queries run.
+    #[arg(long)]
+    serve: bool,
+    #[arg(long, default_value_t = 10_000_000)]
+    serve_events: u64,
 }
 
 #[derive(Subcommand)]
@@ -215,6 +221,38 @@ fn main() -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
+    if args.serve {
+        let config = sluice::bench::serve::ServeConfig {
+            events: args.serve_events,
+            probe_every: std::time::Duration::from_millis(5),
+        };
+        return match sluice::bench::serve::run_serve(&config) {
+            Ok(r) => {
+                println!(
+                    "| events | stream threads | busy s | request | samples | p50 ms | p99 ms | max ms |\n\
+                     |---:|---:|---:|---|---:|---:|---:|---:|"
+                );
+                for (name, l) in [("GET /info", &r.info), ("pull by key", &r.pull)] {
+                    println!(
+                        "| {} | {} | {:.1} | {name} | {} | {:.2} | {:.2} | {:.2} |",
+                        r.events,
+                        r.threads,
+                        r.busy_secs,
+                        l.samples,
+                        l.p50_us as f64 / 1000.0,
+                        l.p99_us as f64 / 1000.0,
+                        l.max_us as f64 / 1000.0
+                    );
+                }
+                println!("\npeak RSS {} MB, {} build", r.peak_rss_mb, r.profile);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.pull {
         let config = sluice::bench::pull::PullConfig {
             keys: args.pull_keys,

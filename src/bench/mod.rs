@@ -14,6 +14,7 @@
 //! 4. [`suite`] runs each workload in a fresh child process (peak RSS can't be reset inside a
 //!    process) and prints the markdown table.
 //! 5. [`pull`] measures pull queries: key lookups and a scan of a table with a long history.
+//!    [`serve`] measures how quickly the API answers while a server is busy.
 //! 6. [`fixture`] exposes single pipeline steps (decode, filter+project, aggregate, encode) to
 //!    the criterion micro-benchmarks in `benches/pipeline.rs`.
 //!
@@ -25,6 +26,7 @@ pub mod fixture;
 pub mod generator;
 pub mod pull;
 pub mod run;
+pub mod serve;
 pub mod suite;
 pub mod workload;
 

@@ -467,8 +467,9 @@ impl PullPlan {
         let store = self.store.as_ref();
         // A pull query sees what the persistent queries have processed: the updates their
         // record caches hold are written first, as a state store answers through its cache.
+        // A task busy with a batch is not waited for (its updates show in the next answer).
         for writer in &self.writers {
-            writer.commit(store).map_err(failed)?;
+            writer.commit_idle_tasks(store).map_err(failed)?;
         }
         let records = match (source_kind, &self.view) {
             (SourceKind::Table, Some(view)) => {

@@ -184,6 +184,20 @@ impl PersistentQuery {
         Ok(())
     }
 
+    /// Commits the tasks no thread is stepping now, without waiting for the others: what a
+    /// reader that must not stall on a busy query uses.
+    pub fn commit_idle_tasks(&self, store: &dyn TopicStore) -> Result<(), ExecError> {
+        for task in &self.tasks {
+            let mut task = match task.try_lock() {
+                Ok(task) => task,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            task.commit(&self.topology, store)?;
+        }
+        Ok(())
+    }
+
     /// The query's counters: the sum of its tasks'.
     pub fn stats(&self) -> QueryStats {
         let mut stats = QueryStats::default();
