@@ -274,12 +274,17 @@ impl Runtime {
     }
 
     /// Starts `threads` stream threads that run every task for as long as the process runs.
+    /// They run at a lower scheduling priority than the threads that answer requests, so a
+    /// server whose queries keep every core busy still answers at once.
     pub fn start_workers(self: &Arc<Self>, threads: usize) -> std::io::Result<()> {
         for worker in 0..threads.max(1) {
             let runtime = Arc::clone(self);
             std::thread::Builder::new()
                 .name(format!("sluice-stream-{worker}"))
-                .spawn(move || runtime.work(worker))?;
+                .spawn(move || {
+                    lower_priority();
+                    runtime.work(worker)
+                })?;
         }
         Ok(())
     }
@@ -313,5 +318,18 @@ impl Runtime {
                 .woken
                 .wait_timeout_while(generation, IDLE_WAIT, |g| *g == seen);
         }
+    }
+}
+
+/// How much a stream thread yields to the request threads (a nice value, 0 to 19).
+const STREAM_THREAD_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority (on Linux a nice value is per thread).
+/// Best effort: where it cannot be lowered the thread runs at the normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; `who` = 0 names the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, STREAM_THREAD_NICENESS);
     }
 }

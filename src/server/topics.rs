@@ -38,12 +38,23 @@ pub async fn produce(
     Query(params): Query<ProduceParams>,
     body: Bytes,
 ) -> Response {
-    match append_lines(&state, &topic, &params, &body) {
-        Ok(count) => {
+    // Parsing megabytes of lines is blocking work: off the threads that answer requests.
+    let appended = {
+        let (state, topic) = (Arc::clone(&state), topic.clone());
+        tokio::task::spawn_blocking(move || append_lines(&state, &topic, &params, &body)).await
+    };
+    match appended {
+        Ok(Ok(count)) => {
             state.runtime.wake();
             json_response(StatusCode::OK, &json!({"topic": topic, "records": count}))
         }
-        Err(e) => e.into_response(),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            50000,
+            format!("Internal error, please report: appending the lines failed: {e}"),
+        )
+        .into_response(),
     }
 }
 
