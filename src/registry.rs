@@ -161,8 +161,13 @@ impl SchemaRegistry {
         self.lock().by_id.get(&id).cloned()
     }
 
-    /// The parsed Avro schema of an id.
-    pub fn avro_schema(&self, id: u32) -> Result<Arc<apache_avro::Schema>, String> {
+    /// The parsed Avro schema of an id, parsed by `parse` (the format layer's parser) the first
+    /// time it is asked for and kept.
+    pub fn avro_schema(
+        &self,
+        id: u32,
+        parse: impl FnOnce(&str) -> Result<apache_avro::Schema, String>,
+    ) -> Result<Arc<apache_avro::Schema>, String> {
         if let Some(parsed) = self.lock().avro.get(&id) {
             return Ok(parsed.clone());
         }
@@ -172,7 +177,7 @@ impl SchemaRegistry {
         if registered.schema_type != SchemaType::Avro {
             return Err(format!("Schema {id} is not an Avro schema"));
         }
-        let parsed = Arc::new(crate::format::avro::parse_schema(&registered.text)?);
+        let parsed = Arc::new(parse(&registered.text)?);
         self.lock().avro.insert(id, parsed.clone());
         Ok(parsed)
     }

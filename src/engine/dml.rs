@@ -511,7 +511,7 @@ impl Engine {
             Vec::new(),
             &RecordBatchOptions::new().with_row_count(Some(1)),
         )
-        .map_err(|e| EngineError::Generic(e.to_string()))?;
+        .map_err(EngineError::internal)?;
         let mut row: Vec<(String, ScalarValue)> = Vec::new();
         let mut timestamp: Option<i64> = None;
         for (name, expr) in names.iter().zip(values) {
@@ -579,8 +579,7 @@ impl Engine {
         let value_of = |column: &Column| -> Result<ScalarValue, EngineError> {
             match row.iter().find(|(n, _)| n == &column.name) {
                 Some((_, v)) => Ok(v.clone()),
-                None => ScalarValue::try_from(&column.ty.to_arrow())
-                    .map_err(|e| EngineError::Generic(e.to_string())),
+                None => ScalarValue::try_from(&column.ty.to_arrow()).map_err(EngineError::internal),
             }
         };
         inserter.produce(value_of, timestamp)?;
@@ -604,7 +603,7 @@ fn same_columns(result: &Schema, sink: &Schema) -> bool {
         && result
             .iter()
             .zip(&sink)
-            .all(|(r, s)| r.0 == s.0 && r.2 == s.2 && crate::plan::expr::can_widen(&r.1, &s.1))
+            .all(|(r, s)| r.0 == s.0 && r.2 == s.2 && crate::types::can_widen(&r.1, &s.1))
 }
 
 /// For each output column, the (result, sink) types where a value must be cast on its way
@@ -693,8 +692,7 @@ impl Inserter {
                     self.target
                 ))
             }),
-            None => ScalarValue::try_from(&c.ty.to_arrow())
-                .map_err(|e| EngineError::Generic(e.to_string())),
+            None => ScalarValue::try_from(&c.ty.to_arrow()).map_err(EngineError::internal),
         };
         self.produce(value_of, timestamp)
     }

@@ -37,9 +37,20 @@ pub enum EngineError {
     /// A failure while a query runs (ksqlDB's StreamsException).
     #[error("{0}")]
     Runtime(String),
+    /// More push queries than `ksql.max.push.queries` allows.
+    #[error("{0}")]
+    TooManyPushQueries(String),
+    /// A failure of ours, never the statement's fault.
+    #[error("Internal error, please report: {0}")]
+    Internal(String),
 }
 
 impl EngineError {
+    /// A failure of ours: a bug, not something the statement could change.
+    pub(crate) fn internal(e: impl std::fmt::Display) -> EngineError {
+        EngineError::Internal(e.to_string())
+    }
+
     fn statement(message: impl Into<String>) -> EngineError {
         EngineError::Statement {
             message: message.into(),

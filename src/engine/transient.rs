@@ -356,7 +356,7 @@ impl Engine {
             .filter(|q| q.is_push())
             .count();
         if running >= limit {
-            return Err(EngineError::Generic(format!(
+            return Err(EngineError::TooManyPushQueries(format!(
                 "Not executing statement(s) as it would cause the number of active, push queries to exceed the configured limit. Terminate existing PUSH queries, or increase the '{MAX_PUSH_QUERIES}' setting via the 'ksql-server.properties' file. Current push query count: {running}. Configured limit: {limit}."
             )));
         }

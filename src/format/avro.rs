@@ -634,7 +634,9 @@ pub fn deserialize(
     bytes: &[u8],
 ) -> Result<Option<Vec<ScalarValue>>> {
     let (id, datum) = unframe(bytes)?;
-    let schema = registry.avro_schema(id).map_err(FormatError::Deserialize)?;
+    let schema = registry
+        .avro_schema(id, parse_schema)
+        .map_err(FormatError::Deserialize)?;
     let resolved = Resolved::new(&schema).map_err(FormatError::Deserialize)?;
     let value = resolved.decode(datum).map_err(FormatError::Deserialize)?;
     let document = resolved.to_json(&value, &schema);
@@ -667,7 +669,9 @@ pub fn serialize(
         }
         Json::Object(object)
     };
-    let schema = registry.avro_schema(id).map_err(FormatError::Serialize)?;
+    let schema = registry
+        .avro_schema(id, parse_schema)
+        .map_err(FormatError::Serialize)?;
     let resolved = Resolved::new(&schema).map_err(FormatError::Serialize)?;
     let value = resolved
         .from_json(&document, &schema)

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use super::Kernel;
-use crate::plan::expr::can_widen;
 use crate::types::SqlType;
+use crate::types::can_widen;
 
 /// The types a call is compiled with: each argument is cast to `params[i]`.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,10 +9,11 @@ use datafusion::common::ScalarValue;
 use datafusion::physical_expr::expressions::Literal as LiteralExpr;
 
 use super::PlanError;
-use super::expr::{Compiled, ExprCompiler, can_widen, common_type, parse_decimal};
+use super::expr::{Compiled, ExprCompiler, parse_decimal};
 use crate::sql::ast::{Expr, Literal};
 use crate::sql::display::expr_to_sql;
 use crate::types::{SqlType, StructField};
+use crate::types::{can_widen, common_type};
 
 type PResult<T> = Result<T, PlanError>;
 

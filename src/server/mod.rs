@@ -38,7 +38,7 @@ use crate::engine::{Engine, EngineError};
 use crate::exec::Runtime;
 use crate::sql::{self, Statement};
 use crate::topics::{MemoryTopicStore, TopicStore};
-use errors::ApiError;
+use errors::{ApiError, ErrorCode};
 
 /// How the server is started.
 #[derive(Debug, Clone)]
@@ -132,8 +132,7 @@ async fn json_errors(response: Response) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => "Method not allowed on this endpoint".to_string(),
         other => other.canonical_reason().unwrap_or("Error").to_string(),
     };
-    let mut error =
-        ApiError::new(status, u32::from(status.as_u16()) * 100, message).into_response();
+    let mut error = ApiError::new(ErrorCode::Http(status), message).into_response();
     if let Some(allow) = response.headers().get(header::ALLOW) {
         error.headers_mut().insert(header::ALLOW, allow.clone());
     }
@@ -413,12 +412,7 @@ async fn status_one(
             StatusCode::OK,
             &json!({"status": status, "message": message}),
         ),
-        None => ApiError::new(
-            StatusCode::NOT_FOUND,
-            40400,
-            "Command not found".to_string(),
-        )
-        .into_response(),
+        None => ApiError::new(ErrorCode::NotFound, "Command not found").into_response(),
     }
 }
 

@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::errors::ApiError;
+use super::errors::{ApiError, ErrorCode};
 use super::values::{rest_value, schema_text};
 use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
 use crate::engine::transient::{PullResult, PushQuery, QueryKind, ResultColumn};
@@ -480,7 +480,7 @@ pub async fn inserts_stream(
                 let error = line_too_long();
                 writer
                     .send(
-                        &json!({"status": "error", "seq": seq, "error_code": error.code,
+                        &json!({"status": "error", "seq": seq, "error_code": error.code.number(),
                                   "message": error.message}),
                     )
                     .await;
@@ -518,8 +518,7 @@ pub async fn inserts_stream(
 /// A row of an inserts stream longer than a request body may be.
 fn line_too_long() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        41300,
+        ErrorCode::Http(StatusCode::PAYLOAD_TOO_LARGE),
         format!(
             "Request body too large: a row of the inserts stream is over the limit of {} bytes",
             super::MAX_BODY_BYTES

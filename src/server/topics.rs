@@ -49,12 +49,7 @@ pub async fn produce(
             json_response(StatusCode::OK, &json!({"topic": topic, "records": count}))
         }
         Ok(Err(e)) => e.into_response(),
-        Err(e) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            50000,
-            format!("Internal error, please report: appending the lines failed: {e}"),
-        )
-        .into_response(),
+        Err(e) => ApiError::internal(format!("appending the lines failed: {e}")).into_response(),
     }
 }
 

@@ -304,7 +304,7 @@ fn encode_avro(spec: &FormatSpec, data: &Value) -> Result<Vec<u8>, String> {
     let (Some(registry), Some(id)) = (&spec.schemas.registry, spec.schemas.writer_id) else {
         return Err("no Avro schema is registered for the topic".to_string());
     };
-    let schema = registry.avro_schema(id)?;
+    let schema = registry.avro_schema(id, crate::format::avro::parse_schema)?;
     let resolved = avro::Resolved::new(&schema)?;
     let value = resolved.from_json(data, &schema)?;
     Ok(avro::frame(id, &resolved.encode(value)?))
@@ -320,7 +320,7 @@ pub fn through_schema(spec: &FormatSpec, data: &Value) -> Value {
     if spec.kind != FormatKind::Avro || data.is_null() {
         return data.clone();
     }
-    let Ok(schema) = registry.avro_schema(id) else {
+    let Ok(schema) = registry.avro_schema(id, crate::format::avro::parse_schema) else {
         return data.clone();
     };
     let Ok(resolved) = avro::Resolved::new(&schema) else {
@@ -340,7 +340,7 @@ fn decode_avro(spec: &FormatSpec, bytes: &[u8]) -> Result<Value, String> {
         .as_ref()
         .ok_or("no schema registry for the topic")?;
     let (id, datum) = avro::unframe(bytes).map_err(|e| e.to_string())?;
-    let schema = registry.avro_schema(id)?;
+    let schema = registry.avro_schema(id, crate::format::avro::parse_schema)?;
     let resolved = avro::Resolved::new(&schema)?;
     let value = resolved.decode(datum)?;
     Ok(resolved.to_json(&value, &schema))

@@ -175,8 +175,10 @@ fn java_class(error: &EngineError) -> &'static str {
     match error {
         EngineError::Parse(_) => "ParseFailedException",
         EngineError::Statement { .. } => "KsqlStatementException",
-        EngineError::Generic(_) => "KsqlException",
+        EngineError::Generic(_) | EngineError::TooManyPushQueries(_) => "KsqlException",
         EngineError::Runtime(_) => "StreamsException",
+        // A bug of ours satisfies no expectation a test can state.
+        EngineError::Internal(_) => "InternalError",
     }
 }
 

@@ -3,8 +3,11 @@
 //! Every value in Sluice travels as an Arrow array; [`SqlType::to_arrow`] fixes the mapping, and
 //! [`SqlType::from_arrow`] recovers the SQL type of an expression's result.
 
+pub mod coercion;
 pub mod map;
 pub mod time;
+
+pub use coercion::{can_widen, common_type};
 
 use std::fmt;
 use std::sync::Arc;

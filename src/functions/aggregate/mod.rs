@@ -32,7 +32,7 @@ use datafusion::common::ScalarValue;
 
 use super::registry::{Params, Signature};
 use super::util::to_array;
-use crate::plan::expr::can_widen;
+use crate::types::can_widen;
 use crate::types::{SqlType, StructField};
 
 /// Why an accumulator could not take a value.

@@ -18,8 +18,8 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{Result as DfResult, exec_err};
 
 use crate::functions::registry::Signature;
-use crate::plan::expr::common_type;
 use crate::types::SqlType;
+use crate::types::common_type;
 
 // ---------------------------------------------------------------------------------------------
 // Typing

@@ -6,8 +6,8 @@ use datafusion::common::{Result as DfResult, ScalarValue};
 
 use crate::functions::registry::{Overload, ScalarFunction, Signature};
 use crate::functions::util::per_row;
-use crate::plan::expr::common_type;
 use crate::types::SqlType;
+use crate::types::common_type;
 
 pub fn function() -> ScalarFunction {
     ScalarFunction {

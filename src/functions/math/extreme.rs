@@ -14,8 +14,8 @@ use datafusion::common::Result as DfResult;
 
 use crate::functions::Kernel;
 use crate::functions::registry::{Overload, Resolver, Signature};
-use crate::plan::expr::common_type;
 use crate::types::SqlType;
+use crate::types::common_type;
 
 /// The types ksqlDB declares an overload for, numeric ones in widening order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
