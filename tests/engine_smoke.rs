@@ -660,3 +660,37 @@ fn push_queries_beyond_a_configured_limit_are_refused_until_one_ends() {
     engine.run_until_idle().unwrap();
     assert!(engine.start_push_query(&query, text, &none).is_ok());
 }
+
+#[test]
+fn the_processing_log_is_a_stream_that_sql_reads() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine.create_processing_log_stream().unwrap();
+    engine.set_property("auto.offset.reset", "earliest");
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             CREATE STREAM copy AS SELECT k, v * 2 AS twice FROM s;\n\
+             CREATE STREAM failures AS SELECT LOGGER, MESSAGE->TYPE AS KIND, \
+               MESSAGE->DESERIALIZATIONERROR->`TOPIC` AS SOURCE_TOPIC \
+               FROM KSQL_PROCESSING_LOG;",
+        )
+        .unwrap();
+    store
+        .produce(
+            "s",
+            vec![record("a", "not json"), record("b", r#"{"V":1}"#)],
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    assert_eq!(read_values(store.as_ref(), "COPY").len(), 1);
+    let failures = read_values(store.as_ref(), "FAILURES");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let value = failures[0].1.as_deref().unwrap_or_default();
+    assert_eq!(
+        value,
+        r#"{"LOGGER":"processing.CSAS_COPY_0","KIND":0,"SOURCE_TOPIC":"s"}"#
+    );
+    // The topic's name is ksqlDB's, from the service id.
+    assert!(store.describe_topic("default_ksql_processing_log").is_ok());
+}

@@ -145,6 +145,41 @@ impl Engine {
         self.commands_applied.checked_sub(1)
     }
 
+    /// Makes the processing log a stream, as ksqlDB does with
+    /// `ksql.logging.processing.stream.auto.create`: its topic
+    /// (`ksql.logging.processing.topic.name`, by default `<service id>ksql_processing_log`)
+    /// gets every later entry, and the stream (`ksql.logging.processing.stream.name`, by
+    /// default `KSQL_PROCESSING_LOG`) reads it.
+    pub fn create_processing_log_stream(&mut self) -> Result<(), EngineError> {
+        let service = self.property(SERVICE_ID).unwrap_or("default_").to_string();
+        let topic = self
+            .property("ksql.logging.processing.topic.name")
+            .map_or_else(|| format!("{service}ksql_processing_log"), str::to_string);
+        let stream = self
+            .property("ksql.logging.processing.stream.name")
+            .unwrap_or("KSQL_PROCESSING_LOG")
+            .to_string();
+        let partitions = self
+            .property("ksql.logging.processing.topic.partitions")
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .unwrap_or(1);
+        let statement = format!(
+            "CREATE STREAM IF NOT EXISTS {stream} (LOGGER STRING, LEVEL STRING, TIME BIGINT, \
+             MESSAGE STRUCT<TYPE INTEGER, \
+               DESERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, RECORDB64 STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING>, \
+               RECORDPROCESSINGERROR STRUCT<ERRORMESSAGE STRING, RECORD STRING, CAUSE ARRAY<STRING>>, \
+               PRODUCTIONERROR STRUCT<ERRORMESSAGE STRING>, \
+               SERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, RECORD STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING>, \
+               KAFKASTREAMSTHREADERROR STRUCT<ERRORMESSAGE STRING, THREADNAME STRING, CAUSE ARRAY<STRING>>>) \
+             WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON', PARTITIONS={partitions});"
+        );
+        self.execute_text(&statement, sql::Location::default())?;
+        self.runtime
+            .processing_log()
+            .write_to(Arc::clone(&self.store), topic);
+        Ok(())
+    }
+
     /// The runtime that runs the queries (a server starts its threads).
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime

@@ -58,10 +58,21 @@ impl ExecError {
     }
 }
 
+/// What went wrong with a record, as ksqlDB's processing log types its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessingErrorKind {
+    /// Its key or value could not be read (ksqlDB's DESERIALIZATION_ERROR, type 0).
+    Deserialization,
+    /// An expression over it failed, or it was otherwise unusable (RECORD_PROCESSING_ERROR,
+    /// type 1).
+    RecordProcessing,
+}
+
 /// One entry of the processing log: a record or value that a query skipped or nulled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessingLogEntry {
     pub query_id: String,
+    pub kind: ProcessingErrorKind,
     pub message: String,
     pub topic: String,
     pub partition: u32,
@@ -96,19 +107,41 @@ pub struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
+    /// A record whose key or value could not be read was skipped.
+    pub fn undecodable(&mut self, message: String, (partition, offset): (u32, u64)) {
+        self.stats.records_skipped += 1;
+        self.push(
+            ProcessingErrorKind::Deserialization,
+            message,
+            partition,
+            offset,
+        );
+    }
+
     pub fn skipped(&mut self, message: String, (partition, offset): (u32, u64)) {
         self.stats.records_skipped += 1;
-        self.push(message, partition, offset);
+        self.push(
+            ProcessingErrorKind::RecordProcessing,
+            message,
+            partition,
+            offset,
+        );
     }
 
     pub fn expression_error(&mut self, message: String, (partition, offset): (u32, u64)) {
         self.stats.expression_errors += 1;
-        self.push(message, partition, offset);
+        self.push(
+            ProcessingErrorKind::RecordProcessing,
+            message,
+            partition,
+            offset,
+        );
     }
 
-    fn push(&mut self, message: String, partition: u32, offset: u64) {
+    fn push(&mut self, kind: ProcessingErrorKind, message: String, partition: u32, offset: u64) {
         self.log.push(ProcessingLogEntry {
             query_id: self.query_id.to_string(),
+            kind,
             message,
             topic: self.topic.to_string(),
             partition,
@@ -267,7 +300,7 @@ fn run_stage(
         &mut errors,
     )?;
     for (record, message) in errors {
-        reporter.skipped(message, (record.partition, record.offset));
+        reporter.undecodable(message, (record.partition, record.offset));
     }
     let Some(batch) = decoded else {
         return Ok(sink::SinkRows::default());

@@ -2,21 +2,27 @@
 //!
 //! Every task reports bad records and failed expressions here. The log keeps the latest
 //! entries up to a bound, so a query that meets a flood of bad input costs a fixed amount of
-//! memory, and counts every entry it ever took.
+//! memory, and counts every entry it ever took. Once it is given a topic
+//! ([`ProcessingLog::write_to`]) it also writes each entry there as a JSON record in ksqlDB's
+//! processing-log schema, so the `KSQL_PROCESSING_LOG` stream can be queried with SQL.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
-use super::ProcessingLogEntry;
+use serde_json::{Value, json};
+
+use super::{ProcessingErrorKind, ProcessingLogEntry};
+use crate::topics::{ProducerRecord, TopicStore};
 
 /// How many entries the processing log keeps by default.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 /// A bounded log of the latest entries.
-#[derive(Debug)]
 pub struct ProcessingLog {
     capacity: usize,
     inner: Mutex<Inner>,
+    /// The topic entries are also written to, when the log is a stream.
+    topic: RwLock<Option<(Arc<dyn TopicStore>, String)>>,
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +43,13 @@ impl ProcessingLog {
         ProcessingLog {
             capacity: capacity.max(1),
             inner: Mutex::default(),
+            topic: RwLock::new(None),
         }
+    }
+
+    /// Writes every later entry to `topic` too.
+    pub fn write_to(&self, store: Arc<dyn TopicStore>, topic: String) {
+        *self.topic.write().unwrap_or_else(|e| e.into_inner()) = Some((store, topic));
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -46,13 +58,25 @@ impl ProcessingLog {
 
     /// Takes a task's entries, dropping the oldest beyond the bound.
     pub fn extend(&self, entries: impl IntoIterator<Item = ProcessingLogEntry>) {
-        let mut inner = self.inner();
-        for entry in entries {
-            inner.total += 1;
-            if inner.entries.len() == self.capacity {
-                inner.entries.pop_front();
+        let topic = self.topic.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut records = Vec::new();
+        {
+            let mut inner = self.inner();
+            for entry in entries {
+                if topic.is_some() {
+                    records.push(record_of(&entry));
+                }
+                inner.total += 1;
+                if inner.entries.len() == self.capacity {
+                    inner.entries.pop_front();
+                }
+                inner.entries.push_back(entry);
             }
-            inner.entries.push_back(entry);
+        }
+        if let (Some((store, topic)), false) = (topic, records.is_empty())
+            && let Err(e) = store.produce(&topic, records)
+        {
+            tracing::warn!("cannot write the processing log to {topic}: {e}");
         }
     }
 
@@ -67,6 +91,46 @@ impl ProcessingLog {
     }
 }
 
+/// An entry as ksqlDB's processing log writes it: `LOGGER`, `LEVEL`, `TIME` and a `MESSAGE`
+/// whose `TYPE` says which of its error structs is set.
+fn record_of(entry: &ProcessingLogEntry) -> ProducerRecord {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let (kind, deserialization, processing) = match entry.kind {
+        ProcessingErrorKind::Deserialization => (
+            0,
+            json!({"TARGET": null, "ERRORMESSAGE": entry.message, "RECORDB64": null,
+                   "CAUSE": [], "TOPIC": entry.topic}),
+            Value::Null,
+        ),
+        ProcessingErrorKind::RecordProcessing => (
+            1,
+            Value::Null,
+            json!({"ERRORMESSAGE": entry.message, "RECORD": null, "CAUSE": []}),
+        ),
+    };
+    let value = json!({
+        "LOGGER": format!("processing.{}", entry.query_id),
+        "LEVEL": "ERROR",
+        "TIME": now,
+        "MESSAGE": {
+            "TYPE": kind,
+            "DESERIALIZATIONERROR": deserialization,
+            "RECORDPROCESSINGERROR": processing,
+            "PRODUCTIONERROR": null,
+            "SERIALIZATIONERROR": null,
+            "KAFKASTREAMSTHREADERROR": null,
+        },
+    });
+    ProducerRecord {
+        key: None,
+        value: Some(value.to_string().into_bytes()),
+        timestamp: now,
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +138,7 @@ mod tests {
     fn entry(offset: u64) -> ProcessingLogEntry {
         ProcessingLogEntry {
             query_id: "Q".to_string(),
+            kind: super::super::ProcessingErrorKind::Deserialization,
             message: "bad".to_string(),
             topic: "t".to_string(),
             partition: 0,

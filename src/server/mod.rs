@@ -169,6 +169,17 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     for (k, v) in &config.properties {
         engine.set_property(k, v);
     }
+    let flag = |name: &str| {
+        config
+            .properties
+            .get(name)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    if flag("ksql.logging.processing.stream.auto.create") {
+        engine
+            .create_processing_log_stream()
+            .map_err(|e| anyhow::anyhow!("Cannot create the processing log stream: {e}"))?;
+    }
     if let Some(path) = &config.queries_file {
         let sql = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("Cannot read {}: {e}", path.display()))?;
