@@ -31,7 +31,7 @@ use crate::sql::ast::{
 };
 use crate::sql::display::{expr_to_sql, literal_to_sql};
 use crate::sql::{self, Location};
-use crate::topics::{Record, fetch_to_end};
+use crate::topics::{FetchLimits, Record, fetch_to_end};
 use crate::types::{ColumnKind, SqlType};
 
 /// How many rows a push query may buffer for a slow client before it pauses.
@@ -459,10 +459,26 @@ pub struct PullPlan {
 }
 
 impl PullPlan {
-    /// Answers the query from the source's current contents.
+    /// Answers the query from the source's current contents, all rows at once.
     pub fn run(self) -> Result<PullResult, EngineError> {
-        let plan = &self.plan;
-        let source_kind = plan.source.kind;
+        let mut cursor = self.open()?;
+        let mut rows = Vec::new();
+        while let Some(chunk) = cursor.next_chunk()? {
+            rows.extend(chunk);
+        }
+        Ok(PullResult {
+            limit_reached: cursor.limit_reached(),
+            source_kind: cursor.source_kind(),
+            columns: cursor.plan.columns,
+            rows,
+        })
+    }
+
+    /// Finds where the answer's records are (a table's view is brought up to date and looked
+    /// up or scanned); the rows are then read chunk by chunk from the returned cursor, so an
+    /// answer of any size is sent in bounded memory.
+    pub fn open(self) -> Result<PullCursor, EngineError> {
+        let source_kind = self.plan.source.kind;
         let failed = |e: crate::exec::ExecError| EngineError::Runtime(e.to_string());
         let store = self.store.as_ref();
         // A pull query sees what the persistent queries have processed: the updates their
@@ -471,17 +487,148 @@ impl PullPlan {
         for writer in &self.writers {
             writer.commit_idle_tasks(store).map_err(failed)?;
         }
-        let records = match (source_kind, &self.view) {
+        let found = match (source_kind, &self.view) {
             (SourceKind::Table, Some(view)) => {
                 view.catch_up(store).map_err(failed)?;
-                match lookup_keys(self.where_clause.as_ref(), &plan.source) {
-                    Some(keys) => view.lookup(store, &keys).map_err(failed)?,
-                    None => view.scan(store).map_err(failed)?,
+                let keys = lookup_keys(self.where_clause.as_ref(), &self.plan.source);
+                Found::Positions(view.positions(keys.as_deref()))
+            }
+            (SourceKind::Stream, _) => {
+                let topic = store
+                    .describe_topic(&self.plan.source.topic)
+                    .map_err(|e| EngineError::Generic(e.to_string()))?;
+                Found::Ranges(
+                    (0u32..)
+                        .zip(topic.start_offsets.into_iter().zip(topic.end_offsets))
+                        .map(|(p, (start, end))| (p, start, end))
+                        .collect(),
+                )
+            }
+            (SourceKind::Table, None) => {
+                Found::Records(read_current(store, &self.plan.source.topic, source_kind)?.into())
+            }
+        };
+        Ok(PullCursor {
+            plan: self,
+            found,
+            rows_sent: 0,
+            limit_reached: false,
+        })
+    }
+
+    pub fn columns(&self) -> &[ResultColumn] {
+        &self.columns
+    }
+
+    pub fn source_kind(&self) -> SourceKind {
+        self.plan.source.kind
+    }
+}
+
+/// Where a pull query's records are, consumed from the front as rows are read.
+enum Found {
+    /// Offsets by partition, in the order their rows are answered (a view's lookup or scan).
+    Positions(std::collections::VecDeque<(u32, std::collections::VecDeque<u64>)>),
+    /// Offset ranges `start..end` by partition (a stream's records).
+    Ranges(std::collections::VecDeque<(u32, u64, u64)>),
+    /// The records themselves.
+    Records(std::collections::VecDeque<Record>),
+}
+
+/// An open pull query: its rows, a chunk at a time.
+pub struct PullCursor {
+    plan: PullPlan,
+    found: Found,
+    rows_sent: usize,
+    limit_reached: bool,
+}
+
+/// How many records a pull query reads per chunk.
+const PULL_CHUNK: usize = 1024;
+
+impl PullCursor {
+    pub fn columns(&self) -> &[ResultColumn] {
+        &self.plan.columns
+    }
+
+    pub fn source_kind(&self) -> SourceKind {
+        self.plan.source_kind()
+    }
+
+    /// Whether the rows stopped at the query's LIMIT.
+    pub fn limit_reached(&self) -> bool {
+        self.limit_reached
+    }
+
+    /// The next rows, or `None` once every row (or the LIMIT) has been read.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<Vec<ScalarValue>>>, EngineError> {
+        loop {
+            if self.limit_reached {
+                return Ok(None);
+            }
+            let records = self.next_records()?;
+            if records.is_empty() {
+                return Ok(None);
+            }
+            let rows = self.evaluate(&records)?;
+            if !rows.is_empty() {
+                return Ok(Some(rows));
+            }
+        }
+    }
+
+    /// The next chunk of records (empty at the end).
+    fn next_records(&mut self) -> Result<Vec<Record>, EngineError> {
+        let store = self.plan.store.as_ref();
+        let topic = &self.plan.plan.source.topic;
+        let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
+        let mut records = Vec::new();
+        match &mut self.found {
+            Found::Positions(partitions) => {
+                while records.len() < PULL_CHUNK {
+                    let Some((partition, offsets)) = partitions.front_mut() else {
+                        break;
+                    };
+                    let Some(offset) = offsets.pop_front() else {
+                        partitions.pop_front();
+                        continue;
+                    };
+                    let fetched = store
+                        .fetch(topic, *partition, offset, FetchLimits::records(1))
+                        .map_err(failed)?;
+                    records.extend(fetched.records);
                 }
             }
-            _ => read_current(store, &plan.source.topic, source_kind)?,
-        };
-        let (outputs, columns) = (&self.outputs, self.columns);
+            Found::Ranges(ranges) => {
+                while let Some((partition, start, end)) = ranges.front_mut() {
+                    if *start >= *end {
+                        ranges.pop_front();
+                        continue;
+                    }
+                    let fetched = store
+                        .fetch(topic, *partition, *start, FetchLimits::records(PULL_CHUNK))
+                        .map_err(failed)?;
+                    let before = records.len();
+                    records.extend(fetched.records.into_iter().filter(|r| r.offset < *end));
+                    if records.len() == before {
+                        ranges.pop_front();
+                        continue;
+                    }
+                    *start = records.last().map_or(*end, |r| r.offset + 1);
+                    break;
+                }
+            }
+            Found::Records(all) => {
+                let take = all.len().min(PULL_CHUNK);
+                records.extend(all.drain(..take));
+            }
+        }
+        Ok(records)
+    }
+
+    /// The rows of a chunk of records that pass the WHERE, projected, within the LIMIT.
+    fn evaluate(&mut self, records: &[Record]) -> Result<Vec<Vec<ScalarValue>>, EngineError> {
+        let plan = &self.plan.plan;
         let mut log = Vec::new();
         let mut stats = Default::default();
         let mut reporter = Reporter {
@@ -490,51 +637,44 @@ impl PullPlan {
             log: &mut log,
             stats: &mut stats,
         };
+        let mut errors = Vec::new();
+        let decoded = decode::decode(
+            &plan.source,
+            &plan.scope,
+            records,
+            &DecodeOptions::default(),
+            None,
+            &mut errors,
+        )
+        .map_err(|e| EngineError::Runtime(e.to_string()))?;
+        let Some(batch) = decoded else {
+            return Ok(Vec::new());
+        };
         let mut rows = Vec::new();
-        let limit = self.limit;
-        for chunk in records.chunks(1024) {
-            if limit.is_some_and(|l| rows.len() > l) {
+        for row in stateless::process(plan, batch, &mut reporter)
+            .and_then(|rows| rows.into_rows())
+            .map_err(|e| EngineError::Runtime(e.to_string()))?
+        {
+            if row.meta.tombstone {
+                continue;
+            }
+            if self.plan.limit.is_some_and(|l| self.rows_sent >= l) {
+                self.limit_reached = true;
                 break;
             }
-            let mut errors = Vec::new();
-            let decoded = decode::decode(
-                &plan.source,
-                &plan.scope,
-                chunk,
-                &DecodeOptions::default(),
-                None,
-                &mut errors,
-            )
-            .map_err(|e| EngineError::Runtime(e.to_string()))?;
-            let Some(batch) = decoded else { continue };
-            for row in stateless::process(plan, batch, &mut reporter)
-                .and_then(|rows| rows.into_rows())
-                .map_err(|e| EngineError::Runtime(e.to_string()))?
-            {
-                if row.meta.tombstone {
-                    continue;
-                }
-                rows.push(
-                    outputs
-                        .iter()
-                        .map(|&i| row.values.get(i).cloned().unwrap_or(ScalarValue::Null))
-                        .collect(),
-                );
-            }
+            rows.push(
+                self.plan
+                    .outputs
+                    .iter()
+                    .map(|&i| row.values.get(i).cloned().unwrap_or(ScalarValue::Null))
+                    .collect(),
+            );
+            self.rows_sent += 1;
         }
-        let limit_reached = match limit {
-            Some(l) if rows.len() >= l => {
-                rows.truncate(l);
-                true
-            }
-            _ => false,
-        };
-        Ok(PullResult {
-            columns,
-            rows,
-            source_kind,
-            limit_reached,
-        })
+        if self.plan.limit.is_some_and(|l| self.rows_sent >= l) {
+            self.limit_reached = true;
+        }
+        Ok(rows)
     }
 }
 

@@ -11,7 +11,7 @@
 //! session windows); the index also maps each plain key to the windows it has, so a lookup by
 //! key finds all of them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use bytes::Bytes;
@@ -145,55 +145,62 @@ impl MaterializedView {
         Ok(())
     }
 
-    /// The latest records of the given (plain) keys, each with all its windows, partition by
-    /// partition and in key order within each, as a state store iterates.
-    pub fn lookup(
-        &self,
-        store: &dyn TopicStore,
-        keys: &[Vec<u8>],
-    ) -> Result<Vec<Record>, ExecError> {
-        self.collect(store, |index| {
-            let mut found = Vec::new();
-            for key in keys {
-                if self.window_bytes == 0 {
-                    if let Some((k, &offset)) = index.latest.get_key_value(key.as_slice()) {
-                        found.push((k.clone(), offset));
-                    }
-                } else if let Some(windows) = index.windows.get(key.as_slice()) {
-                    found.extend(
-                        windows
-                            .iter()
-                            .filter_map(|w| Some((w.clone(), *index.latest.get(w)?))),
-                    );
-                }
-            }
-            found
-        })
-    }
-
-    /// Every current row, partition by partition and in key order within each.
-    pub fn scan(&self, store: &dyn TopicStore) -> Result<Vec<Record>, ExecError> {
-        self.collect(store, |index| {
-            index
-                .latest
-                .iter()
-                .map(|(k, &offset)| (k.clone(), offset))
-                .collect()
-        })
-    }
-
-    /// The records at the offsets `select` picks from each partition's index.
-    fn collect(
-        &self,
-        store: &dyn TopicStore,
-        select: impl Fn(&PartitionIndex) -> Vec<(Bytes, u64)>,
-    ) -> Result<Vec<Record>, ExecError> {
-        let mut records = Vec::new();
+    /// Where the latest records of the given (plain) keys are (each with all its windows), or
+    /// of every key when `keys` is `None`: their offsets, partition by partition and in key
+    /// order within each, as a state store iterates.
+    pub fn positions(&self, keys: Option<&[Vec<u8>]>) -> VecDeque<(u32, VecDeque<u64>)> {
+        let mut all = VecDeque::with_capacity(self.partitions.len());
         for (partition, index) in (0u32..).zip(&self.partitions) {
-            let mut found = select(&lock(index));
+            let mut found: Vec<(Bytes, u64)> = {
+                let index = lock(index);
+                match keys {
+                    Some(keys) => self.find(&index, keys),
+                    None => index
+                        .latest
+                        .iter()
+                        .map(|(k, &offset)| (k.clone(), offset))
+                        .collect(),
+                }
+            };
             found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             found.dedup_by(|a, b| a.0 == b.0);
-            for (_, offset) in found {
+            if !found.is_empty() {
+                all.push_back((partition, found.into_iter().map(|(_, o)| o).collect()));
+            }
+        }
+        all
+    }
+
+    /// The whole keys, and their offsets, of the given plain keys in one partition.
+    fn find(&self, index: &PartitionIndex, keys: &[Vec<u8>]) -> Vec<(Bytes, u64)> {
+        let mut found = Vec::new();
+        for key in keys {
+            if self.window_bytes == 0 {
+                if let Some((k, &offset)) = index.latest.get_key_value(key.as_slice()) {
+                    found.push((k.clone(), offset));
+                }
+            } else if let Some(windows) = index.windows.get(key.as_slice()) {
+                found.extend(
+                    windows
+                        .iter()
+                        .filter_map(|w| Some((w.clone(), *index.latest.get(w)?))),
+                );
+            }
+        }
+        found
+    }
+
+    /// The latest records of the given (plain) keys, or of every key, in [`positions`] order.
+    ///
+    /// [`positions`]: MaterializedView::positions
+    pub fn records(
+        &self,
+        store: &dyn TopicStore,
+        keys: Option<&[Vec<u8>]>,
+    ) -> Result<Vec<Record>, ExecError> {
+        let mut records = Vec::new();
+        for (partition, offsets) in self.positions(keys) {
+            for offset in offsets {
                 let fetched =
                     store.fetch(&self.topic, partition, offset, FetchLimits::records(1))?;
                 records.extend(fetched.records);
@@ -244,10 +251,10 @@ mod tests {
             .unwrap();
         view.catch_up(&store).unwrap();
         let found = view
-            .lookup(&store, &[b"a".to_vec(), b"c".to_vec()])
+            .records(&store, Some(&[b"a".to_vec(), b"c".to_vec()]))
             .unwrap();
         assert_eq!(values(&found), vec![&b"3"[..]]);
-        let scanned = view.scan(&store).unwrap();
+        let scanned = view.records(&store, None).unwrap();
         let mut all = values(&scanned);
         all.sort();
         assert_eq!(all, vec![&b"2"[..], &b"3"[..]]);
@@ -276,8 +283,8 @@ mod tests {
             )
             .unwrap();
         view.catch_up(&store).unwrap();
-        let found = view.lookup(&store, &[b"k".to_vec()]).unwrap();
+        let found = view.records(&store, Some(&[b"k".to_vec()])).unwrap();
         assert_eq!(values(&found), vec![&b"4"[..]]);
-        assert_eq!(view.scan(&store).unwrap().len(), 2);
+        assert_eq!(view.records(&store, None).unwrap().len(), 2);
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::errors::{ApiError, ErrorCode};
 use super::values::{rest_value, schema_text};
 use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
-use crate::engine::transient::{PullResult, PushQuery, QueryKind, ResultColumn};
+use crate::engine::transient::{PullCursor, PushQuery, QueryKind, ResultColumn};
 use crate::exec::PushEvent;
 use crate::sql::ast::SourceKind;
 
@@ -34,7 +34,7 @@ fn row_json(values: &[datafusion::common::ScalarValue], columns: &[ResultColumn]
 
 /// Starts a query: a pull query answers at once; a push query starts streaming.
 enum Started {
-    Pull(String, PullResult),
+    Pull(String, Box<PullCursor>),
     Push(PushQuery),
 }
 
@@ -58,9 +58,12 @@ fn start(
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
             drop(engine);
             let result = prepared
-                .run()
+                .open()
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
-            Ok(Started::Pull(format!("pull_{:x}", rand_id()), result))
+            Ok(Started::Pull(
+                format!("pull_{:x}", rand_id()),
+                Box::new(result),
+            ))
         }
         QueryKind::Push(q) => {
             let push = engine
@@ -194,6 +197,19 @@ struct Framer {
 }
 
 impl Framer {
+    /// An error that ends the rows (the header is already sent), in the response's format.
+    fn error(&mut self, message: &str) -> String {
+        let error = json!({"@type": "generic_error", "error_code": 50000, "message": message});
+        match self.format {
+            Format::OldApi | Format::Protobuf => {
+                let mut text = self.element(&json!({"errorMessage": error}));
+                text.push_str("]\n");
+                text
+            }
+            _ => self.element(&error),
+        }
+    }
+
     fn element(&mut self, value: &Value) -> String {
         let text = value.to_string();
         match self.format {
@@ -301,31 +317,66 @@ fn content_type(format: Format) -> &'static str {
     }
 }
 
+/// Renders a pull query's header, its rows chunk by chunk and its end into `chunks`, until the
+/// rows end or the client goes away.
+fn send_pull_rows(
+    id: &str,
+    mut cursor: PullCursor,
+    mut framer: Framer,
+    chunks: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    let table = cursor.source_kind() == SourceKind::Table;
+    let columns = cursor.columns().to_vec();
+    let send = |text: String| chunks.blocking_send(Ok(Bytes::from(text))).is_ok();
+    if !send(framer.header(id, &columns, table)) {
+        return;
+    }
+    loop {
+        match cursor.next_chunk() {
+            Ok(Some(rows)) => {
+                let mut text = String::new();
+                for row in &rows {
+                    if let Some(line) = framer.values_row(row, &columns, false) {
+                        text.push_str(&line);
+                    }
+                }
+                if !send(text) {
+                    return;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                // The header is sent: the error ends the rows, as a push query's does.
+                send(framer.error(&e.to_string()));
+                return;
+            }
+        }
+    }
+    // A table's rows end without a final message, even at a LIMIT.
+    let final_message = match (table, cursor.limit_reached()) {
+        (true, _) => None,
+        (false, true) => Some("Limit Reached"),
+        (false, false) => Some("Query Completed"),
+    };
+    send(framer.end(final_message));
+}
+
 fn stream_response(started: Started, format: Format) -> Response {
     let mut framer = Framer {
         format,
         first: true,
     };
     match started {
-        Started::Pull(id, result) => {
-            let table = result.source_kind == SourceKind::Table;
-            let mut body = framer.header(&id, &result.columns, table);
-            for row in &result.rows {
-                if let Some(text) = framer.values_row(row, &result.columns, false) {
-                    body.push_str(&text);
-                }
-            }
-            // A table's rows end without a final message, even at a LIMIT.
-            let final_message = match (table, result.limit_reached) {
-                (true, _) => None,
-                (false, true) => Some("Limit Reached"),
-                (false, false) => Some("Query Completed"),
-            };
-            body.push_str(&framer.end(final_message));
+        Started::Pull(id, cursor) => {
+            // The rows are read and rendered a chunk at a time on a blocking thread and sent
+            // as they are ready: an answer of any size takes bounded memory, and a client
+            // that goes away stops the reading.
+            let (chunks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            tokio::task::spawn_blocking(move || send_pull_rows(&id, *cursor, framer, &chunks));
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, content_type(format))],
-                body,
+                Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
             )
                 .into_response()
         }
@@ -354,18 +405,7 @@ fn stream_response(started: Started, format: Format) -> Response {
                                 Some(PushEvent::LimitReached) => {
                                     (framer.end(Some("Limit Reached")), true)
                                 }
-                                Some(PushEvent::Error(message)) => {
-                                    let error = json!({"@type": "generic_error", "error_code": 50000, "message": message});
-                                    let text = match framer.format {
-                                        Format::OldApi | Format::Protobuf => {
-                                            let mut t = framer.element(&json!({"errorMessage": error}));
-                                            t.push_str("]\n");
-                                            t
-                                        }
-                                        _ => framer.element(&error),
-                                    };
-                                    (text, true)
-                                }
+                                Some(PushEvent::Error(message)) => (framer.error(&message), true),
                                 None => (framer.end(None), true),
                             };
                             return Some((
