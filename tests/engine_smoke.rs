@@ -672,7 +672,8 @@ fn the_processing_log_is_a_stream_that_sql_reads() {
             "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
              CREATE STREAM copy AS SELECT k, v * 2 AS twice FROM s;\n\
              CREATE STREAM failures AS SELECT LOGGER, MESSAGE->TYPE AS KIND, \
-               MESSAGE->DESERIALIZATIONERROR->`TOPIC` AS SOURCE_TOPIC \
+               MESSAGE->DESERIALIZATIONERROR->`TOPIC` AS SOURCE_TOPIC, \
+               MESSAGE->DESERIALIZATIONERROR->TARGET AS PART \
                FROM KSQL_PROCESSING_LOG;",
         )
         .unwrap();
@@ -689,7 +690,7 @@ fn the_processing_log_is_a_stream_that_sql_reads() {
     let value = failures[0].1.as_deref().unwrap_or_default();
     assert_eq!(
         value,
-        r#"{"LOGGER":"processing.CSAS_COPY_0","KIND":0,"SOURCE_TOPIC":"s"}"#
+        r#"{"LOGGER":"processing.CSAS_COPY_0","KIND":0,"SOURCE_TOPIC":"s","PART":"value"}"#
     );
     // The topic's name is ksqlDB's, from the service id.
     assert!(store.describe_topic("default_ksql_processing_log").is_ok());

@@ -137,9 +137,10 @@ impl Pipeline {
             None,
             &mut errors,
         )?;
-        if let Some((_, message)) = errors.first() {
+        if let Some(error) = errors.first() {
             return Err(BenchError::Check(format!(
-                "a bid did not decode: {message}"
+                "a bid did not decode: {}",
+                error.message
             )));
         }
         decoded.ok_or_else(|| BenchError::Check("empty batch".to_string()))

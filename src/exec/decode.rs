@@ -63,13 +63,48 @@ enum Origin {
 ///
 /// Each record is read into reusable cells first and appended to the column builders only once
 /// every check has passed, so a skipped record leaves nothing behind.
+/// A record that could not be decoded, and why.
+#[derive(Debug)]
+pub struct Undecoded<'r> {
+    pub record: &'r Record,
+    /// The part that could not be read; `None` when the record was read but is unusable (a
+    /// table record without a key, an invalid timestamp).
+    pub target: Option<Target>,
+    pub message: String,
+}
+
+/// A record's key or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Key,
+    Value,
+}
+
+impl Target {
+    /// The word ksqlDB's processing log uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Key => "key",
+            Target::Value => "value",
+        }
+    }
+}
+
+fn undecoded(record: &Record, target: Option<Target>, message: String) -> Undecoded<'_> {
+    Undecoded {
+        record,
+        target,
+        message,
+    }
+}
+
 pub fn decode<'r>(
     source: &Source,
     scope: &Scope,
     records: &'r [Record],
     options: &DecodeOptions,
     read: Option<&[bool]>,
-    errors: &mut Vec<(&'r Record, String)>,
+    errors: &mut Vec<Undecoded<'r>>,
 ) -> Result<Option<DecodedBatch>, ExecError> {
     let key_columns = source.key_columns();
     let value_columns = source.value_columns();
@@ -118,8 +153,9 @@ pub fn decode<'r>(
 
     for record in records {
         if source.kind == SourceKind::Table && record.key.is_none() {
-            errors.push((
+            errors.push(undecoded(
                 record,
+                None,
                 "Skipping a table record with a null key".to_string(),
             ));
             continue;
@@ -129,8 +165,9 @@ pub fn decode<'r>(
             (Some(info), Some(bytes)) => match split_window(bytes, info) {
                 Some((k, w)) => (Some(k), Some(w)),
                 None => {
-                    errors.push((
+                    errors.push(undecoded(
                         record,
+                        Some(Target::Key),
                         "Failed to deserialize windowed key: too short".to_string(),
                     ));
                     continue;
@@ -141,14 +178,22 @@ pub fn decode<'r>(
         let has_key = match key_reader.read(key_bytes, &mut key_cells) {
             Ok(present) => present,
             Err(e) => {
-                errors.push((record, format!("Failed to deserialize key: {e}")));
+                errors.push(undecoded(
+                    record,
+                    Some(Target::Key),
+                    format!("Failed to deserialize key: {e}"),
+                ));
                 continue;
             }
         };
         let has_value = match value_reader.read(record.value.as_deref(), &mut value_cells) {
             Ok(present) => present,
             Err(e) => {
-                errors.push((record, format!("Failed to deserialize value: {e}")));
+                errors.push(undecoded(
+                    record,
+                    Some(Target::Value),
+                    format!("Failed to deserialize value: {e}"),
+                ));
                 continue;
             }
         };
@@ -176,13 +221,15 @@ pub fn decode<'r>(
                             record.partition, record.offset
                         )));
                     }
-                    errors.push((record, format!("Invalid timestamp in column {name}")));
+                    let message = format!("Invalid timestamp in column {name}");
+                    errors.push(undecoded(record, None, message));
                     continue;
                 }
             }
         }
         if timestamp < 0 {
-            errors.push((record, format!("Invalid negative timestamp: {timestamp}")));
+            let message = format!("Invalid negative timestamp: {timestamp}");
+            errors.push(undecoded(record, None, message));
             continue;
         }
 

@@ -62,7 +62,7 @@ impl ExecError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessingErrorKind {
     /// Its key or value could not be read (ksqlDB's DESERIALIZATION_ERROR, type 0).
-    Deserialization,
+    Deserialization(decode::Target),
     /// An expression over it failed, or it was otherwise unusable (RECORD_PROCESSING_ERROR,
     /// type 1).
     RecordProcessing,
@@ -108,14 +108,15 @@ pub struct Reporter<'a> {
 
 impl Reporter<'_> {
     /// A record whose key or value could not be read was skipped.
-    pub fn undecodable(&mut self, message: String, (partition, offset): (u32, u64)) {
+    pub fn undecodable(
+        &mut self,
+        target: decode::Target,
+        message: String,
+        (partition, offset): (u32, u64),
+    ) {
         self.stats.records_skipped += 1;
-        self.push(
-            ProcessingErrorKind::Deserialization,
-            message,
-            partition,
-            offset,
-        );
+        let kind = ProcessingErrorKind::Deserialization(target);
+        self.push(kind, message, partition, offset);
     }
 
     pub fn skipped(&mut self, message: String, (partition, offset): (u32, u64)) {
@@ -299,8 +300,12 @@ fn run_stage(
         input.read.as_deref(),
         &mut errors,
     )?;
-    for (record, message) in errors {
-        reporter.undecodable(message, (record.partition, record.offset));
+    for error in errors {
+        let position = (error.record.partition, error.record.offset);
+        match error.target {
+            Some(target) => reporter.undecodable(target, error.message, position),
+            None => reporter.skipped(error.message, position),
+        }
     }
     let Some(batch) = decoded else {
         return Ok(sink::SinkRows::default());

@@ -98,9 +98,9 @@ fn record_of(entry: &ProcessingLogEntry) -> ProducerRecord {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let (kind, deserialization, processing) = match entry.kind {
-        ProcessingErrorKind::Deserialization => (
+        ProcessingErrorKind::Deserialization(target) => (
             0,
-            json!({"TARGET": null, "ERRORMESSAGE": entry.message, "RECORDB64": null,
+            json!({"TARGET": target.as_str(), "ERRORMESSAGE": entry.message, "RECORDB64": null,
                    "CAUSE": [], "TOPIC": entry.topic}),
             Value::Null,
         ),
@@ -138,7 +138,9 @@ mod tests {
     fn entry(offset: u64) -> ProcessingLogEntry {
         ProcessingLogEntry {
             query_id: "Q".to_string(),
-            kind: super::super::ProcessingErrorKind::Deserialization,
+            kind: super::super::ProcessingErrorKind::Deserialization(
+                super::super::decode::Target::Value,
+            ),
             message: "bad".to_string(),
             topic: "t".to_string(),
             partition: 0,
