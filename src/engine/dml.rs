@@ -315,8 +315,10 @@ impl Engine {
             .into_iter()
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
-        let tasks = self.partition_tasks(&plan, &inputs);
-        let plan_for_tasks = plan.clone();
+        // Each task gets a stage of its own, planned again from the plan.
+        let tasks = self
+            .partition_tasks(&plan, &inputs)
+            .map(|partitions| (partitions, plan.clone()));
         let stage = Stage::for_plan(plan, &self.properties);
         let cache_bytes = self
             .property("ksql.streams.cache.max.bytes.buffering")
@@ -337,11 +339,10 @@ impl Engine {
             options,
         )
         .with_group(group, commit_interval);
-        if let Some(partitions) = tasks {
+        if let Some((partitions, plan)) = tasks {
             let properties = &self.properties;
-            query = query.with_partition_tasks(partitions, || {
-                Stage::for_plan(plan_for_tasks.clone(), properties)
-            });
+            query = query
+                .with_partition_tasks(partitions, || Stage::for_plan(plan.clone(), properties));
         }
         if let Some(bytes) = cache_bytes
             && sink.kind == SourceKind::Table

@@ -13,7 +13,7 @@
 //! `ksql.query.pull.table.scan.enabled` and `ksql.query.pull.range.scan.enabled`. A table is
 //! read in key order (per partition), as a state store iterates it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
@@ -31,7 +31,7 @@ use crate::sql::ast::{
 };
 use crate::sql::display::{expr_to_sql, literal_to_sql};
 use crate::sql::{self, Location};
-use crate::topics::{FetchLimits, Record, fetch_to_end};
+use crate::topics::{FetchLimits, Record};
 use crate::types::{ColumnKind, SqlType};
 
 /// How many rows a push query may buffer for a slow client before it pauses.
@@ -504,8 +504,12 @@ impl PullPlan {
                         .collect(),
                 )
             }
+            // Every queryable table is materialized when it is created.
             (SourceKind::Table, None) => {
-                Found::Records(read_current(store, &self.plan.source.topic, source_kind)?.into())
+                return Err(EngineError::internal(format!(
+                    "the table {} has no materialized view",
+                    self.plan.source.name
+                )));
             }
         };
         Ok(PullCursor {
@@ -531,8 +535,6 @@ enum Found {
     Positions(std::collections::VecDeque<(u32, std::collections::VecDeque<u64>)>),
     /// Offset ranges `start..end` by partition (a stream's records).
     Ranges(std::collections::VecDeque<(u32, u64, u64)>),
-    /// The records themselves.
-    Records(std::collections::VecDeque<Record>),
 }
 
 /// An open pull query: its rows, a chunk at a time.
@@ -618,10 +620,6 @@ impl PullCursor {
                     break;
                 }
             }
-            Found::Records(all) => {
-                let take = all.len().min(PULL_CHUNK);
-                records.extend(all.drain(..take));
-            }
         }
         Ok(records)
     }
@@ -687,42 +685,6 @@ impl Engine {
                 .queries()
                 .any(|q| q.sink.as_deref() == Some(source.name.as_str()))
     }
-}
-
-/// The records that make up a source now, read from its topic: all of a stream's, partition by
-/// partition; the last of each key of a table, without deleted keys, in key order per partition
-/// (as a state store is iterated). A table ignores records without a key.
-fn read_current(
-    store: &dyn crate::topics::TopicStore,
-    topic: &str,
-    kind: SourceKind,
-) -> Result<Vec<Record>, EngineError> {
-    let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
-    let partitions = store
-        .describe_topic(topic)
-        .map_err(failed)?
-        .config
-        .partitions;
-    let mut all = Vec::new();
-    for partition in 0..partitions {
-        all.extend(fetch_to_end(store, topic, partition, 0).map_err(failed)?);
-    }
-    if kind == SourceKind::Stream {
-        return Ok(all);
-    }
-    let mut latest: HashMap<(u32, bytes::Bytes), Record> = HashMap::new();
-    for record in all {
-        let Some(key) = record.key.clone() else {
-            continue;
-        };
-        latest.insert((record.partition, key), record);
-    }
-    let mut current: Vec<((u32, bytes::Bytes), Record)> = latest
-        .into_iter()
-        .filter(|(_, r)| r.value.is_some())
-        .collect();
-    current.sort_by(|(a, _), (b, _)| a.cmp(b));
-    Ok(current.into_iter().map(|(_, r)| r).collect())
 }
 
 /// The value of a boolean property; unset means on.
