@@ -20,6 +20,7 @@
 //! 10. [`bench`] drives Nexmark-like workloads through the engine for `sluice bench`.
 //! 11. [`client`] is the command line's client of a running server (`sluice topics produce`).
 
+pub mod api;
 pub mod bench;
 pub mod catalog;
 pub mod client;

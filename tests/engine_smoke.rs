@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use sluice::engine::{Engine, Outcome};
+use sluice::engine::listing::QueryStatus;
+use sluice::engine::{Engine, Listing, Outcome};
 use sluice::topics::{MemoryTopicStore, ProducerRecord, TopicStore};
 
 fn read_values(store: &dyn TopicStore, topic: &str) -> Vec<(Option<String>, Option<String>)> {
@@ -588,39 +589,25 @@ fn a_failing_query_goes_to_error_and_the_others_keep_running() {
     assert_eq!(read_values(store.as_ref(), "LENIENT").len(), 2);
     assert!(read_values(store.as_ref(), "STRICT").len() <= 1);
     let shown = engine.execute_script("SHOW QUERIES;").unwrap();
-    let Outcome::Entity(listing) = &shown[0] else {
+    let Outcome::Listing(Listing::Queries(queries)) = &shown[0] else {
         panic!("{shown:?}")
     };
-    let states: Vec<(String, String)> = listing["queries"]
-        .as_array()
-        .unwrap()
+    let states: Vec<(&str, &str)> = queries
         .iter()
-        .map(|q| {
-            (
-                q["id"].as_str().unwrap().to_string(),
-                q["state"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|q| (q.query.id.as_str(), q.status.name()))
         .collect();
     assert_eq!(
         states,
-        vec![
-            ("CSAS_LENIENT_0".to_string(), "RUNNING".to_string()),
-            ("CSAS_STRICT_1".to_string(), "ERROR".to_string())
-        ]
+        [("CSAS_LENIENT_0", "RUNNING"), ("CSAS_STRICT_1", "ERROR")]
     );
     let explained = engine.execute_script("EXPLAIN CSAS_STRICT_1;").unwrap();
-    let Outcome::Entity(description) = &explained[0] else {
+    let Outcome::Listing(Listing::Query(description)) = &explained[0] else {
         panic!("{explained:?}")
     };
-    let errors = &description["queryDescription"]["queryErrors"];
-    assert!(
-        errors[0]["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("invalid timestamp"),
-        "{description}"
-    );
+    let QueryStatus::Error(error) = &description.status else {
+        panic!("{description:?}")
+    };
+    assert!(error.contains("invalid timestamp"), "{error}");
     // The failed query is not run again; the other one keeps processing.
     store
         .produce("s", vec![record("d", r#"{"TS":"2024-01-04","V":4}"#)])

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result as DfResult, ScalarValue};
-use sluice::engine::{Engine, Outcome};
+use sluice::engine::{Engine, Listing, Outcome};
 use sluice::functions::aggregate::{
     Accumulator, AggResult, AggregateFunction, AggregateOverload, same,
 };
@@ -126,15 +126,10 @@ fn user_defined_functions_run_in_queries_and_are_listed() {
     );
 
     let listed = engine.execute_script("SHOW FUNCTIONS;").unwrap();
-    let Outcome::Entity(entity) = &listed[0] else {
-        panic!("SHOW FUNCTIONS gives an entity")
+    let Outcome::Listing(Listing::Functions(functions)) = &listed[0] else {
+        panic!("SHOW FUNCTIONS gives a listing of functions")
     };
-    let names: Vec<&str> = entity["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
     for name in [
         "TRIPLE",
         "LONGEST",
@@ -146,11 +141,11 @@ fn user_defined_functions_run_in_queries_and_are_listed() {
         assert!(names.contains(&name), "{name} is not listed");
     }
     let described = engine.execute_script("DESCRIBE FUNCTION triple;").unwrap();
-    let Outcome::Entity(entity) = &described[0] else {
-        panic!("DESCRIBE FUNCTION gives an entity")
+    let Outcome::Listing(Listing::Function(described)) = &described[0] else {
+        panic!("DESCRIBE FUNCTION gives a function's description")
     };
-    assert_eq!(entity["name"], "TRIPLE");
-    assert_eq!(entity["functions"][0]["returnType"], "BIGINT");
+    assert_eq!(described.name, "TRIPLE");
+    assert_eq!(described.overloads[0].returns, "BIGINT");
 }
 
 /// Every record of a topic, partition by partition.

@@ -1,75 +1,116 @@
-//! SHOW, DESCRIBE and EXPLAIN: the catalog as ksqlDB's REST entities.
-
-use serde_json::{Value, json};
+//! SHOW, LIST, DESCRIBE and EXPLAIN: what the catalog, the runtime and the function library
+//! hold, as typed listings. The server renders them as ksqlDB's REST entities.
 
 use super::{Engine, EngineError, Outcome};
-use crate::catalog::Source;
+use crate::catalog::{QueryInfo, Source};
+use crate::functions::registry::{Argument, arguments_of};
 use crate::sql::ast::{ExplainTarget, ShowKind, SourceKind};
-use crate::types::{ColumnKind, SqlType};
+use crate::types::SqlType;
 
-/// A field schema as ksqlDB's entities describe it.
-fn schema_json(ty: &SqlType) -> Value {
-    match ty {
-        SqlType::Array(inner) => {
-            json!({"type": "ARRAY", "fields": null, "memberSchema": schema_json(inner)})
+/// What a SHOW, LIST, DESCRIBE or EXPLAIN statement found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listing {
+    /// SHOW STREAMS or SHOW TABLES: the sources of one kind, in brief.
+    Sources {
+        kind: SourceKind,
+        sources: Vec<SourceDescription>,
+    },
+    /// SHOW … EXTENDED and DESCRIBE STREAMS / TABLES: the sources of one kind, described.
+    SourceDescriptions(Vec<SourceDescription>),
+    /// DESCRIBE name [EXTENDED].
+    Source(Box<SourceDescription>),
+    Topics(Vec<TopicSummary>),
+    Queries(Vec<QueryDescription>),
+    /// EXPLAIN query_id.
+    Query(QueryDescription),
+    Properties(Vec<(String, String)>),
+    Types(Vec<(String, SqlType)>),
+    Functions(Vec<FunctionSummary>),
+    /// DESCRIBE FUNCTION.
+    Function(FunctionDescription),
+    Variables(Vec<(String, String)>),
+}
+
+/// A stream or table with the queries that read and write it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDescription {
+    pub source: Source,
+    /// DESCRIBE … EXTENDED.
+    pub extended: bool,
+    /// The partitions of its topic (0 when the topic is gone).
+    pub partitions: u32,
+    pub replicas: i16,
+    pub read_queries: Vec<QueryDescription>,
+    pub write_queries: Vec<QueryDescription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSummary {
+    pub name: String,
+    pub partitions: u32,
+    pub replicas: i16,
+}
+
+/// A persistent query, its sink's topic and its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryDescription {
+    pub query: QueryInfo,
+    pub sink_topic: Option<String>,
+    pub status: QueryStatus,
+}
+
+/// A persistent query's state as ksqlDB names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryStatus {
+    Running,
+    /// A task failed and the query stopped: the error that stopped it.
+    Error(String),
+}
+
+impl QueryStatus {
+    /// RUNNING or ERROR.
+    pub fn name(&self) -> &'static str {
+        match self {
+            QueryStatus::Running => "RUNNING",
+            QueryStatus::Error(_) => "ERROR",
         }
-        SqlType::Map(_, v) => {
-            json!({"type": "MAP", "fields": null, "memberSchema": schema_json(v)})
-        }
-        SqlType::Struct(fields) => json!({
-            "type": "STRUCT",
-            "fields": fields.iter().map(|f| json!({"name": f.name, "schema": schema_json(&f.ty)})).collect::<Vec<_>>(),
-            "memberSchema": null
-        }),
-        SqlType::Decimal { precision, scale } => json!({
-            "type": "DECIMAL", "fields": null, "memberSchema": null,
-            "parameters": {"precision": precision, "scale": scale}
-        }),
-        SqlType::Int => json!({"type": "INTEGER", "fields": null, "memberSchema": null}),
-        other => json!({"type": other.to_string(), "fields": null, "memberSchema": null}),
     }
 }
 
-fn kind_name(kind: SourceKind) -> &'static str {
-    match kind {
-        SourceKind::Stream => "STREAM",
-        SourceKind::Table => "TABLE",
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionKind {
+    Scalar,
+    Aggregate,
+    Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSummary {
+    pub name: String,
+    pub kind: FunctionKind,
+    /// The group SHOW FUNCTIONS lists it under.
+    pub category: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDescription {
+    pub name: String,
+    pub description: String,
+    pub kind: FunctionKind,
+    pub overloads: Vec<FunctionOverload>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionOverload {
+    pub arguments: Vec<Argument>,
+    /// The return type; `T` when it follows the arguments.
+    pub returns: String,
+    pub description: String,
 }
 
 impl Engine {
-    fn source_summary(&self, s: &Source) -> Value {
-        json!({
-            "type": kind_name(s.kind),
-            "name": s.name,
-            "topic": s.topic,
-            "keyFormat": s.key_format.kind.name(),
-            "valueFormat": s.value_format.kind.name(),
-            "isWindowed": s.window.is_some(),
-        })
-    }
-
-    fn source_description(&self, s: &Source, extended: bool) -> Value {
-        let fields: Vec<Value> = s
-            .schema
-            .columns
-            .iter()
-            .map(|c| {
-                let mut f = json!({"name": c.name, "schema": schema_json(&c.ty)});
-                if c.kind == ColumnKind::Key {
-                    f["type"] = json!(if s.kind == SourceKind::Table {
-                        "PRIMARY_KEY"
-                    } else {
-                        "KEY"
-                    });
-                } else if c.kind == ColumnKind::Header {
-                    f["type"] = json!("HEADER");
-                    f["headerKey"] = json!(c.header_key);
-                }
-                f
-            })
-            .collect();
-        let queries = |write: bool| -> Vec<Value> {
+    fn source_description(&self, s: &Source, extended: bool) -> SourceDescription {
+        let queries = |write: bool| -> Vec<QueryDescription> {
             self.catalog
                 .queries()
                 .filter(|q| {
@@ -79,274 +120,173 @@ impl Engine {
                         q.sources.iter().any(|x| x == &s.name)
                     }
                 })
-                .map(|q| {
-                    json!({
-                        "queryString": q.sql,
-                        "sinks": q.sink.iter().collect::<Vec<_>>(),
-                        "id": q.id,
-                        "state": self.query_state(&q.id).0,
-                        "queryType": "PERSISTENT",
-                    })
-                })
+                .map(|q| self.query_description(q))
                 .collect()
         };
-        let partitions = self
+        let (partitions, replicas) = self
             .store
             .describe_topic(&s.topic)
-            .ok()
-            .map(|t| t.config.partitions)
-            .unwrap_or(0);
-        json!({
-            "name": s.name,
-            "windowType": s.window.map(|w| format!("{:?}", w.window_type).to_uppercase()),
-            "readQueries": queries(false),
-            "writeQueries": queries(true),
-            "fields": fields,
-            "type": kind_name(s.kind),
-            "timestamp": s.timestamp_column.clone().unwrap_or_default(),
-            "statistics": "",
-            "errorStats": "",
-            "extended": extended,
-            "keyFormat": s.key_format.kind.name(),
-            "valueFormat": s.value_format.kind.name(),
-            "topic": s.topic,
-            "partitions": partitions,
-            "replication": 1,
-            "statement": s.sql,
-            "queryOffsetSummaries": [],
-            "sourceConstraints": [],
-        })
+            .map(|t| (t.config.partitions, t.config.replicas))
+            .unwrap_or((0, 1));
+        SourceDescription {
+            source: s.clone(),
+            extended,
+            partitions,
+            replicas,
+            read_queries: queries(false),
+            write_queries: queries(true),
+        }
     }
 
-    pub(super) fn show(&self, kind: &ShowKind, extended: bool, text: &str) -> Value {
-        match kind {
+    fn query_description(&self, q: &QueryInfo) -> QueryDescription {
+        let sink_topic = q
+            .sink
+            .as_ref()
+            .and_then(|s| self.catalog.source(s))
+            .map(|s| s.topic.clone());
+        let status = match self.runtime.find(&q.id).map(|r| r.state()) {
+            Some(crate::exec::QueryState::Error(message)) => QueryStatus::Error(message),
+            _ => QueryStatus::Running,
+        };
+        QueryDescription {
+            query: q.clone(),
+            sink_topic,
+            status,
+        }
+    }
+
+    pub(super) fn show(&self, kind: &ShowKind, extended: bool) -> Result<Listing, EngineError> {
+        Ok(match kind {
             ShowKind::Streams | ShowKind::Tables => {
                 let want = if *kind == ShowKind::Streams {
                     SourceKind::Stream
                 } else {
                     SourceKind::Table
                 };
-                let items: Vec<Value> = self
+                let sources: Vec<SourceDescription> = self
                     .catalog
                     .sources()
                     .filter(|s| s.kind == want)
-                    .map(|s| {
-                        if extended {
-                            self.source_description(s, true)
-                        } else {
-                            self.source_summary(s)
-                        }
-                    })
+                    .map(|s| self.source_description(s, extended))
                     .collect();
-                let (tag, field) = match (want, extended) {
-                    (_, true) => ("source_descriptions", "sourceDescriptions"),
-                    (SourceKind::Stream, false) => ("streams", "streams"),
-                    (SourceKind::Table, false) => ("tables", "tables"),
-                };
-                json!({"@type": tag, "statementText": text, field: items, "warnings": []})
+                if extended {
+                    Listing::SourceDescriptions(sources)
+                } else {
+                    Listing::Sources {
+                        kind: want,
+                        sources,
+                    }
+                }
             }
-            ShowKind::Topics => {
-                let topics: Vec<Value> = self
-                    .store
-                    .list_topics()
-                    .unwrap_or_default()
+            ShowKind::Topics => Listing::Topics(
+                self.store
+                    .list_topics()?
                     .into_iter()
-                    .map(|t| {
-                        json!({
-                            "name": t.name,
-                            "replicaInfo": vec![t.config.replicas; t.config.partitions as usize],
-                        })
+                    .map(|t| TopicSummary {
+                        name: t.name,
+                        partitions: t.config.partitions,
+                        replicas: t.config.replicas,
                     })
-                    .collect();
-                json!({"@type": "kafka_topics", "statementText": text, "topics": topics, "warnings": []})
-            }
-            ShowKind::Queries => {
-                let queries: Vec<Value> = self
-                    .catalog
+                    .collect(),
+            ),
+            ShowKind::Queries => Listing::Queries(
+                self.catalog
                     .queries()
-                    .map(|q| {
-                        let topic = q
-                            .sink
-                            .as_ref()
-                            .and_then(|s| self.catalog.source(s))
-                            .map(|s| s.topic.clone());
-                        json!({
-                            "queryString": q.sql,
-                            "sinks": q.sink.iter().collect::<Vec<_>>(),
-                            "sinkKafkaTopics": topic.iter().collect::<Vec<_>>(),
-                            "id": q.id,
-                            "statusCount": {self.query_state(&q.id).0: 1},
-                            "queryType": "PERSISTENT",
-                            "state": self.query_state(&q.id).0,
-                        })
-                    })
-                    .collect();
-                json!({"@type": "queries", "statementText": text, "queries": queries, "warnings": []})
-            }
-            ShowKind::Properties => {
-                let properties: Vec<Value> = self
-                    .properties
+                    .map(|q| self.query_description(q))
+                    .collect(),
+            ),
+            ShowKind::Properties => Listing::Properties(
+                self.properties
                     .iter()
-                    .map(|(k, v)| json!({"name": k, "scope": "KSQL", "value": v}))
-                    .collect();
-                json!({"@type": "properties", "statementText": text, "properties": properties, "overwrittenProperties": [], "defaultProperties": [], "warnings": []})
-            }
-            ShowKind::Types => {
-                let mut types = serde_json::Map::new();
-                for (name, ty) in self.catalog.custom_types() {
-                    types.insert(name.clone(), schema_json(ty));
-                }
-                json!({"@type": "type_list", "statementText": text, "types": types, "warnings": []})
-            }
-            ShowKind::Functions => {
-                let mut functions: Vec<Value> = Vec::new();
-                for f in crate::functions::FunctionRegistry::global().scalars() {
-                    functions
-                        .push(json!({"name": f.name, "type": "SCALAR", "category": f.category}));
-                }
-                for f in crate::functions::aggregate::all() {
-                    functions.push(
-                        json!({"name": f.name, "type": "AGGREGATE", "category": "AGGREGATE"}),
-                    );
-                }
-                for f in crate::functions::table::all() {
-                    functions.push(json!({"name": f.name, "type": "TABLE", "category": "TABLE"}));
-                }
-                functions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-                json!({"@type": "function_names", "statementText": text, "functions": functions, "warnings": []})
-            }
-            ShowKind::Variables => {
-                let variables: Vec<Value> = self
-                    .variables
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            ShowKind::Types => Listing::Types(
+                self.catalog
+                    .custom_types()
+                    .map(|(name, ty)| (name.clone(), ty.clone()))
+                    .collect(),
+            ),
+            ShowKind::Functions => Listing::Functions(functions()),
+            ShowKind::Variables => Listing::Variables(
+                self.variables
                     .iter()
-                    .map(|(k, v)| json!({"name": k, "value": v}))
-                    .collect();
-                json!({"@type": "variables", "statementText": text, "variables": variables, "warnings": []})
-            }
-        }
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+        })
     }
 
     pub(super) fn describe_source(
         &self,
         name: &str,
         extended: bool,
-        text: &str,
     ) -> Result<Outcome, EngineError> {
         let Some(s) = self.catalog.source(name) else {
             return Err(EngineError::statement(format!(
                 "Could not find STREAM/TABLE '{name}' in the Metastore"
             )));
         };
-        Ok(Outcome::Entity(json!({
-            "@type": "sourceDescription",
-            "statementText": text,
-            "sourceDescription": self.source_description(s, extended),
-            "warnings": [],
-        })))
+        Ok(Outcome::Listing(Listing::Source(Box::new(
+            self.source_description(s, extended),
+        ))))
     }
 
-    /// DESCRIBE FUNCTION: a function's overloads, as ksqlDB's `describe_function` entity.
-    pub(super) fn describe_function(&self, name: &str, text: &str) -> Result<Outcome, EngineError> {
-        let entity = |kind: &str, description: &str, overloads: Vec<Value>, name: &str| {
-            json!({
-                "@type": "describe_function",
-                "statementText": text,
-                "name": name,
-                "description": description,
-                "author": "Confluent",
-                "version": "",
-                "path": "internal",
-                "functions": overloads,
-                "type": kind,
-                "warnings": [],
-            })
+    /// DESCRIBE FUNCTION: a function's overloads.
+    pub(super) fn describe_function(&self, name: &str) -> Result<Outcome, EngineError> {
+        let described = |kind, name: &str, description: &str, overloads| {
+            Ok(Outcome::Listing(Listing::Function(FunctionDescription {
+                name: name.to_string(),
+                description: description.to_string(),
+                kind,
+                overloads,
+            })))
+        };
+        let overload = |arguments, returns: Option<&SqlType>, description: &str| FunctionOverload {
+            arguments,
+            returns: returns.map_or_else(|| "T".to_string(), ToString::to_string),
+            description: description.to_string(),
         };
         if let Some(f) = crate::functions::FunctionRegistry::global().scalar(name) {
             let overloads = f
                 .overloads
                 .iter()
-                .map(|o| {
-                    json!({
-                        "arguments": o.display(),
-                        "returnType": o.returns.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "T".to_string()),
-                        "description": f.description,
-                        "argumentTypes": o.display(),
-                    })
-                })
+                .map(|o| overload(o.params.arguments(), o.returns.as_ref(), f.description))
                 .collect();
-            return Ok(Outcome::Entity(entity(
-                "SCALAR",
-                f.description,
-                overloads,
-                f.name,
-            )));
+            return described(FunctionKind::Scalar, f.name, f.description, overloads);
         }
         if let Some(f) = crate::functions::aggregate::lookup(name) {
             let overloads = f
                 .overloads
                 .iter()
-                .map(|o| {
-                    json!({
-                        "arguments": match &o.params {
-                            crate::functions::registry::Params::Generic { display, .. } => display.to_string(),
-                            crate::functions::registry::Params::Fixed(p) | crate::functions::registry::Params::Variadic(p, _) => {
-                                p.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-                            }
-                        },
-                        "returnType": o.returns.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "T".to_string()),
-                        "description": f.description,
-                    })
-                })
+                .map(|o| overload(o.params.arguments(), o.returns.as_ref(), f.description))
                 .collect();
-            return Ok(Outcome::Entity(entity(
-                "AGGREGATE",
-                f.description,
-                overloads,
-                f.name,
-            )));
+            return described(FunctionKind::Aggregate, f.name, f.description, overloads);
         }
         if let Some(f) = crate::functions::table::lookup(name) {
             let overloads = f
                 .overloads
                 .iter()
-                .map(|o| json!({"arguments": o.display, "description": f.description}))
+                .map(|o| overload(arguments_of(o.display), None, f.description))
                 .collect();
-            return Ok(Outcome::Entity(entity(
-                "TABLE",
-                f.description,
-                overloads,
-                f.name,
-            )));
+            return described(FunctionKind::Table, f.name, f.description, overloads);
         }
         Err(EngineError::statement(format!(
             "Can't find any functions with the name '{name}'"
         )))
     }
 
-    pub(super) fn describe_all(&self, kind: SourceKind, extended: bool, text: &str) -> Value {
-        let items: Vec<Value> = self
-            .catalog
-            .sources()
-            .filter(|s| s.kind == kind)
-            .map(|s| self.source_description(s, extended))
-            .collect();
-        json!({"@type": "source_descriptions", "statementText": text, "sourceDescriptions": items, "warnings": []})
+    pub(super) fn describe_all(&self, kind: SourceKind, extended: bool) -> Listing {
+        Listing::SourceDescriptions(
+            self.catalog
+                .sources()
+                .filter(|s| s.kind == kind)
+                .map(|s| self.source_description(s, extended))
+                .collect(),
+        )
     }
 
-    /// A persistent query's state as ksqlDB names it (RUNNING or ERROR), and the error that
-    /// stopped it.
-    fn query_state(&self, id: &str) -> (&'static str, Option<String>) {
-        match self.runtime.find(id).map(|q| q.state()) {
-            Some(crate::exec::QueryState::Error(message)) => ("ERROR", Some(message)),
-            _ => ("RUNNING", None),
-        }
-    }
-
-    pub(super) fn explain(
-        &self,
-        target: ExplainTarget,
-        text: &str,
-    ) -> Result<Outcome, EngineError> {
+    pub(super) fn explain(&self, target: ExplainTarget) -> Result<Outcome, EngineError> {
         match target {
             ExplainTarget::QueryId(id) => {
                 let Some(q) = self
@@ -358,29 +298,37 @@ impl Engine {
                         "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
                     )));
                 };
-                let (state, error) = self.query_state(&q.id);
-                let errors: Vec<Value> = error
-                    .into_iter()
-                    .map(|message| json!({"errorMessage": message, "type": "UNKNOWN"}))
-                    .collect();
-                Ok(Outcome::Entity(json!({
-                    "@type": "queryDescription",
-                    "statementText": text,
-                    "queryDescription": {
-                        "id": q.id,
-                        "statementText": q.sql,
-                        "sources": q.sources,
-                        "sinks": q.sink.iter().collect::<Vec<_>>(),
-                        "queryType": "PERSISTENT",
-                        "state": state,
-                        "queryErrors": errors,
-                    },
-                    "warnings": [],
-                })))
+                Ok(Outcome::Listing(Listing::Query(self.query_description(q))))
             }
             ExplainTarget::Statement(_) => Err(EngineError::statement(
                 "EXPLAIN of a statement is not supported yet; EXPLAIN a running query by its id.",
             )),
         }
     }
+}
+
+/// Every function, by name.
+fn functions() -> Vec<FunctionSummary> {
+    let summary = |name: &str, kind, category: &str| FunctionSummary {
+        name: name.to_string(),
+        kind,
+        category: category.to_string(),
+    };
+    let mut functions: Vec<FunctionSummary> = crate::functions::FunctionRegistry::global()
+        .scalars()
+        .into_iter()
+        .map(|f| summary(f.name, FunctionKind::Scalar, f.category))
+        .chain(
+            crate::functions::aggregate::all()
+                .iter()
+                .map(|f| summary(f.name, FunctionKind::Aggregate, "AGGREGATE")),
+        )
+        .chain(
+            crate::functions::table::all()
+                .iter()
+                .map(|f| summary(f.name, FunctionKind::Table, "TABLE")),
+        )
+        .collect();
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
+    functions
 }

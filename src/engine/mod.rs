@@ -5,7 +5,8 @@ pub mod config;
 mod ddl;
 mod dml;
 pub use dml::Inserter;
-mod listing;
+pub mod listing;
+pub use listing::Listing;
 pub mod properties;
 mod schemas;
 pub mod transient;
@@ -78,8 +79,8 @@ pub enum Outcome {
     Message(String),
     /// A persistent query was started.
     QueryStarted { query_id: String, message: String },
-    /// A listing or description (SHOW, DESCRIBE, EXPLAIN), as a JSON entity.
-    Entity(serde_json::Value),
+    /// What a SHOW, LIST, DESCRIBE or EXPLAIN found.
+    Listing(Listing),
 }
 
 /// The property that names the service, and so the prefix of internal topics.
@@ -380,17 +381,13 @@ impl Engine {
                 self.variables.remove(&name.to_lowercase());
                 Ok(Outcome::Message(format!("Undefined variable {name}")))
             }
-            Statement::Show { kind, extended } => {
-                Ok(Outcome::Entity(self.show(&kind, extended, text)))
-            }
-            Statement::DescribeSource { name, extended } => {
-                self.describe_source(&name, extended, text)
-            }
+            Statement::Show { kind, extended } => Ok(Outcome::Listing(self.show(&kind, extended)?)),
+            Statement::DescribeSource { name, extended } => self.describe_source(&name, extended),
             Statement::DescribeStreams { kind, extended } => {
-                Ok(Outcome::Entity(self.describe_all(kind, extended, text)))
+                Ok(Outcome::Listing(self.describe_all(kind, extended)))
             }
-            Statement::DescribeFunction { name } => self.describe_function(&name, text),
-            Statement::Explain(target) => self.explain(target, text),
+            Statement::DescribeFunction { name } => self.describe_function(&name),
+            Statement::Explain(target) => self.explain(target),
             Statement::Terminate { query_id } => self.terminate(query_id.as_deref()),
             Statement::Query(_) => Err(EngineError::statement(
                 "Push and pull queries are served by the server's /query endpoints, not by a script.",

@@ -171,6 +171,81 @@ impl Overload {
     }
 }
 
+/// One parameter as DESCRIBE FUNCTION lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argument {
+    /// The parameter's name, when the signature gives one.
+    pub name: String,
+    pub ty: String,
+    /// The last parameter of a variadic overload, which takes any number of arguments.
+    pub variadic: bool,
+}
+
+impl Params {
+    /// The parameters one by one.
+    pub fn arguments(&self) -> Vec<Argument> {
+        let typed = |t: &SqlType, variadic: bool| Argument {
+            name: String::new(),
+            ty: t.to_string(),
+            variadic,
+        };
+        match self {
+            Params::Fixed(p) => p.iter().map(|t| typed(t, false)).collect(),
+            Params::Variadic(p, rest) => p
+                .iter()
+                .map(|t| typed(t, false))
+                .chain(std::iter::once(typed(rest, true)))
+                .collect(),
+            Params::Generic { display, .. } => arguments_of(display),
+        }
+    }
+}
+
+/// The parameters of a displayed signature such as `MAP<STRING, T> input, INT n`: split at the
+/// commas outside angle brackets, each a type and an optional name; `T...` or `T[]` is variadic.
+pub fn arguments_of(display: &str) -> Vec<Argument> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in display.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&display[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&display[start..]);
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            // A name follows the type's last closing bracket or its single word.
+            let type_end = part.rfind('>').map_or(0, |i| i + 1);
+            let (ty, name) = match part[type_end..].rfind(' ') {
+                Some(space) => (
+                    &part[..type_end + space],
+                    part[type_end + space + 1..].trim(),
+                ),
+                None => (part, ""),
+            };
+            let ty = ty.trim();
+            let (ty, variadic) = match ty.strip_suffix("...").or_else(|| ty.strip_suffix("[]")) {
+                Some(inner) => (inner, true),
+                None => (ty, false),
+            };
+            Argument {
+                name: name.to_string(),
+                ty: ty.to_string(),
+                variadic,
+            }
+        })
+        .collect()
+}
+
 /// A DECIMAL parameter accepts any DECIMAL argument as it is (no precision change).
 fn with_actual_decimals(params: &[SqlType], args: &[Option<SqlType>]) -> Vec<SqlType> {
     params
@@ -287,6 +362,25 @@ mod tests {
 
     fn noop(args: &[ArrayRef], _: &DataType) -> datafusion::common::Result<ArrayRef> {
         Ok(args[0].clone())
+    }
+
+    #[test]
+    fn displayed_signatures_split_into_named_arguments() {
+        let args = arguments_of("MAP<STRING, T> input, INT n, DECIMAL, T...");
+        let shown: Vec<(&str, &str, bool)> = args
+            .iter()
+            .map(|a| (a.name.as_str(), a.ty.as_str(), a.variadic))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("input", "MAP<STRING, T>", false),
+                ("n", "INT", false),
+                ("", "DECIMAL", false),
+                ("", "T", true)
+            ]
+        );
+        assert!(arguments_of("").is_empty());
     }
 
     #[test]

@@ -1,9 +1,19 @@
-//! Statement outcomes as ksqlDB's `/ksql` entities.
+//! Statement outcomes rendered as ksqlDB's `/ksql` entities.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
+use crate::api::{
+    self, ArgumentInfo, CommandState, CommandStatus, FieldInfo, FieldType, FunctionInfo,
+    FunctionType, KafkaTopicInfo, KsqlEntity, Property, QueryError, RunningQuery, SchemaInfo,
+    SimpleFunctionInfo, SourceInfo, SourceType, Variable,
+};
 use crate::engine::Outcome;
+use crate::engine::listing::{
+    FunctionKind, Listing, QueryDescription, QueryStatus, SourceDescription,
+};
+use crate::sql::ast::SourceKind;
 use crate::sql::split_statements;
+use crate::types::{ColumnKind, SqlType};
 
 /// The command id ksqlDB gives a statement: `stream/`NAME`/create`.
 fn command_id(text: &str) -> String {
@@ -62,49 +72,300 @@ fn command_id(text: &str) -> String {
     }
 }
 
-/// The entity for a statement that succeeded.
-pub fn entity(text: &str, outcome: &Outcome, sequence: i64) -> Value {
+/// The entity for a statement that succeeded; `sequence` is its command's number (-1 when it
+/// changed nothing).
+pub fn entity(text: &str, outcome: Outcome, sequence: i64) -> KsqlEntity {
+    let statement_text = text.to_string();
+    let status = |message: String, query_id: Option<String>| KsqlEntity::CurrentStatus {
+        statement_text: statement_text.clone(),
+        command_id: command_id(text),
+        command_status: CommandStatus {
+            status: CommandState::Success,
+            message,
+            query_id,
+        },
+        command_sequence_number: sequence,
+        warnings: Vec::new(),
+    };
     match outcome {
-        Outcome::Message(message) => json!({
-            "@type": "currentStatus",
-            "statementText": text,
-            "commandId": command_id(text),
-            "commandStatus": {"status": "SUCCESS", "message": message},
-            "commandSequenceNumber": sequence,
-            "warnings": []
-        }),
-        Outcome::QueryStarted { query_id, message } => json!({
-            "@type": "currentStatus",
-            "statementText": text,
-            "commandId": command_id(text),
-            "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
-            "commandSequenceNumber": sequence,
-            "warnings": []
-        }),
-        Outcome::Entity(value) => {
-            let mut value = value.clone();
-            if let Some(map) = value.as_object_mut() {
-                map.insert("statementText".into(), Value::String(text.to_string()));
-                map.entry("warnings").or_insert_with(|| json!([]));
+        Outcome::Message(message) => status(message, None),
+        Outcome::QueryStarted { query_id, message } => status(message, Some(query_id)),
+        Outcome::Listing(listing) => listing_entity(statement_text, listing),
+    }
+}
+
+fn listing_entity(statement_text: String, listing: Listing) -> KsqlEntity {
+    let warnings = Vec::new();
+    match listing {
+        Listing::Sources { kind, sources } => {
+            let infos = sources.iter().map(source_info).collect();
+            match kind {
+                SourceKind::Stream => KsqlEntity::Streams {
+                    statement_text,
+                    streams: infos,
+                    warnings,
+                },
+                SourceKind::Table => KsqlEntity::Tables {
+                    statement_text,
+                    tables: infos,
+                    warnings,
+                },
             }
-            value
         }
+        Listing::SourceDescriptions(sources) => KsqlEntity::SourceDescriptions {
+            statement_text,
+            source_descriptions: sources.iter().map(source_description).collect(),
+            warnings,
+        },
+        Listing::Source(source) => KsqlEntity::SourceDescription {
+            statement_text,
+            source_description: source_description(&source),
+            warnings,
+        },
+        Listing::Topics(topics) => KsqlEntity::KafkaTopics {
+            statement_text,
+            topics: topics
+                .into_iter()
+                .map(|t| KafkaTopicInfo {
+                    replica_info: vec![t.replicas; t.partitions as usize],
+                    name: t.name,
+                })
+                .collect(),
+            warnings,
+        },
+        Listing::Queries(queries) => KsqlEntity::Queries {
+            statement_text,
+            queries: queries.iter().map(running_query).collect(),
+            warnings,
+        },
+        Listing::Query(q) => KsqlEntity::QueryDescription {
+            statement_text,
+            query_description: api::QueryDescription {
+                id: q.query.id.clone(),
+                statement_text: q.query.sql.clone(),
+                sources: q.query.sources.clone(),
+                sinks: q.query.sink.iter().cloned().collect(),
+                query_type: "PERSISTENT".to_string(),
+                state: q.status.name().to_string(),
+                query_errors: match &q.status {
+                    QueryStatus::Error(message) => vec![QueryError {
+                        error_message: message.clone(),
+                        kind: "UNKNOWN".to_string(),
+                    }],
+                    QueryStatus::Running => Vec::new(),
+                },
+            },
+            warnings,
+        },
+        Listing::Properties(properties) => KsqlEntity::Properties {
+            statement_text,
+            properties: properties
+                .into_iter()
+                .map(|(name, value)| Property {
+                    name,
+                    scope: "KSQL".to_string(),
+                    value,
+                })
+                .collect(),
+            overwritten_properties: Vec::new(),
+            default_properties: Vec::new(),
+            warnings,
+        },
+        Listing::Types(types) => KsqlEntity::TypeList {
+            statement_text,
+            types: types
+                .iter()
+                .map(|(name, ty)| (name.clone(), schema_info(ty)))
+                .collect(),
+            warnings,
+        },
+        Listing::Functions(functions) => KsqlEntity::FunctionNames {
+            statement_text,
+            functions: functions
+                .into_iter()
+                .map(|f| SimpleFunctionInfo {
+                    name: f.name,
+                    kind: function_type(f.kind),
+                    category: f.category,
+                })
+                .collect(),
+            warnings,
+        },
+        Listing::Function(f) => KsqlEntity::DescribeFunction {
+            statement_text,
+            name: f.name,
+            description: f.description,
+            author: "Confluent".to_string(),
+            version: String::new(),
+            path: "internal".to_string(),
+            functions: f
+                .overloads
+                .into_iter()
+                .map(|o| FunctionInfo {
+                    arguments: o
+                        .arguments
+                        .into_iter()
+                        .map(|a| ArgumentInfo {
+                            name: a.name,
+                            kind: a.ty,
+                            description: String::new(),
+                            is_variadic: a.variadic,
+                        })
+                        .collect(),
+                    return_type: o.returns,
+                    description: o.description,
+                })
+                .collect(),
+            kind: function_type(f.kind),
+            warnings,
+        },
+        Listing::Variables(variables) => KsqlEntity::Variables {
+            statement_text,
+            variables: variables
+                .into_iter()
+                .map(|(name, value)| Variable { name, value })
+                .collect(),
+            warnings,
+        },
+    }
+}
+
+fn function_type(kind: FunctionKind) -> FunctionType {
+    match kind {
+        FunctionKind::Scalar => FunctionType::Scalar,
+        FunctionKind::Aggregate => FunctionType::Aggregate,
+        FunctionKind::Table => FunctionType::Table,
+    }
+}
+
+fn source_type(kind: SourceKind) -> SourceType {
+    match kind {
+        SourceKind::Stream => SourceType::Stream,
+        SourceKind::Table => SourceType::Table,
+    }
+}
+
+fn source_info(d: &SourceDescription) -> SourceInfo {
+    let s = &d.source;
+    SourceInfo {
+        kind: source_type(s.kind),
+        name: s.name.clone(),
+        topic: s.topic.clone(),
+        key_format: s.key_format.kind.name().to_string(),
+        value_format: s.value_format.kind.name().to_string(),
+        is_windowed: s.window.is_some(),
+    }
+}
+
+fn source_description(d: &SourceDescription) -> api::SourceDescription {
+    let s = &d.source;
+    let fields = s
+        .schema
+        .columns
+        .iter()
+        .map(|c| FieldInfo {
+            name: c.name.clone(),
+            schema: schema_info(&c.ty),
+            kind: match c.kind {
+                ColumnKind::Key if s.kind == SourceKind::Table => Some(FieldType::PrimaryKey),
+                ColumnKind::Key => Some(FieldType::Key),
+                ColumnKind::Header => Some(FieldType::Header),
+                ColumnKind::Value => None,
+            },
+            header_key: match c.kind {
+                ColumnKind::Header => c.header_key.clone(),
+                _ => None,
+            },
+        })
+        .collect();
+    api::SourceDescription {
+        name: s.name.clone(),
+        window_type: s
+            .window
+            .map(|w| format!("{:?}", w.window_type).to_uppercase()),
+        read_queries: d.read_queries.iter().map(running_query).collect(),
+        write_queries: d.write_queries.iter().map(running_query).collect(),
+        fields,
+        kind: source_type(s.kind),
+        timestamp: s.timestamp_column.clone().unwrap_or_default(),
+        statistics: String::new(),
+        error_stats: String::new(),
+        extended: d.extended,
+        key_format: s.key_format.kind.name().to_string(),
+        value_format: s.value_format.kind.name().to_string(),
+        topic: s.topic.clone(),
+        partitions: d.partitions,
+        replication: d.replicas,
+        statement: s.sql.clone(),
+        query_offset_summaries: Vec::new(),
+        source_constraints: Vec::new(),
+    }
+}
+
+fn running_query(q: &QueryDescription) -> RunningQuery {
+    let state = q.status.name().to_string();
+    RunningQuery {
+        query_string: q.query.sql.clone(),
+        sinks: q.query.sink.iter().cloned().collect(),
+        sink_kafka_topics: q.sink_topic.iter().cloned().collect(),
+        id: q.query.id.clone(),
+        status_count: BTreeMap::from([(state.clone(), 1)]),
+        query_type: "PERSISTENT".to_string(),
+        state,
+    }
+}
+
+/// A column type as ksqlDB's entities describe it.
+fn schema_info(ty: &SqlType) -> SchemaInfo {
+    let plain = |kind: &str| SchemaInfo {
+        kind: kind.to_string(),
+        fields: None,
+        member_schema: None,
+        parameters: None,
+    };
+    match ty {
+        SqlType::Array(inner) => SchemaInfo {
+            member_schema: Some(Box::new(schema_info(inner))),
+            ..plain("ARRAY")
+        },
+        SqlType::Map(_, value) => SchemaInfo {
+            member_schema: Some(Box::new(schema_info(value))),
+            ..plain("MAP")
+        },
+        SqlType::Struct(fields) => SchemaInfo {
+            fields: Some(
+                fields
+                    .iter()
+                    .map(|f| FieldInfo {
+                        name: f.name.clone(),
+                        schema: schema_info(&f.ty),
+                        kind: None,
+                        header_key: None,
+                    })
+                    .collect(),
+            ),
+            ..plain("STRUCT")
+        },
+        SqlType::Decimal { precision, scale } => SchemaInfo {
+            parameters: Some(BTreeMap::from([
+                ("precision".to_string(), i64::from(*precision)),
+                ("scale".to_string(), i64::from(*scale)),
+            ])),
+            ..plain("DECIMAL")
+        },
+        SqlType::Int => plain("INTEGER"),
+        other => plain(&other.to_string()),
     }
 }
 
 /// For `/status`: the command id, status and message of a `currentStatus` entity.
-pub fn command_status(entity: &Value) -> Option<(String, String, String)> {
-    if entity.get("@type")?.as_str()? != "currentStatus" {
-        return None;
+pub fn command_status(entity: &KsqlEntity) -> Option<(String, CommandStatus)> {
+    match entity {
+        KsqlEntity::CurrentStatus {
+            command_id,
+            command_status,
+            ..
+        } => Some((command_id.clone(), command_status.clone())),
+        _ => None,
     }
-    let id = entity.get("commandId")?.as_str()?.to_string();
-    let status = entity
-        .pointer("/commandStatus/status")?
-        .as_str()?
-        .to_string();
-    let message = entity
-        .pointer("/commandStatus/message")?
-        .as_str()?
-        .to_string();
-    Some((id, status, message))
 }

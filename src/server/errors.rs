@@ -1,8 +1,8 @@
 //! ksqlDB's error bodies and codes (`@type`, `error_code` = HTTP status × 100 + n).
 
+use crate::api::{ErrorBody, KsqlEntity};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use crate::engine::EngineError;
 
@@ -58,7 +58,7 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     /// For statement errors: the statement and the entities of those before it.
-    pub statement: Option<(String, Vec<Value>)>,
+    pub statement: Option<(String, Vec<KsqlEntity>)>,
 }
 
 impl ApiError {
@@ -84,7 +84,7 @@ impl ApiError {
     }
 
     /// 40001: a statement was rejected.
-    pub fn statement(message: String, text: &str, entities: Vec<Value>) -> ApiError {
+    pub fn statement(message: String, text: &str, entities: Vec<KsqlEntity>) -> ApiError {
         ApiError {
             code: ErrorCode::BadStatement,
             message,
@@ -93,7 +93,7 @@ impl ApiError {
     }
 
     /// 40002: a query sent to `/ksql`.
-    pub fn query_endpoint(text: &str, entities: Vec<Value>) -> ApiError {
+    pub fn query_endpoint(text: &str, entities: Vec<KsqlEntity>) -> ApiError {
         ApiError {
             code: ErrorCode::QueryEndpoint,
             message: "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT".to_string(),
@@ -101,7 +101,7 @@ impl ApiError {
         }
     }
 
-    pub fn from_engine(e: EngineError, text: &str, entities: Vec<Value>) -> ApiError {
+    pub fn from_engine(e: EngineError, text: &str, entities: Vec<KsqlEntity>) -> ApiError {
         match e {
             EngineError::Runtime(m) => ApiError::new(ErrorCode::ServerError, m),
             EngineError::Internal(m) => ApiError::internal(m),
@@ -112,20 +112,18 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> Value {
+    pub fn body(&self) -> ErrorBody {
         match &self.statement {
-            Some((text, entities)) => json!({
-                "@type": "statement_error",
-                "error_code": self.code.number(),
-                "message": self.message,
-                "statementText": text,
-                "entities": entities,
-            }),
-            None => json!({
-                "@type": "generic_error",
-                "error_code": self.code.number(),
-                "message": self.message,
-            }),
+            Some((text, entities)) => ErrorBody::Statement {
+                error_code: self.code.number(),
+                message: self.message.clone(),
+                statement_text: text.clone(),
+                entities: entities.clone(),
+            },
+            None => ErrorBody::Generic {
+                error_code: self.code.number(),
+                message: self.message.clone(),
+            },
         }
     }
 }
@@ -165,7 +163,7 @@ mod tests {
         let bug =
             ApiError::from_engine(EngineError::Internal("lost".into()), "SHOW x;", Vec::new());
         assert_eq!(bug.code, ErrorCode::ServerError);
-        assert_eq!(bug.body()["@type"], "generic_error");
+        assert!(matches!(bug.body(), ErrorBody::Generic { .. }));
         assert!(bug.message.contains("please report"), "{}", bug.message);
         let refused = ApiError::from_engine(
             EngineError::Statement {
@@ -175,12 +173,24 @@ mod tests {
             "SHOW x;",
             Vec::new(),
         );
-        assert_eq!(refused.body()["error_code"], 40001);
+        assert!(matches!(
+            refused.body(),
+            ErrorBody::Statement {
+                error_code: 40001,
+                ..
+            }
+        ));
         let busy = ApiError::from_engine(
             EngineError::TooManyPushQueries("full".into()),
             "",
             Vec::new(),
         );
-        assert_eq!(busy.body()["error_code"], 40003);
+        assert!(matches!(
+            busy.body(),
+            ErrorBody::Generic {
+                error_code: 40003,
+                ..
+            }
+        ));
     }
 }

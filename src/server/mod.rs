@@ -31,9 +31,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::api::{CommandStatus, KsqlEntity, ServerInfo, ServerInfoResponse};
 use crate::engine::{Engine, EngineError};
 use crate::exec::Runtime;
 use crate::sql::{self, Statement};
@@ -57,7 +58,7 @@ pub struct AppState {
     runtime: Arc<Runtime>,
     headless: bool,
     /// The status of every command run through `/ksql`, by command id.
-    commands: Mutex<BTreeMap<String, (String, String)>>,
+    commands: Mutex<BTreeMap<String, CommandStatus>>,
 }
 
 impl AppState {
@@ -274,7 +275,7 @@ async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     match run_ksql(&state, &body) {
         Ok(entities) => {
             state.runtime.wake();
-            json_response(StatusCode::OK, &Value::Array(entities))
+            json_response(StatusCode::OK, &entities)
         }
         Err(e) => {
             state.runtime.wake();
@@ -283,7 +284,7 @@ async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     }
 }
 
-fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
+fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<KsqlEntity>, ApiError> {
     let request: KsqlRequest = parse_body(body)?;
     let Some(text) = request.ksql.filter(|t| !t.trim().is_empty()) else {
         return Err(ApiError::bad_request(
@@ -345,13 +346,13 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
                 Ok(_) if !answers => {}
                 Ok(outcome) => {
                     let sequence = engine.command_sequence().map_or(-1, |n| n as i64);
-                    let entity = entities::entity(&statement_text, &outcome, sequence);
-                    if let Some((id, status, message)) = entities::command_status(&entity) {
+                    let entity = entities::entity(&statement_text, outcome, sequence);
+                    if let Some((id, status)) = entities::command_status(&entity) {
                         state
                             .commands
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .insert(id, (status, message));
+                            .insert(id, status);
                     }
                     entities.push(entity);
                 }
@@ -364,24 +365,28 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<Value>, ApiError> {
     result
 }
 
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => (status, [(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Internal error, please report: the answer could not be written: {e}"),
+        )
+            .into_response(),
+    }
 }
 
 async fn info() -> Response {
     json_response(
         StatusCode::OK,
-        &json!({"KsqlServerInfo": {
-            "version": env!("CARGO_PKG_VERSION"),
-            "kafkaClusterId": "sluice-embedded",
-            "ksqlServiceId": "default_",
-            "serverStatus": "RUNNING"
-        }}),
+        &ServerInfoResponse {
+            server_info: ServerInfo {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                kafka_cluster_id: "sluice-embedded".to_string(),
+                ksql_service_id: "default_".to_string(),
+                server_status: "RUNNING".to_string(),
+            },
+        },
     )
 }
 
@@ -404,7 +409,7 @@ async fn status_all(State(state): State<Arc<AppState>>) -> Response {
     let commands = state.commands.lock().unwrap_or_else(|e| e.into_inner());
     let statuses: serde_json::Map<String, Value> = commands
         .iter()
-        .map(|(id, (status, _))| (id.clone(), Value::String(status.clone())))
+        .map(|(id, status)| (id.clone(), json!(status.status)))
         .collect();
     json_response(StatusCode::OK, &json!({"commandStatuses": statuses}))
 }
@@ -419,10 +424,7 @@ async fn status_one(
         id.eq_ignore_ascii_case(&wanted) || id.replace('`', "").eq_ignore_ascii_case(&wanted)
     });
     match found {
-        Some((_, (status, message))) => json_response(
-            StatusCode::OK,
-            &json!({"status": status, "message": message}),
-        ),
+        Some((_, status)) => json_response(StatusCode::OK, status),
         None => ApiError::new(ErrorCode::NotFound, "Command not found").into_response(),
     }
 }
