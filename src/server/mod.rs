@@ -16,6 +16,7 @@
 
 mod entities;
 mod errors;
+mod h2c;
 mod query;
 mod topics;
 mod values;
@@ -83,6 +84,15 @@ pub fn state(engine: Engine, headless: bool) -> Arc<AppState> {
 
 /// The REST API's routes.
 pub fn router(state: Arc<AppState>) -> Router {
+    let routes = routes(state);
+    routes
+        .clone()
+        .layer(axum::middleware::from_fn_with_state(routes, h2c::upgrade))
+}
+
+/// The API's routes, served over HTTP/1.1, HTTP/2 by prior knowledge, and HTTP/2 after an
+/// `h2c` upgrade.
+fn routes(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/",
