@@ -54,6 +54,11 @@ pub struct TestCaseNode {
     pub input_conditions: Option<InputConditions>,
     pub output_conditions: Option<OutputConditions>,
     pub test_pull_with_proto_format: Option<bool>,
+    /// Sluice's own cases only: statements sent to `/ksql` once the inputs are produced and
+    /// processed and the queries answered, so a case can show what processing changed (a
+    /// query's state, a source's description). Their entities follow the other responses.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub statements_after_inputs: Vec<String>,
 }
 
 /// RQTT's `expectedError`: the error class of the body, a substring of its message, and the
@@ -95,6 +100,8 @@ pub struct RestSpec {
     pub verify_order: bool,
     /// Also run every query on `/query-stream` with the protobuf media type.
     pub pull_with_proto_format: bool,
+    /// Statements run once the inputs are processed ([`TestCaseNode::statements_after_inputs`]).
+    pub statements_after_inputs: Vec<String>,
 }
 
 /// A record to produce (`inputs`) or to expect (`outputs`).
@@ -454,6 +461,7 @@ pub fn expand_in(file_stem: &str, node: &TestCaseNode, rest_suite: bool) -> Vec<
                         .is_some_and(|c| c.wait_for_active_push_query),
                     verify_order: node.output_conditions.is_some_and(|c| c.verify_order),
                     pull_with_proto_format: node.test_pull_with_proto_format == Some(true),
+                    statements_after_inputs: node.statements_after_inputs.clone(),
                 }),
             })));
         }
@@ -507,11 +515,10 @@ fn validate_rest(node: &TestCaseNode) -> Result<(), String> {
         .iter()
         .filter(|r| r.get("queryProto").is_none())
         .count();
-    if counted > node.statements.len() {
+    let statements = node.statements.len() + node.statements_after_inputs.len();
+    if counted > statements {
         return Err(format!(
-            "invalid test case: more expected responses than statements ({} > {})",
-            counted,
-            node.statements.len()
+            "invalid test case: more expected responses than statements ({counted} > {statements})"
         ));
     }
     for response in responses {
