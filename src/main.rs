@@ -36,6 +36,12 @@ enum Command {
         /// A properties file (`name=value` lines) applied to every statement.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Where topics are kept, in segment files synced before each write is acknowledged.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Keep everything in memory instead: nothing survives a restart.
+        #[arg(long, conflicts_with = "data_dir")]
+        in_memory: bool,
     },
     /// Run ksqlDB test-case files (query-validation-tests format).
     Test {
@@ -152,7 +158,16 @@ fn main() -> ExitCode {
             listen,
             queries_file,
             config,
-        } => server(listen, queries_file, config),
+            data_dir,
+            in_memory,
+        } => {
+            let storage = if in_memory {
+                sluice::server::Storage::Memory
+            } else {
+                sluice::server::Storage::Disk(data_dir)
+            };
+            server(listen, queries_file, config, storage)
+        }
         Command::Test { paths, filter } => {
             let mut out = std::io::stdout().lock();
             let summary = sluice::testing::run_paths(&paths, filter.as_deref(), &mut out);
@@ -365,6 +380,7 @@ fn server(
     listen: std::net::SocketAddr,
     queries_file: Option<PathBuf>,
     config: Option<PathBuf>,
+    storage: sluice::server::Storage,
 ) -> ExitCode {
     let mut properties = std::collections::BTreeMap::new();
     if let Some(path) = &config {
@@ -405,6 +421,7 @@ fn server(
         listen,
         queries_file,
         properties,
+        storage,
     };
     match runtime.block_on(sluice::server::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! The engine: executes one statement at a time against the catalog and the topic store. Every
 //! front end (the test runner, the server, the shell through the server) goes through here.
 
+mod commands;
+pub use commands::Replayed;
 pub mod config;
 mod ddl;
 mod dml;
@@ -103,6 +105,8 @@ pub struct Engine {
     commands_applied: u64,
     /// The schemas of AVRO topics.
     registry: SchemaRegistry,
+    /// Where each command is recorded once applied (see [`Engine::recover_from_command_topic`]).
+    command_topic: Option<String>,
 }
 
 impl Engine {
@@ -118,6 +122,7 @@ impl Engine {
             partition_tasks: true,
             commands_applied: 0,
             registry: SchemaRegistry::new(),
+            command_topic: None,
         }
     }
 
@@ -290,8 +295,10 @@ impl Engine {
         text: &str,
     ) -> Result<Outcome, EngineError> {
         let command = statement.changes_catalog();
+        let query_number = self.next_query_number;
         let outcome = self.execute(statement, text);
         if command && outcome.is_ok() {
+            self.record_command(text, query_number)?;
             self.commands_applied += 1;
         }
         outcome.map_err(|e| match e {

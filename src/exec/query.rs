@@ -128,7 +128,18 @@ impl PersistentQuery {
                 OffsetReset::Latest => (0..).zip(topic.end_offsets).collect(),
             };
             if let Some(group) = &self.topology.group {
-                start.extend(store.committed_offsets(group, &topic.name)?);
+                let committed = store.committed_offsets(group, &topic.name)?;
+                // Where a new query starts is committed at once, so that a restart before its
+                // first commit resumes there rather than at the then latest offset.
+                let fresh: Vec<(u32, u64)> = start
+                    .iter()
+                    .filter(|(p, _)| !committed.contains_key(p))
+                    .map(|(&p, &o)| (p, o))
+                    .collect();
+                if !fresh.is_empty() {
+                    store.commit_offsets(group, &topic.name, &fresh)?;
+                }
+                start.extend(committed);
             }
             partitions.push(topic.config.partitions);
             starts.push(start);

@@ -246,7 +246,8 @@ impl Task {
                     None if out.is_empty() => {}
                     None => {
                         reporter.stats.records_out += out.len() as u64;
-                        store.produce(&sink.topic, out)?;
+                        // Made durable by the commit, before the offsets that produced it.
+                        store.produce_unflushed(&sink.topic, out)?;
                     }
                 }
             }
@@ -308,10 +309,13 @@ impl Task {
             written = out.len();
             if !out.is_empty() {
                 self.stats.records_out += out.len() as u64;
-                store.produce(&sink.topic, out)?;
+                store.produce_unflushed(&sink.topic, out)?;
             }
         }
         if let Some(group) = &topology.group {
+            // At least once: what the task wrote is durable before the offsets that say its
+            // inputs were processed.
+            store.flush()?;
             let mut by_topic: BTreeMap<&str, Vec<(u32, u64)>> = BTreeMap::new();
             for lane in &self.lanes {
                 by_topic

@@ -98,9 +98,10 @@ pub async fn upgrade(State(inner): State<Router>, mut request: Request, next: Ne
             tracing::debug!("h2c connection ended: {e}");
         }
     });
+    // Lower case, as Netty (under Vert.x) writes them: some clients match them exactly.
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
     response
 }

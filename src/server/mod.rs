@@ -39,7 +39,7 @@ use crate::api::{CommandStatus, KsqlEntity, ServerInfo, ServerInfoResponse};
 use crate::engine::{Engine, EngineError};
 use crate::exec::Runtime;
 use crate::sql::{self, Statement};
-use crate::topics::{MemoryTopicStore, TopicStore};
+use crate::topics::{DiskOptions, DiskTopicStore, FlushPolicy, MemoryTopicStore, TopicStore};
 use errors::{ApiError, ErrorCode};
 
 /// How the server is started.
@@ -50,6 +50,60 @@ pub struct ServerConfig {
     pub queries_file: Option<PathBuf>,
     /// Properties set for every statement (`--config` file entries).
     pub properties: BTreeMap<String, String>,
+    /// Where topics live.
+    pub storage: Storage,
+}
+
+/// Where the server keeps its topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Segment files under this data directory, synced before each produce is acknowledged.
+    Disk(PathBuf),
+    /// In memory only: gone when the server stops.
+    Memory,
+}
+
+/// The log's own settings among the server's properties, Kafka's broker names.
+const LOG_FLUSH_MESSAGES: &str = "log.flush.interval.messages";
+const LOG_SEGMENT_BYTES: &str = "log.segment.bytes";
+/// How often sealed segments past their topic's retention are deleted.
+const RETENTION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens the data directory's log, holding its lock so that no other server uses it.
+fn open_disk_store(
+    dir: &std::path::Path,
+    properties: &BTreeMap<String, String>,
+) -> anyhow::Result<(Arc<DiskTopicStore>, std::fs::File)> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("Cannot create the data directory {}: {e}", dir.display()))?;
+    let lock_path = dir.join(".lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| anyhow::anyhow!("Cannot open {}: {e}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        anyhow::bail!(
+            "The data directory {} is in use by another Sluice process.",
+            dir.display()
+        );
+    }
+    let mut options = DiskOptions::default();
+    if let Some(value) = properties.get(LOG_FLUSH_MESSAGES) {
+        options.flush = match value.trim().parse::<u64>() {
+            Ok(1) => FlushPolicy::EveryProduce,
+            Ok(n) if n > 1 => FlushPolicy::Os,
+            _ => anyhow::bail!(
+                "{LOG_FLUSH_MESSAGES} must be a positive whole number (1 syncs every produce before it is acknowledged; more leaves syncing to the operating system), not '{value}'"
+            ),
+        };
+    }
+    if let Some(value) = properties.get(LOG_SEGMENT_BYTES) {
+        options.segment_bytes = match value.trim().parse::<u64>() {
+            Ok(n) if n >= 1024 * 1024 => n,
+            _ => anyhow::bail!("{LOG_SEGMENT_BYTES} must be at least 1048576, not '{value}'"),
+        };
+    }
+    let store = DiskTopicStore::open(dir, options)
+        .map_err(|e| anyhow::anyhow!("Cannot open the log in {}: {e}", dir.display()))?;
+    Ok((Arc::new(store), lock))
 }
 
 /// What every handler shares.
@@ -155,29 +209,51 @@ const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
 
 /// Starts the server and serves until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    let store: Arc<dyn TopicStore> = Arc::new(MemoryTopicStore::new());
+    let mut _data_lock = None;
+    let store: Arc<dyn TopicStore> = match &config.storage {
+        Storage::Memory => Arc::new(MemoryTopicStore::new()),
+        Storage::Disk(dir) => {
+            let (store, lock) = open_disk_store(dir, &config.properties)?;
+            _data_lock = Some(lock);
+            let retained = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(RETENTION_CHECK);
+                loop {
+                    every.tick().await;
+                    let store = Arc::clone(&retained);
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let applied =
+                        tokio::task::spawn_blocking(move || store.apply_retention(now)).await;
+                    if let Ok(Err(e)) = applied {
+                        tracing::warn!("retention: {e}");
+                    }
+                }
+            });
+            store
+        }
+    };
+    let properties: BTreeMap<String, String> = config
+        .properties
+        .iter()
+        .filter(|(k, _)| ![LOG_FLUSH_MESSAGES, LOG_SEGMENT_BYTES].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut engine = Engine::new(store);
     // Like ksqlDB, a server coalesces table updates per key unless configured not to.
     let cache_keys = [
         "ksql.streams.cache.max.bytes.buffering",
         "cache.max.bytes.buffering",
     ];
-    if !cache_keys
-        .iter()
-        .any(|k| config.properties.contains_key(*k))
-    {
+    if !cache_keys.iter().any(|k| properties.contains_key(*k)) {
         engine.set_property(cache_keys[0], DEFAULT_CACHE_MAX_BYTES_BUFFERING);
     }
     // A query that can run a task per partition uses every core, unless configured not to.
     let thread_keys = ["ksql.streams.num.stream.threads", "num.stream.threads"];
-    if !thread_keys
-        .iter()
-        .any(|k| config.properties.contains_key(*k))
-    {
+    if !thread_keys.iter().any(|k| properties.contains_key(*k)) {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         engine.set_property(thread_keys[0], &cores.to_string());
     }
-    for (k, v) in &config.properties {
+    for (k, v) in &properties {
         engine.set_property(k, v);
     }
     let flag = |name: &str| {
@@ -190,6 +266,23 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         engine
             .create_processing_log_stream()
             .map_err(|e| anyhow::anyhow!("Cannot create the processing log stream: {e}"))?;
+    }
+    if config.queries_file.is_none() && config.storage != Storage::Memory {
+        let replayed = engine
+            .recover_from_command_topic()
+            .map_err(|e| anyhow::anyhow!("Cannot recover the catalog: {e}"))?;
+        if replayed.applied + replayed.failed.len() > 0 {
+            println!(
+                "Recovered {} statements from {}{}",
+                replayed.applied,
+                engine.command_topic_name(),
+                if replayed.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} failed again (see the log)", replayed.failed.len())
+                }
+            );
+        }
     }
     if let Some(path) = &config.queries_file {
         let sql = std::fs::read_to_string(path)

@@ -4,14 +4,14 @@
 //! partitions never wait for each other; the topic map is only read-locked on the way in.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
 
 use super::{
-    FetchLimits, Fetched, Position, ProducerRecord, Record, Result, TopicConfig, TopicDescription,
-    TopicError, TopicStore, partition_for_key,
+    FetchLimits, Fetched, Position, ProducerRecord, Record, Result, Routed, TopicConfig,
+    TopicDescription, TopicError, TopicStore,
 };
 
 #[derive(Debug)]
@@ -289,53 +289,21 @@ impl TopicStore for MemoryTopicStore {
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
         let t = self.topic(topic)?;
         let count = t.partitions.len() as u32;
-        // Each partition must exist before anything is written, so a produce is all or
-        // nothing.
-        if let Some(partition) = records
-            .iter()
-            .filter_map(|r| r.partition)
-            .find(|p| *p >= count)
-        {
-            return Err(TopicError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-            });
-        }
-        let total = records.len();
-        if count == 1 {
-            let first = lock(&t.partitions[0]).append(records);
-            return Ok((first..first + total as u64).map(|o| (0, o)).collect());
-        }
-        let assigned: Vec<u32> = records
-            .iter()
-            .map(|r| match (r.partition, &r.key) {
-                (Some(p), _) => p,
-                (None, Some(key)) => partition_for_key(key, count),
-                (None, None) => t.next_unkeyed.fetch_add(1, Ordering::Relaxed) % count,
+        let mut routed = Routed::new(topic, records, count, &t.next_unkeyed)?;
+        let assigned = routed.take_assigned();
+        let firsts: Vec<u64> = routed
+            .buckets
+            .into_iter()
+            .zip(&t.partitions)
+            .map(|(bucket, partition)| {
+                if bucket.is_empty() {
+                    0
+                } else {
+                    lock(partition).append(bucket)
+                }
             })
             .collect();
-        let mut buckets: Vec<Vec<ProducerRecord>> = (0..count).map(|_| Vec::new()).collect();
-        for (record, &partition) in records.into_iter().zip(&assigned) {
-            if let Some(bucket) = buckets.get_mut(partition as usize) {
-                bucket.push(record);
-            }
-        }
-        let mut next: Vec<u64> = Vec::with_capacity(buckets.len());
-        for (bucket, partition) in buckets.into_iter().zip(&t.partitions) {
-            next.push(if bucket.is_empty() {
-                0
-            } else {
-                lock(partition).append(bucket)
-            });
-        }
-        Ok(assigned
-            .into_iter()
-            .map(|p| {
-                let slot = &mut next[p as usize];
-                *slot += 1;
-                (p, *slot - 1)
-            })
-            .collect())
+        Ok(Routed::positions(assigned, &firsts))
     }
 
     fn fetch(
@@ -396,7 +364,7 @@ impl TopicStore for MemoryTopicStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topics::fetch_to_end;
+    use crate::topics::{fetch_to_end, partition_for_key};
 
     fn record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) -> ProducerRecord {
         ProducerRecord {

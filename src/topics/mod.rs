@@ -9,6 +9,7 @@
 //!
 //! [`memory::MemoryTopicStore`] is the embedded implementation, held in memory.
 
+pub mod disk;
 pub mod load;
 pub mod memory;
 pub mod partitioner;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use thiserror::Error;
 
+pub use disk::{DiskOptions, DiskTopicStore, FlushPolicy};
 pub use memory::MemoryTopicStore;
 pub use partitioner::{murmur2, partition_for_key};
 
@@ -42,6 +44,13 @@ pub enum TopicError {
         partition: u32,
         offset: u64,
     },
+    #[error(
+        "The message is {size} bytes when serialized which is larger than the maximum record size of {max} bytes"
+    )]
+    RecordTooLarge { size: usize, max: usize },
+    /// The log's files could not be read or written (a full disk, a corrupt segment).
+    #[error("The log cannot be read or written: {0}")]
+    Storage(String),
 }
 
 pub type Result<T, E = TopicError> = std::result::Result<T, E>;
@@ -211,6 +220,20 @@ pub trait TopicStore: Send + Sync {
     /// returns each one's position once the append is acknowledged. All or nothing: a record
     /// for a partition that does not exist fails the whole batch.
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>>;
+    /// Appends as [`TopicStore::produce`] does and returns once the records are readable, not
+    /// yet durable: a task's outputs, made durable together by [`TopicStore::flush`] before the
+    /// task commits its input offsets (Kafka's producer `send` and `flush`).
+    fn produce_unflushed(
+        &self,
+        topic: &str,
+        records: Vec<ProducerRecord>,
+    ) -> Result<Vec<Position>> {
+        self.produce(topic, records)
+    }
+    /// Makes every record produced so far durable.
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
     /// Reads one partition from `offset` on, within `limits`. An offset below the partition's
     /// start is [`TopicError::OffsetOutOfRange`]; at or past the end, nothing is returned.
     fn fetch(
@@ -225,6 +248,78 @@ pub trait TopicStore: Send + Sync {
     /// A consumer group's committed offsets for `topic`, by partition (partitions it never
     /// committed are absent).
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>>;
+}
+
+/// A produce split by partition: each record goes to the partition it names, else its key's
+/// (murmur2, as Kafka's default partitioner), else the next in turn.
+pub(crate) struct Routed {
+    /// The records of each partition, in the order produced.
+    pub buckets: Vec<Vec<ProducerRecord>>,
+    /// Each record's partition, in the order produced.
+    assigned: Vec<u32>,
+}
+
+impl Routed {
+    /// Routes `records` over `count` partitions. A record naming a partition that does not
+    /// exist fails the whole produce before anything is written.
+    pub fn new(
+        topic: &str,
+        records: Vec<ProducerRecord>,
+        count: u32,
+        next_unkeyed: &std::sync::atomic::AtomicU32,
+    ) -> Result<Routed> {
+        if let Some(partition) = records
+            .iter()
+            .filter_map(|r| r.partition)
+            .find(|p| *p >= count)
+        {
+            return Err(TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            });
+        }
+        if count == 1 {
+            return Ok(Routed {
+                assigned: vec![0; records.len()],
+                buckets: vec![records],
+            });
+        }
+        let assigned: Vec<u32> = records
+            .iter()
+            .map(|r| match (r.partition, &r.key) {
+                (Some(p), _) => p,
+                (None, Some(key)) => partition_for_key(key, count),
+                (None, None) => {
+                    next_unkeyed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % count
+                }
+            })
+            .collect();
+        let mut buckets: Vec<Vec<ProducerRecord>> = (0..count).map(|_| Vec::new()).collect();
+        for (record, &partition) in records.into_iter().zip(&assigned) {
+            if let Some(bucket) = buckets.get_mut(partition as usize) {
+                bucket.push(record);
+            }
+        }
+        Ok(Routed { buckets, assigned })
+    }
+
+    /// Each record's position, given the first offset each partition's batch was written at.
+    pub fn positions(assigned: Vec<u32>, first_offsets: &[u64]) -> Vec<Position> {
+        let mut next = first_offsets.to_vec();
+        assigned
+            .into_iter()
+            .map(|p| {
+                let slot = &mut next[p as usize];
+                *slot += 1;
+                (p, *slot - 1)
+            })
+            .collect()
+    }
+
+    /// Takes the per-record partitions, leaving the buckets to be written.
+    pub fn take_assigned(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.assigned)
+    }
 }
 
 /// Every record of one partition from `offset` to its end, fetched in chunks.

@@ -22,11 +22,22 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The child's stderr, shown when the server fails to start.
     log: PathBuf,
+    /// The data directory, removed when the test ends (after the child is killed).
+    data: Option<tempfile::TempDir>,
 }
 
 impl Server {
-    /// Starts the binary on a free port and waits until `/healthcheck` answers.
+    /// Starts the binary on a free port, with a data directory of its own, and waits until
+    /// `/healthcheck` answers.
     pub fn start() -> Server {
+        let data = tempfile::tempdir().expect("a data directory");
+        let mut server = Server::start_in(data.path(), &[]);
+        server.data = Some(data);
+        server
+    }
+
+    /// Starts the binary on `data_dir` (which outlives it) with extra arguments.
+    pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> Server {
         let mut last_error = String::new();
         // The free port is found by binding port 0 and letting it go; another process can take
         // it in between, so try a few times.
@@ -42,14 +53,21 @@ impl Server {
             ));
             let stderr = std::fs::File::create(&log).expect("create the server log");
             let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-                .args(["server", "--listen", &addr.to_string()])
+                .args(["server", "--listen", &addr.to_string(), "--data-dir"])
+                .arg(data_dir)
+                .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(stderr)
                 .spawn()
                 .expect("spawn the sluice binary");
-            let mut server = Server { child, addr, log };
+            let mut server = Server {
+                child,
+                addr,
+                log,
+                data: None,
+            };
             match server.wait_ready(Duration::from_secs(20)) {
                 Ok(()) => return server,
                 Err(e) => last_error = format!("{e}\nserver log:\n{}", server.log_text()),
@@ -78,6 +96,12 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         Err("no answer from /healthcheck within the deadline".to_string())
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn pid(&self) -> u32 {

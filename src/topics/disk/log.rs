@@ -1,0 +1,786 @@
+//! One partition on disk: a directory of segment files, each a run of record batches named by
+//! its first offset (`00000000000000000000.log`), with a sparse offset index beside it
+//! (`.index`). Appends go to the last (active) segment; a segment that reaches
+//! `segment_bytes` is synced, its index written, and a new one started.
+//!
+//! Reads take the lock only to find where to read, then read the file without it: what lies
+//! below the end they saw never changes, so the log's bytes stay in the page cache, not the heap.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+
+use super::batch::{self, BatchHeader, Invalid};
+use crate::topics::{FetchLimits, Fetched, ProducerRecord};
+
+/// Bytes of log between two entries of the offset index.
+const INDEX_INTERVAL: u64 = 4096;
+/// How much a fetch reads at a time.
+const READ_CHUNK: usize = 1024 * 1024;
+const INDEX_MAGIC: &[u8; 4] = b"SLIX";
+
+/// Failures of one partition's files.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: the batch at byte {position} is corrupt: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        position: u64,
+        reason: String,
+    },
+    #[error("offset {0} is below the log's start")]
+    OutOfRange(u64),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One entry of the offset index: a batch starts at `position`, its first offset
+/// `base + relative`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IndexEntry {
+    relative: u32,
+    position: u32,
+}
+
+#[derive(Debug)]
+struct Segment {
+    base_offset: u64,
+    path: PathBuf,
+    file: Arc<File>,
+    /// Bytes written.
+    size: u64,
+    next_offset: u64,
+    max_timestamp: i64,
+    index: Vec<IndexEntry>,
+    /// Where the last index entry points.
+    indexed_at: Option<u64>,
+}
+
+impl Segment {
+    fn log_path(dir: &Path, base_offset: u64) -> PathBuf {
+        dir.join(format!("{base_offset:020}.log"))
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.path.with_extension("index")
+    }
+
+    fn create(dir: &Path, base_offset: u64) -> Result<Segment, LogError> {
+        let path = Segment::log_path(dir, base_offset);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        sync_dir(dir)?;
+        Ok(Segment {
+            base_offset,
+            path,
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            index: Vec::new(),
+            indexed_at: None,
+        })
+    }
+
+    /// Opens a segment: a sealed one trusts its index file when it matches the log, the active
+    /// one (or one without a good index) is read through, batch by batch, and cut at the first
+    /// torn or corrupt batch.
+    fn open(path: PathBuf, base_offset: u64, active: bool) -> Result<Segment, LogError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        let size = file.metadata().map_err(io_error(&path))?.len();
+        let mut segment = Segment {
+            base_offset,
+            path,
+            file: Arc::new(file),
+            size,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            index: Vec::new(),
+            indexed_at: None,
+        };
+        if !active && segment.load_index() {
+            return Ok(segment);
+        }
+        segment.recover()?;
+        if !active {
+            segment.write_index()?;
+        }
+        Ok(segment)
+    }
+
+    /// Reads every batch, checking each; cuts the file after the last good one.
+    fn recover(&mut self) -> Result<(), LogError> {
+        let file_size = self.size;
+        let (mut position, mut next, mut max_ts) = (0u64, self.base_offset, -1i64);
+        self.index.clear();
+        self.indexed_at = None;
+        let mut buffer = Vec::new();
+        let cut = loop {
+            if position == file_size {
+                break None;
+            }
+            let mut head = [0u8; batch::HEADER];
+            let available = (file_size - position).min(batch::HEADER as u64) as usize;
+            read_at(&self.file, &self.path, &mut head[..available], position)?;
+            let header = match batch::header(&head[..available]) {
+                Ok(h) => h,
+                Err(e) => break Some(e),
+            };
+            if position + header.size as u64 > file_size {
+                break Some(Invalid::Truncated);
+            }
+            buffer.resize(header.size, 0);
+            read_at(&self.file, &self.path, &mut buffer, position)?;
+            if let Err(e) = batch::check(&buffer) {
+                break Some(e);
+            }
+            self.note_batch(&header, position);
+            next = header.next_offset();
+            max_ts = max_ts.max(header.max_timestamp);
+            position += header.size as u64;
+        };
+        self.size = position;
+        self.next_offset = next;
+        self.max_timestamp = max_ts;
+        if let Some(reason) = cut {
+            let what = match reason {
+                Invalid::Truncated => "a write that did not finish".to_string(),
+                Invalid::Corrupt(r) => format!("corrupt ({r})"),
+            };
+            tracing::warn!(
+                "{}: the log ends in {what} at byte {position} of {file_size}; cutting it there \
+                 (the records after offset {next} were never acknowledged)",
+                self.path.display()
+            );
+            eprintln!(
+                "warning: {}: cut a torn tail at byte {position} of {file_size} ({what})",
+                self.path.display()
+            );
+            self.file.set_len(position).map_err(io_error(&self.path))?;
+            self.file.sync_all().map_err(io_error(&self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Indexes a batch written at `position` when the last entry is far enough behind.
+    fn note_batch(&mut self, header: &BatchHeader, position: u64) {
+        let due = self
+            .indexed_at
+            .is_none_or(|at| position >= at + INDEX_INTERVAL);
+        if due {
+            self.index.push(IndexEntry {
+                // A segment holds at most u32::MAX bytes, so fewer records than that.
+                relative: (header.base_offset - self.base_offset) as u32,
+                position: position as u32,
+            });
+            self.indexed_at = Some(position);
+        }
+        self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+    }
+
+    /// Where to start reading for `offset`: the last indexed batch at or before it.
+    fn position_for(&self, offset: u64) -> u64 {
+        let relative = offset.saturating_sub(self.base_offset);
+        let i = self
+            .index
+            .partition_point(|e| u64::from(e.relative) <= relative);
+        i.checked_sub(1)
+            .map_or(0, |i| u64::from(self.index[i].position))
+    }
+
+    fn write_index(&self) -> Result<(), LogError> {
+        let mut out = Vec::with_capacity(48 + self.index.len() * 8);
+        out.extend_from_slice(INDEX_MAGIC);
+        out.extend_from_slice(&self.base_offset.to_le_bytes());
+        out.extend_from_slice(&self.next_offset.to_le_bytes());
+        out.extend_from_slice(&self.max_timestamp.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&(self.index.len() as u64).to_le_bytes());
+        for e in &self.index {
+            out.extend_from_slice(&e.relative.to_le_bytes());
+            out.extend_from_slice(&e.position.to_le_bytes());
+        }
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        let path = self.index_path();
+        write_atomically(&path, &out)
+    }
+
+    /// Takes the index file when it is whole and describes the log as it is.
+    fn load_index(&mut self) -> bool {
+        let Ok(bytes) = fs::read(self.index_path()) else {
+            return false;
+        };
+        let parsed = (|| {
+            let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+            if crc32c::crc32c(body) != u32::from_le_bytes(crc.try_into().ok()?) {
+                return None;
+            }
+            let word =
+                |i: usize| -> Option<[u8; 8]> { body.get(4 + i * 8..12 + i * 8)?.try_into().ok() };
+            if body.get(..4)? != INDEX_MAGIC {
+                return None;
+            }
+            let base = u64::from_le_bytes(word(0)?);
+            let next = u64::from_le_bytes(word(1)?);
+            let max_ts = i64::from_le_bytes(word(2)?);
+            let size = u64::from_le_bytes(word(3)?);
+            let count = usize::try_from(u64::from_le_bytes(word(4)?)).ok()?;
+            let entries = body.get(44..)?;
+            if entries.len() != count.checked_mul(8)? {
+                return None;
+            }
+            let index = entries
+                .chunks_exact(8)
+                .map(|c| IndexEntry {
+                    relative: u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                    position: u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                })
+                .collect::<Vec<_>>();
+            Some((base, next, max_ts, size, index))
+        })();
+        match parsed {
+            Some((base, next, max_ts, size, index))
+                if base == self.base_offset && size == self.size =>
+            {
+                self.next_offset = next;
+                self.max_timestamp = max_ts;
+                self.indexed_at = index.last().map(|e| u64::from(e.position));
+                self.index = index;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn read_at(file: &File, path: &Path, buffer: &mut [u8], position: u64) -> Result<(), LogError> {
+    file.read_exact_at(buffer, position).map_err(io_error(path))
+}
+
+/// Makes a directory's entries (a new or renamed file) durable.
+pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// Writes a file whole or not at all: to a temporary name, synced, then renamed over.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
+    let temporary = path.with_extension("tmp");
+    let write = || -> io::Result<()> {
+        let file = File::create(&temporary)?;
+        file.write_all_at(bytes, 0)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    };
+    write().map_err(io_error(path))?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// A partition's segments and where it ends.
+#[derive(Debug)]
+struct State {
+    segments: Vec<Segment>,
+}
+
+impl State {
+    fn active(&self) -> &Segment {
+        // A log always has a segment: `open` creates one when there is none, and retention
+        // never removes the last.
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn next_offset(&self) -> u64 {
+        self.active().next_offset
+    }
+
+    fn start_offset(&self) -> u64 {
+        self.segments[0].base_offset
+    }
+}
+
+/// One partition's log.
+#[derive(Debug)]
+pub struct PartitionLog {
+    dir: PathBuf,
+    partition: u32,
+    segment_bytes: u64,
+    state: RwLock<State>,
+    /// Held while syncing, so concurrent producers share one sync (group commit).
+    sync: Mutex<()>,
+    /// Every offset below this is on disk.
+    synced: AtomicU64,
+}
+
+/// Where to read for a fetch, found under the lock.
+struct ReadPlan {
+    file: Arc<File>,
+    path: PathBuf,
+    position: u64,
+    end: u64,
+    high_watermark: u64,
+}
+
+impl PartitionLog {
+    /// Opens (or creates) the partition in `dir`, recovering its active segment.
+    pub fn open(
+        dir: PathBuf,
+        partition: u32,
+        segment_bytes: u64,
+    ) -> Result<PartitionLog, LogError> {
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let mut bases: Vec<u64> = fs::read_dir(&dir)
+            .map_err(io_error(&dir))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse::<u64>().ok()
+            })
+            .collect();
+        bases.sort_unstable();
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        for (i, &base) in bases.iter().enumerate() {
+            let active = i + 1 == bases.len();
+            segments.push(Segment::open(Segment::log_path(&dir, base), base, active)?);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(&dir, 0)?);
+        }
+        let state = State { segments };
+        let synced = AtomicU64::new(state.next_offset());
+        Ok(PartitionLog {
+            dir,
+            partition,
+            // An index position is 32 bits; one batch may overrun the size.
+            segment_bytes: segment_bytes
+                .clamp(4096, u64::from(u32::MAX) - batch::MAX_BATCH_BYTES as u64),
+            state: RwLock::new(state),
+            sync: Mutex::new(()),
+            synced,
+        })
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The first offset held and the next to be written.
+    pub fn offsets(&self) -> (u64, u64) {
+        let state = self.read_state();
+        (state.start_offset(), state.next_offset())
+    }
+
+    /// Appends records as batches of about [`batch::TARGET_BATCH_BYTES`]; returns the first
+    /// record's offset. Written, readable, not yet synced: see [`PartitionLog::sync_to`]. A
+    /// failed write is cut back off, so the log holds whole batches only.
+    pub fn append(&self, records: &[ProducerRecord]) -> Result<u64, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let first = state.next_offset();
+        let mut buffer = Vec::with_capacity(
+            records
+                .iter()
+                .map(batch::record_size)
+                .sum::<usize>()
+                .min(8 << 20)
+                + batch::HEADER,
+        );
+        let mut start = 0;
+        while start < records.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < records.len() && (end == start || bytes < batch::TARGET_BATCH_BYTES) {
+                bytes += batch::record_size(&records[end]);
+                end += 1;
+            }
+            let chunk = &records[start..end];
+            let needed = (batch::HEADER + bytes) as u64;
+            if state.active().size > 0 && state.active().size + needed > self.segment_bytes {
+                self.roll(&mut state)?;
+            }
+            let active = state.segments.last_mut().expect("a log has a segment");
+            buffer.clear();
+            batch::encode(&mut buffer, active.next_offset, chunk);
+            let position = active.size;
+            if let Err(e) = active.file.write_all_at(&buffer, position) {
+                // Cut whatever part was written, so the log ends in whole batches.
+                let _ = active.file.set_len(position);
+                return Err(io_error(&active.path)(e));
+            }
+            let header = batch::header(&buffer).map_err(|e| LogError::Corrupt {
+                path: active.path.clone(),
+                position,
+                reason: format!("{e:?}"),
+            })?;
+            active.size += buffer.len() as u64;
+            active.next_offset = header.next_offset();
+            active.note_batch(&header, position);
+            start = end;
+        }
+        Ok(first)
+    }
+
+    /// Seals the active segment (synced, index written) and starts the next.
+    fn roll(&self, state: &mut State) -> Result<(), LogError> {
+        let active = state.active();
+        active.file.sync_data().map_err(io_error(&active.path))?;
+        active.write_index()?;
+        let next = Segment::create(&self.dir, active.next_offset)?;
+        state.segments.push(next);
+        Ok(())
+    }
+
+    /// Makes every record below `offset` durable. Producers that wait together share one
+    /// sync: whoever syncs covers everything written so far.
+    pub fn sync_to(&self, offset: u64) -> Result<(), LogError> {
+        if self.synced.load(Ordering::Acquire) >= offset {
+            return Ok(());
+        }
+        let _syncing = self.sync.lock().unwrap_or_else(|e| e.into_inner());
+        if self.synced.load(Ordering::Acquire) >= offset {
+            return Ok(());
+        }
+        let (file, path, written) = {
+            let state = self.read_state();
+            let active = state.active();
+            (
+                Arc::clone(&active.file),
+                active.path.clone(),
+                active.next_offset,
+            )
+        };
+        file.sync_data().map_err(io_error(&path))?;
+        self.synced.fetch_max(written, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub fn sync(&self) -> Result<(), LogError> {
+        let next = self.read_state().next_offset();
+        self.sync_to(next)
+    }
+
+    /// Records from `offset` on, within `limits`.
+    pub fn fetch(&self, offset: u64, limits: FetchLimits) -> Result<Fetched, LogError> {
+        let Some(plan) = self.plan_read(offset)? else {
+            return Ok(Fetched {
+                records: Vec::new(),
+                high_watermark: self.read_state().next_offset(),
+            });
+        };
+        let mut records = Vec::new();
+        let (mut taken, mut bytes_taken) = (0usize, 0usize);
+        let mut position = plan.position;
+        let mut full = false;
+        while position < plan.end && !full {
+            let want = ((plan.end - position) as usize).min(READ_CHUNK);
+            let mut chunk = vec![0u8; want];
+            read_at(&plan.file, &plan.path, &mut chunk, position)?;
+            // A batch larger than the chunk is read whole.
+            let first = batch::header(&chunk).map_err(|e| corrupt(&plan.path, position, e))?;
+            if first.size > chunk.len() {
+                chunk.resize(first.size, 0);
+                read_at(&plan.file, &plan.path, &mut chunk, position)?;
+            }
+            let chunk = Bytes::from(chunk);
+            let mut at = 0usize;
+            while at < chunk.len() && !full {
+                let header = match batch::header(&chunk[at..]) {
+                    Ok(h) if at + h.size <= chunk.len() => h,
+                    Ok(_) | Err(Invalid::Truncated) => break,
+                    Err(e) => return Err(corrupt(&plan.path, position + at as u64, e)),
+                };
+                if header.next_offset() > offset {
+                    batch::check(&chunk[at..at + header.size])
+                        .map_err(|e| corrupt(&plan.path, position + at as u64, e))?;
+                    batch::decode(
+                        &chunk,
+                        at,
+                        &header,
+                        self.partition,
+                        offset,
+                        &mut records,
+                        |r| {
+                            let size = r.key.as_ref().map_or(0, |k| k.len())
+                                + r.value.as_ref().map_or(0, |v| v.len());
+                            // The first record is taken whatever its size.
+                            let fits = taken == 0
+                                || (taken < limits.max_records
+                                    && bytes_taken.saturating_add(size) <= limits.max_bytes);
+                            if fits {
+                                taken += 1;
+                                bytes_taken += size;
+                            } else {
+                                full = true;
+                            }
+                            fits
+                        },
+                    )
+                    .map_err(|e| corrupt(&plan.path, position + at as u64, e))?;
+                    full |= taken >= limits.max_records;
+                }
+                at += header.size;
+            }
+            position += at as u64;
+        }
+        Ok(Fetched {
+            records,
+            high_watermark: plan.high_watermark,
+        })
+    }
+
+    /// Finds the segment and position to read `offset` from, or `None` at the end.
+    fn plan_read(&self, offset: u64) -> Result<Option<ReadPlan>, LogError> {
+        let state = self.read_state();
+        if offset < state.start_offset() {
+            return Err(LogError::OutOfRange(offset));
+        }
+        let high_watermark = state.next_offset();
+        if offset >= high_watermark {
+            return Ok(None);
+        }
+        // The first segment that still has records at or after `offset`.
+        let i = state.segments.partition_point(|s| s.next_offset <= offset);
+        let Some(segment) = state.segments.get(i) else {
+            return Ok(None);
+        };
+        Ok(Some(ReadPlan {
+            file: Arc::clone(&segment.file),
+            path: segment.path.clone(),
+            position: segment.position_for(offset),
+            end: segment.size,
+            high_watermark,
+        }))
+    }
+
+    /// Deletes sealed segments that retention no longer keeps: those whose newest record is
+    /// older than `retention_ms` before `now`, and the oldest while the partition holds more
+    /// than `retention_bytes`. Returns how many were deleted.
+    pub fn apply_retention(
+        &self,
+        now: i64,
+        retention_ms: Option<u64>,
+        retention_bytes: Option<u64>,
+    ) -> Result<usize, LogError> {
+        let removed: Vec<Segment> = {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let mut total: u64 = state.segments.iter().map(|s| s.size).sum();
+            let mut count = 0;
+            while count + 1 < state.segments.len() {
+                let s = &state.segments[count];
+                let expired = retention_ms.is_some_and(|ms| {
+                    s.max_timestamp < now.saturating_sub(i64::try_from(ms).unwrap_or(i64::MAX))
+                });
+                let oversized = retention_bytes.is_some_and(|limit| total - s.size >= limit);
+                if !(expired || oversized) {
+                    break;
+                }
+                total -= s.size;
+                count += 1;
+            }
+            state.segments.drain(..count).collect()
+        };
+        for segment in &removed {
+            for path in [segment.path.clone(), segment.index_path()] {
+                if let Err(e) = fs::remove_file(&path)
+                    && e.kind() != io::ErrorKind::NotFound
+                {
+                    return Err(io_error(&path)(e));
+                }
+            }
+        }
+        Ok(removed.len())
+    }
+}
+
+fn corrupt(path: &Path, position: u64, e: Invalid) -> LogError {
+    LogError::Corrupt {
+        path: path.to_path_buf(),
+        position,
+        reason: match e {
+            Invalid::Truncated => "it ends early".to_string(),
+            Invalid::Corrupt(r) => r,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topics::Record;
+
+    fn records(from: usize, n: usize) -> Vec<ProducerRecord> {
+        (from..from + n)
+            .map(|i| ProducerRecord {
+                key: Some(format!("k{i}").into_bytes()),
+                value: Some(format!("value {i}").into_bytes()),
+                timestamp: i as i64,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn all(log: &PartitionLog) -> Vec<Record> {
+        let mut out = Vec::new();
+        let mut next = log.offsets().0;
+        loop {
+            let fetched = log.fetch(next, FetchLimits::records(1000)).unwrap();
+            if fetched.records.is_empty() {
+                return out;
+            }
+            next = fetched.next_offset(next);
+            out.extend(fetched.records);
+        }
+    }
+
+    #[test]
+    fn appended_records_come_back_across_segments_and_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0");
+        {
+            let log = PartitionLog::open(path.clone(), 0, 4096).unwrap();
+            // A record larger than a segment goes alone in its own.
+            let big: Vec<ProducerRecord> = (0..3)
+                .map(|i| ProducerRecord {
+                    value: Some(vec![b'x'; 5000]),
+                    timestamp: i,
+                    ..Default::default()
+                })
+                .collect();
+            for (i, record) in big.iter().enumerate() {
+                assert_eq!(log.append(std::slice::from_ref(record)).unwrap(), i as u64);
+            }
+            assert_eq!(log.append(&records(3, 2000)).unwrap(), 3);
+            log.sync().unwrap();
+            assert!(log.read_state().segments.len() >= 4);
+        }
+        let log = PartitionLog::open(path, 0, 4096).unwrap();
+        assert_eq!(log.offsets(), (0, 2003));
+        let read = all(&log);
+        assert_eq!(read.len(), 2003);
+        assert!(read.iter().enumerate().all(|(i, r)| r.offset == i as u64));
+        assert_eq!(read[1500].value.as_deref(), Some(&b"value 1500"[..]));
+        // A fetch from the middle of a batch starts at the offset asked for.
+        let fetched = log.fetch(1234, FetchLimits::records(3)).unwrap();
+        let offsets: Vec<u64> = fetched.records.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [1234, 1235, 1236]);
+        assert_eq!(fetched.high_watermark, 2003);
+    }
+
+    #[test]
+    fn a_byte_budget_stops_a_fetch_but_never_before_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(dir.path().join("0"), 0, 1 << 30).unwrap();
+        log.append(&records(0, 100)).unwrap();
+        let one = log
+            .fetch(
+                0,
+                FetchLimits {
+                    max_records: 100,
+                    max_bytes: 1,
+                },
+            )
+            .unwrap();
+        assert_eq!(one.records.len(), 1);
+        let some = log
+            .fetch(
+                10,
+                FetchLimits {
+                    max_records: 100,
+                    max_bytes: 40,
+                },
+            )
+            .unwrap();
+        assert_eq!(some.records.len(), 3, "11 bytes each");
+        assert_eq!(some.records[0].offset, 10);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_at_start_up_and_the_log_goes_on_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0");
+        {
+            let log = PartitionLog::open(path.clone(), 0, 1 << 30).unwrap();
+            log.append(&records(0, 10)).unwrap();
+            log.append(&records(10, 10)).unwrap();
+            log.sync().unwrap();
+        }
+        let file = Segment::log_path(&path, 0);
+        let size = fs::metadata(&file).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(size - 5)
+            .unwrap();
+        let log = PartitionLog::open(path.clone(), 0, 1 << 30).unwrap();
+        assert_eq!(log.offsets(), (0, 10), "the second batch was torn");
+        assert_eq!(log.append(&records(10, 1)).unwrap(), 10);
+        // A flipped byte in the last batch is cut the same way.
+        drop(log);
+        let size = fs::metadata(&file).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&file).unwrap();
+        f.write_all_at(b"!", size - 2).unwrap();
+        let log = PartitionLog::open(path, 0, 1 << 30).unwrap();
+        assert_eq!(log.offsets(), (0, 10));
+        assert_eq!(all(&log).len(), 10);
+    }
+
+    #[test]
+    fn retention_deletes_old_sealed_segments_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(dir.path().join("0"), 0, 4096).unwrap();
+        let big = |ts: i64| ProducerRecord {
+            value: Some(vec![0; 3000]),
+            timestamp: ts,
+            ..Default::default()
+        };
+        for ts in [1, 2, 3, 1000] {
+            log.append(&[big(ts)]).unwrap();
+        }
+        let segments = log.read_state().segments.len();
+        assert!(segments >= 2, "{segments}");
+        assert_eq!(
+            log.apply_retention(1000, Some(500), None).unwrap(),
+            segments - 1
+        );
+        let (start, end) = log.offsets();
+        assert_eq!(end, 4);
+        assert!(start > 0);
+        assert!(matches!(
+            log.fetch(0, FetchLimits::records(1)),
+            Err(LogError::OutOfRange(0))
+        ));
+        assert_eq!(
+            log.fetch(start, FetchLimits::records(10))
+                .unwrap()
+                .records
+                .len() as u64,
+            end - start
+        );
+    }
+}

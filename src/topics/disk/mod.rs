@@ -1,0 +1,639 @@
+//! The embedded topic store on disk: Sluice's own durable log.
+//!
+//! ```text
+//! <data dir>/topics/<topic>/topic.json            the config, written whole (temp + rename)
+//! <data dir>/topics/<topic>/<partition>/<base offset>.log     record batches (see `batch`)
+//! <data dir>/topics/<topic>/<partition>/<base offset>.index   sparse offset index
+//! ```
+//!
+//! A produce is acknowledged once its batches are written and synced (`fsync`); concurrent
+//! producers of a partition share one sync (group commit). Consumer groups' offsets are records
+//! of the internal topic `__consumer_offsets`, keyed by group, topic and partition, as Kafka
+//! keeps them; the latest of each key is the committed offset.
+
+mod batch;
+mod log;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex, RwLock};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+pub use self::log::LogError;
+use self::log::{PartitionLog, write_atomically};
+use super::{
+    CleanupPolicy, FetchLimits, Fetched, Position, ProducerRecord, Result, Routed, TopicConfig,
+    TopicDescription, TopicError, TopicStore,
+};
+
+/// The internal topic that holds consumer groups' committed offsets.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// When a produce is made durable (Kafka's `log.flush.interval.messages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// Synced before it is acknowledged: nothing acknowledged is lost to a crash.
+    EveryProduce,
+    /// Left to the operating system (and to [`TopicStore::flush`]): faster, and a crash of the
+    /// machine (not of the process) may lose what was acknowledged since the last sync.
+    Os,
+}
+
+/// How the log is laid out and synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskOptions {
+    /// A partition's segment files are rolled at about this size (`log.segment.bytes`).
+    pub segment_bytes: u64,
+    pub flush: FlushPolicy,
+}
+
+impl Default for DiskOptions {
+    fn default() -> Self {
+        DiskOptions {
+            segment_bytes: 128 * 1024 * 1024,
+            flush: FlushPolicy::EveryProduce,
+        }
+    }
+}
+
+/// Characters kept as they are in a topic's directory name; every other is percent-encoded.
+const NAME_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'-').remove(b'.');
+
+/// The directory name of a topic: its name percent-encoded, with a leading dot escaped so no
+/// name is `.`, `..` or hidden.
+fn directory_name(topic: &str) -> String {
+    let encoded = utf8_percent_encode(topic, NAME_ESCAPES).to_string();
+    match encoded.strip_prefix('.') {
+        Some(rest) => format!("%2E{rest}"),
+        None => encoded,
+    }
+}
+
+/// A topic's config as `topic.json` holds it.
+#[derive(Debug, Serialize, Deserialize)]
+struct TopicFile {
+    name: String,
+    partitions: u32,
+    replicas: i16,
+    #[serde(rename = "cleanup.policy")]
+    cleanup_policy: String,
+    #[serde(rename = "retention.ms")]
+    retention_ms: Option<u64>,
+    #[serde(rename = "retention.bytes")]
+    retention_bytes: Option<u64>,
+}
+
+impl TopicFile {
+    fn of(name: &str, config: &TopicConfig) -> TopicFile {
+        TopicFile {
+            name: name.to_string(),
+            partitions: config.partitions,
+            replicas: config.replicas,
+            cleanup_policy: config.cleanup_policy.as_config().to_string(),
+            retention_ms: config.retention_ms,
+            retention_bytes: config.retention_bytes,
+        }
+    }
+
+    fn config(&self) -> TopicConfig {
+        TopicConfig {
+            partitions: self.partitions,
+            replicas: self.replicas,
+            cleanup_policy: match self.cleanup_policy.as_str() {
+                "compact" => CleanupPolicy::Compact,
+                "compact,delete" | "delete,compact" => CleanupPolicy::CompactDelete,
+                _ => CleanupPolicy::Delete,
+            },
+            retention_ms: self.retention_ms,
+            retention_bytes: self.retention_bytes,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Topic {
+    config: TopicConfig,
+    dir: PathBuf,
+    partitions: Vec<PartitionLog>,
+    next_unkeyed: AtomicU32,
+}
+
+/// Offsets by (group, topic), per partition.
+type GroupOffsets = BTreeMap<(String, String), BTreeMap<u32, u64>>;
+
+/// The key of a committed offset in [`OFFSETS_TOPIC`].
+#[derive(Debug, Serialize, Deserialize)]
+struct OffsetKey {
+    group: String,
+    topic: String,
+    partition: u32,
+}
+
+/// Topics in segment files under a data directory.
+#[derive(Debug)]
+pub struct DiskTopicStore {
+    root: PathBuf,
+    options: DiskOptions,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    groups: Mutex<GroupOffsets>,
+}
+
+impl From<LogError> for TopicError {
+    fn from(e: LogError) -> Self {
+        TopicError::Storage(e.to_string())
+    }
+}
+
+impl DiskTopicStore {
+    /// Opens the log under `data_dir` (created if absent), recovering every partition: a torn
+    /// tail left by a crash is cut off with a warning.
+    pub fn open(data_dir: &Path, options: DiskOptions) -> Result<DiskTopicStore> {
+        let root = data_dir.join("topics");
+        let storage = |e: std::io::Error| TopicError::Storage(format!("{}: {e}", root.display()));
+        fs::create_dir_all(&root).map_err(storage)?;
+        let mut topics = BTreeMap::new();
+        for entry in fs::read_dir(&root).map_err(storage)? {
+            let dir = entry.map_err(storage)?.path();
+            let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.ends_with(".deleted") {
+                // A delete that a crash interrupted: finish it.
+                fs::remove_dir_all(&dir).map_err(storage)?;
+                continue;
+            }
+            let meta = dir.join("topic.json");
+            let text = match fs::read(&meta) {
+                Ok(text) => text,
+                // A topic whose creation a crash interrupted before its config was written.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fs::remove_dir_all(&dir).map_err(storage)?;
+                    continue;
+                }
+                Err(e) => return Err(storage(e)),
+            };
+            let file: TopicFile = serde_json::from_slice(&text)
+                .map_err(|e| TopicError::Storage(format!("{}: {e}", meta.display())))?;
+            let expected = percent_decode_str(name).decode_utf8_lossy();
+            if expected != file.name {
+                tracing::warn!("{}: holds topic '{}'", dir.display(), file.name);
+            }
+            let topic = open_topic(&dir, file.config(), options)?;
+            topics.insert(file.name, Arc::new(topic));
+        }
+        let store = DiskTopicStore {
+            root,
+            options,
+            topics: RwLock::new(topics),
+            groups: Mutex::new(BTreeMap::new()),
+        };
+        store.load_offsets()?;
+        Ok(store)
+    }
+
+    fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))
+    }
+
+    fn partition<'t>(topic: &'t Topic, name: &str, partition: u32) -> Result<&'t PartitionLog> {
+        topic
+            .partitions
+            .get(partition as usize)
+            .ok_or_else(|| TopicError::UnknownPartition {
+                topic: name.to_string(),
+                partition,
+            })
+    }
+
+    /// Reads the committed offsets back from their topic.
+    fn load_offsets(&self) -> Result<()> {
+        let Ok(topic) = self.topic(OFFSETS_TOPIC) else {
+            return Ok(());
+        };
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        for (partition, log) in topic.partitions.iter().enumerate() {
+            let mut next = log.offsets().0;
+            loop {
+                let fetched = log.fetch(next, FetchLimits::records(4096))?;
+                if fetched.records.is_empty() {
+                    break;
+                }
+                next = fetched.next_offset(next);
+                for record in fetched.records {
+                    let key: Option<OffsetKey> = record
+                        .key
+                        .as_ref()
+                        .and_then(|k| serde_json::from_slice(k).ok());
+                    let Some(key) = key else {
+                        tracing::warn!(
+                            "{OFFSETS_TOPIC}-{partition} offset {}: not a committed offset",
+                            record.offset
+                        );
+                        continue;
+                    };
+                    let entry = groups.entry((key.group, key.topic)).or_default();
+                    match record
+                        .value
+                        .as_ref()
+                        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+                    {
+                        Some(offset) => {
+                            entry.insert(key.partition, offset);
+                        }
+                        None => {
+                            entry.remove(&key.partition);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies every topic's retention now: sealed segments past `retention.ms` or beyond
+    /// `retention.bytes` are deleted. Returns how many segments went.
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
+        let topics: Vec<Arc<Topic>> = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut deleted = 0;
+        for topic in topics {
+            if topic.config.cleanup_policy == CleanupPolicy::Compact {
+                continue;
+            }
+            for log in &topic.partitions {
+                deleted += log.apply_retention(
+                    now_ms,
+                    topic.config.retention_ms,
+                    topic.config.retention_bytes,
+                )?;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+fn open_topic(dir: &Path, config: TopicConfig, options: DiskOptions) -> Result<Topic> {
+    let partitions = (0..config.partitions.max(1))
+        .map(|p| PartitionLog::open(dir.join(p.to_string()), p, options.segment_bytes))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Topic {
+        config,
+        dir: dir.to_path_buf(),
+        partitions,
+        next_unkeyed: AtomicU32::new(0),
+    })
+}
+
+fn describe(name: &str, topic: &Topic) -> TopicDescription {
+    let (start_offsets, end_offsets) = topic.partitions.iter().map(PartitionLog::offsets).unzip();
+    TopicDescription {
+        name: name.to_string(),
+        config: topic.config.clone(),
+        start_offsets,
+        end_offsets,
+    }
+}
+
+impl TopicStore for DiskTopicStore {
+    fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = topics.get(name) {
+            if existing.config.partitions != config.partitions {
+                return Err(TopicError::PartitionMismatch {
+                    topic: name.to_string(),
+                    expected: config.partitions,
+                    actual: existing.config.partitions,
+                });
+            }
+            return Ok(());
+        }
+        let dir = self.root.join(directory_name(name));
+        let storage = |e: std::io::Error| TopicError::Storage(format!("{}: {e}", dir.display()));
+        fs::create_dir_all(&dir).map_err(storage)?;
+        let topic = open_topic(&dir, config.clone(), self.options)?;
+        let file = serde_json::to_vec_pretty(&TopicFile::of(name, &config))
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        // The config is written last: a topic without one is a creation that did not finish.
+        write_atomically(&dir.join("topic.json"), &file)?;
+        topics.insert(name.to_string(), Arc::new(topic));
+        Ok(())
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<()> {
+        let removed = self
+            .topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+            .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
+        let storage =
+            |e: std::io::Error| TopicError::Storage(format!("{}: {e}", removed.dir.display()));
+        // Renamed first, so a crash mid-delete leaves a directory the next start removes.
+        let doomed = removed.dir.with_extension("deleted");
+        fs::rename(&removed.dir, &doomed).map_err(storage)?;
+        fs::remove_dir_all(&doomed).map_err(storage)?;
+        let stale: Vec<(String, String)> = self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .filter(|(_, topic)| topic == name)
+            .cloned()
+            .collect();
+        for (group, topic) in stale {
+            let partitions: Vec<u32> = self
+                .committed_offsets(&group, &topic)?
+                .into_keys()
+                .collect();
+            self.forget_offsets(&group, &topic, &partitions)?;
+        }
+        Ok(())
+    }
+
+    fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        Ok(describe(name, &*self.topic(name)?))
+    }
+
+    fn list_topics(&self) -> Result<Vec<TopicDescription>> {
+        let topics: Vec<(String, Arc<Topic>)> = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, t)| (n.clone(), Arc::clone(t)))
+            .collect();
+        Ok(topics.iter().map(|(n, t)| describe(n, t)).collect())
+    }
+
+    fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
+        let positions = self.produce_unflushed(topic, records)?;
+        if self.options.flush == FlushPolicy::EveryProduce {
+            let t = self.topic(topic)?;
+            let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
+            for &(partition, offset) in &positions {
+                let end = ends.entry(partition).or_default();
+                *end = (*end).max(offset + 1);
+            }
+            for (partition, end) in ends {
+                Self::partition(&t, topic, partition)?.sync_to(end)?;
+            }
+        }
+        Ok(positions)
+    }
+
+    fn produce_unflushed(
+        &self,
+        topic: &str,
+        records: Vec<ProducerRecord>,
+    ) -> Result<Vec<Position>> {
+        let t = self.topic(topic)?;
+        if let Some(r) = records
+            .iter()
+            .find(|r| batch::record_size(r) > batch::MAX_RECORD_BYTES)
+        {
+            return Err(TopicError::RecordTooLarge {
+                size: batch::record_size(r),
+                max: batch::MAX_RECORD_BYTES,
+            });
+        }
+        let count = t.partitions.len() as u32;
+        let mut routed = Routed::new(topic, records, count, &t.next_unkeyed)?;
+        let assigned = routed.take_assigned();
+        let mut firsts = Vec::with_capacity(routed.buckets.len());
+        for (bucket, log) in routed.buckets.iter().zip(&t.partitions) {
+            firsts.push(if bucket.is_empty() {
+                0
+            } else {
+                log.append(bucket)?
+            });
+        }
+        Ok(Routed::positions(assigned, &firsts))
+    }
+
+    fn flush(&self) -> Result<()> {
+        let topics: Vec<Arc<Topic>> = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for topic in topics {
+            for log in &topic.partitions {
+                log.sync()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        limits: FetchLimits,
+    ) -> Result<Fetched> {
+        let t = self.topic(topic)?;
+        Self::partition(&t, topic, partition)?
+            .fetch(offset, limits)
+            .map_err(|e| match e {
+                LogError::OutOfRange(offset) => TopicError::OffsetOutOfRange {
+                    topic: topic.to_string(),
+                    partition,
+                    offset,
+                },
+                other => other.into(),
+            })
+    }
+
+    fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
+        let partitions = self.topic(topic)?.partitions.len() as u32;
+        if let Some(&(partition, _)) = offsets.iter().find(|(p, _)| *p >= partitions) {
+            return Err(TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            });
+        }
+        let records = offsets
+            .iter()
+            .map(|&(partition, offset)| offset_record(group, topic, partition, Some(offset)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_offsets(records)?;
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((group.to_string(), topic.to_string()))
+            .or_default()
+            .extend(offsets.iter().copied());
+        Ok(())
+    }
+
+    fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
+        Ok(self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(group.to_string(), topic.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl DiskTopicStore {
+    /// Writes committed offsets (or their removal) durably to [`OFFSETS_TOPIC`].
+    fn write_offsets(&self, records: Vec<ProducerRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.topic(OFFSETS_TOPIC).is_err() {
+            let config = TopicConfig {
+                partitions: 1,
+                cleanup_policy: CleanupPolicy::Compact,
+                retention_ms: None,
+                ..TopicConfig::default()
+            };
+            self.create_topic(OFFSETS_TOPIC, config)?;
+        }
+        let t = self.topic(OFFSETS_TOPIC)?;
+        let log = Self::partition(&t, OFFSETS_TOPIC, 0)?;
+        let first = log.append(&records)?;
+        log.sync_to(first + records.len() as u64)?;
+        Ok(())
+    }
+
+    /// Drops a group's committed offsets for some partitions of a topic.
+    fn forget_offsets(&self, group: &str, topic: &str, partitions: &[u32]) -> Result<()> {
+        let records = partitions
+            .iter()
+            .map(|&p| offset_record(group, topic, p, None))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_offsets(records)?;
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(group.to_string(), topic.to_string()));
+        Ok(())
+    }
+}
+
+/// A committed offset as a record of [`OFFSETS_TOPIC`]; `None` is a tombstone.
+fn offset_record(
+    group: &str,
+    topic: &str,
+    partition: u32,
+    offset: Option<u64>,
+) -> Result<ProducerRecord> {
+    let key = serde_json::to_vec(&OffsetKey {
+        group: group.to_string(),
+        topic: topic.to_string(),
+        partition,
+    })
+    .map_err(|e| TopicError::Storage(e.to_string()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Ok(ProducerRecord {
+        key: Some(key),
+        value: offset.map(|o| o.to_string().into_bytes()),
+        timestamp: now,
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topics::fetch_to_end;
+
+    fn keyed(key: &str, value: &str) -> ProducerRecord {
+        ProducerRecord {
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(value.as_bytes().to_vec()),
+            timestamp: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn topics_records_and_offsets_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let positions = {
+            let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+            store
+                .create_topic("odd/name", TopicConfig::with_partitions(3))
+                .unwrap();
+            let positions = store
+                .produce(
+                    "odd/name",
+                    (0..30).map(|i| keyed(&format!("k{i}"), "v")).collect(),
+                )
+                .unwrap();
+            store
+                .commit_offsets("g", "odd/name", &[(0, 2), (1, 1)])
+                .unwrap();
+            store.commit_offsets("g", "odd/name", &[(0, 3)]).unwrap();
+            positions
+        };
+        let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+        let described = store.describe_topic("odd/name").unwrap();
+        assert_eq!(described.config.partitions, 3);
+        assert_eq!(described.end_offsets.iter().sum::<u64>(), 30);
+        for (i, (partition, offset)) in positions.iter().enumerate() {
+            let records = fetch_to_end(&store, "odd/name", *partition, *offset).unwrap();
+            assert_eq!(records[0].key.as_deref(), Some(format!("k{i}").as_bytes()));
+        }
+        assert_eq!(
+            store.committed_offsets("g", "odd/name").unwrap(),
+            BTreeMap::from([(0, 3), (1, 1)])
+        );
+        // The same partitions again is a no-op; others are refused.
+        store
+            .create_topic("odd/name", TopicConfig::with_partitions(3))
+            .unwrap();
+        assert!(matches!(
+            store.create_topic("odd/name", TopicConfig::with_partitions(2)),
+            Err(TopicError::PartitionMismatch { .. })
+        ));
+        store.delete_topic("odd/name").unwrap();
+        drop(store);
+        let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+        assert!(store.describe_topic("odd/name").is_err());
+        assert!(store.committed_offsets("g", "odd/name").unwrap().is_empty());
+    }
+
+    #[test]
+    fn directory_names_are_safe_and_distinct() {
+        assert_eq!(directory_name("orders_v1.json-x"), "orders_v1.json-x");
+        assert_eq!(directory_name("a/b"), "a%2Fb");
+        assert_eq!(directory_name(".."), "%2E.");
+        assert_ne!(directory_name("a b"), directory_name("a_b"));
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+        store.create_topic("t", TopicConfig::default()).unwrap();
+        let huge = ProducerRecord {
+            value: Some(vec![0; batch::MAX_RECORD_BYTES + 1]),
+            ..Default::default()
+        };
+        let result = store.produce("t", vec![keyed("a", "b"), huge]);
+        assert!(matches!(result, Err(TopicError::RecordTooLarge { .. })));
+        assert_eq!(store.describe_topic("t").unwrap().end_offsets, [0]);
+    }
+}
