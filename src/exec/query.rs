@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use super::sink::Sink;
-use super::tasks::{Task, TaskOutput, Topology};
+use super::tasks::{StartAt, Task, TaskOutput, Topology};
 use super::{
     DEFAULT_COMMIT_INTERVAL, DecodeOptions, ExecError, Input, OffsetReset, Output,
     ProcessingLogEntry, QueryStats, Stage,
@@ -28,6 +28,12 @@ pub struct PersistentQuery {
     sink: Option<Arc<Sink>>,
     tasks: Vec<Mutex<Task>>,
     state: Mutex<QueryState>,
+}
+
+/// The consumer group that keeps where a stateful query first started reading, per
+/// partition: a restart rebuilds the query's state by reading from there.
+fn origin_group(group: &str) -> String {
+    format!("{group}-origin")
 }
 
 /// Locks a task. A task whose thread panicked is never stepped again (its query is in ERROR),
@@ -119,34 +125,76 @@ impl PersistentQuery {
     /// Assigns every task its partitions: each starts at its group's committed offset where it
     /// has one, else at the start or the end of the partition, as `reset` says.
     pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
+        let stateful = self.tasks.first().is_some_and(|t| lock(t).is_stateful());
         let mut partitions = Vec::with_capacity(self.topology.inputs.len());
-        let mut starts: Vec<BTreeMap<u32, u64>> = Vec::with_capacity(partitions.capacity());
+        let mut starts: Vec<BTreeMap<u32, StartAt>> = Vec::with_capacity(partitions.capacity());
         for input in &self.topology.inputs {
             let topic = store.describe_topic(&input.source.topic)?;
-            let mut start: BTreeMap<u32, u64> = match reset {
-                OffsetReset::Earliest => (0..).zip(topic.start_offsets).collect(),
-                OffsetReset::Latest => (0..).zip(topic.end_offsets).collect(),
+            let initial: BTreeMap<u32, u64> = match reset {
+                OffsetReset::Earliest => (0..).zip(topic.start_offsets.iter().copied()).collect(),
+                OffsetReset::Latest => (0..).zip(topic.end_offsets.iter().copied()).collect(),
             };
+            let mut start: BTreeMap<u32, StartAt> = initial
+                .iter()
+                .map(|(&p, &offset)| {
+                    let at = StartAt {
+                        offset,
+                        restore_until: offset,
+                    };
+                    (p, at)
+                })
+                .collect();
             if let Some(group) = &self.topology.group {
                 let committed = store.committed_offsets(group, &topic.name)?;
                 // Where a new query starts is committed at once, so that a restart before its
-                // first commit resumes there rather than at the then latest offset.
-                let fresh: Vec<(u32, u64)> = start
+                // first commit resumes there rather than at the then latest offset; a stateful
+                // query also keeps it as its origin, where a restart rebuilds its state from.
+                let fresh: Vec<(u32, u64)> = initial
                     .iter()
                     .filter(|(p, _)| !committed.contains_key(p))
                     .map(|(&p, &o)| (p, o))
                     .collect();
                 if !fresh.is_empty() {
                     store.commit_offsets(group, &topic.name, &fresh)?;
+                    if stateful {
+                        store.commit_offsets(&origin_group(group), &topic.name, &fresh)?;
+                    }
                 }
-                start.extend(committed);
+                let origins = if stateful {
+                    store.committed_offsets(&origin_group(group), &topic.name)?
+                } else {
+                    BTreeMap::new()
+                };
+                for (partition, offset) in committed {
+                    // A stateful query's state is not kept across restarts yet: it is rebuilt
+                    // by reading again, from the origin, what it had read, writing nothing.
+                    let from = match origins.get(&partition) {
+                        Some(&origin) if stateful => origin.min(offset),
+                        _ => offset,
+                    };
+                    let earliest = topic
+                        .start_offsets
+                        .get(partition as usize)
+                        .copied()
+                        .unwrap_or(0);
+                    start.insert(
+                        partition,
+                        StartAt {
+                            offset: from.max(earliest).min(offset),
+                            restore_until: offset,
+                        },
+                    );
+                }
             }
             partitions.push(topic.config.partitions);
             starts.push(start);
         }
         for task in &self.tasks {
             lock(task).assign(&partitions, |input, partition| {
-                starts[input].get(&partition).copied().unwrap_or(0)
+                starts[input].get(&partition).copied().unwrap_or(StartAt {
+                    offset: 0,
+                    restore_until: 0,
+                })
             });
         }
         Ok(())

@@ -53,6 +53,22 @@ struct Assigned {
     input: usize,
     partition: u32,
     offset: u64,
+    /// Below this offset the task is rebuilding its state: it processes the records again
+    /// but writes nothing, because it wrote their results before it restarted.
+    restore_until: u64,
+}
+
+impl Assigned {
+    fn restoring(&self, offset: u64) -> bool {
+        offset < self.restore_until
+    }
+}
+
+/// Where a task starts reading a partition, and up to where it only rebuilds its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartAt {
+    pub offset: u64,
+    pub restore_until: u64,
 }
 
 /// One share of a query's work.
@@ -89,9 +105,9 @@ impl Task {
         }
     }
 
-    /// Assigns the task its partitions, each starting at the offset `start` gives for
+    /// Assigns the task its partitions, each starting where `start` says for
     /// (input, partition); `partitions` holds each input's partition count.
-    pub fn assign(&mut self, partitions: &[u32], start: impl Fn(usize, u32) -> u64) {
+    pub fn assign(&mut self, partitions: &[u32], start: impl Fn(usize, u32) -> StartAt) {
         self.lanes = partitions
             .iter()
             .enumerate()
@@ -102,10 +118,14 @@ impl Task {
                 };
                 mine.into_iter().map(move |partition| (input, partition))
             })
-            .map(|(input, partition)| Assigned {
-                input,
-                partition,
-                offset: start(input, partition),
+            .map(|(input, partition)| {
+                let at = start(input, partition);
+                Assigned {
+                    input,
+                    partition,
+                    offset: at.offset,
+                    restore_until: at.restore_until,
+                }
             })
             .collect();
     }
@@ -113,6 +133,11 @@ impl Task {
     /// The next offset of each assigned partition, as (input, partition, offset).
     pub fn positions(&self) -> impl Iterator<Item = (usize, u32, u64)> + '_ {
         self.lanes.iter().map(|l| (l.input, l.partition, l.offset))
+    }
+
+    /// Whether the task keeps state (an aggregation or a join) that its outputs depend on.
+    pub fn is_stateful(&self) -> bool {
+        !matches!(self.stage, Stage::Stateless(_))
     }
 
     /// Whether a push query's task is over: its limit was reached or its client went away.
@@ -146,13 +171,25 @@ impl Task {
         let read = if let [lane] = &self.lanes[..] {
             let lane = *lane;
             let topic = &topology.inputs[lane.input].source.topic;
-            let limits = FetchLimits::records(BATCH_SIZE);
+            let restoring = lane.restoring(lane.offset);
+            let batch = if restoring {
+                // A fetch stops where restoring does, so a run is all one or the other.
+                let left = lane.restore_until - lane.offset;
+                usize::try_from(left).map_or(BATCH_SIZE, |left| left.min(BATCH_SIZE))
+            } else {
+                BATCH_SIZE
+            };
             let records = store
-                .fetch(topic, lane.partition, lane.offset, limits)?
+                .fetch(
+                    topic,
+                    lane.partition,
+                    lane.offset,
+                    FetchLimits::records(batch),
+                )?
                 .records;
             if !records.is_empty() {
                 self.stats.records_in += records.len() as u64;
-                self.process_run(topology, lane.input, &records, store, log)?;
+                self.process_run(topology, lane.input, &records, restoring, store, log)?;
                 self.lanes[0].offset = records.last().map_or(lane.offset, |r| r.offset + 1);
             }
             records.len()
@@ -189,21 +226,23 @@ impl Task {
         let merged = merge_by_timestamp(lanes);
         let read = merged.len();
         self.stats.records_in += read as u64;
-        // Runs of consecutive records from the same input go through the stage together.
+        // Runs of consecutive records from the same input (all restoring, or none) go through
+        // the stage together.
         let mut run: Vec<Record> = Vec::with_capacity(read);
         let mut done: Vec<(usize, u64)> = Vec::with_capacity(read);
         let mut records = merged.into_iter().peekable();
         while let Some((lane, record)) = records.next() {
             let input = self.lanes[lane].input;
+            let restoring = self.lanes[lane].restoring(record.offset);
             done.push((lane, record.offset + 1));
             run.push(record);
-            if records
-                .peek()
-                .is_some_and(|(next, _)| self.lanes[*next].input == input)
-            {
+            if records.peek().is_some_and(|(next, r)| {
+                self.lanes[*next].input == input
+                    && self.lanes[*next].restoring(r.offset) == restoring
+            }) {
                 continue;
             }
-            self.process_run(topology, input, &run, store, log)?;
+            self.process_run(topology, input, &run, restoring, store, log)?;
             run.clear();
             for (lane, next) in done.drain(..) {
                 self.lanes[lane].offset = next;
@@ -212,20 +251,30 @@ impl Task {
         Ok(read)
     }
 
+    /// Runs records through the stage and hands the results on, unless `restoring`: then the
+    /// results were written before a restart, and only the state they leave counts (their
+    /// errors were logged then too).
     fn process_run(
         &mut self,
         topology: &Topology,
         input: usize,
         records: &[Record],
+        restoring: bool,
         store: &dyn TopicStore,
         log: &mut Vec<ProcessingLogEntry>,
     ) -> Result<(), ExecError> {
         let source = &topology.inputs[input];
+        let mut unlogged = Vec::new();
+        let mut restored_stats = QueryStats::default();
         let mut reporter = Reporter {
             query_id: &topology.query_id,
             topic: &source.source.topic,
-            log,
-            stats: &mut self.stats,
+            log: if restoring { &mut unlogged } else { log },
+            stats: if restoring {
+                &mut restored_stats
+            } else {
+                &mut self.stats
+            },
         };
         let rows = run_stage(
             &mut self.stage,
@@ -235,7 +284,7 @@ impl Task {
             &topology.options,
             &mut reporter,
         )?;
-        if rows.is_empty() {
+        if rows.is_empty() || restoring {
             return Ok(());
         }
         match &mut self.output {
@@ -321,7 +370,7 @@ impl Task {
                 by_topic
                     .entry(&topology.inputs[lane.input].source.topic)
                     .or_default()
-                    .push((lane.partition, lane.offset));
+                    .push((lane.partition, lane.offset.max(lane.restore_until)));
             }
             for (topic, offsets) in by_topic {
                 store.commit_offsets(group, topic, &offsets)?;
