@@ -93,6 +93,10 @@ struct BenchArgs {
     /// as many partitions, and a query that can run one task per partition does.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Where the topics are: in memory, or in the log on disk (a temporary data directory,
+    /// every produce synced as the server syncs it).
+    #[arg(long, default_value = "memory", value_parser = ["memory", "disk"])]
+    store: String,
     /// Measure pull queries instead: key lookups and a scan of a table of `--pull-keys` keys
     /// whose topic holds `--pull-updates` updates.
     #[arg(long)]
@@ -324,6 +328,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
             latency_rate,
             keys,
             threads,
+            disk: args.store == "disk",
             ..RunConfig::new(*workload, *events, *caching)
         };
         return match sluice::bench::run_single(&config) {
@@ -359,6 +364,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
         keys,
         threads,
         repeat,
+        disk: args.store == "disk",
     };
     match sluice::bench::run_suite(&config) {
         Ok(reports) => {

@@ -30,7 +30,9 @@ use super::workload::{OUTPUT_TOPIC, Workload};
 use super::{BenchError, CACHE_ON_BYTES, CACHE_PROPERTY};
 use crate::engine::Engine;
 use crate::exec::QueryStats;
-use crate::topics::{FetchLimits, MemoryTopicStore, ProducerRecord, TopicStore};
+use crate::topics::{
+    DiskOptions, DiskTopicStore, FetchLimits, MemoryTopicStore, ProducerRecord, TopicStore,
+};
 
 /// Bids generated and appended at a time before a throughput run.
 const LOAD_SLICE: u64 = 65_536;
@@ -57,6 +59,8 @@ pub struct RunConfig {
     pub keys: i64,
     /// Stream threads (`ksql.streams.num.stream.threads`); the topics get as many partitions.
     pub threads: usize,
+    /// Run on the log on disk (in a temporary data directory) instead of in memory.
+    pub disk: bool,
 }
 
 /// The latency probe offers at most this many events (two seconds at 100,000 events/s), so
@@ -74,6 +78,7 @@ impl RunConfig {
             latency_events: events.min(MAX_LATENCY_EVENTS),
             keys: generator::AUCTIONS,
             threads: 1,
+            disk: false,
         }
     }
 }
@@ -113,6 +118,9 @@ pub struct RunReport {
     /// Stream threads, and partitions of the input topics.
     #[serde(default = "one")]
     pub threads: usize,
+    /// Whether the topics were on disk (`--store disk`).
+    #[serde(default)]
+    pub disk: bool,
     pub caching: bool,
     /// Time to consume the N pre-loaded events.
     pub seconds: f64,
@@ -130,13 +138,43 @@ pub struct RunReport {
 
 /// An engine with a workload's sources declared and its query created and caught up.
 struct Harness {
-    store: Arc<MemoryTopicStore>,
+    store: Arc<dyn TopicStore>,
     engine: Engine,
+    /// The data directory of a run on disk, removed with the harness.
+    _data_dir: Option<TemporaryDirectory>,
+}
+
+/// A directory under the system's temporary directory, removed when dropped.
+struct TemporaryDirectory(std::path::PathBuf);
+
+impl TemporaryDirectory {
+    fn new() -> Result<TemporaryDirectory, BenchError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path =
+            std::env::temp_dir().join(format!("sluice-bench-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| BenchError::Check(format!("cannot create {}: {e}", path.display())))?;
+        Ok(TemporaryDirectory(path))
+    }
+}
+
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Harness {
     fn new(config: &RunConfig) -> Result<Harness, BenchError> {
-        let store = Arc::new(MemoryTopicStore::new());
+        let (store, data_dir): (Arc<dyn TopicStore>, _) = if config.disk {
+            let dir = TemporaryDirectory::new()?;
+            let store = DiskTopicStore::open(&dir.0, DiskOptions::default())?;
+            (Arc::new(store), Some(dir))
+        } else {
+            (Arc::new(MemoryTopicStore::new()), None)
+        };
         let mut engine = Engine::new(store.clone());
         let cache = if config.caching { CACHE_ON_BYTES } else { "0" };
         engine.set_property(CACHE_PROPERTY, cache);
@@ -153,7 +191,11 @@ impl Harness {
             .execute_script(&config.workload.statement())
             .map_err(BenchError::script)?;
         engine.run_until_idle()?;
-        Ok(Harness { store, engine })
+        Ok(Harness {
+            store,
+            engine,
+            _data_dir: data_dir,
+        })
     }
 
     fn stats(&self) -> Result<QueryStats, BenchError> {
@@ -226,6 +268,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         events: config.events,
         keys: config.keys,
         threads: config.threads,
+        disk: config.disk,
         caching: config.caching,
         seconds,
         events_per_second: config.events as f64 / seconds.max(f64::MIN_POSITIVE),

@@ -28,6 +28,8 @@ pub struct SuiteConfig {
     /// Runs per measurement; the report is the run with the median throughput, and the table
     /// shows the range of all of them.
     pub repeat: usize,
+    /// Topics on disk instead of in memory.
+    pub disk: bool,
 }
 
 /// The arguments that make `sluice` run one measurement and print its report.
@@ -38,10 +40,13 @@ pub fn child_args(
     latency_rate: u64,
     keys: i64,
     threads: usize,
+    disk: bool,
 ) -> Vec<String> {
     vec![
         "bench".to_string(),
         "--single".to_string(),
+        "--store".to_string(),
+        if disk { "disk" } else { "memory" }.to_string(),
         "--workload".to_string(),
         workload.name().to_string(),
         "--events".to_string(),
@@ -99,6 +104,7 @@ fn run_child(
             config.latency_rate,
             config.keys,
             config.threads,
+            config.disk,
         ))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -157,6 +163,13 @@ pub fn notes(reports: &[RunReport]) -> String {
         "release profile"
     };
     let _ = writeln!(out, "- Build: {profile}.");
+    if reports.iter().any(|r| r.disk) {
+        let _ = writeln!(
+            out,
+            "- Topics on disk (`--store disk`): the log in a temporary data directory, each load \
+             produce synced before it is acknowledged, the query's outputs synced at its commit."
+        );
+    }
     let _ = writeln!(
         out,
         "- events/s is per core with `threads` = 1: the engine runs each persistent query \
@@ -234,6 +247,7 @@ mod tests {
             events: 100_000,
             keys: 10_000,
             threads: 1,
+            disk: false,
             caching: true,
             seconds: 1.5,
             events_per_second: 66_666.7,

@@ -3,8 +3,10 @@
 //! (`.index`). Appends go to the last (active) segment; a segment that reaches
 //! `segment_bytes` is synced, its index written, and a new one started.
 //!
-//! Reads take the lock only to find where to read, then read the file without it: what lies
-//! below the end they saw never changes, so the log's bytes stay in the page cache, not the heap.
+//! Reads take the lock only to find where to read, then read without it: what lies below the
+//! end they saw never changes. Each segment is memory-mapped once, for as long as it may grow,
+//! and a fetch hands out records whose keys and values are slices of the map: the log's bytes
+//! stay in the page cache, never copied into the heap.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -14,14 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
 
 use super::batch::{self, BatchHeader, Invalid};
 use crate::topics::{FetchLimits, Fetched, ProducerRecord};
 
 /// Bytes of log between two entries of the offset index.
 const INDEX_INTERVAL: u64 = 4096;
-/// How much a fetch reads at a time.
-const READ_CHUNK: usize = 1024 * 1024;
+/// After this many bytes are fetched from a partition, the pages its readers touched are
+/// unmapped from the process (they stay in the page cache), so a reader of a long log does not
+/// hold it all in its resident set.
+const RELEASE_EVERY: u64 = 64 * 1024 * 1024;
 const INDEX_MAGIC: &[u8; 4] = b"SLIX";
 
 /// Failures of one partition's files.
@@ -59,6 +64,8 @@ struct Segment {
     base_offset: u64,
     path: PathBuf,
     file: Arc<File>,
+    /// The file mapped to its greatest possible size (see [`map_segment`]).
+    map: Arc<Mmap>,
     /// Bytes written.
     size: u64,
     next_offset: u64,
@@ -66,6 +73,8 @@ struct Segment {
     index: Vec<IndexEntry>,
     /// Where the last index entry points.
     indexed_at: Option<u64>,
+    /// Up to where the operating system was asked to start writing the file back.
+    writeback_from: u64,
 }
 
 impl Segment {
@@ -77,7 +86,7 @@ impl Segment {
         self.path.with_extension("index")
     }
 
-    fn create(dir: &Path, base_offset: u64) -> Result<Segment, LogError> {
+    fn create(dir: &Path, base_offset: u64, capacity: u64) -> Result<Segment, LogError> {
         let path = Segment::log_path(dir, base_offset);
         let file = OpenOptions::new()
             .read(true)
@@ -87,45 +96,58 @@ impl Segment {
             .open(&path)
             .map_err(io_error(&path))?;
         sync_dir(dir)?;
+        let map = map_segment(&file, &path, capacity)?;
         Ok(Segment {
             base_offset,
             path,
             file: Arc::new(file),
+            map,
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
             index: Vec::new(),
             indexed_at: None,
+            writeback_from: 0,
         })
     }
 
     /// Opens a segment: a sealed one trusts its index file when it matches the log, the active
     /// one (or one without a good index) is read through, batch by batch, and cut at the first
     /// torn or corrupt batch.
-    fn open(path: PathBuf, base_offset: u64, active: bool) -> Result<Segment, LogError> {
+    fn open(
+        path: PathBuf,
+        base_offset: u64,
+        active: bool,
+        capacity: u64,
+    ) -> Result<Segment, LogError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .map_err(io_error(&path))?;
         let size = file.metadata().map_err(io_error(&path))?.len();
+        // Recovery may cut the file after it is mapped: nothing reads the map before recovery
+        // has set the end that readers stay below.
+        let map = map_segment(&file, &path, capacity.max(size))?;
         let mut segment = Segment {
             base_offset,
             path,
             file: Arc::new(file),
+            map,
             size,
             next_offset: base_offset,
             max_timestamp: -1,
             index: Vec::new(),
             indexed_at: None,
+            writeback_from: size,
         };
-        if !active && segment.load_index() {
-            return Ok(segment);
+        if active || !segment.load_index() {
+            segment.recover()?;
+            if !active {
+                segment.write_index()?;
+            }
         }
-        segment.recover()?;
-        if !active {
-            segment.write_index()?;
-        }
+        segment.writeback_from = segment.size;
         Ok(segment)
     }
 
@@ -275,8 +297,84 @@ impl Segment {
     }
 }
 
+/// Maps a segment file read-only over `capacity` bytes, however long the file is now.
+///
+/// The map is made once and stays valid as the file grows (the pages are the page cache's,
+/// shared with the writes). Touching a page past the file's end would fault, so readers only
+/// ever read below the end they saw under the lock, and a file is never cut below that end
+/// while mapped: recovery cuts before anything reads, and a failed append cuts back to the end
+/// it started from, beyond anything published.
+fn map_segment(file: &File, path: &Path, capacity: u64) -> Result<Arc<Mmap>, LogError> {
+    let len = usize::try_from(capacity).map_err(|_| LogError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other("a segment larger than the address space"),
+    })?;
+    // SAFETY: see above: no byte beyond the file's current end is ever read, and the file is
+    // never shortened below what readers read while the map exists; no other process writes
+    // the data directory (its lock is held).
+    let map = unsafe { MmapOptions::new().len(len.max(1)).map(file) }.map_err(io_error(path))?;
+    Ok(Arc::new(map))
+}
+
+/// A range of a segment's map, as the owner of a fetch's bytes.
+struct Mapped {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+}
+
 fn read_at(file: &File, path: &Path, buffer: &mut [u8], position: u64) -> Result<(), LogError> {
     file.read_exact_at(buffer, position).map_err(io_error(path))
+}
+
+/// Bytes appended between two requests to start writing a segment back (see
+/// [`Segment::start_writeback`]).
+const WRITEBACK_EVERY: u64 = 1024 * 1024;
+
+impl Segment {
+    /// Asks the operating system to start writing the appended bytes to disk now, without
+    /// waiting for it, so that the sync that acknowledges them (or a task's commit) finds most
+    /// of them written and does not stall on the whole interval's bytes at once.
+    fn start_writeback(&mut self) {
+        let pending = self.size.saturating_sub(self.writeback_from);
+        if pending < WRITEBACK_EVERY {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (
+                i64::try_from(self.writeback_from).unwrap_or(i64::MAX),
+                i64::try_from(pending).unwrap_or(i64::MAX),
+            );
+            // SAFETY: a plain system call on a file descriptor this segment owns; it reads
+            // no memory of ours. A failure only means the later sync does all the work.
+            let started = unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    from,
+                    len,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                )
+            };
+            if started != 0 {
+                tracing::debug!("{}: sync_file_range failed", self.path.display());
+            }
+        }
+        self.writeback_from = self.size;
+    }
+}
+
+/// How far a segment may grow, and so how much of it is mapped: its size limit and one more
+/// batch, which may overrun it.
+fn capacity(segment_bytes: u64) -> u64 {
+    segment_bytes + batch::MAX_BATCH_BYTES as u64
 }
 
 /// Makes a directory's entries (a new or renamed file) durable.
@@ -335,11 +433,13 @@ pub struct PartitionLog {
     sync: Mutex<()>,
     /// Every offset below this is on disk.
     synced: AtomicU64,
+    /// Bytes fetched since the mapped pages were last released (see [`RELEASE_EVERY`]).
+    fetched: AtomicU64,
 }
 
 /// Where to read for a fetch, found under the lock.
 struct ReadPlan {
-    file: Arc<File>,
+    map: Arc<Mmap>,
     path: PathBuf,
     position: u64,
     end: u64,
@@ -366,10 +466,15 @@ impl PartitionLog {
         let mut segments = Vec::with_capacity(bases.len().max(1));
         for (i, &base) in bases.iter().enumerate() {
             let active = i + 1 == bases.len();
-            segments.push(Segment::open(Segment::log_path(&dir, base), base, active)?);
+            segments.push(Segment::open(
+                Segment::log_path(&dir, base),
+                base,
+                active,
+                capacity(segment_bytes),
+            )?);
         }
         if segments.is_empty() {
-            segments.push(Segment::create(&dir, 0)?);
+            segments.push(Segment::create(&dir, 0, capacity(segment_bytes))?);
         }
         let state = State { segments };
         let synced = AtomicU64::new(state.next_offset());
@@ -382,6 +487,7 @@ impl PartitionLog {
             state: RwLock::new(state),
             sync: Mutex::new(()),
             synced,
+            fetched: AtomicU64::new(0),
         })
     }
 
@@ -441,6 +547,9 @@ impl PartitionLog {
             active.note_batch(&header, position);
             start = end;
         }
+        if let Some(active) = state.segments.last_mut() {
+            active.start_writeback();
+        }
         Ok(first)
     }
 
@@ -449,7 +558,7 @@ impl PartitionLog {
         let active = state.active();
         active.file.sync_data().map_err(io_error(&active.path))?;
         active.write_index()?;
-        let next = Segment::create(&self.dir, active.next_offset)?;
+        let next = Segment::create(&self.dir, active.next_offset, capacity(self.segment_bytes))?;
         state.segments.push(next);
         Ok(())
     }
@@ -494,58 +603,62 @@ impl PartitionLog {
         };
         let mut records = Vec::new();
         let (mut taken, mut bytes_taken) = (0usize, 0usize);
-        let mut position = plan.position;
+        // Positions below the segment's capacity, which fits in memory: `map_segment` said so.
+        let map = Arc::clone(&plan.map);
+        let region = Bytes::from_owner(Mapped {
+            map: plan.map,
+            start: plan.position as usize,
+            end: plan.end as usize,
+        });
+        let mut at = 0usize;
         let mut full = false;
-        while position < plan.end && !full {
-            let want = ((plan.end - position) as usize).min(READ_CHUNK);
-            let mut chunk = vec![0u8; want];
-            read_at(&plan.file, &plan.path, &mut chunk, position)?;
-            // A batch larger than the chunk is read whole.
-            let first = batch::header(&chunk).map_err(|e| corrupt(&plan.path, position, e))?;
-            if first.size > chunk.len() {
-                chunk.resize(first.size, 0);
-                read_at(&plan.file, &plan.path, &mut chunk, position)?;
+        while at < region.len() && !full {
+            let position = plan.position + at as u64;
+            let header =
+                batch::header(&region[at..]).map_err(|e| corrupt(&plan.path, position, e))?;
+            if at + header.size > region.len() {
+                return Err(corrupt(&plan.path, position, Invalid::Truncated));
             }
-            let chunk = Bytes::from(chunk);
-            let mut at = 0usize;
-            while at < chunk.len() && !full {
-                let header = match batch::header(&chunk[at..]) {
-                    Ok(h) if at + h.size <= chunk.len() => h,
-                    Ok(_) | Err(Invalid::Truncated) => break,
-                    Err(e) => return Err(corrupt(&plan.path, position + at as u64, e)),
-                };
-                if header.next_offset() > offset {
-                    batch::check(&chunk[at..at + header.size])
-                        .map_err(|e| corrupt(&plan.path, position + at as u64, e))?;
-                    batch::decode(
-                        &chunk,
-                        at,
-                        &header,
-                        self.partition,
-                        offset,
-                        &mut records,
-                        |r| {
-                            let size = r.key.as_ref().map_or(0, |k| k.len())
-                                + r.value.as_ref().map_or(0, |v| v.len());
-                            // The first record is taken whatever its size.
-                            let fits = taken == 0
-                                || (taken < limits.max_records
-                                    && bytes_taken.saturating_add(size) <= limits.max_bytes);
-                            if fits {
-                                taken += 1;
-                                bytes_taken += size;
-                            } else {
-                                full = true;
-                            }
-                            fits
-                        },
-                    )
-                    .map_err(|e| corrupt(&plan.path, position + at as u64, e))?;
-                    full |= taken >= limits.max_records;
-                }
-                at += header.size;
+            if header.next_offset() > offset {
+                batch::check(&region[at..at + header.size])
+                    .map_err(|e| corrupt(&plan.path, position, e))?;
+                batch::decode(
+                    &region,
+                    at,
+                    &header,
+                    self.partition,
+                    offset,
+                    &mut records,
+                    |r| {
+                        let size = r.key.as_ref().map_or(0, |k| k.len())
+                            + r.value.as_ref().map_or(0, |v| v.len());
+                        // The first record is taken whatever its size.
+                        let fits = taken == 0
+                            || (taken < limits.max_records
+                                && bytes_taken.saturating_add(size) <= limits.max_bytes);
+                        if fits {
+                            taken += 1;
+                            bytes_taken += size;
+                        } else {
+                            full = true;
+                        }
+                        fits
+                    },
+                )
+                .map_err(|e| corrupt(&plan.path, position, e))?;
+                full |= taken >= limits.max_records;
             }
-            position += at as u64;
+            at += header.size;
+        }
+        let fetched = self.fetched.fetch_add(at as u64, Ordering::Relaxed) + at as u64;
+        if fetched >= RELEASE_EVERY {
+            self.fetched.store(0, Ordering::Relaxed);
+            // SAFETY: MADV_DONTNEED on a shared, read-only file mapping only drops the
+            // process's page-table entries: a later access, by this reader or a concurrent
+            // one, faults the same bytes in again from the page cache.
+            if let Err(e) = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) } {
+                tracing::debug!("{}: cannot release mapped pages: {e}", plan.path.display());
+            }
         }
         Ok(Fetched {
             records,
@@ -569,7 +682,7 @@ impl PartitionLog {
             return Ok(None);
         };
         Ok(Some(ReadPlan {
-            file: Arc::clone(&segment.file),
+            map: Arc::clone(&segment.map),
             path: segment.path.clone(),
             position: segment.position_for(offset),
             end: segment.size,
