@@ -604,7 +604,6 @@ impl PartitionLog {
         let mut records = Vec::new();
         let (mut taken, mut bytes_taken) = (0usize, 0usize);
         // Positions below the segment's capacity, which fits in memory: `map_segment` said so.
-        let map = Arc::clone(&plan.map);
         let region = Bytes::from_owner(Mapped {
             map: plan.map,
             start: plan.position as usize,
@@ -653,17 +652,31 @@ impl PartitionLog {
         let fetched = self.fetched.fetch_add(at as u64, Ordering::Relaxed) + at as u64;
         if fetched >= RELEASE_EVERY {
             self.fetched.store(0, Ordering::Relaxed);
-            // SAFETY: MADV_DONTNEED on a shared, read-only file mapping only drops the
-            // process's page-table entries: a later access, by this reader or a concurrent
-            // one, faults the same bytes in again from the page cache.
-            if let Err(e) = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) } {
-                tracing::debug!("{}: cannot release mapped pages: {e}", plan.path.display());
-            }
+            self.release_mapped_pages();
         }
         Ok(Fetched {
             records,
             high_watermark: plan.high_watermark,
         })
+    }
+
+    /// Unmaps from the process the pages its readers touched in every segment; they stay in
+    /// the page cache.
+    fn release_mapped_pages(&self) {
+        let maps: Vec<(Arc<Mmap>, PathBuf)> = self
+            .read_state()
+            .segments
+            .iter()
+            .map(|s| (Arc::clone(&s.map), s.path.clone()))
+            .collect();
+        for (map, path) in maps {
+            // SAFETY: MADV_DONTNEED on a shared, read-only file mapping only drops the
+            // process's page-table entries: a later access, by this reader or a concurrent
+            // one, faults the same bytes in again from the page cache.
+            if let Err(e) = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) } {
+                tracing::debug!("{}: cannot release mapped pages: {e}", path.display());
+            }
+        }
     }
 
     /// Finds the segment and position to read `offset` from, or `None` at the end.
