@@ -678,6 +678,16 @@ impl Inserter {
         &self,
         row: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), EngineError> {
+        let record = self.record_json(row)?;
+        self.write(vec![record])
+    }
+
+    /// The record one row given as a JSON object becomes (see [`Inserter::insert_json`]),
+    /// for [`Inserter::write`] to write with others.
+    pub fn record_json(
+        &self,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ProducerRecord, EngineError> {
         let lookup = |name: &str| {
             row.get(name).or_else(|| {
                 row.iter()
@@ -695,16 +705,35 @@ impl Inserter {
             }),
             None => ScalarValue::try_from(&c.ty.to_arrow()).map_err(EngineError::internal),
         };
-        self.produce(value_of, timestamp)
+        self.record(value_of, timestamp)
     }
 
-    /// Writes one row to an insert's sink: each key and value column's value from `value_of`,
-    /// serialized in the sink's formats, stamped `timestamp` (the wall clock when absent).
+    /// Writes records to the insert's sink, acknowledged together once they are durable.
+    pub fn write(&self, records: Vec<ProducerRecord>) -> Result<(), EngineError> {
+        if !records.is_empty() {
+            self.store.produce(&self.sink.topic, records)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one row to an insert's sink (see [`Inserter::record`]).
     fn produce(
         &self,
         value_of: impl Fn(&Column) -> Result<ScalarValue, EngineError>,
         timestamp: Option<i64>,
     ) -> Result<(), EngineError> {
+        let record = self.record(value_of, timestamp)?;
+        self.write(vec![record])
+    }
+
+    /// One row as a record of the insert's sink: each key and value column's value from
+    /// `value_of`, serialized in the sink's formats, stamped `timestamp` (the wall clock when
+    /// absent).
+    fn record(
+        &self,
+        value_of: impl Fn(&Column) -> Result<ScalarValue, EngineError>,
+        timestamp: Option<i64>,
+    ) -> Result<ProducerRecord, EngineError> {
         let (sink, target) = (&self.sink, &self.target);
         let failed = |e: &dyn std::fmt::Display| {
             EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
@@ -742,17 +771,13 @@ impl Inserter {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         });
-        self.store.produce(
-            &sink.topic,
-            vec![ProducerRecord {
-                key,
-                value,
-                timestamp,
-                headers: Vec::new(),
-                partition: None,
-            }],
-        )?;
-        Ok(())
+        Ok(ProducerRecord {
+            key,
+            value,
+            timestamp,
+            headers: Vec::new(),
+            partition: None,
+        })
     }
 }
 

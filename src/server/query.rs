@@ -505,18 +505,33 @@ pub async fn inserts_stream(
             as_array,
             written: 0,
         };
+        let inserter = Arc::new(inserter);
         let mut seq = 0u64;
         'rows: loop {
-            while let Some(line) = lines.next_line() {
-                let ok = insert_line(&inserter, &line, seq);
-                let failed = ok.get("status") == Some(&json!("error"));
-                state.runtime.wake();
-                if !writer.send(&ok).await || failed {
-                    break 'rows;
+            // Every complete row that has arrived goes into one write, acknowledged by one sync.
+            let mut rows = Vec::new();
+            while rows.len() < ROWS_PER_WRITE {
+                match lines.next_line() {
+                    Some(line) => rows.push(line),
+                    None => break,
                 }
-                seq += 1;
             }
-            if lines.overflowed() {
+            let last = rows.is_empty() && lines.overflowed();
+            let mut ended = false;
+            if rows.is_empty() && !last {
+                match chunks.next().await {
+                    Some(Ok(chunk)) => {
+                        lines.push(&chunk);
+                        continue;
+                    }
+                    Some(Err(_)) => break,
+                    None => {
+                        rows.extend(lines.rest());
+                        ended = true;
+                    }
+                }
+            }
+            if last {
                 let error = line_too_long();
                 writer
                     .send(
@@ -526,18 +541,16 @@ pub async fn inserts_stream(
                     .await;
                 break;
             }
-            match chunks.next().await {
-                Some(Ok(chunk)) => lines.push(&chunk),
-                Some(Err(_)) => break,
-                None => match lines.rest() {
-                    Some(last) => {
-                        let ok = insert_line(&inserter, &last, seq);
-                        state.runtime.wake();
-                        writer.send(&ok).await;
-                        break;
-                    }
-                    None => break,
-                },
+            let (acks, failed) = insert_rows(Arc::clone(&inserter), rows, seq).await;
+            state.runtime.wake();
+            for ack in &acks {
+                if !writer.send(ack).await {
+                    break 'rows;
+                }
+                seq += 1;
+            }
+            if failed || ended {
+                break;
             }
         }
         writer.finish().await;
@@ -569,21 +582,63 @@ fn line_too_long() -> ApiError {
 /// How many acks may wait for a slow reader before inserting pauses.
 const ACK_BUFFER: usize = 64;
 
-/// Inserts one line of an inserts stream; the ack (or error) to send for it.
-fn insert_line(inserter: &crate::engine::Inserter, line: &str, seq: u64) -> Value {
-    let row = match serde_json::from_str(line) {
-        Ok(Value::Object(row)) => row,
-        _ => {
-            return json!({"status": "error", "seq": seq, "error_code": 40000,
-                          "message": "Invalid JSON in inserts stream"});
+/// The most rows of an inserts stream written (and synced) together.
+const ROWS_PER_WRITE: usize = 1024;
+
+/// Inserts rows of an inserts stream, numbered from `first_seq`, in one write on a blocking
+/// thread: the acks to send, in order, and whether the stream must stop (a row was refused:
+/// the rows before it are written and acknowledged, the rest are not read).
+async fn insert_rows(
+    inserter: Arc<crate::engine::Inserter>,
+    rows: Vec<String>,
+    first_seq: u64,
+) -> (Vec<Value>, bool) {
+    let written = tokio::task::spawn_blocking(move || {
+        let mut records = Vec::with_capacity(rows.len());
+        let mut refused = None;
+        for (line, seq) in rows.iter().zip(first_seq..) {
+            match serde_json::from_str(line) {
+                Ok(Value::Object(row)) => match inserter.record_json(&row) {
+                    Ok(record) => records.push(record),
+                    Err(e) => {
+                        refused = Some(json!({"status": "error", "seq": seq,
+                                              "error_code": 40000, "message": e.to_string()}));
+                        break;
+                    }
+                },
+                _ => {
+                    refused = Some(json!({"status": "error", "seq": seq, "error_code": 40000,
+                                          "message": "Invalid JSON in inserts stream"}));
+                    break;
+                }
+            }
         }
-    };
-    match inserter.insert_json(&row) {
-        Ok(()) => json!({"status": "ok", "seq": seq}),
-        Err(e) => {
-            json!({"status": "error", "seq": seq, "error_code": 40000, "message": e.to_string()})
-        }
-    }
+        let count = records.len() as u64;
+        let mut acks: Vec<Value> = match inserter.write(records) {
+            Ok(()) => (first_seq..first_seq + count)
+                .map(|seq| json!({"status": "ok", "seq": seq}))
+                .collect(),
+            Err(e) => {
+                let message = e.to_string();
+                let failed = (first_seq..first_seq + count)
+                    .map(|seq| {
+                        json!({"status": "error", "seq": seq, "error_code": 50000,
+                                      "message": message})
+                    })
+                    .collect();
+                return (failed, true);
+            }
+        };
+        let stop = refused.is_some();
+        acks.extend(refused);
+        (acks, stop)
+    })
+    .await;
+    written.unwrap_or_else(|e| {
+        let ack = json!({"status": "error", "seq": first_seq, "error_code": 50000,
+                         "message": format!("Internal error, please report: {e}")});
+        (vec![ack], true)
+    })
 }
 
 /// Splits a request body that arrives in chunks into its non-blank lines.
