@@ -36,7 +36,7 @@ pub fn produce(
     server: &str,
     topic: &str,
     options: &ProduceOptions,
-    mut input: impl BufRead,
+    input: impl BufRead,
 ) -> Result<u64, ClientError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -45,6 +45,17 @@ pub fn produce(
     // The name goes in the path as it is, whatever it holds: the server judges it.
     let topic = percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
+    for_each_chunk(input, |first_line, chunk| {
+        send(&agent, &url, server, options, first_line, chunk)
+    })
+}
+
+/// Hands `input` to `append` in chunks of whole lines of about 4 MB, each with the number of
+/// its first line; returns the sum of what `append` returns.
+pub fn for_each_chunk(
+    mut input: impl BufRead,
+    mut append: impl FnMut(usize, &[u8]) -> Result<u64, ClientError>,
+) -> Result<u64, ClientError> {
     let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     let (mut first_line, mut lines, mut total) = (1usize, 0usize, 0u64);
     loop {
@@ -53,7 +64,7 @@ pub fn produce(
             lines += 1;
         }
         if chunk.len() >= CHUNK_BYTES || (read == 0 && !chunk.is_empty()) {
-            total += send(&agent, &url, server, options, first_line, &chunk)?;
+            total += append(first_line, &chunk)?;
             first_line += lines;
             lines = 0;
             chunk.clear();

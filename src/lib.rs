@@ -28,6 +28,7 @@ pub mod engine;
 pub mod exec;
 pub mod format;
 pub mod functions;
+pub mod offline;
 pub mod plan;
 pub mod registry;
 pub mod server;

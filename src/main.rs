@@ -146,6 +146,26 @@ enum TopicsCommand {
         #[arg(long, conflicts_with = "server")]
         data_dir: Option<PathBuf>,
     },
+    /// List the topics of a stopped server's data directory.
+    List {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Show a topic's configs and each partition's offsets.
+    Describe {
+        topic: String,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Print a topic's records, one line each (partition, offset, timestamp, key, value).
+    Dump {
+        topic: String,
+        /// Stop after this many records.
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -184,6 +204,20 @@ fn main() -> ExitCode {
         }
         Command::Bench(args) => bench(&args),
         Command::Topics {
+            command: TopicsCommand::List { data_dir },
+        } => offline_report(|out| sluice::offline::list(&data_dir, out)),
+        Command::Topics {
+            command: TopicsCommand::Describe { topic, data_dir },
+        } => offline_report(|out| sluice::offline::describe(&data_dir, &topic, out)),
+        Command::Topics {
+            command:
+                TopicsCommand::Dump {
+                    topic,
+                    limit,
+                    data_dir,
+                },
+        } => offline_report(|out| sluice::offline::dump(&data_dir, &topic, limit, out)),
+        Command::Topics {
             command:
                 TopicsCommand::Produce {
                     topic,
@@ -197,11 +231,47 @@ fn main() -> ExitCode {
                     data_dir,
                 },
         } => {
-            if data_dir.is_some() {
-                eprintln!(
-                    "--data-dir is not available yet: the embedded store does not persist to a data directory in this version. Start `sluice server` and produce through it (--server)."
-                );
-                return ExitCode::FAILURE;
+            if let Some(dir) = data_dir {
+                let options = match sluice::topics::load::LoadOptions::parse(
+                    Some(&format),
+                    Some(&delimiter),
+                    key.as_deref(),
+                    Some(&key_format),
+                    partitions,
+                ) {
+                    Ok(options) => options,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let result = match &file {
+                    Some(path) => match std::fs::File::open(path) {
+                        Ok(f) => sluice::offline::produce(
+                            &dir,
+                            &topic,
+                            &options,
+                            std::io::BufReader::with_capacity(1 << 20, f),
+                        ),
+                        Err(e) => {
+                            eprintln!("Cannot open {}: {e}", path.display());
+                            return ExitCode::FAILURE;
+                        }
+                    },
+                    None => {
+                        sluice::offline::produce(&dir, &topic, &options, std::io::stdin().lock())
+                    }
+                };
+                return match result {
+                    Ok(count) => {
+                        eprintln!("Appended {count} records to {topic}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        ExitCode::FAILURE
+                    }
+                };
             }
             let options = sluice::client::ProduceOptions {
                 partitions,
@@ -235,6 +305,20 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Runs an offline topics command that writes to standard output.
+fn offline_report(
+    report: impl FnOnce(&mut std::io::StdoutLock<'static>) -> Result<(), sluice::offline::OfflineError>,
+) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match report(&mut out).and_then(|()| out.flush().map_err(Into::into)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
     }
 }

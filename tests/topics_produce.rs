@@ -140,3 +140,88 @@ fn a_file_of_lines_becomes_records_a_stream_reads() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `sluice topics …` and returns whether it succeeded, its stdout and its stderr.
+fn topics(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("topics")
+        .args(args)
+        .output()
+        .expect("run sluice topics");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_stopped_servers_data_directory_is_written_and_read_offline() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_string_lossy().into_owned();
+    let input = data.path().join("orders.json");
+    std::fs::write(
+        &input,
+        "{\"ID\": \"a\", \"QTY\": 1}\n{\"ID\": \"b\", \"QTY\": 2}\n{\"ID\": \"a\", \"QTY\": 3}\n",
+    )
+    .unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let (ok, _, stderr) = topics(&[
+        "produce",
+        "orders",
+        &input,
+        "--key",
+        "id",
+        "--partitions",
+        "2",
+        "--data-dir",
+        &dir,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("Appended 3 records"), "{stderr}");
+
+    let (ok, listed, stderr) = topics(&["list", "--data-dir", &dir]);
+    assert!(ok, "{stderr}");
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("orders"))
+        .unwrap_or_default();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields, ["orders", "2", "3"], "{listed}");
+
+    let (ok, described, _) = topics(&["describe", "orders", "--data-dir", &dir]);
+    assert!(ok && described.contains("Partitions: 2"), "{described}");
+    assert!(described.contains("cleanup.policy: delete"), "{described}");
+
+    let (ok, dumped, _) = topics(&["dump", "orders", "--data-dir", &dir]);
+    assert!(ok);
+    let mut values: Vec<&str> = dumped
+        .lines()
+        .filter_map(|l| l.split_once(" value ").map(|(_, v)| v))
+        .collect();
+    values.sort_unstable();
+    assert_eq!(
+        values,
+        [
+            "{\"ID\": \"a\", \"QTY\": 1}",
+            "{\"ID\": \"a\", \"QTY\": 3}",
+            "{\"ID\": \"b\", \"QTY\": 2}"
+        ],
+        "{dumped}"
+    );
+    let (_, limited, _) = topics(&["dump", "orders", "--limit", "1", "--data-dir", &dir]);
+    assert_eq!(limited.lines().count(), 1, "{limited}");
+
+    // A server on the directory reads what was written; while it runs, the directory is its.
+    let server = Server::start_in(data.path(), &[]);
+    server.ksql_ok(
+        "CREATE STREAM ORDERS (ID STRING KEY, QTY INT) WITH (kafka_topic='orders', value_format='JSON');",
+    );
+    let (_, rows) = server.query_stream("SELECT * FROM ORDERS;", json!({}));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let (ok, _, stderr) = topics(&["list", "--data-dir", &dir]);
+    assert!(
+        !ok && stderr.contains("in use by another Sluice process"),
+        "{stderr}"
+    );
+}

@@ -69,22 +69,11 @@ const LOG_SEGMENT_BYTES: &str = "log.segment.bytes";
 /// How often sealed segments past their topic's retention are deleted.
 const RETENTION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Opens the data directory's log, holding its lock so that no other server uses it.
+/// Opens the data directory's log (which locks it, so that no other process uses it).
 fn open_disk_store(
     dir: &std::path::Path,
     properties: &BTreeMap<String, String>,
-) -> anyhow::Result<(Arc<DiskTopicStore>, std::fs::File)> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("Cannot create the data directory {}: {e}", dir.display()))?;
-    let lock_path = dir.join(".lock");
-    let lock = std::fs::File::create(&lock_path)
-        .map_err(|e| anyhow::anyhow!("Cannot open {}: {e}", lock_path.display()))?;
-    if lock.try_lock().is_err() {
-        anyhow::bail!(
-            "The data directory {} is in use by another Sluice process.",
-            dir.display()
-        );
-    }
+) -> anyhow::Result<Arc<DiskTopicStore>> {
     let mut options = DiskOptions::default();
     if let Some(value) = properties.get(LOG_FLUSH_MESSAGES) {
         options.flush = match value.trim().parse::<u64>() {
@@ -103,7 +92,7 @@ fn open_disk_store(
     }
     let store = DiskTopicStore::open(dir, options)
         .map_err(|e| anyhow::anyhow!("Cannot open the log in {}: {e}", dir.display()))?;
-    Ok((Arc::new(store), lock))
+    Ok(Arc::new(store))
 }
 
 /// What every handler shares.
@@ -209,12 +198,10 @@ const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
 
 /// Starts the server and serves until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    let mut _data_lock = None;
     let store: Arc<dyn TopicStore> = match &config.storage {
         Storage::Memory => Arc::new(MemoryTopicStore::new()),
         Storage::Disk(dir) => {
-            let (store, lock) = open_disk_store(dir, &config.properties)?;
-            _data_lock = Some(lock);
+            let store = open_disk_store(dir, &config.properties)?;
             let retained = Arc::clone(&store);
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(RETENTION_CHECK);

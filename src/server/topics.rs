@@ -18,9 +18,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::errors::ApiError;
+use super::errors::ErrorCode;
 use super::{AppState, json_response};
-use crate::topics::TopicConfig;
-use crate::topics::load::{KeyEncoding, LineFormat, LineLoader};
+use crate::topics::TopicError;
+use crate::topics::load::{LoadError, LoadOptions, load_lines};
 
 #[derive(Debug, Deserialize)]
 pub struct ProduceParams {
@@ -59,86 +60,27 @@ fn append_lines(
     params: &ProduceParams,
     body: &[u8],
 ) -> Result<usize, ApiError> {
-    check_topic_name(topic)?;
-    let format = match params
-        .format
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("json") => LineFormat::Json,
-        Some("delimited") => {
-            let delimiter = params.delimiter.as_deref().unwrap_or(",");
-            let mut chars = delimiter.chars();
-            match (chars.next(), chars.next()) {
-                (Some(c), None) => LineFormat::Delimited(c),
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "The delimiter is one character, not '{delimiter}'"
-                    )));
-                }
-            }
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Lines are json or delimited, not '{other}'"
-            )));
-        }
-    };
-    let encoding = match params.key_format.as_deref() {
-        None => KeyEncoding::String,
-        Some(name) => KeyEncoding::parse(name).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "The key format is string, bigint or int, not '{name}'"
-            ))
-        })?,
-    };
-    let key = params.key.as_deref().map(|field| (field, encoding));
-    let mut loader =
-        LineLoader::new(format, key).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let records = loader
-        .records(body, params.first_line.unwrap_or(1), timestamp)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let options = LoadOptions::parse(
+        params.format.as_deref(),
+        params.delimiter.as_deref(),
+        params.key.as_deref(),
+        params.key_format.as_deref(),
+        params.partitions,
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let store = Arc::clone(state.engine().store());
-    let config = TopicConfig {
-        partitions: params.partitions.unwrap_or(1).max(1),
-        ..TopicConfig::default()
-    };
-    match store.describe_topic(topic).ok() {
-        Some(existing)
-            if params.partitions.is_some() && existing.config.partitions != config.partitions =>
-        {
-            return Err(ApiError::bad_request(format!(
-                "Topic '{topic}' has {} partitions, not {}",
-                existing.config.partitions, config.partitions
-            )));
+    load_lines(
+        store.as_ref(),
+        topic,
+        &options,
+        body,
+        params.first_line.unwrap_or(1),
+    )
+    .map_err(|e| match e {
+        // The log could not be written (a full disk): ours, not the request's.
+        LoadError::Store(TopicError::Storage(message)) => {
+            ApiError::new(ErrorCode::ServerError, message)
         }
-        Some(_) => {}
-        None => store
-            .create_topic(topic, config)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
-    }
-    let count = records.len();
-    store
-        .produce(topic, records)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(count)
-}
-
-/// Kafka's rule for topic names: 1 to 249 of ASCII letters, digits, `.`, `_` and `-`, and not
-/// `.` or `..`.
-fn check_topic_name(topic: &str) -> Result<(), ApiError> {
-    let legal = topic
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if topic.is_empty() || topic.len() > 249 || !legal || topic == "." || topic == ".." {
-        return Err(ApiError::bad_request(format!(
-            "Invalid topic name '{topic}': a topic name is 1 to 249 letters, digits, '.', '_' or '-'"
-        )));
-    }
-    Ok(())
+        other => ApiError::bad_request(other.to_string()),
+    })
 }

@@ -8,7 +8,7 @@
 use datafusion::common::ScalarValue;
 use thiserror::Error;
 
-use super::ProducerRecord;
+use super::{ProducerRecord, TopicConfig, TopicStore};
 use crate::format::{Cell, FormatKind, FormatSpec, RowReader, delimited};
 use crate::types::{Column, SqlType};
 
@@ -58,6 +58,118 @@ pub enum LoadError {
     BadLine { line: usize, message: String },
     #[error("{0}")]
     BadOption(String),
+    /// The store refused the topic or the records.
+    #[error("{0}")]
+    Store(#[from] super::TopicError),
+}
+
+/// How lines are turned into records and where they go: what `sluice topics produce` and
+/// `POST /topics/{topic}/records` take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub format: LineFormat,
+    /// The field that keys each record (a JSON field name or a 1-based DELIMITED position) and
+    /// how its value is written.
+    pub key: Option<(String, KeyEncoding)>,
+    /// Creates a missing topic with this many partitions (default 1); an existing topic must
+    /// have as many.
+    pub partitions: Option<u32>,
+}
+
+impl LoadOptions {
+    /// The options as given by name: `format` (`json`, the default, or `delimited`),
+    /// `delimiter` (one character, default `,`), `key`, `key_format` (`string`, the default,
+    /// `bigint` or `int`) and `partitions`.
+    pub fn parse(
+        format: Option<&str>,
+        delimiter: Option<&str>,
+        key: Option<&str>,
+        key_format: Option<&str>,
+        partitions: Option<u32>,
+    ) -> Result<LoadOptions, LoadError> {
+        let format = match format.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("json") => LineFormat::Json,
+            Some("delimited") => {
+                let delimiter = delimiter.unwrap_or(",");
+                let mut chars = delimiter.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => LineFormat::Delimited(c),
+                    _ => {
+                        return Err(LoadError::BadOption(format!(
+                            "The delimiter is one character, not '{delimiter}'"
+                        )));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(LoadError::BadOption(format!(
+                    "Lines are json or delimited, not '{other}'"
+                )));
+            }
+        };
+        let encoding = match key_format {
+            None => KeyEncoding::String,
+            Some(name) => KeyEncoding::parse(name).ok_or_else(|| {
+                LoadError::BadOption(format!(
+                    "The key format is string, bigint or int, not '{name}'"
+                ))
+            })?,
+        };
+        Ok(LoadOptions {
+            format,
+            key: key.map(|field| (field.to_string(), encoding)),
+            partitions,
+        })
+    }
+}
+
+/// Kafka's rule for topic names: 1 to 249 of ASCII letters, digits, `.`, `_` and `-`, and not
+/// `.` or `..`.
+pub fn check_topic_name(topic: &str) -> Result<(), LoadError> {
+    let legal = topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if topic.is_empty() || topic.len() > 249 || !legal || topic == "." || topic == ".." {
+        return Err(LoadError::BadOption(format!(
+            "Invalid topic name '{topic}': a topic name is 1 to 249 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// Appends a chunk of whole lines to `topic` (created if missing) as one produce, stamped with
+/// the time of the append; `first_line` is the chunk's first line number in its file, for
+/// errors. A bad line refuses the whole chunk. Returns how many records were appended.
+pub fn load_lines(
+    store: &dyn TopicStore,
+    topic: &str,
+    options: &LoadOptions,
+    chunk: &[u8],
+    first_line: usize,
+) -> Result<usize, LoadError> {
+    check_topic_name(topic)?;
+    let key = options.key.as_ref().map(|(field, e)| (field.as_str(), *e));
+    let mut loader = LineLoader::new(options.format, key)?;
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let records = loader.records(chunk, first_line, timestamp)?;
+    let partitions = options.partitions.unwrap_or(1).max(1);
+    match store.describe_topic(topic) {
+        Ok(existing)
+            if options.partitions.is_some() && existing.config.partitions != partitions =>
+        {
+            return Err(LoadError::BadOption(format!(
+                "Topic '{topic}' has {} partitions, not {partitions}",
+                existing.config.partitions
+            )));
+        }
+        Ok(_) => {}
+        Err(_) => store.create_topic(topic, TopicConfig::with_partitions(partitions))?,
+    }
+    let count = records.len();
+    store.produce(topic, records)?;
+    Ok(count)
 }
 
 /// Turns lines into records.

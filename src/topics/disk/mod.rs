@@ -136,6 +136,8 @@ struct OffsetKey {
 /// Topics in segment files under a data directory.
 #[derive(Debug)]
 pub struct DiskTopicStore {
+    /// `<data dir>/.lock`, locked while the store is open: one process per data directory.
+    _lock: fs::File,
     root: PathBuf,
     options: DiskOptions,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
@@ -155,6 +157,15 @@ impl DiskTopicStore {
         let root = data_dir.join("topics");
         let storage = |e: std::io::Error| TopicError::Storage(format!("{}: {e}", root.display()));
         fs::create_dir_all(&root).map_err(storage)?;
+        let lock_path = data_dir.join(".lock");
+        let lock = fs::File::create(&lock_path)
+            .map_err(|e| TopicError::Storage(format!("{}: {e}", lock_path.display())))?;
+        if lock.try_lock().is_err() {
+            return Err(TopicError::Storage(format!(
+                "the data directory {} is in use by another Sluice process",
+                data_dir.display()
+            )));
+        }
         let mut topics = BTreeMap::new();
         for entry in fs::read_dir(&root).map_err(storage)? {
             let dir = entry.map_err(storage)?.path();
@@ -186,6 +197,7 @@ impl DiskTopicStore {
             topics.insert(file.name, Arc::new(topic));
         }
         let store = DiskTopicStore {
+            _lock: lock,
             root,
             options,
             topics: RwLock::new(topics),
