@@ -472,6 +472,13 @@ fn server(
     config: Option<PathBuf>,
     storage: sluice::server::Storage,
 ) -> ExitCode {
+    // A write past a file-size limit (RLIMIT_FSIZE) then fails with an error the log reports,
+    // instead of the signal killing the server.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let mut properties = std::collections::BTreeMap::new();
     if let Some(path) = &config {
         let text = match std::fs::read_to_string(path) {

@@ -243,3 +243,62 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_full_disk_refuses_appends_clearly_and_loses_nothing_acknowledged() {
+    let data = tempfile::tempdir().unwrap();
+    // A file-size limit of 2 MiB stands in for a full disk: the segment cannot grow past it.
+    let limited = data.path().join("limited-sluice");
+    std::fs::write(
+        &limited,
+        format!(
+            "#!/bin/sh\nulimit -f 2048\nexec {} \"$@\"\n",
+            env!("CARGO_BIN_EXE_sluice")
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(&limited)
+        .status()
+        .unwrap();
+    let logs = data.path().join("log");
+    let server = Server::start_with(&limited, &logs, &[]);
+    server.ksql_ok(
+        "CREATE STREAM S (ID STRING KEY, SEQ BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    let mut acked = 0u64;
+    let refusal = loop {
+        let body: String = (acked..acked + 1000)
+            .map(|s| format!("{{\"ID\":\"k{}\",\"SEQ\":{s}}}\n", s % 10))
+            .collect();
+        let answer = support::request(
+            server.addr,
+            "POST",
+            "/topics/s/records?key=ID",
+            &[],
+            body.as_bytes(),
+        );
+        if answer.status != 200 {
+            break answer;
+        }
+        acked += 1000;
+        assert!(acked < 1_000_000, "the file-size limit never struck");
+    };
+    assert_eq!(refusal.status, 500, "{}", refusal.text());
+    assert!(
+        refusal.text().contains("cannot be read or written"),
+        "{}",
+        refusal.text()
+    );
+    assert!(acked > 0);
+    // The server keeps serving, reads included, and holds every acknowledged record.
+    assert_eq!(server.get("/info").status, 200);
+    let logged = sequences(&server, "S");
+    assert_eq!(logged, (0..acked).collect::<Vec<_>>());
+    // The refused batch was cut off whole: what still fits is appended after it.
+    server.ksql_ok("INSERT INTO S (ID, SEQ) VALUES ('x', 1000000000);");
+    let logged = sequences(&server, "S");
+    assert_eq!(logged.len() as u64, acked + 1);
+    assert_eq!(logged.last(), Some(&1_000_000_000));
+}

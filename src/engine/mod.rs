@@ -70,7 +70,11 @@ impl From<PlanError> for EngineError {
 
 impl From<TopicError> for EngineError {
     fn from(e: TopicError) -> Self {
-        EngineError::Generic(e.to_string())
+        match e {
+            // The log itself failed (a full disk): not the statement's fault.
+            TopicError::Storage(_) => EngineError::Runtime(e.to_string()),
+            other => EngineError::Generic(other.to_string()),
+        }
     }
 }
 

@@ -78,8 +78,8 @@ fn append_lines(
     )
     .map_err(|e| match e {
         // The log could not be written (a full disk): ours, not the request's.
-        LoadError::Store(TopicError::Storage(message)) => {
-            ApiError::new(ErrorCode::ServerError, message)
+        LoadError::Store(e @ TopicError::Storage(_)) => {
+            ApiError::new(ErrorCode::ServerError, e.to_string())
         }
         other => ApiError::bad_request(other.to_string()),
     })

@@ -38,6 +38,19 @@ impl Server {
 
     /// Starts the binary on `data_dir` (which outlives it) with extra arguments.
     pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+        Server::start_with(
+            std::path::Path::new(env!("CARGO_BIN_EXE_sluice")),
+            data_dir,
+            extra,
+        )
+    }
+
+    /// Starts `program` (the binary, or a wrapper that execs it) as the server on `data_dir`.
+    pub fn start_with(
+        program: &std::path::Path,
+        data_dir: &std::path::Path,
+        extra: &[&str],
+    ) -> Server {
         let mut last_error = String::new();
         // The free port is found by binding port 0 and letting it go; another process can take
         // it in between, so try a few times.
@@ -52,7 +65,7 @@ impl Server {
                 std::process::id()
             ));
             let stderr = std::fs::File::create(&log).expect("create the server log");
-            let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            let child = Command::new(program)
                 .args(["server", "--listen", &addr.to_string(), "--data-dir"])
                 .arg(data_dir)
                 .args(extra)
