@@ -7,6 +7,11 @@ use crate::functions::registry::{Argument, arguments_of};
 use crate::sql::ast::{ExplainTarget, ShowKind, SourceKind};
 use crate::types::SqlType;
 
+/// The property naming the topics SHOW TOPICS hides, and ksqlDB's default for it.
+const HIDDEN_TOPICS: &str = "ksql.hidden.topics";
+const DEFAULT_HIDDEN_TOPICS: &str = "_confluent.*,__confluent.*,_schemas,__consumer_offsets,\
+     __transaction_state,connect-configs,connect-offsets,connect-status,connect-statuses";
+
 /// What a SHOW, LIST, DESCRIBE or EXPLAIN statement found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Listing {
@@ -138,6 +143,24 @@ impl Engine {
         }
     }
 
+    /// Whether SHOW TOPICS leaves a topic out: its name matches one of `ksql.hidden.topics`
+    /// (comma-separated names or Java regular expressions, matched whole), by default the
+    /// internal topics of Kafka, Confluent and ksqlDB (its command topic and changelogs).
+    fn is_hidden_topic(&self, name: &str) -> bool {
+        let patterns = self
+            .property(HIDDEN_TOPICS)
+            .unwrap_or(DEFAULT_HIDDEN_TOPICS);
+        patterns
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .any(|pattern| {
+                pattern == name
+                    || regex::Regex::new(&format!("^(?:{pattern})$"))
+                        .is_ok_and(|r| r.is_match(name))
+            })
+    }
+
     fn query_description(&self, q: &QueryInfo) -> QueryDescription {
         let sink_topic = q
             .sink
@@ -178,10 +201,11 @@ impl Engine {
                     }
                 }
             }
-            ShowKind::Topics => Listing::Topics(
+            ShowKind::Topics { all } => Listing::Topics(
                 self.store
                     .list_topics()?
                     .into_iter()
+                    .filter(|t| *all || !self.is_hidden_topic(&t.name))
                     .map(|t| TopicSummary {
                         name: t.name,
                         partitions: t.config.partitions,

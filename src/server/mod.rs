@@ -66,7 +66,8 @@ pub enum Storage {
 /// The log's own settings among the server's properties, Kafka's broker names.
 const LOG_FLUSH_MESSAGES: &str = "log.flush.interval.messages";
 const LOG_SEGMENT_BYTES: &str = "log.segment.bytes";
-/// How often sealed segments past their topic's retention are deleted.
+/// How often the log is cleaned: sealed segments past their topic's retention deleted,
+/// compacted topics compacted.
 const RETENTION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Opens the data directory's log (which locks it, so that no other process uses it).
@@ -209,10 +210,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
                     every.tick().await;
                     let store = Arc::clone(&retained);
                     let now = chrono::Utc::now().timestamp_millis();
-                    let applied =
-                        tokio::task::spawn_blocking(move || store.apply_retention(now)).await;
+                    let applied = tokio::task::spawn_blocking(move || store.clean(now)).await;
                     if let Ok(Err(e)) = applied {
-                        tracing::warn!("retention: {e}");
+                        tracing::warn!("cleaning the log: {e}");
                     }
                 }
             });

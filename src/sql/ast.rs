@@ -109,7 +109,10 @@ pub struct CreateAsSelect {
 pub enum ShowKind {
     Streams,
     Tables,
-    Topics,
+    /// SHOW TOPICS hides ksqlDB's hidden topics (`ksql.hidden.topics`); SHOW ALL TOPICS not.
+    Topics {
+        all: bool,
+    },
     Queries,
     Properties,
     Types,

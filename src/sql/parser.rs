@@ -631,13 +631,13 @@ impl<'a> Parser<'a> {
         let kind = match self.identifier()?.as_str() {
             "STREAMS" => ShowKind::Streams,
             "TABLES" => ShowKind::Tables,
-            "TOPICS" => ShowKind::Topics,
+            "TOPICS" => ShowKind::Topics { all: false },
             "QUERIES" => ShowKind::Queries,
             "PROPERTIES" => ShowKind::Properties,
             "TYPES" => ShowKind::Types,
             "FUNCTIONS" => ShowKind::Functions,
             "VARIABLES" => ShowKind::Variables,
-            "ALL" if self.eat_keyword("TOPICS") => ShowKind::Topics,
+            "ALL" if self.eat_keyword("TOPICS") => ShowKind::Topics { all: true },
             _ => {
                 self.pos -= 1;
                 return Err(self.unexpected(

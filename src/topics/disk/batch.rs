@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! batch   := base_offset u64 | length u32 | crc u32 | magic u8 | count u32
-//!            | max_timestamp i64 | record{count}
-//! record  := timestamp i64 | key_len i32 | key | value_len i32 | value
+//!            | last_offset_delta u32 | max_timestamp i64 | record{count}
+//! record  := offset_delta u32 | timestamp i64 | key_len i32 | key | value_len i32 | value
 //!            | header_count u32 | header{header_count}
 //! header  := key_len u32 | key (UTF-8) | value_len i32 | value
 //! ```
 //!
-//! Integers are little-endian; a length of -1 is a null key or value. `length` counts the bytes
+//! Integers are little-endian; a length of -1 is a null key or value. A record's offset is
+//! `base_offset + offset_delta`: an append numbers its records one after the other, and a
+//! compacted batch keeps the offsets of the records it kept, with gaps between them. `length` counts the bytes
 //! after itself; `crc` is CRC-32C of the bytes after itself. A batch whose length runs past the
 //! end of its segment, or whose CRC does not match, is a torn write: recovery cuts the segment
 //! there.
@@ -19,8 +21,8 @@ use crate::topics::{Header, ProducerRecord, Record};
 
 /// The bytes before `length`'s end: base offset and length.
 pub const PREFIX: usize = 8 + 4;
-/// The whole fixed header: prefix, CRC, magic, count, max timestamp.
-pub const HEADER: usize = PREFIX + 4 + 1 + 4 + 8;
+/// The whole fixed header: prefix, CRC, magic, count, last offset delta, max timestamp.
+pub const HEADER: usize = PREFIX + 4 + 1 + 4 + 4 + 8;
 /// The format version written in each batch.
 const MAGIC: u8 = 1;
 /// About how many bytes of records one batch holds: a produce is split into batches of this
@@ -47,13 +49,15 @@ pub struct BatchHeader {
     /// The whole batch's size in bytes, header included.
     pub size: usize,
     pub count: u32,
+    /// The last record's offset, less the base offset.
+    pub last_offset_delta: u32,
     pub max_timestamp: i64,
 }
 
 impl BatchHeader {
     /// The offset after the batch's last record.
     pub fn next_offset(&self) -> u64 {
-        self.base_offset + u64::from(self.count)
+        self.base_offset + u64::from(self.last_offset_delta) + 1
     }
 }
 
@@ -64,7 +68,8 @@ pub fn record_size(r: &ProducerRecord) -> usize {
         .iter()
         .map(|h| 8 + h.key.len() + h.value.as_ref().map_or(0, Vec::len))
         .sum();
-    8 + 4
+    4 + 8
+        + 4
         + r.key.as_ref().map_or(0, Vec::len)
         + 4
         + r.value.as_ref().map_or(0, Vec::len)
@@ -74,33 +79,85 @@ pub fn record_size(r: &ProducerRecord) -> usize {
 
 /// Appends one batch of `records`, numbered from `base_offset`, to `out`.
 pub fn encode(out: &mut Vec<u8>, base_offset: u64, records: &[ProducerRecord]) {
+    // A batch never holds more than u32::MAX records: the callers split by bytes first.
+    let entries = records.iter().enumerate().map(|(i, r)| Entry {
+        offset_delta: i as u32,
+        timestamp: r.timestamp,
+        key: r.key.as_deref(),
+        value: r.value.as_deref(),
+        headers: &r.headers,
+    });
+    encode_entries(out, base_offset, entries);
+}
+
+/// Appends one batch of records that keep their offsets (`base_offset` is the first's), as
+/// compaction writes them.
+pub fn encode_records(out: &mut Vec<u8>, records: &[Record]) {
+    let Some(first) = records.first() else {
+        return;
+    };
+    let base_offset = first.offset;
+    let entries = records.iter().map(|r| Entry {
+        // Records of one segment are less than u32::MAX offsets apart.
+        offset_delta: (r.offset - base_offset) as u32,
+        timestamp: r.timestamp,
+        key: r.key.as_deref(),
+        value: r.value.as_deref(),
+        headers: &r.headers,
+    });
+    encode_entries(out, base_offset, entries);
+}
+
+/// One record to encode.
+struct Entry<'a> {
+    offset_delta: u32,
+    timestamp: i64,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [Header],
+}
+
+fn encode_entries<'a>(
+    out: &mut Vec<u8>,
+    base_offset: u64,
+    entries: impl Iterator<Item = Entry<'a>>,
+) {
     let start = out.len();
     out.extend_from_slice(&base_offset.to_le_bytes());
     out.extend_from_slice(&[0; 4]); // length, filled in below
     out.extend_from_slice(&[0; 4]); // crc, filled in below
     out.push(MAGIC);
-    // A batch never holds more than u32::MAX records: the callers split by bytes first.
-    out.extend_from_slice(&(records.len() as u32).to_le_bytes());
-    let max_timestamp = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
-    out.extend_from_slice(&max_timestamp.to_le_bytes());
+    out.extend_from_slice(&[0; 4]); // count, filled in below
+    out.extend_from_slice(&[0; 4]); // last offset delta, filled in below
+    out.extend_from_slice(&[0; 8]); // max timestamp, filled in below
     let bytes = |out: &mut Vec<u8>, b: Option<&[u8]>| match b {
         Some(b) => {
+            // At most MAX_RECORD_BYTES: the store refuses larger records first.
             out.extend_from_slice(&(b.len() as i32).to_le_bytes());
             out.extend_from_slice(b);
         }
         None => out.extend_from_slice(&(-1i32).to_le_bytes()),
     };
-    for r in records {
-        out.extend_from_slice(&r.timestamp.to_le_bytes());
-        bytes(out, r.key.as_deref());
-        bytes(out, r.value.as_deref());
-        out.extend_from_slice(&(r.headers.len() as u32).to_le_bytes());
-        for h in &r.headers {
+    let (mut count, mut last_delta, mut max_timestamp) = (0u32, 0u32, -1i64);
+    for e in entries {
+        out.extend_from_slice(&e.offset_delta.to_le_bytes());
+        out.extend_from_slice(&e.timestamp.to_le_bytes());
+        bytes(out, e.key);
+        bytes(out, e.value);
+        out.extend_from_slice(&(e.headers.len() as u32).to_le_bytes());
+        for h in e.headers {
             out.extend_from_slice(&(h.key.len() as u32).to_le_bytes());
             out.extend_from_slice(h.key.as_bytes());
             bytes(out, h.value.as_deref());
         }
+        count += 1;
+        last_delta = e.offset_delta;
+        max_timestamp = max_timestamp.max(e.timestamp);
     }
+    let fixed = start + PREFIX + 4 + 1;
+    out[fixed..fixed + 4].copy_from_slice(&count.to_le_bytes());
+    out[fixed + 4..fixed + 8].copy_from_slice(&last_delta.to_le_bytes());
+    out[fixed + 8..fixed + 16].copy_from_slice(&max_timestamp.to_le_bytes());
     let length = (out.len() - start - PREFIX) as u32;
     out[start + 8..start + 12].copy_from_slice(&length.to_le_bytes());
     let crc = crc32c::crc32c(&out[start + PREFIX + 4..]);
@@ -126,7 +183,8 @@ pub fn header(bytes: &[u8]) -> Result<BatchHeader, Invalid> {
         base_offset,
         size: PREFIX + length,
         count: u32::from_le_bytes(array(&bytes[17..21])),
-        max_timestamp: i64::from_le_bytes(array(&bytes[21..29])),
+        last_offset_delta: u32::from_le_bytes(array(&bytes[21..25])),
+        max_timestamp: i64::from_le_bytes(array(&bytes[25..33])),
     })
 }
 
@@ -180,7 +238,8 @@ pub fn decode(
         let s = take(pos, len as usize)?;
         Ok(Some(buffer.slice(s..s + len as usize)))
     };
-    for i in 0..u64::from(header.count) {
+    for _ in 0..header.count {
+        let delta = int(&mut pos)? as u32;
         let s = take(&mut pos, 8)?;
         let timestamp = i64::from_le_bytes(array(&buffer[s..s + 8]));
         let key = part(&mut pos)?;
@@ -194,7 +253,7 @@ pub fn decode(
             let value = part(&mut pos)?.map(|v| v.to_vec());
             headers.push(Header { key, value });
         }
-        let offset = header.base_offset + i;
+        let offset = header.base_offset + u64::from(delta);
         if offset < from {
             continue;
         }
@@ -272,6 +331,35 @@ mod tests {
         assert_eq!(decoded[0].value, None);
         assert_eq!(decoded[0].headers, records[1].headers);
         assert_eq!(decoded[1].key.as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn a_compacted_batch_keeps_its_records_offsets() {
+        let mut out = Vec::new();
+        encode(
+            &mut out,
+            10,
+            &[record(Some("a"), Some("1"), 5), record(Some("b"), None, 6)],
+        );
+        let buffer = Bytes::from(out);
+        let header = check(&buffer).unwrap();
+        let mut all = Vec::new();
+        decode(&buffer, 0, &header, 0, 0, &mut all, |_| true).unwrap();
+        let mut kept = vec![all[1].clone()];
+        kept[0].offset = 17;
+        kept.insert(0, all[0].clone());
+        let mut out = Vec::new();
+        encode_records(&mut out, &kept);
+        let buffer = Bytes::from(out);
+        let header = check(&buffer).unwrap();
+        assert_eq!(
+            (header.base_offset, header.count, header.next_offset()),
+            (10, 2, 18)
+        );
+        let mut decoded = Vec::new();
+        decode(&buffer, 0, &header, 0, 11, &mut decoded, |_| true).unwrap();
+        assert_eq!(decoded.len(), 1);
+        assert_eq!((decoded[0].offset, decoded[0].value.clone()), (17, None));
     }
 
     #[test]

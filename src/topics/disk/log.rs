@@ -435,6 +435,8 @@ pub struct PartitionLog {
     synced: AtomicU64,
     /// Bytes fetched since the mapped pages were last released (see [`RELEASE_EVERY`]).
     fetched: AtomicU64,
+    /// The sealed segments below this offset were compacted last time.
+    compacted_to: AtomicU64,
 }
 
 /// Where to read for a fetch, found under the lock.
@@ -454,13 +456,19 @@ impl PartitionLog {
         segment_bytes: u64,
     ) -> Result<PartitionLog, LogError> {
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let mut bases: Vec<u64> = fs::read_dir(&dir)
+        let names: Vec<String> = fs::read_dir(&dir)
             .map_err(io_error(&dir))?
             .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_suffix(".log")?.parse::<u64>().ok()
-            })
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        for name in names.iter().filter(|n| n.ends_with(".cleaned")) {
+            // A compaction that a crash interrupted before it swapped the file in.
+            let path = dir.join(name);
+            fs::remove_file(&path).map_err(io_error(&path))?;
+        }
+        let mut bases: Vec<u64> = names
+            .iter()
+            .filter_map(|name| name.strip_suffix(".log")?.parse::<u64>().ok())
             .collect();
         bases.sort_unstable();
         let mut segments = Vec::with_capacity(bases.len().max(1));
@@ -488,6 +496,7 @@ impl PartitionLog {
             sync: Mutex::new(()),
             synced,
             fetched: AtomicU64::new(0),
+            compacted_to: AtomicU64::new(0),
         })
     }
 
@@ -677,6 +686,144 @@ impl PartitionLog {
                 tracing::debug!("{}: cannot release mapped pages: {e}", path.display());
             }
         }
+    }
+
+    /// Compacts the sealed segments (`cleanup.policy=compact`): keeps, of each key, only its
+    /// latest record in the whole log, and drops tombstones older than `delete_retention_ms`
+    /// before `now`; records keep their offsets. Each rewritten segment is swapped in whole
+    /// (written aside, synced, renamed over); readers of the old one read on undisturbed.
+    /// Returns how many records were dropped.
+    pub fn compact(&self, now: i64, delete_retention_ms: u64) -> Result<u64, LogError> {
+        let (sealed, end) = {
+            let state = self.read_state();
+            let sealed: Vec<(u64, u64)> = state.segments[..state.segments.len() - 1]
+                .iter()
+                .map(|s| (s.base_offset, s.next_offset))
+                .collect();
+            (sealed, state.next_offset())
+        };
+        let Some(&(_, sealed_end)) = sealed.last() else {
+            return Ok(0);
+        };
+        if self.compacted_to.load(Ordering::Acquire) >= sealed_end {
+            return Ok(0);
+        }
+        // The latest offset of each key, over the log as it is now.
+        let mut latest: std::collections::HashMap<Bytes, u64> = std::collections::HashMap::new();
+        self.for_each_record(self.offsets().0, end, |r| {
+            if let Some(key) = &r.key {
+                latest.insert(key.clone(), r.offset);
+            }
+        })?;
+        let expired_before =
+            now.saturating_sub(i64::try_from(delete_retention_ms).unwrap_or(i64::MAX));
+        let mut dropped = 0u64;
+        for (base, next) in sealed {
+            let mut kept = Vec::new();
+            let mut total = 0u64;
+            self.for_each_record(base, next, |r| {
+                total += 1;
+                let latest_of_key = r
+                    .key
+                    .as_ref()
+                    .is_none_or(|k| latest.get(k) == Some(&r.offset));
+                let expired_tombstone = r.value.is_none() && r.timestamp < expired_before;
+                if latest_of_key && !expired_tombstone {
+                    kept.push(r.clone());
+                }
+            })?;
+            if kept.len() as u64 == total {
+                continue;
+            }
+            dropped += total - kept.len() as u64;
+            self.swap_segment(base, &kept)?;
+        }
+        self.compacted_to.fetch_max(sealed_end, Ordering::AcqRel);
+        Ok(dropped)
+    }
+
+    /// Calls `visit` with every record from `from` up to `to`.
+    fn for_each_record(
+        &self,
+        from: u64,
+        to: u64,
+        mut visit: impl FnMut(&crate::topics::Record),
+    ) -> Result<(), LogError> {
+        let mut next = from;
+        while next < to {
+            let fetched = self.fetch(next, FetchLimits::records(4096))?;
+            if fetched.records.is_empty() {
+                break;
+            }
+            next = fetched.next_offset(next);
+            for record in fetched.records.iter().filter(|r| r.offset < to) {
+                visit(record);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the sealed segment that starts at `base` by one holding only `kept` (none:
+    /// the segment goes).
+    fn swap_segment(&self, base: u64, kept: &[crate::topics::Record]) -> Result<(), LogError> {
+        let path = Segment::log_path(&self.dir, base);
+        if kept.is_empty() {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let last = state.segments.len() - 1;
+            if let Some(i) = state.segments[..last]
+                .iter()
+                .position(|s| s.base_offset == base)
+            {
+                let segment = state.segments.remove(i);
+                drop(state);
+                for path in [segment.path.clone(), segment.index_path()] {
+                    if let Err(e) = fs::remove_file(&path)
+                        && e.kind() != io::ErrorKind::NotFound
+                    {
+                        return Err(io_error(&path)(e));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let cleaned = path.with_extension("cleaned");
+        let mut bytes = Vec::new();
+        let mut start = 0;
+        while start < kept.len() {
+            let mut end = start;
+            let mut size = 0;
+            while end < kept.len() && (end == start || size < batch::TARGET_BATCH_BYTES) {
+                let r = &kept[end];
+                size += 32
+                    + r.key.as_ref().map_or(0, |k| k.len())
+                    + r.value.as_ref().map_or(0, |v| v.len());
+                end += 1;
+            }
+            batch::encode_records(&mut bytes, &kept[start..end]);
+            start = end;
+        }
+        write_atomically(&cleaned, &bytes)?;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let last = state.segments.len() - 1;
+        let Some(i) = state.segments[..last]
+            .iter()
+            .position(|s| s.base_offset == base)
+        else {
+            // Deleted by retention meanwhile.
+            drop(state);
+            let _ = fs::remove_file(&cleaned);
+            return Ok(());
+        };
+        fs::rename(&cleaned, &path).map_err(io_error(&path))?;
+        let index = state.segments[i].index_path();
+        if let Err(e) = fs::remove_file(&index)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            return Err(io_error(&index)(e));
+        }
+        sync_dir(&self.dir)?;
+        state.segments[i] = Segment::open(path, base, false, capacity(self.segment_bytes))?;
+        Ok(())
     }
 
     /// Finds the segment and position to read `offset` from, or `None` at the end.
@@ -874,6 +1021,57 @@ mod tests {
         let log = PartitionLog::open(path, 0, 1 << 30).unwrap();
         assert_eq!(log.offsets(), (0, 10));
         assert_eq!(all(&log).len(), 10);
+    }
+
+    #[test]
+    fn compaction_keeps_each_keys_latest_record_at_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0");
+        let log = PartitionLog::open(path.clone(), 0, 4096).unwrap();
+        let record = |key: &str, value: Option<&str>, timestamp: i64| ProducerRecord {
+            key: Some(key.as_bytes().to_vec()),
+            value: value.map(|v| v.as_bytes().repeat(2000)),
+            timestamp,
+            ..Default::default()
+        };
+        // Offsets 0..6: a is updated, b deleted long ago, c deleted just now; each append
+        // fills a segment of its own.
+        for r in [
+            record("a", Some("1"), 1),
+            record("b", Some("1"), 1),
+            record("a", Some("2"), 2),
+            record("b", None, 3),
+            record("c", Some("1"), 4),
+            record("c", None, 1000),
+            record("d", Some("1"), 1000),
+        ] {
+            log.append(&[r.clone(), r.clone(), r]).unwrap();
+        }
+        assert!(log.read_state().segments.len() >= 7);
+        let dropped = log.compact(1000, 100).unwrap();
+        let kept: Vec<(u64, Option<usize>)> = all(&log)
+            .iter()
+            .map(|r| (r.offset, r.value.as_ref().map(|v| v.len())))
+            .collect();
+        // Of each key only its last write survives (a at 8, c's tombstone at 17); b's
+        // tombstone is older than the delete retention and goes too. The active segment (d)
+        // is never compacted.
+        let d = Some(2000);
+        assert_eq!(
+            kept,
+            [(8, Some(2000)), (17, None), (18, d), (19, d), (20, d)]
+        );
+        assert_eq!(dropped, 16);
+        assert_eq!(log.offsets().1, 21);
+        // Nothing more to do until another segment is sealed; and it all survives a reopen.
+        assert_eq!(log.compact(1000, 100).unwrap(), 0);
+        drop(log);
+        let log = PartitionLog::open(path, 0, 4096).unwrap();
+        assert_eq!(all(&log).len(), 5);
+        assert_eq!(
+            log.fetch(9, FetchLimits::records(1)).unwrap().records[0].offset,
+            17
+        );
     }
 
     #[test]

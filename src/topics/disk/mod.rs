@@ -30,6 +30,16 @@ use super::{
     TopicDescription, TopicError, TopicStore,
 };
 
+/// How long a compacted topic keeps a tombstone (Kafka's `delete.retention.ms` default).
+pub const DELETE_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What a [`DiskTopicStore::clean`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleaned {
+    pub segments_deleted: usize,
+    pub records_compacted: u64,
+}
+
 /// The internal topic that holds consumer groups' committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
@@ -271,9 +281,11 @@ impl DiskTopicStore {
         Ok(())
     }
 
-    /// Applies every topic's retention now: sealed segments past `retention.ms` or beyond
-    /// `retention.bytes` are deleted. Returns how many segments went.
-    pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
+    /// Cleans every topic as its `cleanup.policy` says, now: `delete` drops sealed segments
+    /// past `retention.ms` or beyond `retention.bytes`; `compact` keeps each key's latest
+    /// record (and drops tombstones after Kafka's default `delete.retention.ms`, a day).
+    /// Runs beside appends and reads, never blocking them for longer than a segment swap.
+    pub fn clean(&self, now_ms: i64) -> Result<Cleaned> {
         let topics: Vec<Arc<Topic>> = self
             .topics
             .read()
@@ -281,20 +293,23 @@ impl DiskTopicStore {
             .values()
             .cloned()
             .collect();
-        let mut deleted = 0;
+        let mut cleaned = Cleaned::default();
         for topic in topics {
-            if topic.config.cleanup_policy == CleanupPolicy::Compact {
-                continue;
-            }
+            let policy = topic.config.cleanup_policy;
             for log in &topic.partitions {
-                deleted += log.apply_retention(
-                    now_ms,
-                    topic.config.retention_ms,
-                    topic.config.retention_bytes,
-                )?;
+                if policy != CleanupPolicy::Delete {
+                    cleaned.records_compacted += log.compact(now_ms, DELETE_RETENTION_MS)?;
+                }
+                if policy != CleanupPolicy::Compact {
+                    cleaned.segments_deleted += log.apply_retention(
+                        now_ms,
+                        topic.config.retention_ms,
+                        topic.config.retention_bytes,
+                    )?;
+                }
             }
         }
-        Ok(deleted)
+        Ok(cleaned)
     }
 }
 
