@@ -74,7 +74,10 @@ fn a_killed_server_restarts_with_its_topics_catalog_and_queries() {
     assert_eq!(topic_names("SHOW TOPICS;"), ["BIG", "s"]);
     let all = topic_names("SHOW ALL TOPICS;");
     assert!(all.contains(&"__consumer_offsets".to_string()), "{all:?}");
-    assert!(all.contains(&"_confluent-ksql-default__command_topic".to_string()), "{all:?}");
+    assert!(
+        all.contains(&"_confluent-ksql-default__command_topic".to_string()),
+        "{all:?}"
+    );
     let queries = server.ksql_ok("SHOW QUERIES;");
     assert_eq!(queries[0]["queries"][0]["id"], "CSAS_BIG_0", "{queries:?}");
     // Every acknowledged record is there, and the query goes on from where it was: no row

@@ -243,6 +243,35 @@ pub trait TopicStore: Send + Sync {
         offset: u64,
         limits: FetchLimits,
     ) -> Result<Fetched>;
+    /// The earliest offset of a partition whose record's timestamp is at or after `timestamp`
+    /// (Kafka's ListOffsets by time), or `None` when every record is older.
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<u64>> {
+        let start = self
+            .describe_topic(topic)?
+            .start_offsets
+            .get(partition as usize)
+            .copied()
+            .ok_or_else(|| TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            })?;
+        let mut next = start;
+        loop {
+            let fetched = self.fetch(topic, partition, next, FetchLimits::records(4096))?;
+            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
+                return Ok(Some(r.offset));
+            }
+            if fetched.records.is_empty() {
+                return Ok(None);
+            }
+            next = fetched.next_offset(next);
+        }
+    }
     /// Commits a consumer group's next offsets to read, per partition of `topic`.
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
     /// A consumer group's committed offsets for `topic`, by partition (partitions it never

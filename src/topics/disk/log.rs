@@ -27,7 +27,8 @@ const INDEX_INTERVAL: u64 = 4096;
 /// unmapped from the process (they stay in the page cache), so a reader of a long log does not
 /// hold it all in its resident set.
 const RELEASE_EVERY: u64 = 64 * 1024 * 1024;
-const INDEX_MAGIC: &[u8; 4] = b"SLIX";
+/// The index file's format: offset, position and time entries.
+const INDEX_MAGIC: &[u8; 4] = b"SLI2";
 
 /// Failures of one partition's files.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
 struct IndexEntry {
     relative: u32,
     position: u32,
+    /// The largest timestamp of the records before this batch in the segment (-1: none), so
+    /// every record before it is older than any timestamp above this (a time index).
+    max_timestamp_before: i64,
 }
 
 #[derive(Debug)]
@@ -215,10 +219,22 @@ impl Segment {
                 // A segment holds at most u32::MAX bytes, so fewer records than that.
                 relative: (header.base_offset - self.base_offset) as u32,
                 position: position as u32,
+                max_timestamp_before: self.max_timestamp,
             });
             self.indexed_at = Some(position);
         }
         self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+    }
+
+    /// Where to start looking for the first record at or after `timestamp`: the first offset
+    /// of the last indexed batch before which every record is older.
+    fn offset_before_time(&self, timestamp: i64) -> u64 {
+        let i = self
+            .index
+            .partition_point(|e| e.max_timestamp_before < timestamp);
+        i.checked_sub(1).map_or(self.base_offset, |i| {
+            self.base_offset + u64::from(self.index[i].relative)
+        })
     }
 
     /// Where to start reading for `offset`: the last indexed batch at or before it.
@@ -232,7 +248,7 @@ impl Segment {
     }
 
     fn write_index(&self) -> Result<(), LogError> {
-        let mut out = Vec::with_capacity(48 + self.index.len() * 8);
+        let mut out = Vec::with_capacity(48 + self.index.len() * 16);
         out.extend_from_slice(INDEX_MAGIC);
         out.extend_from_slice(&self.base_offset.to_le_bytes());
         out.extend_from_slice(&self.next_offset.to_le_bytes());
@@ -242,6 +258,7 @@ impl Segment {
         for e in &self.index {
             out.extend_from_slice(&e.relative.to_le_bytes());
             out.extend_from_slice(&e.position.to_le_bytes());
+            out.extend_from_slice(&e.max_timestamp_before.to_le_bytes());
         }
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -270,14 +287,17 @@ impl Segment {
             let size = u64::from_le_bytes(word(3)?);
             let count = usize::try_from(u64::from_le_bytes(word(4)?)).ok()?;
             let entries = body.get(44..)?;
-            if entries.len() != count.checked_mul(8)? {
+            if entries.len() != count.checked_mul(16)? {
                 return None;
             }
             let index = entries
-                .chunks_exact(8)
+                .chunks_exact(16)
                 .map(|c| IndexEntry {
                     relative: u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
                     position: u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                    max_timestamp_before: i64::from_le_bytes([
+                        c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15],
+                    ]),
                 })
                 .collect::<Vec<_>>();
             Some((base, next, max_ts, size, index))
@@ -688,6 +708,39 @@ impl PartitionLog {
         }
     }
 
+    /// The earliest offset whose record's timestamp is at or after `timestamp` (Kafka's
+    /// ListOffsets by time), or `None` when every record is older. The segments' largest
+    /// timestamps and the time index narrow the search to a few batches.
+    pub fn offset_for_time(&self, timestamp: i64) -> Result<Option<u64>, LogError> {
+        let (from, end) = {
+            let state = self.read_state();
+            let Some(segment) = state.segments.iter().find(|s| s.max_timestamp >= timestamp) else {
+                return Ok(None);
+            };
+            (
+                segment
+                    .offset_before_time(timestamp)
+                    .max(state.start_offset()),
+                state.next_offset(),
+            )
+        };
+        let mut found = None;
+        let mut next = from;
+        while found.is_none() && next < end {
+            let fetched = self.fetch(next, FetchLimits::records(4096))?;
+            if fetched.records.is_empty() {
+                break;
+            }
+            next = fetched.next_offset(next);
+            found = fetched
+                .records
+                .iter()
+                .find(|r| r.timestamp >= timestamp)
+                .map(|r| r.offset);
+        }
+        Ok(found)
+    }
+
     /// Compacts the sealed segments (`cleanup.policy=compact`): keeps, of each key, only its
     /// latest record in the whole log, and drops tombstones older than `delete_retention_ms`
     /// before `now`; records keep their offsets. Each rewritten segment is swapped in whole
@@ -1072,6 +1125,42 @@ mod tests {
             log.fetch(9, FetchLimits::records(1)).unwrap().records[0].offset,
             17
         );
+    }
+
+    #[test]
+    fn the_time_index_finds_the_first_record_at_or_after_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0");
+        let stamped = |timestamps: &[i64]| -> Vec<ProducerRecord> {
+            timestamps
+                .iter()
+                .map(|&t| ProducerRecord {
+                    value: Some(vec![b'v'; 1500]),
+                    timestamp: t,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        {
+            let log = PartitionLog::open(path.clone(), 0, 4096).unwrap();
+            // Out of order within and across batches and segments.
+            for batch in [&[10, 30, 20][..], &[25, 40], &[35, 50], &[45, 60, 55]] {
+                log.append(&stamped(batch)).unwrap();
+            }
+            assert!(log.read_state().segments.len() >= 3);
+        }
+        let log = PartitionLog::open(path, 0, 4096).unwrap();
+        let at = |t| log.offset_for_time(t).unwrap();
+        assert_eq!(at(0), Some(0));
+        assert_eq!(
+            at(11),
+            Some(1),
+            "30 at offset 1 is the first at or after 11"
+        );
+        assert_eq!(at(31), Some(4), "40 at offset 4");
+        assert_eq!(at(41), Some(6), "50 at offset 6");
+        assert_eq!(at(56), Some(8));
+        assert_eq!(at(61), None);
     }
 
     #[test]

@@ -487,6 +487,16 @@ impl TopicStore for DiskTopicStore {
             })
     }
 
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<u64>> {
+        let t = self.topic(topic)?;
+        Ok(Self::partition(&t, topic, partition)?.offset_for_time(timestamp)?)
+    }
+
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
         let partitions = self.topic(topic)?.partitions.len() as u32;
         if let Some(&(partition, _)) = offsets.iter().find(|(p, _)| *p >= partitions) {
@@ -640,6 +650,44 @@ mod tests {
         let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
         assert!(store.describe_topic("odd/name").is_err());
         assert!(store.committed_offsets("g", "odd/name").unwrap().is_empty());
+    }
+
+    #[test]
+    fn offsets_by_time_agree_with_the_in_memory_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DiskOptions {
+            segment_bytes: 4096,
+            ..DiskOptions::default()
+        };
+        let disk = DiskTopicStore::open(dir.path(), options).unwrap();
+        let memory = crate::topics::MemoryTopicStore::new();
+        let mut state = 7u64;
+        for store in [&disk as &dyn TopicStore, &memory] {
+            store.create_topic("t", TopicConfig::default()).unwrap();
+        }
+        for _ in 0..40 {
+            let batch: Vec<ProducerRecord> = (0..25)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ProducerRecord {
+                        value: Some(vec![0; 40]),
+                        timestamp: (state >> 33) as i64 % 10_000,
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            disk.produce("t", batch.clone()).unwrap();
+            memory.produce("t", batch).unwrap();
+        }
+        for t in (-1..10_050).step_by(37) {
+            assert_eq!(
+                disk.offset_for_timestamp("t", 0, t).unwrap(),
+                memory.offset_for_timestamp("t", 0, t).unwrap(),
+                "timestamp {t}"
+            );
+        }
     }
 
     #[test]
