@@ -57,6 +57,14 @@ pub enum KsqlEntity {
         #[serde(default)]
         warnings: Vec<Warning>,
     },
+    /// SHOW TOPICS EXTENDED.
+    #[serde(rename = "kafka_topics_extended", rename_all = "camelCase")]
+    KafkaTopicsExtended {
+        statement_text: String,
+        topics: Vec<KafkaTopicInfoExtended>,
+        #[serde(default)]
+        warnings: Vec<Warning>,
+    },
     #[serde(rename = "queries", rename_all = "camelCase")]
     Queries {
         statement_text: String,
@@ -131,6 +139,7 @@ impl KsqlEntity {
             | KsqlEntity::SourceDescriptions { statement_text, .. }
             | KsqlEntity::SourceDescription { statement_text, .. }
             | KsqlEntity::KafkaTopics { statement_text, .. }
+            | KsqlEntity::KafkaTopicsExtended { statement_text, .. }
             | KsqlEntity::Queries { statement_text, .. }
             | KsqlEntity::QueryDescription { statement_text, .. }
             | KsqlEntity::Properties { statement_text, .. }
@@ -293,6 +302,16 @@ pub struct KafkaTopicInfo {
     pub name: String,
     /// The replication factor of each partition.
     pub replica_info: Vec<i16>,
+}
+
+/// A topic in SHOW TOPICS EXTENDED: how many consumers and consumer groups read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaTopicInfoExtended {
+    pub name: String,
+    pub replica_info: Vec<i16>,
+    pub consumer_count: usize,
+    pub consumer_group_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

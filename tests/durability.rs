@@ -78,6 +78,19 @@ fn a_killed_server_restarts_with_its_topics_catalog_and_queries() {
         all.contains(&"_confluent-ksql-default__command_topic".to_string()),
         "{all:?}"
     );
+    let extended = server.ksql_ok("SHOW TOPICS EXTENDED;");
+    assert_eq!(extended[0]["@type"], "kafka_topics_extended");
+    let s_topic = extended[0]["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "s")
+        .cloned()
+        .unwrap_or_default();
+    // BIG's query reads both partitions of s: one group, a consumer per partition.
+    assert_eq!(s_topic["consumerGroupCount"], 1, "{extended:?}");
+    assert_eq!(s_topic["consumerCount"], 2, "{extended:?}");
+    assert_eq!(s_topic["replicaInfo"], json!([1, 1]));
     let queries = server.ksql_ok("SHOW QUERIES;");
     assert_eq!(queries[0]["queries"][0]["id"], "CSAS_BIG_0", "{queries:?}");
     // Every acknowledged record is there, and the query goes on from where it was: no row

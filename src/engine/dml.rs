@@ -385,7 +385,7 @@ impl Engine {
     }
 
     /// The consumer group of a persistent query, named as ksqlDB names it.
-    fn consumer_group(&self, query_id: &str) -> String {
+    pub(super) fn consumer_group(&self, query_id: &str) -> String {
         let service = self.property(super::SERVICE_ID).unwrap_or("default_");
         format!("_confluent-ksql-{service}query_{query_id}")
     }

@@ -24,7 +24,11 @@ pub enum Listing {
     SourceDescriptions(Vec<SourceDescription>),
     /// DESCRIBE name [EXTENDED].
     Source(Box<SourceDescription>),
-    Topics(Vec<TopicSummary>),
+    /// SHOW TOPICS; `extended` adds each topic's consumers.
+    Topics {
+        extended: bool,
+        topics: Vec<TopicSummary>,
+    },
     Queries(Vec<QueryDescription>),
     /// EXPLAIN query_id.
     Query(QueryDescription),
@@ -54,6 +58,10 @@ pub struct TopicSummary {
     pub name: String,
     pub partitions: u32,
     pub replicas: i16,
+    /// The persistent queries' consumer groups that read this topic.
+    pub consumer_groups: usize,
+    /// Their consumers: one per partition a group reads (a task's share), as counted here.
+    pub consumers: usize,
 }
 
 /// A persistent query, its sink's topic and its state.
@@ -201,18 +209,37 @@ impl Engine {
                     }
                 }
             }
-            ShowKind::Topics { all } => Listing::Topics(
-                self.store
+            ShowKind::Topics { all } => {
+                // The consumers here are the persistent queries' groups.
+                let queries: Vec<String> = self
+                    .catalog
+                    .queries()
+                    .map(|q| self.consumer_group(&q.id))
+                    .collect();
+                let mut groups = self.store.group_offsets()?;
+                groups.retain(|(group, _), _| queries.contains(group));
+                let topics = self
+                    .store
                     .list_topics()?
                     .into_iter()
                     .filter(|t| *all || !self.is_hidden_topic(&t.name))
-                    .map(|t| TopicSummary {
-                        name: t.name,
-                        partitions: t.config.partitions,
-                        replicas: t.config.replicas,
+                    .map(|t| {
+                        let reading: Vec<usize> = groups
+                            .iter()
+                            .filter(|((_, topic), _)| *topic == t.name)
+                            .map(|(_, partitions)| partitions.len())
+                            .collect();
+                        TopicSummary {
+                            consumer_groups: reading.len(),
+                            consumers: reading.iter().sum(),
+                            name: t.name,
+                            partitions: t.config.partitions,
+                            replicas: t.config.replicas,
+                        }
                     })
-                    .collect(),
-            ),
+                    .collect();
+                Listing::Topics { extended, topics }
+            }
             ShowKind::Queries => Listing::Queries(
                 self.catalog
                     .queries()

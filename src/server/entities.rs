@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::api::{
     self, ArgumentInfo, CommandState, CommandStatus, FieldInfo, FieldType, FunctionInfo,
-    FunctionType, KafkaTopicInfo, KsqlEntity, Property, QueryError, RunningQuery, SchemaInfo,
-    SimpleFunctionInfo, SourceInfo, SourceType, Variable,
+    FunctionType, KafkaTopicInfo, KafkaTopicInfoExtended, KsqlEntity, Property, QueryError,
+    RunningQuery, SchemaInfo, SimpleFunctionInfo, SourceInfo, SourceType, Variable,
 };
 use crate::engine::Outcome;
 use crate::engine::listing::{
@@ -122,13 +122,32 @@ fn listing_entity(statement_text: String, listing: Listing) -> KsqlEntity {
             source_description: source_description(&source),
             warnings,
         },
-        Listing::Topics(topics) => KsqlEntity::KafkaTopics {
+        Listing::Topics {
+            extended: false,
+            topics,
+        } => KsqlEntity::KafkaTopics {
             statement_text,
             topics: topics
                 .into_iter()
                 .map(|t| KafkaTopicInfo {
                     replica_info: vec![t.replicas; t.partitions as usize],
                     name: t.name,
+                })
+                .collect(),
+            warnings,
+        },
+        Listing::Topics {
+            extended: true,
+            topics,
+        } => KsqlEntity::KafkaTopicsExtended {
+            statement_text,
+            topics: topics
+                .into_iter()
+                .map(|t| KafkaTopicInfoExtended {
+                    replica_info: vec![t.replicas; t.partitions as usize],
+                    name: t.name,
+                    consumer_count: t.consumers,
+                    consumer_group_count: t.consumer_groups,
                 })
                 .collect(),
             warnings,

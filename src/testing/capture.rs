@@ -92,6 +92,10 @@ impl TopicStore for CapturingStore {
         self.inner.commit_offsets(group, topic, offsets)
     }
 
+    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>> {
+        self.inner.group_offsets()
+    }
+
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
         self.inner.committed_offsets(group, topic)
     }

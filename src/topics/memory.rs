@@ -353,6 +353,14 @@ impl TopicStore for MemoryTopicStore {
         Ok(())
     }
 
+    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>> {
+        Ok(self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
         Ok(lock(&self.groups)
             .get(&(group.to_string(), topic.to_string()))

@@ -274,6 +274,8 @@ pub trait TopicStore: Send + Sync {
     }
     /// Commits a consumer group's next offsets to read, per partition of `topic`.
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
+    /// Every consumer group's committed offsets, by (group, topic), per partition.
+    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>>;
     /// A consumer group's committed offsets for `topic`, by partition (partitions it never
     /// committed are absent).
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>>;

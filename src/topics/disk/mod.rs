@@ -519,6 +519,14 @@ impl TopicStore for DiskTopicStore {
         Ok(())
     }
 
+    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>> {
+        Ok(self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
         Ok(self
             .groups
