@@ -231,69 +231,41 @@ fn main() -> ExitCode {
                     data_dir,
                 },
         } => {
-            if let Some(dir) = data_dir {
-                let options = match sluice::topics::load::LoadOptions::parse(
-                    Some(&format),
-                    Some(&delimiter),
-                    key.as_deref(),
-                    Some(&key_format),
-                    partitions,
-                ) {
-                    Ok(options) => options,
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return ExitCode::FAILURE;
-                    }
-                };
-                let result = match &file {
-                    Some(path) => match std::fs::File::open(path) {
-                        Ok(f) => sluice::offline::produce(
-                            &dir,
-                            &topic,
-                            &options,
-                            std::io::BufReader::with_capacity(1 << 20, f),
-                        ),
-                        Err(e) => {
-                            eprintln!("Cannot open {}: {e}", path.display());
-                            return ExitCode::FAILURE;
-                        }
-                    },
-                    None => {
-                        sluice::offline::produce(&dir, &topic, &options, std::io::stdin().lock())
-                    }
-                };
-                return match result {
-                    Ok(count) => {
-                        eprintln!("Appended {count} records to {topic}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        ExitCode::FAILURE
-                    }
-                };
-            }
-            let options = sluice::client::ProduceOptions {
-                partitions,
-                key,
-                key_format: Some(key_format),
-                format: Some(format),
-                delimiter: Some(delimiter),
-            };
-            let result = match &file {
+            let input: Box<dyn std::io::BufRead> = match &file {
                 Some(path) => match std::fs::File::open(path) {
-                    Ok(f) => sluice::client::produce(
-                        &server,
-                        &topic,
-                        &options,
-                        std::io::BufReader::with_capacity(1 << 20, f),
-                    ),
+                    Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
                     Err(e) => {
                         eprintln!("Cannot open {}: {e}", path.display());
                         return ExitCode::FAILURE;
                     }
                 },
-                None => sluice::client::produce(&server, &topic, &options, std::io::stdin().lock()),
+                None => Box::new(std::io::stdin().lock()),
+            };
+            // Straight into a stopped server's data directory, or through a running server.
+            let result = match data_dir {
+                Some(dir) => sluice::topics::load::LoadOptions::parse(
+                    Some(&format),
+                    Some(&delimiter),
+                    key.as_deref(),
+                    Some(&key_format),
+                    partitions,
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|options| {
+                    sluice::offline::produce(&dir, &topic, &options, input)
+                        .map_err(|e| e.to_string())
+                }),
+                None => {
+                    let options = sluice::client::ProduceOptions {
+                        partitions,
+                        key,
+                        key_format: Some(key_format),
+                        format: Some(format),
+                        delimiter: Some(delimiter),
+                    };
+                    sluice::client::produce(&server, &topic, &options, input)
+                        .map_err(|e| e.to_string())
+                }
             };
             match result {
                 Ok(count) => {

@@ -126,6 +126,7 @@ impl TopicFile {
 
 #[derive(Debug)]
 struct Topic {
+    name: String,
     config: TopicConfig,
     dir: PathBuf,
     partitions: Vec<PartitionLog>,
@@ -203,7 +204,7 @@ impl DiskTopicStore {
             if expected != file.name {
                 tracing::warn!("{}: holds topic '{}'", dir.display(), file.name);
             }
-            let topic = open_topic(&dir, file.config(), options)?;
+            let topic = open_topic(&file.name, &dir, file.config(), options)?;
             topics.insert(file.name, Arc::new(topic));
         }
         let store = DiskTopicStore {
@@ -215,6 +216,16 @@ impl DiskTopicStore {
         };
         store.load_offsets()?;
         Ok(store)
+    }
+
+    /// Every topic, taken out of the map so no lock is held while they are worked on.
+    fn all_topics(&self) -> Vec<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn topic(&self, name: &str) -> Result<Arc<Topic>> {
@@ -286,13 +297,7 @@ impl DiskTopicStore {
     /// record (and drops tombstones after Kafka's default `delete.retention.ms`, a day).
     /// Runs beside appends and reads, never blocking them for longer than a segment swap.
     pub fn clean(&self, now_ms: i64) -> Result<Cleaned> {
-        let topics: Vec<Arc<Topic>> = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let topics = self.all_topics();
         let mut cleaned = Cleaned::default();
         for topic in topics {
             let policy = topic.config.cleanup_policy;
@@ -313,11 +318,12 @@ impl DiskTopicStore {
     }
 }
 
-fn open_topic(dir: &Path, config: TopicConfig, options: DiskOptions) -> Result<Topic> {
+fn open_topic(name: &str, dir: &Path, config: TopicConfig, options: DiskOptions) -> Result<Topic> {
     let partitions = (0..config.partitions.max(1))
         .map(|p| PartitionLog::open(dir.join(p.to_string()), p, options.segment_bytes))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Topic {
+        name: name.to_string(),
         config,
         dir: dir.to_path_buf(),
         partitions,
@@ -351,7 +357,7 @@ impl TopicStore for DiskTopicStore {
         let dir = self.root.join(directory_name(name));
         let storage = |e: std::io::Error| TopicError::Storage(format!("{}: {e}", dir.display()));
         fs::create_dir_all(&dir).map_err(storage)?;
-        let topic = open_topic(&dir, config.clone(), self.options)?;
+        let topic = open_topic(name, &dir, config.clone(), self.options)?;
         let file = serde_json::to_vec_pretty(&TopicFile::of(name, &config))
             .map_err(|e| TopicError::Storage(e.to_string()))?;
         // The config is written last: a topic without one is a creation that did not finish.
@@ -396,14 +402,11 @@ impl TopicStore for DiskTopicStore {
     }
 
     fn list_topics(&self) -> Result<Vec<TopicDescription>> {
-        let topics: Vec<(String, Arc<Topic>)> = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+        Ok(self
+            .all_topics()
             .iter()
-            .map(|(n, t)| (n.clone(), Arc::clone(t)))
-            .collect();
-        Ok(topics.iter().map(|(n, t)| describe(n, t)).collect())
+            .map(|t| describe(&t.name, t))
+            .collect())
     }
 
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
@@ -452,13 +455,7 @@ impl TopicStore for DiskTopicStore {
     }
 
     fn flush(&self) -> Result<()> {
-        let topics: Vec<Arc<Topic>> = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let topics = self.all_topics();
         for topic in topics {
             for log in &topic.partitions {
                 log.sync()?;
