@@ -437,6 +437,12 @@ impl Engine {
             query
                 .commit(self.store.as_ref())
                 .map_err(|e| EngineError::Runtime(e.to_string()))?;
+            // A terminated query's state goes with it, as ksqlDB deletes its internal topics.
+            if let Some(topic) = query.changelog_topic() {
+                self.store
+                    .delete_topic(topic)
+                    .map_err(|e| EngineError::Runtime(e.to_string()))?;
+            }
         }
         self.catalog.remove_query(id);
         Ok(())

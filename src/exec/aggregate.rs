@@ -10,7 +10,7 @@
 mod columnar;
 mod index;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
@@ -21,12 +21,13 @@ use smallvec::SmallVec;
 use super::builder::ColumnBuilder;
 use super::decode::DecodedBatch;
 use super::sink::{RowMeta, SinkRow, SinkRows};
-use super::store::{self, Store};
+use super::state::{Stateful, Store, StoreId, StoreLog, Update, ValueCodec, logged, logged_with};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::aggregate::{Accumulator, AggregateContext};
 use crate::functions::util::to_array;
 use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{Emit, SourceKind, WindowType};
+use crate::types::codec::{self, CodecError, Decode, Encode, Input};
 
 /// ksqlDB's default grace period for windows without one: 24 hours.
 const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -115,7 +116,7 @@ pub struct AggregateOperator {
     emitted: Store<GroupId, bool>,
     stream_time: i64,
     /// EMIT FINAL: the latest result of each open window, with its first-update order.
-    suppressed: HashMap<OutputId, (u64, SinkRow)>,
+    suppressed: Store<OutputId, (u64, SinkRow)>,
     suppressed_order: u64,
     /// EMIT FINAL: the close time at which windows were last emitted.
     last_emit_close: Option<i64>,
@@ -136,12 +137,12 @@ impl AggregateOperator {
             columnar: columnar::ColumnarGroups::for_plan(&plan),
             plan,
             properties,
-            groups: store::memory(),
-            sessions: store::memory(),
-            table_rows: store::memory(),
-            emitted: store::memory(),
+            groups: Store::new(),
+            sessions: Store::new(),
+            table_rows: Store::new(),
+            emitted: Store::new(),
             stream_time: i64::MIN,
-            suppressed: HashMap::new(),
+            suppressed: Store::new(),
             suppressed_order: 0,
             last_emit_close: None,
             next_expiry: i64::MIN,
@@ -379,25 +380,46 @@ impl AggregateOperator {
         let horizon = self.stream_time.saturating_sub(retention);
         if window.window_type == WindowType::Session {
             let sessions = &mut self.sessions;
-            sessions.retain(&mut |_, list| {
+            sessions.update_all(|_, list| {
+                let before = list.len();
                 list.retain(|s| s.end >= horizon);
-                !list.is_empty()
+                match list.len() {
+                    0 => Update::Remove,
+                    n if n == before => Update::Unchanged,
+                    _ => Update::Changed,
+                }
             });
-            self.emitted.retain(&mut |id, _| {
+            self.emitted.update_all(|id, _| {
                 let start = window_start_of(id);
                 let key = id[..id.len().saturating_sub(8)].to_vec();
-                sessions
+                let open = sessions
                     .get(&key)
-                    .is_some_and(|list| list.iter().any(|s| s.start == start))
+                    .is_some_and(|list| list.iter().any(|s| s.start == start));
+                if open {
+                    Update::Unchanged
+                } else {
+                    Update::Remove
+                }
             });
         } else {
-            self.groups
-                .retain(&mut |id, _| window_start_of(id) >= horizon);
+            let expired = |id: &GroupId| window_start_of(id) < horizon;
+            self.groups.update_all(|id, _| {
+                if expired(id) {
+                    Update::Remove
+                } else {
+                    Update::Unchanged
+                }
+            });
             if let Some(columnar) = &mut self.columnar {
                 columnar.retain(&|id| window_start_of(id) >= horizon);
             }
-            self.emitted
-                .retain(&mut |id, _| window_start_of(id) >= horizon);
+            self.emitted.update_all(|id, _| {
+                if expired(id) {
+                    Update::Remove
+                } else {
+                    Update::Unchanged
+                }
+            });
         }
     }
 
@@ -710,7 +732,7 @@ impl AggregateOperator {
                 Some((_, existing)) => *existing = row,
                 None => {
                     self.suppressed_order += 1;
-                    self.suppressed.insert(id, (order, row));
+                    self.suppressed.put(id, (order, row));
                 }
             }
         }
@@ -743,11 +765,18 @@ impl AggregateOperator {
                 .max(retained_from);
             self.last_emit_close = Some(close);
             // Windows the store no longer retains are never emitted.
+            self.suppressed.update_all(|(_, start), _| {
+                if *start >= retained_from {
+                    Update::Unchanged
+                } else {
+                    Update::Remove
+                }
+            });
+            let closing = lower..=upper;
             self.suppressed
-                .retain(|(_, start), _| *start >= retained_from);
-            self.suppressed
-                .keys()
-                .filter(|(_, start)| (lower..=upper).contains(start))
+                .iter()
+                .map(|(id, _)| id)
+                .filter(|(_, start)| closing.contains(start))
                 .cloned()
                 .collect()
         };
@@ -1022,5 +1051,113 @@ impl KeyEncoder {
             texts.push(text);
         }
         Ok(KeyRows::Text(texts))
+    }
+}
+
+impl GroupState {
+    /// Writes the group's state: its key values, timestamp, output flag and accumulators.
+    fn save(&self, out: &mut Vec<u8>) {
+        (&self.key, self.max_timestamp, self.emitted).encode(out);
+        for accumulator in &self.accumulators {
+            accumulator.save(out);
+        }
+    }
+
+    /// Reads a group's state into a fresh copy of `template`, the query's initial state.
+    fn load(template: &GroupState, input: &mut Input<'_>) -> codec::Result<GroupState> {
+        let mut state = template.clone();
+        (state.key, state.max_timestamp, state.emitted) = Decode::decode(input)?;
+        for accumulator in &mut state.accumulators {
+            accumulator.load(input)?;
+        }
+        Ok(state)
+    }
+}
+
+/// Encodes groups' (and sessions') state. A group read back starts as the query's initial
+/// state (its accumulators made by their factories), then loads what was written.
+struct GroupCodec<'a>(Option<&'a GroupState>);
+
+impl GroupCodec<'_> {
+    fn template(&self) -> codec::Result<&GroupState> {
+        self.0
+            .ok_or_else(|| CodecError::Invalid("the aggregation has no initial state".into()))
+    }
+}
+
+impl ValueCodec<GroupState> for GroupCodec<'_> {
+    fn encode(&self, state: &GroupState, out: &mut Vec<u8>) {
+        state.save(out);
+    }
+
+    fn decode(&self, input: &mut Input<'_>) -> codec::Result<GroupState> {
+        GroupState::load(self.template()?, input)
+    }
+}
+
+impl ValueCodec<Vec<Session>> for GroupCodec<'_> {
+    fn encode(&self, sessions: &Vec<Session>, out: &mut Vec<u8>) {
+        codec::encode_length(sessions.len(), out);
+        for session in sessions {
+            (session.start, session.end).encode(out);
+            session.state.save(out);
+        }
+    }
+
+    fn decode(&self, input: &mut Input<'_>) -> codec::Result<Vec<Session>> {
+        let template = self.template()?;
+        let count = input.length()?;
+        let mut sessions = Vec::new();
+        for _ in 0..count {
+            let (start, end) = Decode::decode(input)?;
+            let state = GroupState::load(template, input)?;
+            sessions.push(Session { start, end, state });
+        }
+        Ok(sessions)
+    }
+}
+
+/// Store ids of an aggregation's state (joins' ids are above them).
+mod store_id {
+    use crate::exec::state::StoreId;
+    pub const GROUPS: StoreId = 1;
+    pub const SESSIONS: StoreId = 2;
+    pub const TABLE_ROWS: StoreId = 3;
+    pub const EMITTED: StoreId = 4;
+    pub const SUPPRESSED: StoreId = 5;
+    pub const COLUMNAR: StoreId = 6;
+}
+
+impl Stateful for AggregateOperator {
+    fn visit_stores(&mut self, f: &mut dyn FnMut(StoreId, &mut dyn StoreLog)) {
+        if self.fresh_state.is_none() {
+            self.fresh_state = self.new_state().ok();
+        }
+        let template = self.fresh_state.as_ref();
+        f(
+            store_id::GROUPS,
+            &mut logged_with(&mut self.groups, GroupCodec(template)),
+        );
+        f(
+            store_id::SESSIONS,
+            &mut logged_with(&mut self.sessions, GroupCodec(template)),
+        );
+        f(store_id::TABLE_ROWS, &mut logged(&mut self.table_rows));
+        f(store_id::EMITTED, &mut logged(&mut self.emitted));
+        f(store_id::SUPPRESSED, &mut logged(&mut self.suppressed));
+        if let Some(columnar) = &mut self.columnar {
+            f(store_id::COLUMNAR, columnar);
+        }
+    }
+
+    fn save_scalars(&self, out: &mut Vec<u8>) {
+        (self.stream_time, self.suppressed_order).encode(out);
+        (self.last_emit_close, self.next_expiry).encode(out);
+    }
+
+    fn load_scalars(&mut self, input: &mut Input<'_>) -> codec::Result<()> {
+        (self.stream_time, self.suppressed_order) = Decode::decode(input)?;
+        (self.last_emit_close, self.next_expiry) = Decode::decode(input)?;
+        Ok(())
     }
 }

@@ -18,11 +18,12 @@ use datafusion::common::ScalarValue;
 
 use super::decode::DecodedBatch;
 use super::sink::{RowMeta, SinkRows};
-use super::store::{self, Store};
+use super::state::{Stateful, Store, StoreId, StoreLog, Update, logged};
 use super::{ExecError, Headers, Reporter, batch_of, evaluate};
 use crate::functions::util::to_array;
 use crate::plan::join::{JoinKind, JoinLeft, JoinLevel, JoinPlan};
 use crate::sql::ast::JoinType;
+use crate::types::codec::{self, Decode, Encode, Input};
 
 /// One side's row: all columns of its scope.
 type Row = Vec<ScalarValue>;
@@ -109,7 +110,7 @@ impl JoinOperator {
         JoinOperator {
             plan,
             top,
-            emitted: store::memory(),
+            emitted: Store::new(),
             right_read,
         }
     }
@@ -248,12 +249,12 @@ impl LevelState {
                 JoinLeft::Join(inner) => Some(Box::new(LevelState::new(inner))),
                 JoinLeft::Source { .. } => None,
             },
-            left_table: store::memory(),
-            right_table: store::memory(),
-            references: store::memory(),
-            left_by_pk: store::memory(),
-            left_buffer: store::memory(),
-            right_buffer: store::memory(),
+            left_table: Store::new(),
+            right_table: Store::new(),
+            references: Store::new(),
+            left_by_pk: Store::new(),
+            left_buffer: Store::new(),
+            right_buffer: Store::new(),
             stream_time: i64::MIN,
             side_time: [i64::MIN; 2],
             earliest_pending_end: i64::MAX,
@@ -452,7 +453,7 @@ impl LevelState {
             self.left_by_pk
                 .put(pk_bytes.clone(), (c.key.clone(), c.row.clone()));
             self.references
-                .get_or_insert_with(c.key.clone(), &mut BTreeSet::new)
+                .get_or_insert_with(c.key.clone(), BTreeSet::new)
                 .insert(pk_bytes);
             let right = if c.key.is_null() {
                 None
@@ -630,7 +631,7 @@ impl LevelState {
         } else {
             &mut self.right_buffer
         };
-        mine.get_or_insert_with(c.key.clone(), &mut Vec::new)
+        mine.get_or_insert_with(c.key.clone(), Vec::new)
             .push(Buffered {
                 row: c.row,
                 timestamp: c.timestamp,
@@ -656,9 +657,14 @@ impl LevelState {
         self.next_expiry = self.stream_time.saturating_add((span / 2).max(1000));
         let horizon = self.stream_time.saturating_sub(span);
         for buffer in [&mut self.left_buffer, &mut self.right_buffer] {
-            buffer.retain(&mut |_, records| {
+            buffer.update_all(|_, records| {
+                let before = records.len();
                 records.retain(|r| r.pending || r.timestamp >= horizon);
-                !records.is_empty()
+                match records.len() {
+                    0 => Update::Remove,
+                    n if n == before => Update::Unchanged,
+                    _ => Update::Changed,
+                }
             });
         }
     }
@@ -676,7 +682,8 @@ impl LevelState {
             (0usize, &mut self.left_buffer),
             (1usize, &mut self.right_buffer),
         ] {
-            buffer.for_each_mut(&mut |key, records| {
+            buffer.update_all(|key, records| {
+                let mut update = Update::Unchanged;
                 for r in records.iter_mut().filter(|r| r.pending) {
                     let window_end = if side == 0 {
                         r.timestamp + after
@@ -687,6 +694,7 @@ impl LevelState {
                         earliest = earliest.min(window_end);
                     } else {
                         r.pending = false;
+                        update = Update::Changed;
                         let (left, right) = if side == 0 {
                             (Some(r.row.clone()), None)
                         } else {
@@ -708,6 +716,7 @@ impl LevelState {
                         ));
                     }
                 }
+                update
             });
         }
         self.earliest_pending_end = earliest;
@@ -1046,5 +1055,95 @@ impl JoinFeed {
             null_key: vec![false; joined.len()],
             positions: joined.iter().map(|j| j.position).collect(),
         }))
+    }
+}
+
+impl Encode for Buffered {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (&self.row, self.timestamp, &self.headers).encode(out);
+        (self.position, self.matched, self.pending).encode(out);
+    }
+}
+
+impl Decode for Buffered {
+    fn decode(input: &mut Input<'_>) -> codec::Result<Self> {
+        let (row, timestamp, headers) = Decode::decode(input)?;
+        let (position, matched, pending) = Decode::decode(input)?;
+        Ok(Buffered {
+            row,
+            timestamp,
+            headers,
+            position,
+            matched,
+            pending,
+        })
+    }
+}
+
+/// The store id of a join's result flags; each level of a join has ids from
+/// [`FIRST_LEVEL_ID`] on, [`IDS_PER_LEVEL`] a level (an aggregation's are below).
+const EMITTED_ID: StoreId = 10;
+const FIRST_LEVEL_ID: StoreId = 16;
+const IDS_PER_LEVEL: StoreId = 8;
+
+impl LevelState {
+    /// The level's stores, then its inner join's, numbered by depth.
+    fn visit_stores(&mut self, depth: StoreId, f: &mut dyn FnMut(StoreId, &mut dyn StoreLog)) {
+        let base = FIRST_LEVEL_ID.saturating_add(depth.saturating_mul(IDS_PER_LEVEL));
+        f(base, &mut logged(&mut self.left_table));
+        f(base + 1, &mut logged(&mut self.right_table));
+        f(base + 2, &mut logged(&mut self.references));
+        f(base + 3, &mut logged(&mut self.left_by_pk));
+        f(base + 4, &mut logged(&mut self.left_buffer));
+        f(base + 5, &mut logged(&mut self.right_buffer));
+        if let Some(inner) = &mut self.inner {
+            inner.visit_stores(depth.saturating_add(1), f);
+        }
+    }
+
+    fn save_scalars(&self, out: &mut Vec<u8>) {
+        (self.stream_time, self.side_time[0], self.side_time[1]).encode(out);
+        (self.earliest_pending_end, self.next_expiry).encode(out);
+        if let Some(inner) = &self.inner {
+            inner.save_scalars(out);
+        }
+    }
+
+    fn load_scalars(&mut self, input: &mut Input<'_>) -> codec::Result<()> {
+        (self.stream_time, self.side_time[0], self.side_time[1]) = Decode::decode(input)?;
+        (self.earliest_pending_end, self.next_expiry) = Decode::decode(input)?;
+        match &mut self.inner {
+            Some(inner) => inner.load_scalars(input),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Stateful for JoinOperator {
+    fn visit_stores(&mut self, f: &mut dyn FnMut(StoreId, &mut dyn StoreLog)) {
+        f(EMITTED_ID, &mut logged(&mut self.emitted));
+        self.top.visit_stores(0, f);
+    }
+
+    fn save_scalars(&self, out: &mut Vec<u8>) {
+        self.top.save_scalars(out);
+    }
+
+    fn load_scalars(&mut self, input: &mut Input<'_>) -> codec::Result<()> {
+        self.top.load_scalars(input)
+    }
+}
+
+impl Stateful for JoinFeed {
+    fn visit_stores(&mut self, f: &mut dyn FnMut(StoreId, &mut dyn StoreLog)) {
+        self.top.visit_stores(0, f);
+    }
+
+    fn save_scalars(&self, out: &mut Vec<u8>) {
+        self.top.save_scalars(out);
+    }
+
+    fn load_scalars(&mut self, input: &mut Input<'_>) -> codec::Result<()> {
+        self.top.load_scalars(input)
     }
 }

@@ -18,8 +18,8 @@ pub mod processing_log;
 pub mod query;
 pub mod runtime;
 pub mod sink;
+pub mod state;
 pub mod stateless;
-pub mod store;
 pub mod tasks;
 pub mod view;
 
@@ -158,6 +158,48 @@ pub enum Stage {
     Join(Box<JoinOperator>),
     /// An aggregation over a join's results.
     JoinAggregate(Box<join::JoinFeed>, Box<AggregateOperator>),
+}
+
+/// A stage's state is its operators'.
+impl state::Stateful for Stage {
+    fn visit_stores(&mut self, f: &mut dyn FnMut(state::StoreId, &mut dyn state::StoreLog)) {
+        match self {
+            Stage::Stateless(_) => {}
+            Stage::Aggregate(aggregate) => aggregate.visit_stores(f),
+            Stage::Join(join) => join.visit_stores(f),
+            Stage::JoinAggregate(feed, aggregate) => {
+                feed.visit_stores(f);
+                aggregate.visit_stores(f);
+            }
+        }
+    }
+
+    fn save_scalars(&self, out: &mut Vec<u8>) {
+        match self {
+            Stage::Stateless(_) => {}
+            Stage::Aggregate(aggregate) => aggregate.save_scalars(out),
+            Stage::Join(join) => join.save_scalars(out),
+            Stage::JoinAggregate(feed, aggregate) => {
+                feed.save_scalars(out);
+                aggregate.save_scalars(out);
+            }
+        }
+    }
+
+    fn load_scalars(
+        &mut self,
+        input: &mut crate::types::codec::Input<'_>,
+    ) -> crate::types::codec::Result<()> {
+        match self {
+            Stage::Stateless(_) => Ok(()),
+            Stage::Aggregate(aggregate) => aggregate.load_scalars(input),
+            Stage::Join(join) => join.load_scalars(input),
+            Stage::JoinAggregate(feed, aggregate) => {
+                feed.load_scalars(input)?;
+                aggregate.load_scalars(input)
+            }
+        }
+    }
 }
 
 impl Stage {
@@ -380,3 +422,18 @@ pub fn batch_of(
 
 /// Headers of a record, forwarded unchanged to what it produces.
 pub type Headers = Vec<Header>;
+
+impl crate::types::codec::Encode for Header {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.key.encode(out);
+        crate::types::codec::encode_optional_bytes(self.value.as_deref(), out);
+    }
+}
+
+impl crate::types::codec::Decode for Header {
+    fn decode(input: &mut crate::types::codec::Input<'_>) -> crate::types::codec::Result<Self> {
+        let key = String::decode(input)?;
+        let value = crate::types::codec::decode_optional_bytes(input)?.map(<[u8]>::to_vec);
+        Ok(Header { key, value })
+    }
+}

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use super::sink::Sink;
-use super::tasks::{StartAt, Task, TaskOutput, Topology};
+use super::state::changelog;
+use super::tasks::{Task, TaskOutput, Topology};
 use super::{
     DEFAULT_COMMIT_INTERVAL, DecodeOptions, ExecError, Input, OffsetReset, Output,
     ProcessingLogEntry, QueryStats, Stage,
@@ -28,12 +29,6 @@ pub struct PersistentQuery {
     sink: Option<Arc<Sink>>,
     tasks: Vec<Mutex<Task>>,
     state: Mutex<QueryState>,
-}
-
-/// The consumer group that keeps where a stateful query first started reading, per
-/// partition: a restart rebuilds the query's state by reading from there.
-fn origin_group(group: &str) -> String {
-    format!("{group}-origin")
 }
 
 /// Locks a task. A task whose thread panicked is never stepped again (its query is in ERROR),
@@ -76,6 +71,7 @@ impl PersistentQuery {
                 inputs,
                 options,
                 group: None,
+                changelog: None,
                 commit_interval: DEFAULT_COMMIT_INTERVAL,
             },
             id,
@@ -123,67 +119,47 @@ impl PersistentQuery {
     }
 
     /// Assigns every task its partitions: each starts at its group's committed offset where it
-    /// has one, else at the start or the end of the partition, as `reset` says.
+    /// has one, else at the start or the end of the partition, as `reset` says. A stateful
+    /// query's tasks keep their state in the query's changelog, and resume from where its
+    /// last checkpoint says.
     pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
         let stateful = self.tasks.first().is_some_and(|t| lock(t).is_stateful());
+        if stateful && let Some(group) = &self.topology.group {
+            let topic = changelog::topic_name(group, self.topology.state_store_name());
+            let tasks = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
+            changelog::create_topic(store, &topic, tasks)?;
+            for task in &self.tasks {
+                lock(task).keep_state_in(&topic);
+            }
+            self.topology.changelog = Some(topic);
+        }
         let mut partitions = Vec::with_capacity(self.topology.inputs.len());
-        let mut starts: Vec<BTreeMap<u32, StartAt>> = Vec::with_capacity(partitions.capacity());
+        let mut starts: Vec<BTreeMap<u32, u64>> = Vec::with_capacity(partitions.capacity());
         for input in &self.topology.inputs {
             let topic = store.describe_topic(&input.source.topic)?;
-            let initial: BTreeMap<u32, u64> = match reset {
+            let mut start: BTreeMap<u32, u64> = match reset {
                 OffsetReset::Earliest => (0..).zip(topic.start_offsets.iter().copied()).collect(),
                 OffsetReset::Latest => (0..).zip(topic.end_offsets.iter().copied()).collect(),
             };
-            let mut start: BTreeMap<u32, StartAt> = initial
-                .iter()
-                .map(|(&p, &offset)| {
-                    let at = StartAt {
-                        offset,
-                        restore_until: offset,
-                    };
-                    (p, at)
-                })
-                .collect();
             if let Some(group) = &self.topology.group {
                 let committed = store.committed_offsets(group, &topic.name)?;
                 // Where a new query starts is committed at once, so that a restart before its
-                // first commit resumes there rather than at the then latest offset; a stateful
-                // query also keeps it as its origin, where a restart rebuilds its state from.
-                let fresh: Vec<(u32, u64)> = initial
+                // first commit resumes there rather than at the then latest offset.
+                let fresh: Vec<(u32, u64)> = start
                     .iter()
                     .filter(|(p, _)| !committed.contains_key(p))
                     .map(|(&p, &o)| (p, o))
                     .collect();
                 if !fresh.is_empty() {
                     store.commit_offsets(group, &topic.name, &fresh)?;
-                    if stateful {
-                        store.commit_offsets(&origin_group(group), &topic.name, &fresh)?;
-                    }
                 }
-                let origins = if stateful {
-                    store.committed_offsets(&origin_group(group), &topic.name)?
-                } else {
-                    BTreeMap::new()
-                };
                 for (partition, offset) in committed {
-                    // A stateful query's state is not kept across restarts yet: it is rebuilt
-                    // by reading again, from the origin, what it had read, writing nothing.
-                    let from = match origins.get(&partition) {
-                        Some(&origin) if stateful => origin.min(offset),
-                        _ => offset,
-                    };
                     let earliest = topic
                         .start_offsets
                         .get(partition as usize)
                         .copied()
                         .unwrap_or(0);
-                    start.insert(
-                        partition,
-                        StartAt {
-                            offset: from.max(earliest).min(offset),
-                            restore_until: offset,
-                        },
-                    );
+                    start.insert(partition, offset.max(earliest));
                 }
             }
             partitions.push(topic.config.partitions);
@@ -191,13 +167,15 @@ impl PersistentQuery {
         }
         for task in &self.tasks {
             lock(task).assign(&partitions, |input, partition| {
-                starts[input].get(&partition).copied().unwrap_or(StartAt {
-                    offset: 0,
-                    restore_until: 0,
-                })
+                starts[input].get(&partition).copied().unwrap_or(0)
             });
         }
         Ok(())
+    }
+
+    /// The topic a stateful query keeps its state in, if it has one.
+    pub fn changelog_topic(&self) -> Option<&str> {
+        self.topology.changelog.as_deref()
     }
 
     /// How many tasks the query runs as.

@@ -8,6 +8,7 @@ use crate::catalog::WindowInfo;
 use crate::format::{self, FormatKind, FormatSpec};
 use crate::sql::ast::WindowType;
 use crate::topics::ProducerRecord;
+use crate::types::codec::{self, Decode, Encode, Input};
 use crate::types::{Column, SqlType};
 
 /// How to write one output row.
@@ -30,6 +31,41 @@ pub struct RowMeta {
 pub struct SinkRow {
     pub values: Vec<ScalarValue>,
     pub meta: RowMeta,
+}
+
+impl Encode for RowMeta {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.tombstone, self.null_key, self.timestamp).encode(out);
+        (&self.headers, self.window, self.position).encode(out);
+    }
+}
+
+impl Decode for RowMeta {
+    fn decode(input: &mut Input<'_>) -> codec::Result<Self> {
+        let (tombstone, null_key, timestamp) = Decode::decode(input)?;
+        let (headers, window, position) = Decode::decode(input)?;
+        Ok(RowMeta {
+            tombstone,
+            null_key,
+            timestamp,
+            headers,
+            window,
+            position,
+        })
+    }
+}
+
+impl Encode for SinkRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (&self.values, &self.meta).encode(out);
+    }
+}
+
+impl Decode for SinkRow {
+    fn decode(input: &mut Input<'_>) -> codec::Result<Self> {
+        let (values, meta) = Decode::decode(input)?;
+        Ok(SinkRow { values, meta })
+    }
 }
 
 /// What a stage hands on: rows of values, or the output columns of a batch with, for each row

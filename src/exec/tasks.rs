@@ -20,11 +20,20 @@ use datafusion::common::ScalarValue;
 use super::cache::RecordCache;
 use super::merge::{Lane, merge_by_timestamp};
 use super::sink::Sink;
+use super::state::Stateful;
+use super::state::changelog::{Changelog, Checkpoint};
 use super::{
     DecodeOptions, ExecError, Incomplete, Input, ProcessingLogEntry, PushEvent, QueryStats,
     Reporter, RowSink, Stage, run_stage,
 };
 use crate::topics::{FetchLimits, Record, TopicStore};
+
+/// The time now, in milliseconds since the epoch: the timestamp of changelog records.
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// How many records a task takes per step from each partition it reads.
 pub const BATCH_SIZE: usize = 1024;
@@ -36,7 +45,21 @@ pub struct Topology {
     pub options: DecodeOptions,
     /// The consumer group the tasks commit their offsets to (persistent queries only).
     pub group: Option<String>,
+    /// The changelog topic of a stateful persistent query's state.
+    pub changelog: Option<String>,
     pub commit_interval: Duration,
+}
+
+impl Topology {
+    /// The name of the query's state in its changelog topic's name, after ksqlDB's names for
+    /// its main store: an aggregation's, or a join's table side.
+    pub fn state_store_name(&self) -> &'static str {
+        if self.inputs.len() > 1 {
+            "KafkaTopic_Right-Reduce"
+        } else {
+            "Aggregate-Aggregate-Materialize"
+        }
+    }
 }
 
 /// Where a task's output goes.
@@ -53,22 +76,6 @@ struct Assigned {
     input: usize,
     partition: u32,
     offset: u64,
-    /// Below this offset the task is rebuilding its state: it processes the records again
-    /// but writes nothing, because it wrote their results before it restarted.
-    restore_until: u64,
-}
-
-impl Assigned {
-    fn restoring(&self, offset: u64) -> bool {
-        offset < self.restore_until
-    }
-}
-
-/// Where a task starts reading a partition, and up to where it only rebuilds its state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StartAt {
-    pub offset: u64,
-    pub restore_until: u64,
 }
 
 /// One share of a query's work.
@@ -80,6 +87,12 @@ pub struct Task {
     output: TaskOutput,
     /// Caching on, for a table result: updates held per key until the task commits.
     cache: Option<RecordCache>,
+    /// Where a stateful persistent task's state is kept.
+    changelog: Option<Changelog>,
+    /// Whether the task must restore its state from its changelog before it reads anything.
+    restore_pending: bool,
+    /// The positions of the last checkpoint written (or restored).
+    checkpointed: Vec<u64>,
     last_commit: Instant,
     pub stats: QueryStats,
 }
@@ -93,6 +106,9 @@ impl Task {
             stage,
             output,
             cache: None,
+            changelog: None,
+            restore_pending: false,
+            checkpointed: Vec::new(),
             last_commit: Instant::now(),
             stats: QueryStats::default(),
         }
@@ -105,9 +121,22 @@ impl Task {
         }
     }
 
-    /// Assigns the task its partitions, each starting where `start` says for
-    /// (input, partition); `partitions` holds each input's partition count.
-    pub fn assign(&mut self, partitions: &[u32], start: impl Fn(usize, u32) -> StartAt) {
+    /// Keeps the task's state in `topic`, at the partition of the task's number; the state is
+    /// restored from there before the task reads anything.
+    pub fn keep_state_in(&mut self, topic: &str) {
+        self.changelog = Some(Changelog {
+            topic: topic.to_string(),
+            partition: self.partition.unwrap_or(0),
+        });
+        self.stage
+            .visit_stores(&mut |_, store| store.track_changes());
+        self.restore_pending = true;
+    }
+
+    /// Assigns the task its partitions, each starting at the offset `start` gives for
+    /// (input, partition); `partitions` holds each input's partition count. A restored
+    /// checkpoint moves them to where the state was.
+    pub fn assign(&mut self, partitions: &[u32], start: impl Fn(usize, u32) -> u64) {
         self.lanes = partitions
             .iter()
             .enumerate()
@@ -118,16 +147,34 @@ impl Task {
                 };
                 mine.into_iter().map(move |partition| (input, partition))
             })
-            .map(|(input, partition)| {
-                let at = start(input, partition);
-                Assigned {
-                    input,
-                    partition,
-                    offset: at.offset,
-                    restore_until: at.restore_until,
-                }
+            .map(|(input, partition)| Assigned {
+                input,
+                partition,
+                offset: start(input, partition),
             })
             .collect();
+    }
+
+    /// Restores the task's state from its changelog, and its positions from the checkpoint.
+    fn restore(&mut self, topology: &Topology, store: &dyn TopicStore) -> Result<(), ExecError> {
+        self.restore_pending = false;
+        let Some(changelog) = &self.changelog else {
+            return Ok(());
+        };
+        if let Some(checkpoint) = changelog.restore(&mut self.stage, store)? {
+            for lane in &mut self.lanes {
+                let topic = &topology.inputs[lane.input].source.topic;
+                if let Some((_, _, offset)) = checkpoint
+                    .positions
+                    .iter()
+                    .find(|(t, p, _)| t == topic && *p == lane.partition)
+                {
+                    lane.offset = *offset;
+                }
+            }
+        }
+        self.checkpointed = self.lanes.iter().map(|l| l.offset).collect();
+        Ok(())
     }
 
     /// The next offset of each assigned partition, as (input, partition, offset).
@@ -168,28 +215,23 @@ impl Task {
         if self.is_finished() || self.is_paused() {
             return Ok(0);
         }
+        if self.restore_pending {
+            self.restore(topology, store)?;
+        }
         let read = if let [lane] = &self.lanes[..] {
             let lane = *lane;
             let topic = &topology.inputs[lane.input].source.topic;
-            let restoring = lane.restoring(lane.offset);
-            let batch = if restoring {
-                // A fetch stops where restoring does, so a run is all one or the other.
-                let left = lane.restore_until - lane.offset;
-                usize::try_from(left).map_or(BATCH_SIZE, |left| left.min(BATCH_SIZE))
-            } else {
-                BATCH_SIZE
-            };
             let records = store
                 .fetch(
                     topic,
                     lane.partition,
                     lane.offset,
-                    FetchLimits::records(batch),
+                    FetchLimits::records(BATCH_SIZE),
                 )?
                 .records;
             if !records.is_empty() {
                 self.stats.records_in += records.len() as u64;
-                self.process_run(topology, lane.input, &records, restoring, store, log)?;
+                self.process_run(topology, lane.input, &records, store, log)?;
                 self.lanes[0].offset = records.last().map_or(lane.offset, |r| r.offset + 1);
             }
             records.len()
@@ -226,23 +268,21 @@ impl Task {
         let merged = merge_by_timestamp(lanes);
         let read = merged.len();
         self.stats.records_in += read as u64;
-        // Runs of consecutive records from the same input (all restoring, or none) go through
-        // the stage together.
+        // Runs of consecutive records from the same input go through the stage together.
         let mut run: Vec<Record> = Vec::with_capacity(read);
         let mut done: Vec<(usize, u64)> = Vec::with_capacity(read);
         let mut records = merged.into_iter().peekable();
         while let Some((lane, record)) = records.next() {
             let input = self.lanes[lane].input;
-            let restoring = self.lanes[lane].restoring(record.offset);
             done.push((lane, record.offset + 1));
             run.push(record);
-            if records.peek().is_some_and(|(next, r)| {
-                self.lanes[*next].input == input
-                    && self.lanes[*next].restoring(r.offset) == restoring
-            }) {
+            if records
+                .peek()
+                .is_some_and(|(next, _)| self.lanes[*next].input == input)
+            {
                 continue;
             }
-            self.process_run(topology, input, &run, restoring, store, log)?;
+            self.process_run(topology, input, &run, store, log)?;
             run.clear();
             for (lane, next) in done.drain(..) {
                 self.lanes[lane].offset = next;
@@ -251,30 +291,21 @@ impl Task {
         Ok(read)
     }
 
-    /// Runs records through the stage and hands the results on, unless `restoring`: then the
-    /// results were written before a restart, and only the state they leave counts (their
-    /// errors were logged then too).
+    /// Runs records through the stage and hands the results on.
     fn process_run(
         &mut self,
         topology: &Topology,
         input: usize,
         records: &[Record],
-        restoring: bool,
         store: &dyn TopicStore,
         log: &mut Vec<ProcessingLogEntry>,
     ) -> Result<(), ExecError> {
         let source = &topology.inputs[input];
-        let mut unlogged = Vec::new();
-        let mut restored_stats = QueryStats::default();
         let mut reporter = Reporter {
             query_id: &topology.query_id,
             topic: &source.source.topic,
-            log: if restoring { &mut unlogged } else { log },
-            stats: if restoring {
-                &mut restored_stats
-            } else {
-                &mut self.stats
-            },
+            log,
+            stats: &mut self.stats,
         };
         let rows = run_stage(
             &mut self.stage,
@@ -284,7 +315,7 @@ impl Task {
             &topology.options,
             &mut reporter,
         )?;
-        if rows.is_empty() || restoring {
+        if rows.is_empty() {
             return Ok(());
         }
         match &mut self.output {
@@ -343,15 +374,20 @@ impl Task {
         }
     }
 
-    /// A commit: writes the updates the record cache holds, then commits the offsets read to
-    /// the query's group, so a committed offset never runs ahead of the outputs it caused.
-    /// Returns how many records it wrote.
+    /// A commit: writes the updates the record cache holds and the state that changed, makes
+    /// them durable, then writes a checkpoint of the state's positions (a stateful task) and
+    /// commits the offsets read to the query's group. A committed offset or checkpoint never
+    /// runs ahead of the outputs and state it caused. Returns how many records it wrote.
     pub fn commit(
         &mut self,
         topology: &Topology,
         store: &dyn TopicStore,
     ) -> Result<usize, ExecError> {
         self.last_commit = Instant::now();
+        if self.restore_pending {
+            // Nothing was read since the state was last written.
+            return Ok(0);
+        }
         let mut written = 0;
         if let (Some(cache), TaskOutput::Topic(sink)) = (&mut self.cache, &self.output) {
             let out = cache.take();
@@ -361,20 +397,46 @@ impl Task {
                 store.produce_unflushed(&sink.topic, out)?;
             }
         }
-        if let Some(group) = &topology.group {
-            // At least once: what the task wrote is durable before the offsets that say its
-            // inputs were processed.
-            store.flush()?;
-            let mut by_topic: BTreeMap<&str, Vec<(u32, u64)>> = BTreeMap::new();
-            for lane in &self.lanes {
-                by_topic
-                    .entry(&topology.inputs[lane.input].source.topic)
-                    .or_default()
-                    .push((lane.partition, lane.offset.max(lane.restore_until)));
-            }
-            for (topic, offsets) in by_topic {
-                store.commit_offsets(group, topic, &offsets)?;
-            }
+        let now = wall_clock_ms();
+        let changed = match &self.changelog {
+            Some(changelog) => changelog.write_changes(&mut self.stage, store, now)?,
+            None => 0,
+        };
+        let Some(group) = &topology.group else {
+            return Ok(written);
+        };
+        // At least once: what the task wrote is durable before the offsets that say its
+        // inputs were processed.
+        store.flush()?;
+        let positions: Vec<u64> = self.lanes.iter().map(|l| l.offset).collect();
+        if let Some(changelog) = &self.changelog
+            && (changed > 0 || positions != self.checkpointed)
+        {
+            let mut scalars = Vec::new();
+            self.stage.save_scalars(&mut scalars);
+            let checkpoint = Checkpoint {
+                positions: self
+                    .lanes
+                    .iter()
+                    .map(|l| {
+                        let topic = topology.inputs[l.input].source.topic.clone();
+                        (topic, l.partition, l.offset)
+                    })
+                    .collect(),
+                scalars,
+            };
+            changelog.write_checkpoint(&checkpoint, store, now)?;
+            self.checkpointed = positions;
+        }
+        let mut by_topic: BTreeMap<&str, Vec<(u32, u64)>> = BTreeMap::new();
+        for lane in &self.lanes {
+            by_topic
+                .entry(&topology.inputs[lane.input].source.topic)
+                .or_default()
+                .push((lane.partition, lane.offset));
+        }
+        for (topic, offsets) in by_topic {
+            store.commit_offsets(group, topic, &offsets)?;
         }
         Ok(written)
     }

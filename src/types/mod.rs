@@ -3,6 +3,7 @@
 //! Every value in Sluice travels as an Arrow array; [`SqlType::to_arrow`] fixes the mapping, and
 //! [`SqlType::from_arrow`] recovers the SQL type of an expression's result.
 
+pub mod codec;
 pub mod coercion;
 pub mod map;
 pub mod time;

@@ -17,10 +17,12 @@ use datafusion::arrow::datatypes::Int64Type;
 use super::index::{GroupIndex, Slot};
 use super::{GroupId, KeyRows, write_group_id};
 use crate::exec::sink::{RowMeta, SinkRows};
+use crate::exec::state::{StoreLog, WriteEntry};
 use crate::exec::{ExecError, Headers, Reporter, batch_of};
 use crate::functions::aggregate::columnar::{Change, GroupsAccumulator, groups_accumulator};
 use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{Emit, SourceKind, WindowType};
+use crate::types::codec::{self, CodecError, Decode, Encode, Input, decode_bytes, encode_bytes};
 
 /// Every group's state, by slot.
 pub(super) struct ColumnarGroups {
@@ -31,6 +33,12 @@ pub(super) struct ColumnarGroups {
     max_timestamp: Vec<i64>,
     /// Per slot: whether the group's last output was a value (HAVING may hide it).
     emitted: Vec<bool>,
+    /// Per slot: whether it is listed in `changed`.
+    slot_changed: Vec<bool>,
+    /// The slots changed since changes were last taken, when changes are tracked.
+    changed: Option<Vec<u32>>,
+    /// The ids of groups removed since changes were last taken (tracked changes only).
+    removed: Vec<GroupId>,
 }
 
 impl ColumnarGroups {
@@ -55,11 +63,31 @@ impl ColumnarGroups {
             accumulators,
             max_timestamp: Vec::new(),
             emitted: Vec::new(),
+            slot_changed: Vec::new(),
+            changed: None,
+            removed: Vec::new(),
         })
     }
 
-    /// The slot of a group, taken (and its state emptied) when the group is new.
+    /// The slot of a group, taken (and its state emptied) when the group is new; counted as
+    /// changed.
     fn slot(&mut self, id: &[u8]) -> Result<u32, ExecError> {
+        let slot = self.slot_unchanged(id)?;
+        self.mark(slot);
+        Ok(slot)
+    }
+
+    fn mark(&mut self, slot: u32) {
+        if let Some(changed) = &mut self.changed
+            && let Some(flag) = self.slot_changed.get_mut(slot as usize)
+            && !*flag
+        {
+            *flag = true;
+            changed.push(slot);
+        }
+    }
+
+    fn slot_unchanged(&mut self, id: &[u8]) -> Result<u32, ExecError> {
         Ok(match self.index.slot(id)? {
             Slot::Existing(slot) => slot,
             Slot::Reused(slot) => {
@@ -74,6 +102,7 @@ impl ColumnarGroups {
             Slot::Added(slot) => {
                 self.max_timestamp.push(i64::MIN);
                 self.emitted.push(false);
+                self.slot_changed.push(false);
                 for accumulator in &mut self.accumulators {
                     accumulator.resize(self.max_timestamp.len());
                 }
@@ -84,7 +113,122 @@ impl ColumnarGroups {
 
     /// Drops the groups `keep` rejects; their slots are reused.
     pub(super) fn retain(&mut self, keep: &dyn Fn(&[u8]) -> bool) {
-        self.index.retain(keep);
+        let tracked = self.changed.is_some();
+        let (slot_changed, removed) = (&mut self.slot_changed, &mut self.removed);
+        self.index.retain(&mut |slot, id| {
+            let kept = keep(id);
+            if !kept && tracked {
+                removed.push(GroupId::from_slice(id));
+                if let Some(flag) = slot_changed.get_mut(slot as usize) {
+                    *flag = false;
+                }
+            }
+            kept
+        });
+    }
+
+    /// Writes one group's state: its largest timestamp, whether it emitted, and each
+    /// accumulator's state.
+    fn save(&self, slot: u32, out: &mut Vec<u8>) {
+        let index = slot as usize;
+        self.max_timestamp
+            .get(index)
+            .copied()
+            .unwrap_or(i64::MIN)
+            .encode(out);
+        self.emitted
+            .get(index)
+            .copied()
+            .unwrap_or(false)
+            .encode(out);
+        for accumulator in &self.accumulators {
+            accumulator.save(index, out);
+        }
+    }
+
+    fn write(&self, slot: u32, buffers: &mut (Vec<u8>, Vec<u8>), write: &mut WriteEntry<'_>) {
+        let (key, value) = buffers;
+        key.clear();
+        encode_bytes(self.index.id(slot), key);
+        value.clear();
+        self.save(slot, value);
+        write(key, Some(value));
+    }
+}
+
+/// The columnar groups as a changelog sees them: an entry per group, keyed by its id (encoded
+/// as the row-wise path's group ids are).
+impl StoreLog for ColumnarGroups {
+    fn track_changes(&mut self) {
+        self.changed.get_or_insert_with(Vec::new);
+    }
+
+    fn write_changes(&mut self, write: &mut WriteEntry<'_>) {
+        let mut buffers = (Vec::new(), Vec::new());
+        // Removals first: a group removed and then made again within one commit ends as a
+        // value.
+        for id in std::mem::take(&mut self.removed) {
+            buffers.0.clear();
+            encode_bytes(&id, &mut buffers.0);
+            write(&buffers.0, None);
+        }
+        let changed = self
+            .changed
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for slot in changed {
+            if let Some(flag) = self.slot_changed.get_mut(slot as usize)
+                && *flag
+            {
+                *flag = false;
+                self.write(slot, &mut buffers, write);
+            }
+        }
+    }
+
+    fn write_all(&self, write: &mut WriteEntry<'_>) {
+        let mut buffers = (Vec::new(), Vec::new());
+        for (slot, _) in self.index.iter() {
+            self.write(slot, &mut buffers, write);
+        }
+    }
+
+    fn apply(&mut self, key: &[u8], value: Option<&[u8]>) -> codec::Result<()> {
+        let mut input = Input::new(key);
+        let id = decode_bytes(&mut input)?;
+        let Some(value) = value else {
+            self.index.remove(id);
+            return Ok(());
+        };
+        let slot = self
+            .slot_unchanged(id)
+            .map_err(|e| CodecError::Invalid(e.to_string()))?;
+        let index = slot as usize;
+        let mut input = Input::new(value);
+        let max_timestamp = i64::decode(&mut input)?;
+        let emitted = bool::decode(&mut input)?;
+        if let (Some(m), Some(e)) = (
+            self.max_timestamp.get_mut(index),
+            self.emitted.get_mut(index),
+        ) {
+            *m = max_timestamp;
+            *e = emitted;
+        }
+        for accumulator in &mut self.accumulators {
+            accumulator.load(index, &mut input)?;
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self, key: &[u8]) -> codec::Result<()> {
+        let id = decode_bytes(&mut Input::new(key))?;
+        match self.index.find(id) {
+            Some(slot) => self.mark(slot),
+            None if self.changed.is_some() => self.removed.push(GroupId::from_slice(id)),
+            None => {}
+        }
+        Ok(())
     }
 }
 

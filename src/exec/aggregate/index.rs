@@ -80,13 +80,14 @@ impl GroupIndex {
         Ok(slot)
     }
 
-    /// Removes the groups whose ids `keep` rejects; their slots are reused.
-    pub(super) fn retain(&mut self, keep: &dyn Fn(&[u8]) -> bool) {
+    /// Removes the groups whose ids `keep` rejects (given each group's slot and id); their
+    /// slots are reused.
+    pub(super) fn retain(&mut self, keep: &mut dyn FnMut(u32, &[u8]) -> bool) {
         let (spans, ids) = (&self.spans, &self.ids);
         let (free, garbage) = (&mut self.free, &mut self.garbage);
         self.table.retain(|slot| {
             let id = span_id(spans, ids, *slot);
-            let kept = keep(id);
+            let kept = keep(*slot, id);
             if !kept {
                 free.push(*slot);
                 *garbage += id.len();
@@ -96,6 +97,40 @@ impl GroupIndex {
         if self.garbage > self.ids.len() / 2 {
             self.compact();
         }
+    }
+
+    /// The slot of a group, if it has one.
+    pub(super) fn find(&self, id: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&slot| span_id(&self.spans, &self.ids, slot) == id)
+            .copied()
+    }
+
+    /// Removes one group; its slot is reused.
+    pub(super) fn remove(&mut self, id: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        let (spans, ids) = (&self.spans, &self.ids);
+        let entry = self
+            .table
+            .find_entry(hash, |&slot| span_id(spans, ids, slot) == id)
+            .ok()?;
+        let (slot, _) = entry.remove();
+        self.free.push(slot);
+        self.garbage += id.len();
+        Some(slot)
+    }
+
+    /// The id of the group at a slot.
+    pub(super) fn id(&self, slot: u32) -> &[u8] {
+        span_id(&self.spans, &self.ids, slot)
+    }
+
+    /// Every group: its slot and id.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.table
+            .iter()
+            .map(|&slot| (slot, span_id(&self.spans, &self.ids, slot)))
     }
 
     #[cfg(test)]
@@ -142,7 +177,7 @@ mod tests {
             assert_eq!(index.slot(&id(n)).unwrap(), Slot::Existing(n));
         }
         // Dropping most groups compacts the ids; the rest keep their slots.
-        index.retain(&|bytes| bytes.first() == Some(&0) && bytes[3] % 10 == 0);
+        index.retain(&mut |_, bytes| bytes.first() == Some(&0) && bytes[3] % 10 == 0);
         assert!(index.len() < 1000);
         assert_eq!(index.garbage, 0);
         for n in (0..250).filter(|n| n % 10 == 0) {

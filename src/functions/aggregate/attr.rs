@@ -83,7 +83,7 @@ impl Accumulator for Attr {
             _ => typed_null(&self.ty),
         }
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(entries);
 }
 
 #[cfg(test)]

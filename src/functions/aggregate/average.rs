@@ -46,6 +46,12 @@ enum Total {
     Double(f64),
 }
 
+crate::codec_for_enum!(Total {
+    Int(v: i32) = 0,
+    Bigint(v: i64) = 1,
+    Double(v: f64) = 2,
+});
+
 impl Total {
     fn as_f64(self) -> f64 {
         match self {
@@ -116,7 +122,7 @@ impl Accumulator for Average {
             ScalarValue::Float64(Some(self.sum.as_f64() / self.count as f64))
         }
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(sum, count);
 }
 
 #[cfg(test)]

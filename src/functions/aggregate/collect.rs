@@ -104,5 +104,5 @@ impl Accumulator for Collect {
     fn value(&self) -> ScalarValue {
         list_value(&self.item, &self.values)
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(values);
 }

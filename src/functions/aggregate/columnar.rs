@@ -19,6 +19,7 @@ use datafusion::arrow::datatypes::{ArrowPrimitiveType, Float64Type, Int32Type, I
 use super::{AggResult, java_double_cmp};
 use crate::functions::registry::Signature;
 use crate::types::SqlType;
+use crate::types::codec::{self, CodecError, Decode, Encode, Input};
 
 /// One change an aggregation applies: the argument row and the slot of the group it joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,17 @@ pub trait GroupsAccumulator: Debug + Send {
     /// Adds each change's argument row to its group, in order, and returns for each change
     /// the value of its group right after it.
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef>;
+    /// Writes one group's running state, for changelogs and snapshots.
+    fn save(&self, group: usize, out: &mut Vec<u8>);
+    /// Sets one group's running state (its slot made room for) to what `save` wrote.
+    fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()>;
+}
+
+/// The element of a per-group vector that a restored group goes to.
+fn slot_of<T>(values: &mut [T], group: usize) -> codec::Result<&mut T> {
+    values
+        .get_mut(group)
+        .ok_or_else(|| CodecError::Invalid(format!("group slot {group} was never made")))
 }
 
 /// The columnar state of a resolved aggregate call, when its function and argument types
@@ -73,7 +85,7 @@ pub fn groups_accumulator(
 
 /// The numbers the columnar aggregates work on, with ksqlDB's arithmetic: integer sums wrap
 /// around as Java's do, and doubles compare as `Double.compare`.
-pub trait Number: ArrowPrimitiveType + Debug + Send {
+pub trait Number: ArrowPrimitiveType<Native: Encode + Decode> + Debug + Send {
     fn wrapping_add(a: Self::Native, b: Self::Native) -> Self::Native;
     fn compare(a: Self::Native, b: Self::Native) -> Ordering;
     fn to_f64(v: Self::Native) -> f64;
@@ -145,6 +157,13 @@ impl GroupsAccumulator for Count {
     fn reset(&mut self, group: usize) {
         self.counts[group] = 0;
     }
+    fn save(&self, group: usize, out: &mut Vec<u8>) {
+        self.counts.get(group).copied().unwrap_or(0).encode(out);
+    }
+    fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
+        *slot_of(&mut self.counts, group)? = Decode::decode(input)?;
+        Ok(())
+    }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let nulls = match (self.checks_nulls, args.first()) {
             (true, Some(a)) => a.logical_nulls(),
@@ -185,6 +204,17 @@ impl<T: Number> GroupsAccumulator for Sum<T> {
     fn reset(&mut self, group: usize) {
         self.sums[group] = T::Native::default();
     }
+    fn save(&self, group: usize, out: &mut Vec<u8>) {
+        self.sums
+            .get(group)
+            .copied()
+            .unwrap_or_default()
+            .encode(out);
+    }
+    fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
+        *slot_of(&mut self.sums, group)? = Decode::decode(input)?;
+        Ok(())
+    }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let values = argument::<T>(args)?;
         let mut out = Vec::with_capacity(changes.len());
@@ -224,6 +254,19 @@ impl<T: Number> GroupsAccumulator for Average<T> {
     fn reset(&mut self, group: usize) {
         self.sums[group] = T::Native::default();
         self.counts[group] = 0;
+    }
+    fn save(&self, group: usize, out: &mut Vec<u8>) {
+        self.sums
+            .get(group)
+            .copied()
+            .unwrap_or_default()
+            .encode(out);
+        self.counts.get(group).copied().unwrap_or(0).encode(out);
+    }
+    fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
+        *slot_of(&mut self.sums, group)? = Decode::decode(input)?;
+        *slot_of(&mut self.counts, group)? = Decode::decode(input)?;
+        Ok(())
     }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let values = argument::<T>(args)?;
@@ -271,6 +314,18 @@ impl<T: Number> GroupsAccumulator for Extreme<T> {
     }
     fn reset(&mut self, group: usize) {
         self.present[group] = false;
+    }
+    fn save(&self, group: usize, out: &mut Vec<u8>) {
+        let present = self.present.get(group).copied().unwrap_or(false);
+        present
+            .then(|| self.values.get(group).copied().unwrap_or_default())
+            .encode(out);
+    }
+    fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
+        let value: Option<T::Native> = Decode::decode(input)?;
+        *slot_of(&mut self.present, group)? = value.is_some();
+        *slot_of(&mut self.values, group)? = value.unwrap_or_default();
+        Ok(())
     }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let values = argument::<T>(args)?;

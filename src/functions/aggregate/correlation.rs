@@ -105,7 +105,7 @@ impl Accumulator for Correlation {
         let denominator = (denominator_x * denominator_y).sqrt();
         ScalarValue::Float64(Some(numerator / denominator))
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(x_sum, y_sum, x_squared_sum, y_squared_sum, xy_sum, count);
 }
 
 #[cfg(test)]

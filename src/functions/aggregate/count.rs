@@ -75,7 +75,7 @@ impl Accumulator for Count {
     fn value(&self) -> ScalarValue {
         ScalarValue::Int64(Some(self.count))
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(count);
 }
 
 pub fn count_distinct() -> AggregateFunction {
@@ -124,5 +124,5 @@ impl Accumulator for CountDistinct {
     fn value(&self) -> ScalarValue {
         ScalarValue::Int64(Some(self.seen.len() as i64))
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(seen);
 }

@@ -89,7 +89,7 @@ impl Accumulator for Histogram {
             &entries,
         )
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(counts);
 }
 
 #[cfg(test)]

@@ -101,5 +101,5 @@ impl Accumulator for Extreme {
     fn value(&self) -> ScalarValue {
         self.current.clone().unwrap_or(ScalarValue::Null)
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(current);
 }

@@ -51,6 +51,14 @@ pub trait Accumulator: Debug + Send {
     fn value(&self) -> ScalarValue;
     fn clone_box(&self) -> Box<dyn Accumulator>;
     fn as_any(&self) -> &dyn Any;
+    /// Writes the running state (not the configuration: an accumulator is restored by making
+    /// a fresh one with the same factory and loading into it), for changelogs and snapshots.
+    fn save(&self, out: &mut Vec<u8>);
+    /// Replaces the running state with one [`Accumulator::save`] wrote.
+    fn load(
+        &mut self,
+        input: &mut crate::types::codec::Input<'_>,
+    ) -> crate::types::codec::Result<()>;
 }
 
 impl Clone for Box<dyn Accumulator> {
@@ -408,15 +416,45 @@ pub(crate) fn java_equals(a: &ScalarValue, b: &ScalarValue) -> bool {
     }
 }
 
-/// Implements the boilerplate `clone_box` and `as_any` of an accumulator.
+/// Implements the boilerplate of an accumulator: `clone_box`, `as_any`, and `save` / `load`
+/// of the fields named, its running state.
 #[macro_export]
 macro_rules! accumulator_boilerplate {
-    () => {
+    // The accumulator's whole value is its running state.
+    (whole) => {
         fn clone_box(&self) -> Box<dyn $crate::functions::aggregate::Accumulator> {
             Box::new(self.clone())
         }
         fn as_any(&self) -> &dyn std::any::Any {
             self
+        }
+        fn save(&self, out: &mut Vec<u8>) {
+            $crate::types::codec::Encode::encode(self, out);
+        }
+        fn load(
+            &mut self,
+            input: &mut $crate::types::codec::Input<'_>,
+        ) -> $crate::types::codec::Result<()> {
+            *self = $crate::types::codec::Decode::decode(input)?;
+            Ok(())
+        }
+    };
+    ($($state:tt),*) => {
+        fn clone_box(&self) -> Box<dyn $crate::functions::aggregate::Accumulator> {
+            Box::new(self.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn save(&self, out: &mut Vec<u8>) {
+            $($crate::types::codec::Encode::encode(&self.$state, out);)*
+        }
+        fn load(
+            &mut self,
+            input: &mut $crate::types::codec::Input<'_>,
+        ) -> $crate::types::codec::Result<()> {
+            $(self.$state = $crate::types::codec::Decode::decode(input)?;)*
+            Ok(())
         }
     };
 }

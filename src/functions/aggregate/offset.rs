@@ -130,6 +130,21 @@ struct Entry {
     value: ScalarValue,
 }
 
+impl crate::types::codec::Encode for Entry {
+    fn encode(&self, out: &mut Vec<u8>) {
+        crate::types::codec::Encode::encode(&(self.sequence, &self.value), out);
+    }
+}
+
+impl crate::types::codec::Decode for Entry {
+    /// A restored entry keeps its sequence number, and numbers given later come after it.
+    fn decode(input: &mut crate::types::codec::Input<'_>) -> crate::types::codec::Result<Self> {
+        let (sequence, value): (u64, ScalarValue) = crate::types::codec::Decode::decode(input)?;
+        SEQUENCE.fetch_max(sequence.saturating_add(1), AtomicOrdering::Relaxed);
+        Ok(Entry { sequence, value })
+    }
+}
+
 impl Entry {
     fn new(value: ScalarValue) -> Entry {
         Entry {
@@ -257,7 +272,7 @@ impl Accumulator for ByOffset {
             ),
         }
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(entries);
 }
 
 #[cfg(test)]

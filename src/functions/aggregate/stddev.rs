@@ -65,6 +65,12 @@ enum Total {
     Double(f64),
 }
 
+crate::codec_for_enum!(Total {
+    Int(v: i32) = 0,
+    Bigint(v: i64) = 1,
+    Double(v: f64) = 2,
+});
+
 #[derive(Debug, Clone)]
 struct StdDev {
     sum: Total,
@@ -210,7 +216,7 @@ impl Accumulator for StdDev {
         let variance = self.m2 / (self.count - 1) as f64;
         ScalarValue::Float64(Some(if self.root { variance.sqrt() } else { variance }))
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(sum, count, m2);
 }
 
 #[cfg(test)]

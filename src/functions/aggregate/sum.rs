@@ -64,6 +64,13 @@ enum Sum {
     Decimal(i128, u8, i8),
 }
 
+crate::codec_for_enum!(Sum {
+    Int(v: i32) = 0,
+    Bigint(v: i64) = 1,
+    Double(v: f64) = 2,
+    Decimal(v: i128, precision: u8, scale: i8) = 3,
+});
+
 impl Sum {
     fn apply(&mut self, v: &ScalarValue, negate: bool) -> AggResult<()> {
         match (self, v) {
@@ -158,7 +165,7 @@ impl Accumulator for Sum {
     fn value(&self) -> ScalarValue {
         Sum::value(self)
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(whole);
 }
 
 /// SUM_LIST: the sum of the non-null elements of each array.
@@ -202,7 +209,7 @@ impl Accumulator for SumList {
     fn value(&self) -> ScalarValue {
         self.0.value()
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(0);
 }
 
 #[cfg(test)]

@@ -144,6 +144,19 @@ struct Entry {
     others: Vec<ScalarValue>,
 }
 
+impl crate::types::codec::Encode for Entry {
+    fn encode(&self, out: &mut Vec<u8>) {
+        crate::types::codec::Encode::encode(&(&self.value, &self.others), out);
+    }
+}
+
+impl crate::types::codec::Decode for Entry {
+    fn decode(input: &mut crate::types::codec::Input<'_>) -> crate::types::codec::Result<Self> {
+        let (value, others) = crate::types::codec::Decode::decode(input)?;
+        Ok(Entry { value, others })
+    }
+}
+
 #[derive(Debug, Clone)]
 struct TopK {
     /// How many to keep; ksqlDB keeps any number when k is negative.
@@ -262,7 +275,7 @@ impl Accumulator for TopK {
             .collect();
         list_value(&self.element, &values)
     }
-    accumulator_boilerplate!();
+    accumulator_boilerplate!(entries);
 }
 
 #[cfg(test)]
