@@ -2,22 +2,57 @@
 //!
 //! Records of those formats carry a schema id after a magic byte (Confluent's wire format), and
 //! the registry maps ids to schemas and subjects (`<topic>-key`, `<topic>-value`) to their
-//! versions, as Confluent Schema Registry does. Sluice's embedded registry lives in memory,
+//! versions, as Confluent Schema Registry does. Sluice's embedded registry is held in memory,
 //! beside the embedded store; a schema registered twice under a subject keeps its id, and the
 //! same schema text gets the same id under every subject.
+//!
+//! Each registration is also handed to a journal ([`SchemaRegistry::journal_to`]): the engine
+//! writes it to the compacted `_schemas` topic, as Confluent's registry keeps its state, and
+//! restores the registry from there at start-up ([`SchemaRegistry::restore`]). The server
+//! answers Confluent's REST API for it (`server::schemas`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The kind of a registered schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum SchemaType {
     Avro,
     Json,
     Protobuf,
 }
+
+impl SchemaType {
+    /// The name Confluent's API gives it (`schemaType`; AVRO when absent).
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Json => "JSON",
+            SchemaType::Protobuf => "PROTOBUF",
+        }
+    }
+}
+
+/// One registration: a schema as a subject's version, as the `_schemas` topic records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaRecord {
+    pub subject: String,
+    pub version: u32,
+    pub id: u32,
+    pub schema_type: SchemaType,
+    pub schema: String,
+    /// The files a Protobuf schema imports: each name and text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<(String, String)>,
+}
+
+/// Where registrations are written as they happen.
+pub type Journal = Arc<dyn Fn(&SchemaRecord) + Send + Sync>;
 
 /// A schema as registered: its id, its type, its text, and the files it imports by name
 /// (Protobuf references), with their text.
@@ -35,13 +70,23 @@ pub enum RegistryError {
     IdTaken { id: u32 },
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Registry {
     by_id: BTreeMap<u32, Arc<RegisteredSchema>>,
     /// Each subject's versions, oldest first, as schema ids.
     subjects: BTreeMap<String, Vec<u32>>,
     /// Avro schemas parsed once, by id.
     avro: BTreeMap<u32, Arc<apache_avro::Schema>>,
+    journal: Option<Journal>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("by_id", &self.by_id)
+            .field("subjects", &self.subjects)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
@@ -65,11 +110,23 @@ impl Registry {
         self.by_id.insert(id, Arc::new(schema));
     }
 
-    /// Makes `id` the subject's latest version, unless it already is.
+    /// Makes `id` the subject's latest version, unless it already is, and journals it.
     fn add_version(&mut self, subject: &str, id: u32) {
         let versions = self.subjects.entry(subject.to_string()).or_default();
-        if versions.last() != Some(&id) {
-            versions.push(id);
+        if versions.last() == Some(&id) {
+            return;
+        }
+        versions.push(id);
+        let version = u32::try_from(versions.len()).unwrap_or(u32::MAX);
+        if let (Some(journal), Some(schema)) = (&self.journal, self.by_id.get(&id)) {
+            journal(&SchemaRecord {
+                subject: subject.to_string(),
+                version,
+                id,
+                schema_type: schema.schema_type,
+                schema: schema.text.clone(),
+                references: schema.references.clone(),
+            });
         }
     }
 }
@@ -188,6 +245,57 @@ impl SchemaRegistry {
         let id = registry.subjects.get(subject)?.last()?;
         registry.by_id.get(id).cloned()
     }
+
+    /// Every subject, in order.
+    pub fn subjects(&self) -> Vec<String> {
+        self.lock().subjects.keys().cloned().collect()
+    }
+
+    /// A subject's versions, as schema ids, oldest (version 1) first; `None` when the subject
+    /// has none.
+    pub fn versions(&self, subject: &str) -> Option<Vec<u32>> {
+        self.lock().subjects.get(subject).cloned()
+    }
+
+    /// The subjects and versions a schema is registered as.
+    pub fn uses_of(&self, id: u32) -> Vec<(String, u32)> {
+        let registry = self.lock();
+        let mut uses = Vec::new();
+        for (subject, ids) in &registry.subjects {
+            for (version, _) in (1..).zip(ids).filter(|(_, i)| **i == id) {
+                uses.push((subject.clone(), version));
+            }
+        }
+        uses
+    }
+
+    /// Hands every registration from now on to `journal`.
+    pub fn journal_to(&self, journal: Journal) {
+        self.lock().journal = Some(journal);
+    }
+
+    /// Puts back a registration a journal recorded. Versions must come in order; one that is
+    /// already there is skipped.
+    pub fn restore(&self, record: SchemaRecord) -> Result<(), RegistryError> {
+        let mut registry = self.lock();
+        match registry.by_id.get(&record.id) {
+            Some(s) if s.text != record.schema || s.schema_type != record.schema_type => {
+                return Err(RegistryError::IdTaken { id: record.id });
+            }
+            Some(_) => {}
+            None => registry.insert(
+                record.id,
+                record.schema_type,
+                &record.schema,
+                record.references,
+            ),
+        }
+        let versions = registry.subjects.entry(record.subject).or_default();
+        if usize::try_from(record.version).is_ok_and(|v| v == versions.len() + 1) {
+            versions.push(record.id);
+        }
+        Ok(())
+    }
 }
 
 /// The subject of a topic's keys or values.
@@ -219,6 +327,44 @@ mod tests {
         assert_eq!(
             registry.register("w-value", SchemaType::Avro, "\"bytes\""),
             43
+        );
+    }
+
+    #[test]
+    fn a_journal_restores_the_same_ids_and_versions() {
+        let journal = Arc::new(Mutex::new(Vec::new()));
+        let registry = SchemaRegistry::new();
+        let written = Arc::clone(&journal);
+        registry.journal_to(Arc::new(move |record| {
+            written.lock().unwrap().push(record.clone());
+        }));
+        let a = registry.register("t-value", SchemaType::Avro, "\"int\"");
+        registry.register("t-value", SchemaType::Avro, "\"int\"");
+        let b = registry.register("t-value", SchemaType::Json, "{}");
+        registry
+            .register_with_references(
+                "p-value",
+                SchemaType::Protobuf,
+                "import \"x.proto\";",
+                Some(9),
+                vec![("x.proto".into(), "message X {}".into())],
+            )
+            .unwrap();
+        let records = journal.lock().unwrap().clone();
+        assert_eq!(records.len(), 3);
+        let restored = SchemaRegistry::new();
+        for record in records {
+            let json = serde_json::to_string(&record).unwrap();
+            restored
+                .restore(serde_json::from_str(&json).unwrap())
+                .unwrap();
+        }
+        assert_eq!(restored.versions("t-value"), Some(vec![a, b]));
+        assert_eq!(restored.by_id(9), registry.by_id(9));
+        assert_eq!(restored.subjects(), ["p-value", "t-value"]);
+        assert_eq!(
+            restored.register("u-value", SchemaType::Avro, "\"long\""),
+            10
         );
     }
 }

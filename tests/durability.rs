@@ -332,3 +332,75 @@ fn a_full_disk_refuses_appends_clearly_and_loses_nothing_acknowledged() {
     assert_eq!(logged.len() as u64, acked + 1);
     assert_eq!(logged.last(), Some(&1_000_000_000));
 }
+
+#[test]
+fn the_schema_registry_survives_a_kill_and_answers_confluents_api() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start_in(data.path(), &[]);
+    server.ksql_ok(
+        "CREATE STREAM A (ID STRING KEY, V BIGINT) WITH (kafka_topic='a', value_format='AVRO', partitions=1);",
+    );
+    let avro = r#"{"type":"record","name":"Reading","fields":[{"name":"T","type":"double"}]}"#;
+    let registered = server.post_json(
+        "/subjects/readings-value/versions",
+        &json!({ "schema": avro }),
+    );
+    assert_eq!(registered.status, 200, "{}", registered.text());
+    let id = registered.json()["id"].as_u64().expect("an id");
+    let invalid = server.post_json(
+        "/subjects/readings-value/versions",
+        &json!({ "schema": "{\"type\": \"nonsense\"}" }),
+    );
+    assert_eq!(invalid.status, 422, "{}", invalid.text());
+    assert_eq!(invalid.json()["error_code"], 42201);
+    let before = server.get("/subjects/a-value/versions/latest").json();
+    server.kill();
+
+    let server = Server::start_in(data.path(), &[]);
+    assert_eq!(
+        server.get("/subjects").json(),
+        json!(["a-value", "readings-value"])
+    );
+    let latest = server.get("/subjects/a-value/versions/latest");
+    assert_eq!(
+        latest.header("content-type"),
+        Some("application/vnd.schemaregistry.v1+json")
+    );
+    assert_eq!(latest.json(), before);
+    assert_eq!(before["version"], 1);
+    let by_id = server.get(&format!("/schemas/ids/{id}")).json();
+    assert_eq!(by_id["schema"], avro);
+    assert_eq!(
+        server.get(&format!("/schemas/ids/{id}/versions")).json(),
+        json!([{"subject": "readings-value", "version": 1}])
+    );
+    // The same schema again keeps its id and version; a lookup finds it.
+    let again = server.post_json(
+        "/subjects/readings-value/versions",
+        &json!({ "schema": avro }),
+    );
+    assert_eq!(again.json()["id"].as_u64(), Some(id));
+    let found = server.post_json("/subjects/readings-value", &json!({ "schema": avro }));
+    assert_eq!(found.json()["version"], 1);
+    // Confluent's errors.
+    let missing = server.get("/subjects/nope/versions");
+    assert_eq!(
+        (missing.status, missing.json()["error_code"].clone()),
+        (404, json!(40401))
+    );
+    let version = server.get("/subjects/a-value/versions/7");
+    assert_eq!(version.json()["error_code"], 40402);
+    let schema = server.get("/schemas/ids/999");
+    assert_eq!(schema.json()["error_code"], 40403);
+    let bad_version = server.get("/subjects/a-value/versions/zero");
+    assert_eq!(bad_version.json()["error_code"], 42202);
+    assert_eq!(server.get("/config").json()["compatibilityLevel"], "NONE");
+    let compatible = server.post_json(
+        "/compatibility/subjects/readings-value/versions/latest",
+        &json!({ "schema": avro }),
+    );
+    assert_eq!(compatible.json(), json!({"is_compatible": true}));
+    // The stream still reads and writes with the schema it registered.
+    server.ksql_ok("INSERT INTO A (ID, V) VALUES ('x', 5);");
+    wait_for_rows(&server, "SELECT * FROM A;", 1);
+}

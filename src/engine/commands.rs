@@ -9,8 +9,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{Engine, EngineError, SERVICE_ID};
+use crate::registry::SchemaRecord;
 use crate::sql;
 use crate::topics::{CleanupPolicy, ProducerRecord, TopicConfig, TopicStore, fetch_to_end};
+
+/// The topic Confluent's schema registry keeps its schemas in.
+pub const SCHEMAS_TOPIC: &str = "_schemas";
 
 /// One command as the topic holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +41,67 @@ impl Engine {
     pub fn command_topic_name(&self) -> String {
         let service = self.property(SERVICE_ID).unwrap_or("default_");
         format!("_confluent-ksql-{service}_command_topic")
+    }
+
+    /// Restores the schema registry from `_schemas` (created if missing), then writes every
+    /// later registration there, as Confluent's registry keeps its state. Returns how many
+    /// registrations it restored.
+    pub fn recover_schemas(&mut self) -> Result<usize, EngineError> {
+        let config = TopicConfig {
+            partitions: 1,
+            cleanup_policy: CleanupPolicy::Compact,
+            retention_ms: None,
+            ..TopicConfig::default()
+        };
+        self.store.create_topic(SCHEMAS_TOPIC, config)?;
+        let mut restored = 0;
+        for record in fetch_to_end(self.store.as_ref(), SCHEMAS_TOPIC, 0, 0)? {
+            let Some(value) = record.value else {
+                continue;
+            };
+            let registration = serde_json::from_slice::<SchemaRecord>(&value)
+                .map_err(|e| e.to_string())
+                .and_then(|r| self.registry.restore(r).map_err(|e| e.to_string()));
+            match registration {
+                Ok(()) => restored += 1,
+                Err(e) => tracing::warn!(
+                    "schema registration {} of {SCHEMAS_TOPIC} skipped: {e}",
+                    record.offset
+                ),
+            }
+        }
+        let store = Arc::clone(&self.store);
+        self.registry
+            .journal_to(Arc::new(move |registration: &SchemaRecord| {
+                let key = serde_json::json!({
+                    "keytype": "SCHEMA",
+                    "subject": registration.subject,
+                    "version": registration.version,
+                    "magic": 1,
+                });
+                let record = serde_json::to_vec(&key)
+                    .and_then(|key| Ok((key, serde_json::to_vec(registration)?)))
+                    .map(|(key, value)| ProducerRecord {
+                        key: Some(key),
+                        value: Some(value),
+                        timestamp: chrono::Utc::now().timestamp_millis(),
+                        ..Default::default()
+                    });
+                let written = record.map_err(|e| e.to_string()).and_then(|r| {
+                    store
+                        .produce(SCHEMAS_TOPIC, vec![r])
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(e) = written {
+                    // The statement that registered it is in the command topic, whose replay
+                    // registers it again.
+                    tracing::warn!(
+                        "the schema of {} could not be written to {SCHEMAS_TOPIC}: {e}",
+                        registration.subject
+                    );
+                }
+            }));
+        Ok(restored)
     }
 
     /// Replays the command topic (created if missing), then records every later command in it.

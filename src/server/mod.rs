@@ -18,6 +18,7 @@ mod entities;
 mod errors;
 mod h2c;
 mod query;
+mod schemas;
 mod topics;
 mod values;
 
@@ -155,6 +156,29 @@ fn routes(state: Arc<AppState>) -> Router {
         .route("/status", get(status_all))
         .route("/status/{kind}/{entity}/{action}", get(status_one))
         .route("/clusterStatus", get(cluster_status))
+        // Confluent Schema Registry's API, for the schemas of the registry formats.
+        .route("/subjects", get(schemas::subjects))
+        .route("/subjects/{subject}", post(schemas::lookup))
+        .route(
+            "/subjects/{subject}/versions",
+            get(schemas::versions).post(schemas::register),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(schemas::version),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(schemas::version_schema),
+        )
+        .route("/schemas/ids/{id}", get(schemas::by_id))
+        .route("/schemas/ids/{id}/versions", get(schemas::id_versions))
+        .route("/schemas/types", get(schemas::types))
+        .route("/config", get(schemas::config).put(schemas::set_config))
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(schemas::compatibility),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -173,7 +197,7 @@ async fn json_errors(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
     if is_json
         || status == StatusCode::NOT_FOUND
         || !(status.is_client_error() || status.is_server_error())
@@ -253,6 +277,11 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         engine
             .create_processing_log_stream()
             .map_err(|e| anyhow::anyhow!("Cannot create the processing log stream: {e}"))?;
+    }
+    if config.storage != Storage::Memory {
+        engine
+            .recover_schemas()
+            .map_err(|e| anyhow::anyhow!("Cannot recover the schema registry: {e}"))?;
     }
     if config.queries_file.is_none() && config.storage != Storage::Memory {
         let replayed = engine
