@@ -219,9 +219,15 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
         if round == 0 {
             server.ksql_ok(
                 "CREATE STREAM S (ID STRING KEY, SEQ BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=2);\
+                 CREATE TABLE NAMES (ID STRING PRIMARY KEY, NAME STRING) WITH (kafka_topic='names', value_format='JSON', partitions=2);\
                  CREATE STREAM COPY AS SELECT * FROM S;\
-                 CREATE TABLE COUNTS AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
+                 CREATE TABLE COUNTS AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\
+                 CREATE STREAM NAMED AS SELECT S.ID, S.SEQ, NAMES.NAME FROM S LEFT JOIN NAMES ON S.ID = NAMES.ID;",
             );
+            let names: String = (0..CRASH_KEYS)
+                .map(|k| format!("INSERT INTO NAMES (ID, NAME) VALUES ('k{k}', 'name {k}');"))
+                .collect();
+            server.ksql_ok(&names);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let producer = {
@@ -249,8 +255,9 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?} …");
     assert_eq!(in_log.len(), logged.len(), "a record was appended twice");
 
-    // Every query catches up: COPY holds every record at least once, and each count is the
-    // number of records of its key (the aggregate's state was rebuilt after each kill).
+    // Every query catches up: COPY and the join NAMED hold every record at least once, and
+    // each count is exactly the number of records of its key (the aggregate's state was
+    // restored from its changelog after each kill, with the positions it was checkpointed at).
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
     for seq in &logged {
         *expected
@@ -260,13 +267,16 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let copied: BTreeSet<u64> = sequences(&server, "COPY").into_iter().collect();
+        let named: BTreeSet<u64> = sequences(&server, "NAMED").into_iter().collect();
         let (_, rows) = server.query_stream("SELECT ID, N FROM COUNTS;", json!({}));
         let counts: BTreeMap<String, i64> = rows
             .iter()
             .filter_map(|r| Some((r[0].as_str()?.to_string(), r[1].as_i64()?)))
             .collect();
-        if (copied == in_log && counts == expected) || Instant::now() > deadline {
+        if (copied == in_log && named == in_log && counts == expected) || Instant::now() > deadline
+        {
             assert_eq!(copied.len(), in_log.len(), "COPY is missing records");
+            assert_eq!(named.len(), in_log.len(), "the join is missing records");
             assert_eq!(counts, expected);
             break;
         }

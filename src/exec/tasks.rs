@@ -21,7 +21,7 @@ use super::cache::RecordCache;
 use super::merge::{Lane, merge_by_timestamp};
 use super::sink::Sink;
 use super::state::Stateful;
-use super::state::changelog::{Changelog, Checkpoint};
+use super::state::changelog::{Changelog, Checkpoint, Progress, Restore};
 use super::{
     DecodeOptions, ExecError, Incomplete, Input, ProcessingLogEntry, PushEvent, QueryStats,
     Reporter, RowSink, Stage, run_stage,
@@ -37,6 +37,9 @@ fn wall_clock_ms() -> i64 {
 
 /// How many records a task takes per step from each partition it reads.
 pub const BATCH_SIZE: usize = 1024;
+
+/// How many changelog records a restoring task reads per step.
+const RESTORE_STEP: usize = 65_536;
 
 /// What the tasks of a query share, and never change while they run.
 pub struct Topology {
@@ -89,8 +92,10 @@ pub struct Task {
     cache: Option<RecordCache>,
     /// Where a stateful persistent task's state is kept.
     changelog: Option<Changelog>,
-    /// Whether the task must restore its state from its changelog before it reads anything.
+    /// Whether the task must restore its state from its changelog before it reads anything;
+    /// the restore under way, once begun.
     restore_pending: bool,
+    restore: Option<Restore>,
     /// The positions of the last checkpoint written (or restored).
     checkpointed: Vec<u64>,
     last_commit: Instant,
@@ -108,6 +113,7 @@ impl Task {
             cache: None,
             changelog: None,
             restore_pending: false,
+            restore: None,
             checkpointed: Vec::new(),
             last_commit: Instant::now(),
             stats: QueryStats::default(),
@@ -155,13 +161,28 @@ impl Task {
             .collect();
     }
 
-    /// Restores the task's state from its changelog, and its positions from the checkpoint.
-    fn restore(&mut self, topology: &Topology, store: &dyn TopicStore) -> Result<(), ExecError> {
-        self.restore_pending = false;
+    /// Restores the next part of the task's state from its changelog, and once it is all
+    /// there, its positions from the checkpoint. Returns how many records it read.
+    fn restore(&mut self, topology: &Topology, store: &dyn TopicStore) -> Result<usize, ExecError> {
         let Some(changelog) = &self.changelog else {
-            return Ok(());
+            self.restore_pending = false;
+            return Ok(0);
         };
-        if let Some(checkpoint) = changelog.restore(&mut self.stage, store)? {
+        let mut restore = match self.restore.take() {
+            Some(restore) => restore,
+            None => changelog.begin_restore(store)?,
+        };
+        let progress =
+            changelog.continue_restore(&mut restore, &mut self.stage, store, RESTORE_STEP)?;
+        let checkpoint = match progress {
+            Progress::More(read) => {
+                self.restore = Some(restore);
+                return Ok(read);
+            }
+            Progress::Done(checkpoint) => checkpoint,
+        };
+        self.restore_pending = false;
+        if let Some(checkpoint) = checkpoint {
             for lane in &mut self.lanes {
                 let topic = &topology.inputs[lane.input].source.topic;
                 if let Some((_, _, offset)) = checkpoint
@@ -174,7 +195,7 @@ impl Task {
             }
         }
         self.checkpointed = self.lanes.iter().map(|l| l.offset).collect();
-        Ok(())
+        Ok(1)
     }
 
     /// The next offset of each assigned partition, as (input, partition, offset).
@@ -216,7 +237,8 @@ impl Task {
             return Ok(0);
         }
         if self.restore_pending {
-            self.restore(topology, store)?;
+            // Restoring is the step's work; the inputs wait until the state is whole.
+            return self.restore(topology, store);
         }
         let read = if let [lane] = &self.lanes[..] {
             let lane = *lane;

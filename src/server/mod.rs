@@ -229,7 +229,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             let store = open_disk_store(dir, &config.properties)?;
             let retained = Arc::clone(&store);
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(RETENTION_CHECK);
+                // Not at once: a restart's first moments belong to restoring state.
+                let first = tokio::time::Instant::now() + RETENTION_CHECK;
+                let mut every = tokio::time::interval_at(first, RETENTION_CHECK);
                 loop {
                     every.tick().await;
                     let store = Arc::clone(&retained);

@@ -51,6 +51,28 @@ impl Decode for Checkpoint {
     }
 }
 
+/// A restore under way (see [`Changelog::begin_restore`]).
+#[derive(Debug)]
+pub struct Restore {
+    /// The next offset to read.
+    next: u64,
+    /// Entries below this offset are applied; above it, they belong to a commit cut short.
+    applied_to: u64,
+    end: u64,
+    last: Option<(u64, Checkpoint)>,
+    entries: u64,
+    started: std::time::Instant,
+}
+
+/// How far a restore got.
+#[derive(Debug, PartialEq)]
+pub enum Progress {
+    /// It read this many records and has more to read.
+    More(usize),
+    /// It is over; the checkpoint the state was restored to, if there was one.
+    Done(Option<Checkpoint>),
+}
+
 /// The changelog partition of one task.
 #[derive(Debug, Clone)]
 pub struct Changelog {
@@ -165,46 +187,79 @@ impl Changelog {
         state: &mut dyn Stateful,
         store: &dyn TopicStore,
     ) -> Result<Option<Checkpoint>, ExecError> {
+        let mut restore = self.begin_restore(store)?;
+        loop {
+            if let Progress::Done(checkpoint) =
+                self.continue_restore(&mut restore, state, store, usize::MAX)?
+            {
+                return Ok(checkpoint);
+            }
+        }
+    }
+
+    /// Starts a restore: finds the last checkpoint. [`Changelog::continue_restore`] then reads
+    /// the entries a budget at a time, so that a large state is restored in steps that leave
+    /// the thread to other work between them.
+    pub fn begin_restore(&self, store: &dyn TopicStore) -> Result<Restore, ExecError> {
         let described = store.describe_topic(&self.topic)?;
         let index = self.partition as usize;
-        let (Some(&start), Some(&end)) = (
-            described.start_offsets.get(index),
-            described.end_offsets.get(index),
-        ) else {
-            return Ok(None);
-        };
+        let start = described.start_offsets.get(index).copied().unwrap_or(0);
+        let end = described.end_offsets.get(index).copied().unwrap_or(0);
         let last = self.last_checkpoint(store, start, end)?;
-        let applied_to = last.as_ref().map_or(start, |(offset, _)| *offset);
-        let mut next = start;
-        while next < applied_to {
-            let records = self.fetch(store, next)?;
+        Ok(Restore {
+            next: start,
+            applied_to: last.as_ref().map_or(start, |(offset, _)| *offset),
+            end,
+            last,
+            entries: 0,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// Applies about `budget` more records of a restore.
+    pub fn continue_restore(
+        &self,
+        restore: &mut Restore,
+        state: &mut dyn Stateful,
+        store: &dyn TopicStore,
+        budget: usize,
+    ) -> Result<Progress, ExecError> {
+        let mut read = 0usize;
+        while restore.next < restore.end && read < budget {
+            let records = self.fetch(store, restore.next)?;
             let Some(last_record) = records.last() else {
                 break;
             };
-            next = last_record.offset + 1;
-            let entries = records
+            restore.next = last_record.offset + 1;
+            read += records.len();
+            let applied_to = restore.applied_to;
+            let (applied, cut_short): (Vec<&Record>, Vec<&Record>) = records
                 .iter()
-                .filter(|r| r.offset < applied_to && !is_checkpoint(r));
-            self.apply(state, entries, |log, key, value| log.apply(key, value))?;
+                .filter(|r| !is_checkpoint(r))
+                .partition(|r| r.offset < applied_to);
+            restore.entries += self.apply(state, applied.into_iter(), |log, key, value| {
+                log.apply(key, value)
+            })?;
+            // A commit cut short: what it wrote is rewritten from the restored state.
+            self.apply(state, cut_short.into_iter(), |log, key, _| log.touch(key))?;
         }
-        // A commit cut short: what it wrote is rewritten from the restored state.
-        let mut next = applied_to;
-        while next < end {
-            let records = self.fetch(store, next)?;
-            let Some(last_record) = records.last() else {
-                break;
-            };
-            next = last_record.offset + 1;
-            let entries = records.iter().filter(|r| !is_checkpoint(r));
-            self.apply(state, entries, |log, key, _| log.touch(key))?;
+        if restore.next < restore.end && read > 0 {
+            return Ok(Progress::More(read));
         }
-        let Some((offset, checkpoint)) = last else {
-            return Ok(None);
+        let Some((offset, checkpoint)) = restore.last.take() else {
+            return Ok(Progress::Done(None));
         };
         state
             .load_scalars(&mut Input::new(&checkpoint.scalars))
             .map_err(|e| corrupt(&self.topic, offset, e))?;
-        Ok(Some(checkpoint))
+        tracing::info!(
+            "restored {} state entries from {} partition {} in {:.2} s",
+            restore.entries,
+            self.topic,
+            self.partition,
+            restore.started.elapsed().as_secs_f64()
+        );
+        Ok(Progress::Done(Some(checkpoint)))
     }
 
     fn fetch(&self, store: &dyn TopicStore, from: u64) -> Result<Vec<Record>, ExecError> {
@@ -256,15 +311,18 @@ impl Changelog {
         Ok(None)
     }
 
-    /// Hands each entry to its store, store by store, in log order within each.
+    /// Hands each entry to its store, store by store, in log order within each; returns how
+    /// many there were.
     fn apply<'r>(
         &self,
         state: &mut dyn Stateful,
         records: impl Iterator<Item = &'r Record>,
         mut apply: impl FnMut(&mut dyn super::StoreLog, &[u8], Option<&[u8]>) -> codec::Result<()>,
-    ) -> Result<(), ExecError> {
+    ) -> Result<u64, ExecError> {
         let mut by_store: BTreeMap<StoreId, Vec<&Record>> = BTreeMap::new();
+        let mut count = 0u64;
         for record in records {
+            count += 1;
             let id = record
                 .key
                 .as_deref()
@@ -296,7 +354,7 @@ impl Changelog {
                 records.first().map_or(0, |r| r.offset),
                 format!("no store has the id {id}"),
             )),
-            None => Ok(()),
+            None => Ok(count),
         }
     }
 }

@@ -762,7 +762,8 @@ impl PartitionLog {
             return Ok(0);
         }
         // The latest offset of each key, over the log as it is now.
-        let mut latest: std::collections::HashMap<Bytes, u64> = std::collections::HashMap::new();
+        let mut latest: std::collections::HashMap<Bytes, u64, foldhash::fast::RandomState> =
+            std::collections::HashMap::default();
         self.for_each_record(self.offsets().0, end, |r| {
             if let Some(key) = &r.key {
                 latest.insert(key.clone(), r.offset);
