@@ -603,3 +603,86 @@ fn inserts_stream_acknowledges_each_row_while_the_request_is_open() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("read-only"), "{}", r.text());
 }
+
+#[test]
+fn print_shows_a_topics_records_and_their_formats() {
+    let server = Server::start();
+    server.ksql_ok(
+        "CREATE STREAM P (ID STRING KEY, V BIGINT) WITH (kafka_topic='p_topic', value_format='JSON', partitions=1);\
+         INSERT INTO P (ID, V) VALUES ('a', 1);\
+         INSERT INTO P (ID, V) VALUES ('b', 2);\
+         INSERT INTO P (ID, V) VALUES ('c', 3);",
+    );
+    let print = |sql: &str| server.post_json("/query", &json!({ "ksql": sql }));
+    let r = print("PRINT 'p_topic' FROM BEGINNING LIMIT 2;");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "Key format: KAFKA_STRING",
+            "Value format: JSON or KAFKA_STRING"
+        ]
+    );
+    assert_eq!(lines.len(), 4, "{text}");
+    for (line, (key, v)) in lines[2..].iter().zip([("a", 1), ("b", 2)]) {
+        assert!(line.starts_with("rowtime: 20"), "{line}");
+        assert!(
+            line.ends_with(&format!(
+                " Z, key: {key}, value: {{\"V\":{v}}}, partition: 0"
+            )),
+            "{line}"
+        );
+    }
+    // Every second record; LIMIT 0 prints nothing.
+    let sampled = print("PRINT p_topic FROM BEGINNING INTERVAL 2 LIMIT 2;").text();
+    let keys: Vec<&str> = sampled
+        .lines()
+        .filter_map(|l| l.split(", key: ").nth(1)?.split(',').next())
+        .collect();
+    assert_eq!(keys, ["a", "c"], "{sampled}");
+    assert_eq!(print("PRINT p_topic FROM BEGINNING LIMIT 0;").text(), "");
+    // /query-stream: the records only.
+    let r = server.post_json(
+        "/query-stream",
+        &json!({ "sql": "PRINT p_topic FROM BEGINNING LIMIT 1;" }),
+    );
+    assert!(r.text().starts_with("rowtime: "), "{}", r.text());
+    assert_eq!(r.text().lines().count(), 1);
+    // Topic names are case-sensitive; ksqlDB suggests the near misses.
+    let r = print("PRINT P_TOPIC;");
+    let body = assert_error_shape(&r, "generic_error", 40000);
+    assert_eq!(
+        body["message"],
+        "Could not find topic 'P_TOPIC', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.\nDid you mean:\n\tprint p_topic;"
+    );
+    // Without FROM BEGINNING a print shows what arrives after it starts.
+    let (tx, rx) = mpsc::channel();
+    let addr = server.addr;
+    std::thread::spawn(move || {
+        let r = support::request(
+            addr,
+            "POST",
+            "/query",
+            &[("Content-Type", "application/vnd.ksql.v1+json")],
+            json!({"ksql": "PRINT p_topic LIMIT 1;"})
+                .to_string()
+                .as_bytes(),
+        );
+        let _ = tx.send(r.text());
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        server.ksql_ok("INSERT INTO P (ID, V) VALUES ('later', 9);");
+        if let Ok(text) = rx.recv_timeout(Duration::from_millis(200)) {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the print never saw the new record"
+        );
+    };
+    assert!(text.contains("key: later, value: {\"V\":9}"), "{text}");
+    assert!(!text.contains("key: a,"), "{text}");
+}

@@ -8,6 +8,7 @@ mod ddl;
 mod dml;
 pub use dml::Inserter;
 pub mod listing;
+pub mod print;
 pub use listing::Listing;
 pub mod properties;
 mod schemas;

@@ -97,6 +97,7 @@ pub struct PullResult {
 pub enum QueryKind {
     Push(Query),
     Pull(Query),
+    Print(super::print::PrintRequest),
 }
 
 fn plan_error(e: PlanError, text: &str) -> EngineError {
@@ -242,8 +243,19 @@ impl Engine {
         match statement {
             Statement::Query(q) if q.emit == Some(Emit::Changes) => Ok(QueryKind::Push(q)),
             Statement::Query(q) => Ok(QueryKind::Pull(q)),
+            Statement::Print {
+                topic,
+                from_beginning,
+                interval,
+                limit,
+            } => Ok(QueryKind::Print(super::print::PrintRequest {
+                topic,
+                from_beginning,
+                interval,
+                limit,
+            })),
             _ => Err(EngineError::statement(
-                "The query endpoints only run SELECT statements; use /ksql for other statements.",
+                "The query endpoints only run SELECT and PRINT statements; use /ksql for other statements.",
             )),
         }
     }

@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod json;
 pub mod json_sr;
 pub mod kafka;
+pub mod print;
 pub mod protobuf;
 pub(crate) mod text;
 

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use super::errors::{ApiError, ErrorCode};
 use super::values::{rest_value, schema_text};
 use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
+use crate::engine::EngineError;
+use crate::engine::print::PrintCursor;
 use crate::engine::transient::{PullCursor, PushQuery, QueryKind, ResultColumn};
 use crate::exec::PushEvent;
 use crate::sql::ast::SourceKind;
@@ -36,6 +38,7 @@ fn row_json(values: &[datafusion::common::ScalarValue], columns: &[ResultColumn]
 enum Started {
     Pull(String, Box<PullCursor>),
     Push(PushQuery),
+    Print(Box<PrintCursor>),
 }
 
 fn start(
@@ -71,6 +74,15 @@ fn start(
                 .map_err(|e| ApiError::from_engine(e, text, Vec::new()))?;
             state.runtime.wake();
             Ok(Started::Push(push))
+        }
+        QueryKind::Print(request) => {
+            let cursor = engine
+                .prepare_print(&request, overrides)
+                .map_err(|e| match e {
+                    EngineError::Generic(message) => ApiError::bad_request(message),
+                    other => ApiError::from_engine(other, text, Vec::new()),
+                })?;
+            Ok(Started::Print(Box::new(cursor)))
         }
     }
 }
@@ -317,6 +329,60 @@ fn content_type(format: Format) -> &'static str {
     }
 }
 
+/// How often a PRINT with nothing new looks at its topic again.
+const PRINT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// How long `/query`'s PRINT stays silent before it writes a blank line, as ksqlDB's does
+/// after each empty poll.
+const PRINT_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes a PRINT's lines into `chunks` as records arrive, until its LIMIT is reached or the
+/// client goes away.
+fn send_printed(
+    mut cursor: PrintCursor,
+    with_formats: bool,
+    chunks: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    let mut quiet_since = std::time::Instant::now();
+    loop {
+        let printed = match cursor.step() {
+            Ok(printed) => printed,
+            Err(e) => {
+                let _ = chunks.blocking_send(Ok(Bytes::from(format!("{e}\n"))));
+                return;
+            }
+        };
+        let mut text = String::new();
+        let lines = if with_formats {
+            printed
+                .formats
+                .iter()
+                .chain(&printed.records)
+                .collect::<Vec<_>>()
+        } else {
+            printed.records.iter().collect()
+        };
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        if text.is_empty() && with_formats && quiet_since.elapsed() >= PRINT_KEEP_ALIVE {
+            text.push('\n');
+        }
+        if !text.is_empty() {
+            quiet_since = std::time::Instant::now();
+            if chunks.blocking_send(Ok(Bytes::from(text))).is_err() {
+                return;
+            }
+        }
+        if printed.done || chunks.is_closed() {
+            return;
+        }
+        if printed.records.is_empty() {
+            std::thread::sleep(PRINT_POLL);
+        }
+    }
+}
+
 /// Renders a pull query's header, its rows chunk by chunk and its end into `chunks`, until the
 /// rows end or the client goes away.
 fn send_pull_rows(
@@ -367,6 +433,25 @@ fn stream_response(started: Started, format: Format) -> Response {
         first: true,
     };
     match started {
+        Started::Print(cursor) => {
+            // `/query` writes plain text lines (under ksqlDB's `application/json`), with the
+            // format lines and a blank line each idle second; the other framings only the
+            // records.
+            let old_api = format == Format::OldApi;
+            let (chunks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            tokio::task::spawn_blocking(move || send_printed(*cursor, old_api, &chunks));
+            let content_type = if old_api {
+                "application/json"
+            } else {
+                DELIMITED
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, content_type)],
+                Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
+            )
+                .into_response()
+        }
         Started::Pull(id, cursor) => {
             // The rows are read and rendered a chunk at a time on a blocking thread and sent
             // as they are ready: an answer of any size takes bounded memory, and a client

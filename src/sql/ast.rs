@@ -205,6 +205,8 @@ pub enum Statement {
     Print {
         topic: String,
         from_beginning: bool,
+        /// Every `interval`th record is printed (INTERVAL or SAMPLE; 1 when absent).
+        interval: Option<u64>,
         limit: Option<u64>,
     },
 }

@@ -316,6 +316,11 @@ impl<'a> Parser<'a> {
                     _ => self.raw_identifier()?,
                 };
                 let from_beginning = self.eat_keywords(&["FROM", "BEGINNING"]);
+                let interval = if self.eat_keyword("INTERVAL") || self.eat_keyword("SAMPLE") {
+                    Some(self.unsigned()?)
+                } else {
+                    None
+                };
                 let limit = if self.eat_keyword("LIMIT") {
                     Some(self.unsigned()?)
                 } else {
@@ -324,6 +329,7 @@ impl<'a> Parser<'a> {
                 Ok(Statement::Print {
                     topic,
                     from_beginning,
+                    interval,
                     limit,
                 })
             }
