@@ -329,6 +329,25 @@ fn content_type(format: Format) -> &'static str {
     }
 }
 
+/// The chunks of a streamed answer: written by the producer of the answer as they are ready,
+/// at most `capacity` ahead of the client.
+type ChunkSender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+type ChunkReceiver = tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>;
+
+fn chunk_channel(capacity: usize) -> (ChunkSender, ChunkReceiver) {
+    tokio::sync::mpsc::channel(capacity)
+}
+
+/// A 200 whose body is the chunks sent into `body`, as they come.
+fn streamed(content_type: &'static str, body: ChunkReceiver) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
+    )
+        .into_response()
+}
+
 /// How often a PRINT with nothing new looks at its topic again.
 const PRINT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 /// How long `/query`'s PRINT stays silent before it writes a blank line, as ksqlDB's does
@@ -337,11 +356,7 @@ const PRINT_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Writes a PRINT's lines into `chunks` as records arrive, until its LIMIT is reached or the
 /// client goes away.
-fn send_printed(
-    mut cursor: PrintCursor,
-    with_formats: bool,
-    chunks: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
+fn send_printed(mut cursor: PrintCursor, with_formats: bool, chunks: &ChunkSender) {
     let mut quiet_since = std::time::Instant::now();
     loop {
         let printed = match cursor.step() {
@@ -385,12 +400,7 @@ fn send_printed(
 
 /// Renders a pull query's header, its rows chunk by chunk and its end into `chunks`, until the
 /// rows end or the client goes away.
-fn send_pull_rows(
-    id: &str,
-    mut cursor: PullCursor,
-    mut framer: Framer,
-    chunks: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
+fn send_pull_rows(id: &str, mut cursor: PullCursor, mut framer: Framer, chunks: &ChunkSender) {
     let table = cursor.source_kind() == SourceKind::Table;
     let columns = cursor.columns().to_vec();
     let send = |text: String| chunks.blocking_send(Ok(Bytes::from(text))).is_ok();
@@ -438,32 +448,24 @@ fn stream_response(started: Started, format: Format) -> Response {
             // format lines and a blank line each idle second; the other framings only the
             // records.
             let old_api = format == Format::OldApi;
-            let (chunks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            let (chunks, body) = chunk_channel(4);
             tokio::task::spawn_blocking(move || send_printed(*cursor, old_api, &chunks));
-            let content_type = if old_api {
-                "application/json"
-            } else {
-                DELIMITED
-            };
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, content_type)],
-                Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
+            streamed(
+                if old_api {
+                    "application/json"
+                } else {
+                    DELIMITED
+                },
+                body,
             )
-                .into_response()
         }
         Started::Pull(id, cursor) => {
             // The rows are read and rendered a chunk at a time on a blocking thread and sent
             // as they are ready: an answer of any size takes bounded memory, and a client
             // that goes away stops the reading.
-            let (chunks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            let (chunks, body) = chunk_channel(4);
             tokio::task::spawn_blocking(move || send_pull_rows(&id, *cursor, framer, &chunks));
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, content_type(format))],
-                Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
-            )
-                .into_response()
+            streamed(content_type(format), body)
         }
         Started::Push(push) => {
             let PushQuery {
@@ -583,7 +585,7 @@ pub async fn inserts_stream(
         Ok(inserter) => inserter,
         Err(e) => return ApiError::from_engine(e, "", Vec::new()).into_response(),
     };
-    let (acks, body) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(ACK_BUFFER);
+    let (acks, body) = chunk_channel(ACK_BUFFER);
     tokio::spawn(async move {
         let mut writer = AckWriter {
             acks,
@@ -640,17 +642,14 @@ pub async fn inserts_stream(
         }
         writer.finish().await;
     });
-    let content_type = if as_array {
-        "application/json"
-    } else {
-        DELIMITED
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type)],
-        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)),
+    streamed(
+        if as_array {
+            "application/json"
+        } else {
+            DELIMITED
+        },
+        body,
     )
-        .into_response()
 }
 
 /// A row of an inserts stream longer than a request body may be.
@@ -775,7 +774,7 @@ impl LineBuffer {
 
 /// Sends acks as delimited lines or as the elements of one JSON array.
 struct AckWriter {
-    acks: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    acks: ChunkSender,
     as_array: bool,
     written: u64,
 }

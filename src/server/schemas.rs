@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -244,11 +244,7 @@ pub struct ConfigBody {
 }
 
 /// `PUT /config`: only `NONE` is accepted; Sluice checks no other level.
-pub async fn set_config(body: Bytes) -> Response {
-    let body: ConfigBody = match parse(&body) {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
-    };
+pub async fn set_config(Request(body): Request<ConfigBody>) -> Response {
     if body.compatibility.eq_ignore_ascii_case("NONE") {
         return ok(&json!({"compatibility": "NONE"}));
     }
@@ -324,11 +320,22 @@ impl SchemaRequest {
     }
 }
 
-/// A request body, whatever content type it was sent with (Confluent's clients send
-/// `application/vnd.schemaregistry.v1+json`, curl often none).
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, RegistryError> {
-    serde_json::from_slice(body)
-        .map_err(|e| RegistryError(RegistryErrorCode::MalformedRequest, e.to_string()))
+/// A JSON request body, whatever content type it was sent with (Confluent's clients send
+/// `application/vnd.schemaregistry.v1+json`, curl often none); a malformed one is answered
+/// with Confluent's error.
+pub struct Request<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Request<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&body).map(Request).map_err(|e| {
+            RegistryError(RegistryErrorCode::MalformedRequest, e.to_string()).into_response()
+        })
+    }
 }
 
 fn invalid_schema(message: String) -> RegistryError {
@@ -339,12 +346,8 @@ fn invalid_schema(message: String) -> RegistryError {
 pub async fn register(
     State(state): State<Arc<AppState>>,
     Path(subject): Path<String>,
-    body: Bytes,
+    Request(request): Request<SchemaRequest>,
 ) -> Response {
-    let request: SchemaRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(e) => return e.into_response(),
-    };
     let registry = registry(&state);
     let registered = request
         .resolve(&registry)
@@ -363,12 +366,8 @@ pub async fn register(
 pub async fn lookup(
     State(state): State<Arc<AppState>>,
     Path(subject): Path<String>,
-    body: Bytes,
+    Request(request): Request<SchemaRequest>,
 ) -> Response {
-    let request: SchemaRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(e) => return e.into_response(),
-    };
     let registry = registry(&state);
     let Some(ids) = registry.versions(&subject) else {
         return subject_not_found(&subject).into_response();
@@ -404,12 +403,8 @@ pub async fn lookup(
 pub async fn compatibility(
     State(state): State<Arc<AppState>>,
     Path((subject, version)): Path<(String, String)>,
-    body: Bytes,
+    Request(request): Request<SchemaRequest>,
 ) -> Response {
-    let request: SchemaRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(e) => return e.into_response(),
-    };
     let registry = registry(&state);
     let checked =
         subject_version(&registry, &subject, &version).and_then(|_| request.resolve(&registry));

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use bytes::Bytes;
 
 use super::{
-    FetchLimits, Fetched, Position, ProducerRecord, Record, Result, Routed, TopicConfig,
-    TopicDescription, TopicError, TopicStore,
+    CommittedOffsets, FetchLimits, Fetched, GroupOffsets, Position, ProducerRecord, Record, Result,
+    Routed, TopicConfig, TopicDescription, TopicError, TopicStore,
 };
 
 #[derive(Debug)]
@@ -83,7 +83,7 @@ impl<T> Log<T> {
 pub struct MemoryTopicStore {
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Committed offsets by (consumer group, topic), per partition.
-    groups: Mutex<BTreeMap<(String, String), BTreeMap<u32, u64>>>,
+    groups: GroupOffsets,
 }
 
 /// Locks a mutex even if a panicking thread held it: every mutation here is a push of whole
@@ -264,7 +264,7 @@ impl TopicStore for MemoryTopicStore {
             .remove(name);
         match removed {
             Some(_) => {
-                lock(&self.groups).retain(|(_, topic), _| topic != name);
+                self.groups.forget_topic(name);
                 Ok(())
             }
             None => Err(TopicError::UnknownTopic(name.to_string())),
@@ -339,33 +339,17 @@ impl TopicStore for MemoryTopicStore {
     }
 
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
-        let partitions = self.topic(topic)?.partitions.len() as u32;
-        if let Some(&(partition, _)) = offsets.iter().find(|(p, _)| *p >= partitions) {
-            return Err(TopicError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-            });
-        }
-        lock(&self.groups)
-            .entry((group.to_string(), topic.to_string()))
-            .or_default()
-            .extend(offsets.iter().copied());
+        GroupOffsets::check(topic, self.topic(topic)?.partitions.len(), offsets)?;
+        self.groups.commit(group, topic, offsets);
         Ok(())
     }
 
-    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>> {
-        Ok(self
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone())
+    fn group_offsets(&self) -> Result<CommittedOffsets> {
+        Ok(self.groups.all())
     }
 
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
-        Ok(lock(&self.groups)
-            .get(&(group.to_string(), topic.to_string()))
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.groups.committed(group, topic))
     }
 }
 

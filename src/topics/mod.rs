@@ -7,7 +7,9 @@
 //! There is no order across partitions: a reader of several partitions (or topics) merges
 //! them itself, by record timestamp, as Kafka Streams does (`exec::merge`).
 //!
-//! [`memory::MemoryTopicStore`] is the embedded implementation, held in memory.
+//! [`disk::DiskTopicStore`] keeps topics in segment files under a data directory (the server's
+//! default); [`memory::MemoryTopicStore`] holds them in memory (tests, benchmarks,
+//! `--in-memory`).
 
 pub mod disk;
 pub mod load;
@@ -54,6 +56,74 @@ pub enum TopicError {
 }
 
 pub type Result<T, E = TopicError> = std::result::Result<T, E>;
+
+/// Every consumer group's committed offsets, by (group, topic): each partition's next offset.
+pub type CommittedOffsets = BTreeMap<(String, String), BTreeMap<u32, u64>>;
+
+/// The committed offsets a store holds in memory (the on-disk log also writes each commit to
+/// its `__consumer_offsets` topic and reads them back from there at start-up).
+#[derive(Debug, Default)]
+pub struct GroupOffsets(std::sync::Mutex<CommittedOffsets>);
+
+impl GroupOffsets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CommittedOffsets> {
+        // Every update is one insert or removal: a poisoned map is still whole.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses offsets for partitions that `topic`, with `partitions` partitions, lacks.
+    pub fn check(topic: &str, partitions: usize, offsets: &[(u32, u64)]) -> Result<()> {
+        match offsets
+            .iter()
+            .find(|(p, _)| usize::try_from(*p).map_or(true, |p| p >= partitions))
+        {
+            Some(&(partition, _)) => Err(TopicError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn commit(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) {
+        self.lock()
+            .entry((group.to_string(), topic.to_string()))
+            .or_default()
+            .extend(offsets.iter().copied());
+    }
+
+    /// Sets (or, with `None`, removes) one partition's offset, as a record of the offsets
+    /// topic says.
+    pub fn set(&self, group: String, topic: String, partition: u32, offset: Option<u64>) {
+        let mut all = self.lock();
+        let entry = all.entry((group, topic)).or_default();
+        match offset {
+            Some(offset) => entry.insert(partition, offset),
+            None => entry.remove(&partition),
+        };
+    }
+
+    pub fn committed(&self, group: &str, topic: &str) -> BTreeMap<u32, u64> {
+        self.lock()
+            .get(&(group.to_string(), topic.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn all(&self) -> CommittedOffsets {
+        self.lock().clone()
+    }
+
+    /// Forgets every group's offsets of a deleted topic; returns what they were.
+    pub fn forget_topic(&self, topic: &str) -> CommittedOffsets {
+        let mut all = self.lock();
+        let (gone, kept) = std::mem::take(&mut *all)
+            .into_iter()
+            .partition(|((_, t), _)| t == topic);
+        *all = kept;
+        gone
+    }
+}
 
 /// A record header: Kafka allows repeated keys and null values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +345,7 @@ pub trait TopicStore: Send + Sync {
     /// Commits a consumer group's next offsets to read, per partition of `topic`.
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
     /// Every consumer group's committed offsets, by (group, topic), per partition.
-    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>>;
+    fn group_offsets(&self) -> Result<CommittedOffsets>;
     /// A consumer group's committed offsets for `topic`, by partition (partitions it never
     /// committed are absent).
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>>;

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 pub use self::log::LogError;
 use self::log::{PartitionLog, write_atomically};
 use super::{
-    CleanupPolicy, FetchLimits, Fetched, Position, ProducerRecord, Result, Routed, TopicConfig,
-    TopicDescription, TopicError, TopicStore,
+    CleanupPolicy, CommittedOffsets, FetchLimits, Fetched, GroupOffsets, Position, ProducerRecord,
+    Result, Routed, TopicConfig, TopicDescription, TopicError, TopicStore,
 };
 
 /// How long a compacted topic keeps a tombstone (Kafka's `delete.retention.ms` default).
@@ -133,9 +133,6 @@ struct Topic {
     next_unkeyed: AtomicU32,
 }
 
-/// Offsets by (group, topic), per partition.
-type GroupOffsets = BTreeMap<(String, String), BTreeMap<u32, u64>>;
-
 /// The key of a committed offset in [`OFFSETS_TOPIC`].
 #[derive(Debug, Serialize, Deserialize)]
 struct OffsetKey {
@@ -152,7 +149,7 @@ pub struct DiskTopicStore {
     root: PathBuf,
     options: DiskOptions,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
-    groups: Mutex<GroupOffsets>,
+    groups: GroupOffsets,
 }
 
 impl From<LogError> for TopicError {
@@ -212,7 +209,7 @@ impl DiskTopicStore {
             root,
             options,
             topics: RwLock::new(topics),
-            groups: Mutex::new(BTreeMap::new()),
+            groups: GroupOffsets::default(),
         };
         store.load_offsets()?;
         Ok(store)
@@ -252,7 +249,6 @@ impl DiskTopicStore {
         let Ok(topic) = self.topic(OFFSETS_TOPIC) else {
             return Ok(());
         };
-        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         for (partition, log) in topic.partitions.iter().enumerate() {
             let mut next = log.offsets().0;
             loop {
@@ -273,19 +269,11 @@ impl DiskTopicStore {
                         );
                         continue;
                     };
-                    let entry = groups.entry((key.group, key.topic)).or_default();
-                    match record
+                    let offset = record
                         .value
                         .as_ref()
-                        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
-                    {
-                        Some(offset) => {
-                            entry.insert(key.partition, offset);
-                        }
-                        None => {
-                            entry.remove(&key.partition);
-                        }
-                    }
+                        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+                    self.groups.set(key.group, key.topic, key.partition, offset);
                 }
             }
         }
@@ -379,22 +367,17 @@ impl TopicStore for DiskTopicStore {
         let doomed = removed.dir.with_extension("deleted");
         fs::rename(&removed.dir, &doomed).map_err(storage)?;
         fs::remove_dir_all(&doomed).map_err(storage)?;
-        let stale: Vec<(String, String)> = self
+        let records = self
             .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .filter(|(_, topic)| topic == name)
-            .cloned()
-            .collect();
-        for (group, topic) in stale {
-            let partitions: Vec<u32> = self
-                .committed_offsets(&group, &topic)?
-                .into_keys()
-                .collect();
-            self.forget_offsets(&group, &topic, &partitions)?;
-        }
-        Ok(())
+            .forget_topic(name)
+            .into_iter()
+            .flat_map(|((group, topic), offsets)| {
+                offsets
+                    .into_keys()
+                    .map(move |p| offset_record(&group, &topic, p, None))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write_offsets(records)
     }
 
     fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
@@ -495,43 +478,22 @@ impl TopicStore for DiskTopicStore {
     }
 
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
-        let partitions = self.topic(topic)?.partitions.len() as u32;
-        if let Some(&(partition, _)) = offsets.iter().find(|(p, _)| *p >= partitions) {
-            return Err(TopicError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-            });
-        }
+        GroupOffsets::check(topic, self.topic(topic)?.partitions.len(), offsets)?;
         let records = offsets
             .iter()
             .map(|&(partition, offset)| offset_record(group, topic, partition, Some(offset)))
             .collect::<Result<Vec<_>>>()?;
         self.write_offsets(records)?;
-        self.groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((group.to_string(), topic.to_string()))
-            .or_default()
-            .extend(offsets.iter().copied());
+        self.groups.commit(group, topic, offsets);
         Ok(())
     }
 
-    fn group_offsets(&self) -> Result<BTreeMap<(String, String), BTreeMap<u32, u64>>> {
-        Ok(self
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone())
+    fn group_offsets(&self) -> Result<CommittedOffsets> {
+        Ok(self.groups.all())
     }
 
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<BTreeMap<u32, u64>> {
-        Ok(self
-            .groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(group.to_string(), topic.to_string()))
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.groups.committed(group, topic))
     }
 }
 
@@ -554,20 +516,6 @@ impl DiskTopicStore {
         let log = Self::partition(&t, OFFSETS_TOPIC, 0)?;
         let first = log.append(&records)?;
         log.sync_to(first + records.len() as u64)?;
-        Ok(())
-    }
-
-    /// Drops a group's committed offsets for some partitions of a topic.
-    fn forget_offsets(&self, group: &str, topic: &str, partitions: &[u32]) -> Result<()> {
-        let records = partitions
-            .iter()
-            .map(|&p| offset_record(group, topic, p, None))
-            .collect::<Result<Vec<_>>>()?;
-        self.write_offsets(records)?;
-        self.groups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(group.to_string(), topic.to_string()));
         Ok(())
     }
 }
