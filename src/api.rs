@@ -220,9 +220,35 @@ pub struct SourceDescription {
     pub replication: i16,
     pub statement: String,
     #[serde(default)]
-    pub query_offset_summaries: Vec<serde_json::Value>,
+    pub query_offset_summaries: Vec<QueryOffsetSummary>,
     #[serde(default)]
     pub source_constraints: Vec<String>,
+}
+
+/// DESCRIBE … EXTENDED: a writing query's consumer group and its position in each input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryOffsetSummary {
+    pub group_id: String,
+    pub topic_summaries: Vec<QueryTopicOffsetSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryTopicOffsetSummary {
+    pub kafka_topic: String,
+    pub offsets: Vec<ConsumerPartitionOffsets>,
+}
+
+/// A partition's first and next offsets and the group's committed offset; the lag is their
+/// difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerPartitionOffsets {
+    pub partition: u32,
+    pub log_start_offset: u64,
+    pub log_end_offset: u64,
+    pub consumer_offset: u64,
 }
 
 /// A column of a source or query.

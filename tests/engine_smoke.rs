@@ -682,3 +682,46 @@ fn the_processing_log_is_a_stream_that_sql_reads() {
     // The topic's name is ksqlDB's, from the service id.
     assert!(store.describe_topic("default_ksql_processing_log").is_ok());
 }
+
+#[test]
+fn describe_extended_shows_how_far_each_writing_query_has_read() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store.clone());
+    engine
+        .execute_script(
+            "SET 'auto.offset.reset'='earliest';\n\
+             CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=2);\n\
+             CREATE TABLE t AS SELECT k, COUNT(*) AS c FROM s GROUP BY k;",
+        )
+        .unwrap();
+    let records: Vec<ProducerRecord> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|k| record(k, r#"{"V":1}"#))
+        .collect();
+    store.produce("s", records).unwrap();
+    engine.run_until_idle().unwrap();
+    engine.commit().unwrap();
+    let described = engine.execute_script("DESCRIBE t EXTENDED;").unwrap();
+    let Outcome::Listing(Listing::Source(description)) = &described[0] else {
+        panic!("DESCRIBE answered {:?}", described[0]);
+    };
+    let [progress] = description.offsets.as_slice() else {
+        panic!("one writing query: {:?}", description.offsets);
+    };
+    assert_eq!(progress.group, "_confluent-ksql-default_query_CTAS_T_0");
+    let [topic] = progress.topics.as_slice() else {
+        panic!("one input topic: {:?}", progress.topics);
+    };
+    assert_eq!(topic.topic, "s");
+    let ends = store.describe_topic("s").unwrap().end_offsets;
+    for p in &topic.partitions {
+        assert_eq!(p.log_end, ends[p.partition as usize]);
+        assert_eq!((p.committed, p.lag()), (p.log_end, 0), "{p:?}");
+    }
+    // Without EXTENDED there is nothing to measure.
+    let plain = engine.execute_script("DESCRIBE t;").unwrap();
+    let Outcome::Listing(Listing::Source(description)) = &plain[0] else {
+        panic!("DESCRIBE answered {:?}", plain[0]);
+    };
+    assert!(description.offsets.is_empty());
+}

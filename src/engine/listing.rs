@@ -51,6 +51,38 @@ pub struct SourceDescription {
     pub replicas: i16,
     pub read_queries: Vec<QueryDescription>,
     pub write_queries: Vec<QueryDescription>,
+    /// DESCRIBE … EXTENDED: how far each query that writes the source has read its inputs.
+    pub offsets: Vec<GroupProgress>,
+}
+
+/// A consumer group's position in each topic it reads: what lag is measured from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupProgress {
+    pub group: String,
+    pub topics: Vec<TopicProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicProgress {
+    pub topic: String,
+    pub partitions: Vec<PartitionProgress>,
+}
+
+/// One partition: the log's first and next offsets, and the group's committed offset (0 when
+/// it has committed none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionProgress {
+    pub partition: u32,
+    pub log_start: u64,
+    pub log_end: u64,
+    pub committed: u64,
+}
+
+impl PartitionProgress {
+    /// How many records the group has still to read.
+    pub fn lag(&self) -> u64 {
+        self.log_end.saturating_sub(self.committed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,14 +173,54 @@ impl Engine {
             .describe_topic(&s.topic)
             .map(|t| (t.config.partitions, t.config.replicas))
             .unwrap_or((0, 1));
+        let write_queries = queries(true);
+        let offsets = if extended {
+            write_queries
+                .iter()
+                .map(|q| self.group_progress(&q.query.id))
+                .collect()
+        } else {
+            Vec::new()
+        };
         SourceDescription {
             source: s.clone(),
             extended,
             partitions,
             replicas,
             read_queries: queries(false),
-            write_queries: queries(true),
+            write_queries,
+            offsets,
         }
+    }
+
+    /// How far a persistent query's consumer group has read each topic it committed
+    /// offsets for, as ksqlDB's DESCRIBE EXTENDED reports it.
+    fn group_progress(&self, query_id: &str) -> GroupProgress {
+        let group = self.consumer_group(query_id);
+        let committed = self.store.group_offsets().unwrap_or_default();
+        let topics = committed
+            .iter()
+            .filter(|((g, _), _)| *g == group)
+            .filter_map(|((_, topic), offsets)| {
+                let described = self.store.describe_topic(topic).ok()?;
+                let partitions = (0..described.config.partitions)
+                    .map(|partition| {
+                        let at = partition as usize;
+                        PartitionProgress {
+                            partition,
+                            log_start: described.start_offsets.get(at).copied().unwrap_or(0),
+                            log_end: described.end_offsets.get(at).copied().unwrap_or(0),
+                            committed: offsets.get(&partition).copied().unwrap_or(0),
+                        }
+                    })
+                    .collect();
+                Some(TopicProgress {
+                    topic: topic.clone(),
+                    partitions,
+                })
+            })
+            .collect();
+        GroupProgress { group, topics }
     }
 
     /// Whether SHOW TOPICS leaves a topic out: its name matches one of `ksql.hidden.topics`

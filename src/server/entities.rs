@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::api::{
-    self, ArgumentInfo, CommandState, CommandStatus, FieldInfo, FieldType, FunctionInfo,
-    FunctionType, KafkaTopicInfo, KafkaTopicInfoExtended, KsqlEntity, Property, QueryError,
-    RunningQuery, SchemaInfo, SimpleFunctionInfo, SourceInfo, SourceType, Variable,
+    self, ArgumentInfo, CommandState, CommandStatus, ConsumerPartitionOffsets, FieldInfo,
+    FieldType, FunctionInfo, FunctionType, KafkaTopicInfo, KafkaTopicInfoExtended, KsqlEntity,
+    Property, QueryError, QueryOffsetSummary, QueryTopicOffsetSummary, RunningQuery, SchemaInfo,
+    SimpleFunctionInfo, SourceInfo, SourceType, Variable,
 };
 use crate::engine::Outcome;
 use crate::engine::listing::{
@@ -316,7 +317,30 @@ fn source_description(d: &SourceDescription) -> api::SourceDescription {
         partitions: d.partitions,
         replication: d.replicas,
         statement: s.sql.clone(),
-        query_offset_summaries: Vec::new(),
+        query_offset_summaries: d
+            .offsets
+            .iter()
+            .map(|group| QueryOffsetSummary {
+                group_id: group.group.clone(),
+                topic_summaries: group
+                    .topics
+                    .iter()
+                    .map(|t| QueryTopicOffsetSummary {
+                        kafka_topic: t.topic.clone(),
+                        offsets: t
+                            .partitions
+                            .iter()
+                            .map(|p| ConsumerPartitionOffsets {
+                                partition: p.partition,
+                                log_start_offset: p.log_start,
+                                log_end_offset: p.log_end,
+                                consumer_offset: p.committed,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
         source_constraints: Vec::new(),
     }
 }
