@@ -168,7 +168,7 @@ fn produce_until_killed(
     mut seq: u64,
     stop: &std::sync::atomic::AtomicBool,
 ) -> (Vec<u64>, u64) {
-    const BATCH: u64 = 300;
+    const BATCH: u64 = 3000;
     let mut acked = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let body: String = (seq..seq + BATCH)
@@ -234,7 +234,7 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
             let (addr, stop, from) = (server.addr, Arc::clone(&stop), next_seq);
             std::thread::spawn(move || produce_until_killed(addr, from, &stop))
         };
-        std::thread::sleep(Duration::from_millis(50 + rng.below(250) as u64));
+        std::thread::sleep(Duration::from_millis(100 + rng.below(300) as u64));
         server.kill();
         stop.store(true, Ordering::Relaxed);
         let (acknowledged, next) = producer.join().unwrap();
