@@ -725,3 +725,42 @@ fn describe_extended_shows_how_far_each_writing_query_has_read() {
     };
     assert!(description.offsets.is_empty());
 }
+
+#[test]
+fn exactly_once_is_refused_rather_than_silently_weakened() {
+    let store = Arc::new(MemoryTopicStore::new());
+    let mut engine = Engine::new(store);
+    engine
+        .execute_script(
+            "CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+        )
+        .unwrap();
+    for guarantee in ["exactly_once_v2", "exactly_once"] {
+        let err = engine
+            .execute_script(&format!(
+                "SET 'processing.guarantee'='{guarantee}';\nCREATE STREAM c AS SELECT * FROM s;"
+            ))
+            .unwrap_err();
+        assert!(
+            err.1.to_string().contains("is not supported yet"),
+            "{}",
+            err.1
+        );
+        assert!(engine.catalog().source("C").is_none());
+    }
+    let err = engine
+        .execute_script(
+            "SET 'processing.guarantee'='sometimes';\nCREATE STREAM c AS SELECT * FROM s;",
+        )
+        .unwrap_err();
+    assert!(
+        err.1.to_string().starts_with("Invalid value sometimes"),
+        "{}",
+        err.1
+    );
+    engine
+        .execute_script(
+            "SET 'processing.guarantee'='at_least_once';\nCREATE STREAM c AS SELECT * FROM s;",
+        )
+        .unwrap();
+}

@@ -44,11 +44,31 @@ impl Engine {
         Ok(())
     }
 
+    /// Refuses a persistent query under a `processing.guarantee` Sluice does not give: rather
+    /// than run it at least once while the user asked for exactly once.
+    fn check_processing_guarantee(&self) -> Result<(), EngineError> {
+        let Some(guarantee) = self.property("ksql.streams.processing.guarantee") else {
+            return Ok(());
+        };
+        match guarantee.trim().to_ascii_lowercase().as_str() {
+            "at_least_once" => Ok(()),
+            "exactly_once" | "exactly_once_beta" | "exactly_once_v2" => {
+                Err(EngineError::Generic(format!(
+                    "processing.guarantee={guarantee} is not supported yet: persistent queries run at least once (a restart restores each query's state as of its last commit, so no record counts twice in it, but outputs written after that commit may be written again). Set it to at_least_once."
+                )))
+            }
+            _ => Err(EngineError::Generic(format!(
+                "Invalid value {guarantee} for configuration processing.guarantee: String must be one of: at_least_once, exactly_once, exactly_once_beta, exactly_once_v2"
+            ))),
+        }
+    }
+
     pub(super) fn create_as_select(
         &mut self,
         c: CreateAsSelect,
         text: &str,
     ) -> Result<Outcome, EngineError> {
+        self.check_processing_guarantee()?;
         let kind_name = kind_word(c.kind);
         if c.query.limit.is_some() {
             return Err(EngineError::Generic(format!(
@@ -223,6 +243,7 @@ impl Engine {
         query: &Query,
         text: &str,
     ) -> Result<Outcome, EngineError> {
+        self.check_processing_guarantee()?;
         let with = WithClause::new(properties)?;
         let _ = with;
         let Some(sink) = self.catalog.source(target).cloned() else {

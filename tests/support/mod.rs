@@ -294,9 +294,11 @@ pub fn send_raw(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            let read = String::from_utf8_lossy(&out);
+            let shown: String = read.chars().take(2000).collect();
             return Err(format!(
-                "timed out after {timeout:?}; read so far: {:?}",
-                String::from_utf8_lossy(&out)
+                "timed out after {timeout:?}; read so far ({} bytes): {shown:?}",
+                out.len()
             ));
         }
         stream
