@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sluice::engine::Engine;
-use sluice::topics::{MemoryTopicStore, ProducerRecord, TopicStore, fetch_to_end};
+use sluice::topics::{
+    DiskOptions, DiskTopicStore, FlushPolicy, MemoryTopicStore, ProducerRecord, TopicStore,
+    fetch_to_end,
+};
 
 /// One input record: topic, key, JSON value (`None`: a tombstone), timestamp.
 type Input = (&'static str, String, Option<String>, i64);
@@ -220,36 +223,67 @@ fn scenarios() -> Vec<Scenario> {
     .collect()
 }
 
+/// Where the inputs' timestamps start: an hour ago, on a whole minute, so that the log's
+/// retention (seven days) keeps every record when it is cleaned.
+static EPOCH: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
+    let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    hour_ago - hour_ago % 60_000
+});
+
 fn produce(store: &dyn TopicStore, inputs: &[Input]) {
     for (topic, key, value, ts) in inputs {
         let record = ProducerRecord {
             key: Some(key.as_bytes().to_vec()),
             value: value.as_ref().map(|v| v.as_bytes().to_vec()),
-            timestamp: *ts,
+            timestamp: *EPOCH + *ts,
             ..Default::default()
         };
         store.produce(topic, vec![record]).expect("produced");
     }
 }
 
-fn start(store: &Arc<MemoryTopicStore>) -> Engine {
-    let mut engine = Engine::new(store.clone());
+fn start(store: &Arc<dyn TopicStore>) -> Engine {
+    let mut engine = Engine::new(Arc::clone(store));
     engine.recover_from_command_topic().expect("recovered");
     engine
+}
+
+fn memory() -> Arc<dyn TopicStore> {
+    Arc::new(MemoryTopicStore::new())
+}
+
+/// The log on disk with small segments, so that changelogs roll and compact.
+fn disk(dir: &std::path::Path) -> Arc<dyn TopicStore> {
+    let options = DiskOptions {
+        segment_bytes: 4096,
+        flush: FlushPolicy::Os,
+    };
+    Arc::new(DiskTopicStore::open(dir, options).expect("the log opens"))
+}
+
+/// Compacts (and applies retention to) every topic of the log on disk.
+fn clean(dir: &std::path::Path) {
+    let store = DiskTopicStore::open(
+        dir,
+        DiskOptions {
+            segment_bytes: 4096,
+            flush: FlushPolicy::Os,
+        },
+    )
+    .expect("the log opens");
+    store
+        .clean(chrono::Utc::now().timestamp_millis())
+        .expect("cleaned");
 }
 
 /// The output's records by key: each key's values and timestamps, in order.
 type ByKey = BTreeMap<Vec<u8>, Vec<(Option<String>, i64)>>;
 
 fn output(store: &dyn TopicStore, topic: &str) -> ByKey {
-    let partitions = store
-        .describe_topic(topic)
-        .expect("output")
-        .config
-        .partitions;
+    let described = store.describe_topic(topic).expect("output");
     let mut by_key = ByKey::new();
-    for partition in 0..partitions {
-        for r in fetch_to_end(store, topic, partition, 0).expect("fetched") {
+    for (partition, start) in (0..).zip(described.start_offsets) {
+        for r in fetch_to_end(store, topic, partition, start).expect("fetched") {
             let value = r.value.map(|v| String::from_utf8_lossy(&v).into_owned());
             by_key
                 .entry(r.key.map(|k| k.to_vec()).unwrap_or_default())
@@ -268,7 +302,7 @@ fn latest(by_key: &ByKey) -> BTreeMap<Vec<u8>, Option<String>> {
 }
 
 fn straight_run(scenario: &Scenario) -> ByKey {
-    let store = Arc::new(MemoryTopicStore::new());
+    let store = memory();
     let mut engine = start(&store);
     engine.execute_script(scenario.sql).expect("statements run");
     produce(store.as_ref(), &scenario.inputs);
@@ -277,9 +311,10 @@ fn straight_run(scenario: &Scenario) -> ByKey {
 }
 
 /// Runs the first part of the inputs, stops (committing first, unless `crash`), and runs the
-/// rest on a new engine.
-fn interrupted_run(scenario: &Scenario, crash: bool) -> ByKey {
-    let store = Arc::new(MemoryTopicStore::new());
+/// rest on a new engine; with `dir`, on the log on disk, reopened and compacted in between.
+fn interrupted_run(scenario: &Scenario, crash: bool, dir: Option<&std::path::Path>) -> ByKey {
+    let open = || dir.map_or_else(memory, disk);
+    let mut store = open();
     let (first, second) = scenario.inputs.split_at(scenario.inputs.len() / 2);
     let (first, uncommitted) = first.split_at(first.len() / 2);
     {
@@ -294,6 +329,11 @@ fn interrupted_run(scenario: &Scenario, crash: bool) -> ByKey {
             engine.commit().expect("committed");
         }
     }
+    if let Some(dir) = dir {
+        drop(store);
+        clean(dir);
+        store = open();
+    }
     let mut engine = start(&store);
     produce(store.as_ref(), second);
     engine.run_until_idle().expect("ran after the restart");
@@ -305,7 +345,7 @@ fn a_clean_restart_writes_what_one_run_writes() {
     for scenario in scenarios() {
         let expected = straight_run(&scenario);
         assert!(!expected.is_empty(), "{}: no output", scenario.name);
-        let actual = interrupted_run(&scenario, false);
+        let actual = interrupted_run(&scenario, false, None);
         assert_eq!(actual, expected, "{}", scenario.name);
     }
 }
@@ -314,7 +354,21 @@ fn a_clean_restart_writes_what_one_run_writes() {
 fn after_a_crash_every_key_ends_with_the_same_value() {
     for scenario in scenarios() {
         let expected = latest(&straight_run(&scenario));
-        let actual = latest(&interrupted_run(&scenario, true));
+        let actual = latest(&interrupted_run(&scenario, true, None));
         assert_eq!(actual, expected, "{}", scenario.name);
+    }
+}
+
+/// On the log on disk, reopened and cleaned between the runs: the changelogs (and the tables'
+/// topics) are compacted, so only each key's latest value is compared.
+#[test]
+fn on_the_log_on_disk_restarts_after_compaction_end_with_the_same_values() {
+    for scenario in scenarios() {
+        let expected = latest(&straight_run(&scenario));
+        for crash in [false, true] {
+            let dir = tempfile::tempdir().expect("a directory");
+            let actual = latest(&interrupted_run(&scenario, crash, Some(dir.path())));
+            assert_eq!(actual, expected, "{} (crash: {crash})", scenario.name);
+        }
     }
 }

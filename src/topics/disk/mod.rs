@@ -455,16 +455,22 @@ impl TopicStore for DiskTopicStore {
         limits: FetchLimits,
     ) -> Result<Fetched> {
         let t = self.topic(topic)?;
-        Self::partition(&t, topic, partition)?
-            .fetch(offset, limits)
-            .map_err(|e| match e {
-                LogError::OutOfRange(offset) => TopicError::OffsetOutOfRange {
-                    topic: topic.to_string(),
-                    partition,
-                    offset,
-                },
-                other => other.into(),
-            })
+        let log = Self::partition(&t, topic, partition)?;
+        // Compaction never moves a compacted topic's start, as in Kafka: a reader whose
+        // position lies in segments compaction emptied reads on from the next record.
+        let offset = if t.config.cleanup_policy == CleanupPolicy::Compact {
+            offset.max(log.offsets().0)
+        } else {
+            offset
+        };
+        log.fetch(offset, limits).map_err(|e| match e {
+            LogError::OutOfRange(offset) => TopicError::OffsetOutOfRange {
+                topic: topic.to_string(),
+                partition,
+                offset,
+            },
+            other => other.into(),
+        })
     }
 
     fn offset_for_timestamp(
