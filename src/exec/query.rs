@@ -123,9 +123,9 @@ impl PersistentQuery {
     /// query's tasks keep their state in the query's changelog, and resume from where its
     /// last checkpoint says.
     pub fn start(&mut self, store: &dyn TopicStore, reset: OffsetReset) -> Result<(), ExecError> {
-        let stateful = self.tasks.first().is_some_and(|t| lock(t).is_stateful());
-        if stateful && let Some(group) = &self.topology.group {
-            let topic = changelog::topic_name(group, self.topology.state_store_name());
+        let store_name = self.tasks.first().and_then(|t| lock(t).state_store_name());
+        if let (Some(store_name), Some(group)) = (store_name, &self.topology.group) {
+            let topic = changelog::topic_name(group, store_name);
             let tasks = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
             changelog::create_topic(store, &topic, tasks)?;
             for task in &self.tasks {

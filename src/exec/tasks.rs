@@ -53,18 +53,6 @@ pub struct Topology {
     pub commit_interval: Duration,
 }
 
-impl Topology {
-    /// The name of the query's state in its changelog topic's name, after ksqlDB's names for
-    /// its main store: an aggregation's, or a join's table side.
-    pub fn state_store_name(&self) -> &'static str {
-        if self.inputs.len() > 1 {
-            "KafkaTopic_Right-Reduce"
-        } else {
-            "Aggregate-Aggregate-Materialize"
-        }
-    }
-}
-
 /// Where a task's output goes.
 pub enum TaskOutput {
     /// Encoded and produced to the sink's topic.
@@ -203,9 +191,17 @@ impl Task {
         self.lanes.iter().map(|l| (l.input, l.partition, l.offset))
     }
 
-    /// Whether the task keeps state (an aggregation or a join) that its outputs depend on.
-    pub fn is_stateful(&self) -> bool {
-        !matches!(self.stage, Stage::Stateless(_))
+    /// The name of the task's state in its changelog topic's name, after ksqlDB's name for the
+    /// query's main store: an aggregation's (also over a join), or a join's table side; `None`
+    /// for a stateless task.
+    pub fn state_store_name(&self) -> Option<&'static str> {
+        match self.stage {
+            Stage::Stateless(_) => None,
+            Stage::Aggregate(_) | Stage::JoinAggregate(..) => {
+                Some("Aggregate-Aggregate-Materialize")
+            }
+            Stage::Join(_) => Some("KafkaTopic_Right-Reduce"),
+        }
     }
 
     /// Whether a push query's task is over: its limit was reached or its client went away.

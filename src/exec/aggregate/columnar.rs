@@ -221,6 +221,13 @@ impl StoreLog for ColumnarGroups {
         Ok(())
     }
 
+    fn reserve(&mut self, entries: usize) {
+        self.index.reserve(entries);
+        self.max_timestamp.reserve(entries);
+        self.emitted.reserve(entries);
+        self.slot_changed.reserve(entries);
+    }
+
     fn touch(&mut self, key: &[u8]) -> codec::Result<()> {
         let id = decode_bytes(&mut Input::new(key))?;
         match self.index.find(id) {

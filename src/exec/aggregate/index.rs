@@ -99,6 +99,14 @@ impl GroupIndex {
         }
     }
 
+    /// Makes room for about `groups` more groups.
+    pub(super) fn reserve(&mut self, groups: usize) {
+        let (spans, ids, hasher) = (&self.spans, &self.ids, &self.hasher);
+        self.table
+            .reserve(groups, |&slot| hasher.hash_one(span_id(spans, ids, slot)));
+        self.spans.reserve(groups);
+    }
+
     /// The slot of a group, if it has one.
     pub(super) fn find(&self, id: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(id);

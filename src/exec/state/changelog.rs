@@ -54,6 +54,8 @@ impl Decode for Checkpoint {
 /// A restore under way (see [`Changelog::begin_restore`]).
 #[derive(Debug)]
 pub struct Restore {
+    /// Where the changelog partition starts.
+    start: u64,
     /// The next offset to read.
     next: u64,
     /// Entries below this offset are applied; above it, they belong to a commit cut short.
@@ -96,6 +98,29 @@ pub fn create_topic(store: &dyn TopicStore, topic: &str, tasks: u32) -> Result<(
     };
     store.create_topic(topic, config)?;
     Ok(())
+}
+
+/// Sizes each store for a restore of `span` changelog offsets, in the proportions of the first
+/// records read (bounded: a log not yet compacted holds more records than entries).
+fn reserve_like(state: &mut dyn Stateful, first: &[&Record], span: u64) {
+    const LARGE: u64 = 1 << 16;
+    const MOST: u64 = 1 << 24;
+    if first.is_empty() || span < LARGE {
+        return;
+    }
+    let mut counts: BTreeMap<StoreId, u64> = BTreeMap::new();
+    for record in first {
+        if let Some((id, _)) = record.key.as_deref().and_then(split_key) {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    let sampled = first.len() as u64;
+    state.visit_stores(&mut |id, log| {
+        if let Some(count) = counts.get(&id) {
+            let estimate = (span.min(MOST) * count / sampled).min(MOST);
+            log.reserve(usize::try_from(estimate).unwrap_or(0));
+        }
+    });
 }
 
 fn is_checkpoint(record: &Record) -> bool {
@@ -207,6 +232,7 @@ impl Changelog {
         let end = described.end_offsets.get(index).copied().unwrap_or(0);
         let last = self.last_checkpoint(store, start, end)?;
         Ok(Restore {
+            start,
             next: start,
             applied_to: last.as_ref().map_or(start, |(offset, _)| *offset),
             end,
@@ -237,6 +263,13 @@ impl Changelog {
                 .iter()
                 .filter(|r| !is_checkpoint(r))
                 .partition(|r| r.offset < applied_to);
+            if restore.entries == 0 {
+                reserve_like(
+                    state,
+                    &applied,
+                    restore.applied_to.saturating_sub(restore.start),
+                );
+            }
             restore.entries += self.apply(state, applied.into_iter(), |log, key, value| {
                 log.apply(key, value)
             })?;

@@ -260,6 +260,9 @@ pub trait StoreLog {
     fn apply(&mut self, key: &[u8], value: Option<&[u8]>) -> codec::Result<()>;
     /// Counts an entry as changed, so that the next changes written say what it holds now.
     fn touch(&mut self, key: &[u8]) -> codec::Result<()>;
+    /// Makes room for about `entries` more entries, before a restore applies them: a store
+    /// that grows by doubling rehashes everything at each step.
+    fn reserve(&mut self, entries: usize);
 }
 
 /// A store seen through its codec.
@@ -350,6 +353,10 @@ where
     fn touch(&mut self, key: &[u8]) -> codec::Result<()> {
         self.store.touch(codec::from_bytes(key)?);
         Ok(())
+    }
+
+    fn reserve(&mut self, entries: usize) {
+        self.store.entries.reserve(entries);
     }
 }
 
