@@ -66,8 +66,7 @@ impl Engine {
             Ok(topic) => topic,
             Err(_) => return Err(EngineError::Generic(self.unknown_topic(&request.topic))),
         };
-        let mut properties = self.properties.clone();
-        properties.extend(overrides.clone());
+        let properties = self.effective_properties(overrides);
         let earliest = request.from_beginning
             || OffsetReset::from_properties(&properties, OffsetReset::Latest)
                 == OffsetReset::Earliest;

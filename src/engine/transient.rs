@@ -260,7 +260,7 @@ impl Engine {
         }
     }
 
-    fn effective_properties(
+    pub(super) fn effective_properties(
         &self,
         overrides: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {

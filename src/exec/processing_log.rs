@@ -94,9 +94,7 @@ impl ProcessingLog {
 /// An entry as ksqlDB's processing log writes it: `LOGGER`, `LEVEL`, `TIME` and a `MESSAGE`
 /// whose `TYPE` says which of its error structs is set.
 fn record_of(entry: &ProcessingLogEntry) -> ProducerRecord {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now = chrono::Utc::now().timestamp_millis();
     let (kind, deserialization, processing) = match entry.kind {
         ProcessingErrorKind::Deserialization(target) => (
             0,

@@ -28,13 +28,6 @@ use super::{
 };
 use crate::topics::{FetchLimits, Record, TopicStore};
 
-/// The time now, in milliseconds since the epoch: the timestamp of changelog records.
-fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// How many records a task takes per step from each partition it reads.
 pub const BATCH_SIZE: usize = 1024;
 
@@ -415,7 +408,8 @@ impl Task {
                 store.produce_unflushed(&sink.topic, out)?;
             }
         }
-        let now = wall_clock_ms();
+        // Changelog records are stamped with the time of their commit.
+        let now = chrono::Utc::now().timestamp_millis();
         let changed = match &self.changelog {
             Some(changelog) => changelog.write_changes(&mut self.stage, store, now)?,
             None => 0,

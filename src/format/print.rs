@@ -118,6 +118,24 @@ fn render_avro(bytes: &[u8], registry: &SchemaRegistry) -> Option<String> {
     Some(out)
 }
 
+/// Writes items between brackets, separated by `, ` as Java's collections print.
+fn write_all<T>(
+    out: &mut String,
+    open: char,
+    close: char,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(T, &mut String),
+) {
+    out.push(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write(item, out);
+    }
+    out.push(close);
+}
+
 /// A decoded Avro value as Avro's Java `GenericData.toString` writes it.
 fn write_avro(value: &Avro, out: &mut String) {
     let quoted = |text: &str, out: &mut String| {
@@ -142,40 +160,17 @@ fn write_avro(value: &Avro, out: &mut String) {
             out.push('}');
         }
         Avro::Union(_, inner) => write_avro(inner, out),
-        Avro::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_avro(item, out);
-            }
-            out.push(']');
-        }
-        Avro::Map(entries) => {
-            out.push('{');
-            for (i, (key, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                quoted(key, out);
-                out.push_str(": ");
-                write_avro(item, out);
-            }
-            out.push('}');
-        }
-        Avro::Record(fields) => {
-            out.push('{');
-            for (i, (name, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                quoted(name, out);
-                out.push_str(": ");
-                write_avro(item, out);
-            }
-            out.push('}');
-        }
+        Avro::Array(items) => write_all(out, '[', ']', items, write_avro),
+        Avro::Map(entries) => write_all(out, '{', '}', entries, |(key, item), out| {
+            quoted(key, out);
+            out.push_str(": ");
+            write_avro(item, out);
+        }),
+        Avro::Record(fields) => write_all(out, '{', '}', fields, |(name, item), out| {
+            quoted(name, out);
+            out.push_str(": ");
+            write_avro(item, out);
+        }),
         // Java's reader leaves a decimal as its unscaled bytes.
         Avro::Decimal(decimal) => {
             let bytes = Vec::<u8>::try_from(decimal).unwrap_or_default();

@@ -105,6 +105,8 @@ pub struct AppState {
     headless: bool,
     /// The status of every command run through `/ksql`, by command id.
     commands: Mutex<BTreeMap<String, CommandStatus>>,
+    /// The engine's schema registry, served without the engine's lock.
+    registry: crate::registry::SchemaRegistry,
 }
 
 impl AppState {
@@ -121,6 +123,7 @@ impl AppState {
 pub fn state(engine: Engine, headless: bool) -> Arc<AppState> {
     Arc::new(AppState {
         runtime: Arc::clone(engine.runtime()),
+        registry: engine.schema_registry().clone(),
         engine: Mutex::new(engine),
         headless,
         commands: Mutex::new(BTreeMap::new()),

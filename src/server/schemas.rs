@@ -62,7 +62,7 @@ fn ok(body: &impl Serialize) -> Response {
 }
 
 fn registry(state: &AppState) -> SchemaRegistry {
-    state.engine().schema_registry().clone()
+    state.registry.clone()
 }
 
 /// A schema as the API shows it: `schemaType` is left out for AVRO, as Confluent does.

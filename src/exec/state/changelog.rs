@@ -204,27 +204,10 @@ impl Changelog {
         Ok(())
     }
 
-    /// Restores `state` from the changelog: every entry up to the last checkpoint, whose
-    /// positions and scalars it returns (`None` when there is none: the task starts afresh).
-    /// Entries after it, of a commit cut short, are counted as changed instead.
-    pub fn restore(
-        &self,
-        state: &mut dyn Stateful,
-        store: &dyn TopicStore,
-    ) -> Result<Option<Checkpoint>, ExecError> {
-        let mut restore = self.begin_restore(store)?;
-        loop {
-            if let Progress::Done(checkpoint) =
-                self.continue_restore(&mut restore, state, store, usize::MAX)?
-            {
-                return Ok(checkpoint);
-            }
-        }
-    }
-
-    /// Starts a restore: finds the last checkpoint. [`Changelog::continue_restore`] then reads
-    /// the entries a budget at a time, so that a large state is restored in steps that leave
-    /// the thread to other work between them.
+    /// Starts restoring `state` from the changelog: finds the last checkpoint.
+    /// [`Changelog::continue_restore`] then applies every entry up to it, a budget at a time,
+    /// so that a large state is restored in steps that leave the thread to other work between
+    /// them; entries after it, of a commit cut short, are counted as changed instead.
     pub fn begin_restore(&self, store: &dyn TopicStore) -> Result<Restore, ExecError> {
         let described = store.describe_topic(&self.topic)?;
         let index = self.partition as usize;
@@ -507,6 +490,24 @@ mod tests {
         let mut again = tracked();
         log.restore(&mut again, &store).expect("restored");
         assert_eq!(again.snapshot(), committed);
+    }
+
+    impl Changelog {
+        /// A whole restore at once.
+        fn restore(
+            &self,
+            state: &mut dyn Stateful,
+            store: &dyn TopicStore,
+        ) -> Result<Option<Checkpoint>, ExecError> {
+            let mut restore = self.begin_restore(store)?;
+            loop {
+                if let Progress::Done(checkpoint) =
+                    self.continue_restore(&mut restore, state, store, usize::MAX)?
+                {
+                    return Ok(checkpoint);
+                }
+            }
+        }
     }
 
     fn fetch_to_end(store: &dyn TopicStore, topic: &str, partition: u32, from: u64) -> Vec<Record> {

@@ -50,6 +50,21 @@ fn slot_of<T>(values: &mut [T], group: usize) -> codec::Result<&mut T> {
         .ok_or_else(|| CodecError::Invalid(format!("group slot {group} was never made")))
 }
 
+/// Writes one group's element of a per-group vector.
+fn save_slot<T: Encode + Copy + Default>(values: &[T], group: usize, out: &mut Vec<u8>) {
+    values.get(group).copied().unwrap_or_default().encode(out);
+}
+
+/// Reads one group's element of a per-group vector, written by [`save_slot`].
+fn load_slot<T: Decode>(
+    values: &mut [T],
+    group: usize,
+    input: &mut Input<'_>,
+) -> codec::Result<()> {
+    *slot_of(values, group)? = T::decode(input)?;
+    Ok(())
+}
+
 /// The columnar state of a resolved aggregate call, when its function and argument types
 /// have one.
 pub fn groups_accumulator(
@@ -158,11 +173,10 @@ impl GroupsAccumulator for Count {
         self.counts[group] = 0;
     }
     fn save(&self, group: usize, out: &mut Vec<u8>) {
-        self.counts.get(group).copied().unwrap_or(0).encode(out);
+        save_slot(&self.counts, group, out);
     }
     fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
-        *slot_of(&mut self.counts, group)? = Decode::decode(input)?;
-        Ok(())
+        load_slot(&mut self.counts, group, input)
     }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let nulls = match (self.checks_nulls, args.first()) {
@@ -205,15 +219,10 @@ impl<T: Number> GroupsAccumulator for Sum<T> {
         self.sums[group] = T::Native::default();
     }
     fn save(&self, group: usize, out: &mut Vec<u8>) {
-        self.sums
-            .get(group)
-            .copied()
-            .unwrap_or_default()
-            .encode(out);
+        save_slot(&self.sums, group, out);
     }
     fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
-        *slot_of(&mut self.sums, group)? = Decode::decode(input)?;
-        Ok(())
+        load_slot(&mut self.sums, group, input)
     }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let values = argument::<T>(args)?;
@@ -256,17 +265,12 @@ impl<T: Number> GroupsAccumulator for Average<T> {
         self.counts[group] = 0;
     }
     fn save(&self, group: usize, out: &mut Vec<u8>) {
-        self.sums
-            .get(group)
-            .copied()
-            .unwrap_or_default()
-            .encode(out);
-        self.counts.get(group).copied().unwrap_or(0).encode(out);
+        save_slot(&self.sums, group, out);
+        save_slot(&self.counts, group, out);
     }
     fn load(&mut self, group: usize, input: &mut Input<'_>) -> codec::Result<()> {
-        *slot_of(&mut self.sums, group)? = Decode::decode(input)?;
-        *slot_of(&mut self.counts, group)? = Decode::decode(input)?;
-        Ok(())
+        load_slot(&mut self.sums, group, input)?;
+        load_slot(&mut self.counts, group, input)
     }
     fn update(&mut self, args: &[ArrayRef], changes: &[Change]) -> AggResult<ArrayRef> {
         let values = argument::<T>(args)?;
