@@ -97,6 +97,10 @@ struct BenchArgs {
     /// every produce synced as the server syncs it).
     #[arg(long, default_value = "memory", value_parser = ["memory", "disk"])]
     store: String,
+    /// `processing.guarantee` of the measured query: with `exactly_once_v2` each of its
+    /// commits (every 100 ms) is one transaction.
+    #[arg(long, default_value = "at_least_once", value_parser = ["at_least_once", "exactly_once_v2"])]
+    guarantee: String,
     /// Measure pull queries instead: key lookups and a scan of a table of `--pull-keys` keys
     /// whose topic holds `--pull-updates` updates.
     #[arg(long)]
@@ -385,6 +389,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
             keys,
             threads,
             disk: args.store == "disk",
+            exactly_once: args.guarantee == "exactly_once_v2",
             ..RunConfig::new(*workload, *events, *caching)
         };
         return match sluice::bench::run_single(&config) {
@@ -421,6 +426,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
         threads,
         repeat,
         disk: args.store == "disk",
+        exactly_once: args.guarantee == "exactly_once_v2",
     };
     match sluice::bench::run_suite(&config) {
         Ok(reports) => {

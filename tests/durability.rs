@@ -196,10 +196,10 @@ fn produce_until_killed(
     (acked, seq)
 }
 
-/// The SEQ of every record of a stream, as a multiset (a scan of a million records takes a
-/// while in a debug build).
-fn sequences(server: &Server, stream: &str) -> Vec<u64> {
-    let body = json!({ "sql": format!("SELECT SEQ FROM {stream};") }).to_string();
+/// The rows of a query over a stream's whole topic, in the order read (a scan of a million
+/// records takes a while in a debug build).
+fn scan(server: &Server, sql: &str) -> Vec<Value> {
+    let body = json!({ "sql": sql }).to_string();
     let answer = support::try_request(
         server.addr,
         "POST",
@@ -208,42 +208,43 @@ fn sequences(server: &Server, stream: &str) -> Vec<u64> {
         body.as_bytes(),
         Duration::from_secs(120),
     )
-    .unwrap_or_else(|e| panic!("scanning {stream}: {e}"));
-    assert_eq!(answer.status, 200, "scanning {stream}");
-    let mut seqs: Vec<u64> = answer
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    assert_eq!(answer.status, 200, "{sql}");
+    answer
         .text()
         .lines()
         .skip(1)
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok()?[0].as_u64())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .collect()
+}
+
+/// The SEQ of every record of a stream, as a multiset.
+fn sequences(server: &Server, stream: &str) -> Vec<u64> {
+    let mut seqs: Vec<u64> = scan(server, &format!("SELECT SEQ FROM {stream};"))
+        .iter()
+        .filter_map(|row| row[0].as_u64())
         .collect();
     seqs.sort_unstable();
     seqs
 }
 
-#[test]
-fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
-    use std::collections::{BTreeMap, BTreeSet};
+/// Kills a server `rounds` times while records are produced to stream `S`, starting it with
+/// `setup` the first time; returns the sequence numbers acknowledged.
+fn load_through_kills(
+    data: &std::path::Path,
+    rounds: usize,
+    setup: impl Fn(&Server),
+) -> std::collections::BTreeSet<u64> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let data = tempfile::tempdir().unwrap();
     let mut rng = support::Rng::new(0x5EED);
-    let mut acked: BTreeSet<u64> = BTreeSet::new();
+    let mut acked = std::collections::BTreeSet::new();
     let mut next_seq = 0u64;
-    for round in 0..20 {
-        let mut server = Server::start_in(data.path(), &[]);
+    for round in 0..rounds {
+        let mut server = Server::start_in(data, &[]);
         if round == 0 {
-            server.ksql_ok(
-                "CREATE STREAM S (ID STRING KEY, SEQ BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=2);\
-                 CREATE TABLE NAMES (ID STRING PRIMARY KEY, NAME STRING) WITH (kafka_topic='names', value_format='JSON', partitions=2);\
-                 CREATE STREAM COPY AS SELECT * FROM S;\
-                 CREATE TABLE COUNTS AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\
-                 CREATE STREAM NAMED AS SELECT S.ID, S.SEQ, NAMES.NAME FROM S LEFT JOIN NAMES ON S.ID = NAMES.ID;",
-            );
-            let names: String = (0..CRASH_KEYS)
-                .map(|k| format!("INSERT INTO NAMES (ID, NAME) VALUES ('k{k}', 'name {k}');"))
-                .collect();
-            server.ksql_ok(&names);
+            setup(&server);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let producer = {
@@ -262,8 +263,28 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
         "only {} records were acknowledged",
         acked.len()
     );
-    eprintln!("{} records acknowledged across 20 kills", acked.len());
+    eprintln!("{} records acknowledged across {rounds} kills", acked.len());
+    acked
+}
 
+#[test]
+fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let data = tempfile::tempdir().unwrap();
+    let acked = load_through_kills(data.path(), 20, |server| {
+        server.ksql_ok(
+            "CREATE STREAM S (ID STRING KEY, SEQ BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=2);\
+             CREATE TABLE NAMES (ID STRING PRIMARY KEY, NAME STRING) WITH (kafka_topic='names', value_format='JSON', partitions=2);\
+             CREATE STREAM COPY AS SELECT * FROM S;\
+             CREATE TABLE COUNTS AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\
+             CREATE STREAM NAMED AS SELECT S.ID, S.SEQ, NAMES.NAME FROM S LEFT JOIN NAMES ON S.ID = NAMES.ID;",
+        );
+        let names: String = (0..CRASH_KEYS)
+            .map(|k| format!("INSERT INTO NAMES (ID, NAME) VALUES ('k{k}', 'name {k}');"))
+            .collect();
+        server.ksql_ok(&names);
+    });
     let server = Server::start_in(data.path(), &[]);
     let logged = sequences(&server, "S");
     let in_log: BTreeSet<u64> = logged.iter().copied().collect();
@@ -298,6 +319,70 @@ fn twenty_kills_during_a_load_lose_nothing_acknowledged() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn under_exactly_once_kills_leave_no_duplicate_and_no_partial_result() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let data = tempfile::tempdir().unwrap();
+    let acked = load_through_kills(data.path(), 12, |server| {
+        server.ksql_ok(
+            "SET 'processing.guarantee'='exactly_once_v2';\
+             SET 'cache.max.bytes.buffering'='0';\
+             CREATE STREAM S (ID STRING KEY, SEQ BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=2);\
+             CREATE STREAM COPY AS SELECT * FROM S;\
+             CREATE TABLE COUNTS AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
+        );
+    });
+    let server = Server::start_in(data.path(), &[]);
+    let logged = sequences(&server, "S");
+    let in_log: BTreeSet<u64> = logged.iter().copied().collect();
+    assert!(acked.is_subset(&in_log), "acknowledged records were lost");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let copied = loop {
+        let copied = sequences(&server, "COPY");
+        if copied.len() >= logged.len() || Instant::now() > deadline {
+            break copied;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Each record copied exactly once, whatever the kills interrupted.
+    assert_eq!(
+        copied.len(),
+        logged.len(),
+        "COPY holds duplicates or misses records"
+    );
+    assert_eq!(copied, logged);
+    // The aggregate's every update, in order: each key counts 1, 2, 3 … with no count written
+    // twice, none skipped and none going back.
+    server.ksql_ok(
+        "CREATE STREAM COUNT_UPDATES (ID STRING KEY, N BIGINT) WITH (kafka_topic='COUNTS', value_format='JSON');",
+    );
+    let mut updates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for row in scan(&server, "SELECT ID, N FROM COUNT_UPDATES;") {
+        if let (Some(id), Some(n)) = (row[0].as_str(), row[1].as_i64()) {
+            updates.entry(id.to_string()).or_default().push(n);
+        }
+    }
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for seq in &logged {
+        *expected
+            .entry(format!("k{}", seq % CRASH_KEYS))
+            .or_default() += 1;
+    }
+    for (key, counts) in &updates {
+        let n = expected.get(key).copied().unwrap_or(0);
+        let want: Vec<i64> = (1..=n).collect();
+        assert!(
+            counts == &want,
+            "{key}: {} updates for {n} records; first irregularity at {:?}: {:?}",
+            counts.len(),
+            counts.iter().zip(1..).position(|(c, i)| *c != i),
+            &counts[..counts.len().min(40)]
+        );
+    }
+    assert_eq!(updates.len(), expected.len());
 }
 
 #[test]

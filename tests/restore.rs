@@ -301,25 +301,53 @@ fn latest(by_key: &ByKey) -> BTreeMap<Vec<u8>, Option<String>> {
         .collect()
 }
 
-fn straight_run(scenario: &Scenario) -> ByKey {
+/// How the queries run: at least once, or exactly once (each commit one transaction).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guarantee {
+    AtLeastOnce,
+    ExactlyOnce,
+}
+
+fn create_queries(engine: &mut Engine, scenario: &Scenario, guarantee: Guarantee) {
+    if guarantee == Guarantee::ExactlyOnce {
+        engine.set_property("processing.guarantee", "exactly_once_v2");
+    }
+    engine.execute_script(scenario.sql).expect("statements run");
+}
+
+fn straight_run(scenario: &Scenario, guarantee: Guarantee) -> ByKey {
     let store = memory();
     let mut engine = start(&store);
-    engine.execute_script(scenario.sql).expect("statements run");
+    create_queries(&mut engine, scenario, guarantee);
     produce(store.as_ref(), &scenario.inputs);
     engine.run_until_idle().expect("ran");
+    engine.commit().expect("committed");
     output(store.as_ref(), scenario.output)
 }
 
+/// The log a run writes to.
+#[derive(Clone, Copy)]
+enum Log<'a> {
+    Memory,
+    /// On disk, reopened between the runs.
+    Disk(&'a std::path::Path),
+    /// On disk, reopened and compacted between the runs.
+    Compacted(&'a std::path::Path),
+}
+
 /// Runs the first part of the inputs, stops (committing first, unless `crash`), and runs the
-/// rest on a new engine; with `dir`, on the log on disk, reopened and compacted in between.
-fn interrupted_run(scenario: &Scenario, crash: bool, dir: Option<&std::path::Path>) -> ByKey {
-    let open = || dir.map_or_else(memory, disk);
+/// rest on a new engine.
+fn interrupted_run(scenario: &Scenario, crash: bool, log: Log<'_>, guarantee: Guarantee) -> ByKey {
+    let open = || match log {
+        Log::Memory => memory(),
+        Log::Disk(dir) | Log::Compacted(dir) => disk(dir),
+    };
     let mut store = open();
     let (first, second) = scenario.inputs.split_at(scenario.inputs.len() / 2);
     let (first, uncommitted) = first.split_at(first.len() / 2);
     {
         let mut engine = start(&store);
-        engine.execute_script(scenario.sql).expect("statements run");
+        create_queries(&mut engine, scenario, guarantee);
         produce(store.as_ref(), first);
         engine.run_until_idle().expect("ran");
         engine.commit().expect("committed");
@@ -329,23 +357,31 @@ fn interrupted_run(scenario: &Scenario, crash: bool, dir: Option<&std::path::Pat
             engine.commit().expect("committed");
         }
     }
-    if let Some(dir) = dir {
-        drop(store);
-        clean(dir);
-        store = open();
+    match log {
+        Log::Memory => {}
+        Log::Disk(_) => {
+            drop(store);
+            store = open();
+        }
+        Log::Compacted(dir) => {
+            drop(store);
+            clean(dir);
+            store = open();
+        }
     }
     let mut engine = start(&store);
     produce(store.as_ref(), second);
     engine.run_until_idle().expect("ran after the restart");
+    engine.commit().expect("committed");
     output(store.as_ref(), scenario.output)
 }
 
 #[test]
 fn a_clean_restart_writes_what_one_run_writes() {
     for scenario in scenarios() {
-        let expected = straight_run(&scenario);
+        let expected = straight_run(&scenario, Guarantee::AtLeastOnce);
         assert!(!expected.is_empty(), "{}: no output", scenario.name);
-        let actual = interrupted_run(&scenario, false, None);
+        let actual = interrupted_run(&scenario, false, Log::Memory, Guarantee::AtLeastOnce);
         assert_eq!(actual, expected, "{}", scenario.name);
     }
 }
@@ -353,8 +389,13 @@ fn a_clean_restart_writes_what_one_run_writes() {
 #[test]
 fn after_a_crash_every_key_ends_with_the_same_value() {
     for scenario in scenarios() {
-        let expected = latest(&straight_run(&scenario));
-        let actual = latest(&interrupted_run(&scenario, true, None));
+        let expected = latest(&straight_run(&scenario, Guarantee::AtLeastOnce));
+        let actual = latest(&interrupted_run(
+            &scenario,
+            true,
+            Log::Memory,
+            Guarantee::AtLeastOnce,
+        ));
         assert_eq!(actual, expected, "{}", scenario.name);
     }
 }
@@ -364,11 +405,43 @@ fn after_a_crash_every_key_ends_with_the_same_value() {
 #[test]
 fn on_the_log_on_disk_restarts_after_compaction_end_with_the_same_values() {
     for scenario in scenarios() {
-        let expected = latest(&straight_run(&scenario));
+        let expected = latest(&straight_run(&scenario, Guarantee::AtLeastOnce));
         for crash in [false, true] {
             let dir = tempfile::tempdir().expect("a directory");
-            let actual = latest(&interrupted_run(&scenario, crash, Some(dir.path())));
+            let actual = latest(&interrupted_run(
+                &scenario,
+                crash,
+                Log::Compacted(dir.path()),
+                Guarantee::AtLeastOnce,
+            ));
             assert_eq!(actual, expected, "{} (crash: {crash})", scenario.name);
         }
+    }
+}
+
+/// Under exactly-once a crash repeats nothing: what the first engine processed after its last
+/// commit was never written, so the restart writes each record once, and the whole output is
+/// what one run writes, in memory and on disk.
+#[test]
+fn under_exactly_once_a_crash_writes_what_one_run_writes() {
+    for scenario in scenarios() {
+        let expected = straight_run(&scenario, Guarantee::ExactlyOnce);
+        assert_eq!(
+            expected,
+            straight_run(&scenario, Guarantee::AtLeastOnce),
+            "{}: exactly-once changes the output",
+            scenario.name
+        );
+        let actual = interrupted_run(&scenario, true, Log::Memory, Guarantee::ExactlyOnce);
+        assert_eq!(actual, expected, "{}", scenario.name);
+        // On disk, without compaction between the runs, so every record is compared.
+        let dir = tempfile::tempdir().expect("a directory");
+        let actual = interrupted_run(
+            &scenario,
+            true,
+            Log::Disk(dir.path()),
+            Guarantee::ExactlyOnce,
+        );
+        assert_eq!(actual, expected, "{} (on disk)", scenario.name);
     }
 }

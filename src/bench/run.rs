@@ -61,6 +61,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Run on the log on disk (in a temporary data directory) instead of in memory.
     pub disk: bool,
+    /// `processing.guarantee=exactly_once_v2`: each commit of the query one transaction.
+    pub exactly_once: bool,
 }
 
 /// The latency probe offers at most this many events (two seconds at 100,000 events/s), so
@@ -79,6 +81,7 @@ impl RunConfig {
             keys: generator::AUCTIONS,
             threads: 1,
             disk: false,
+            exactly_once: false,
         }
     }
 }
@@ -121,6 +124,9 @@ pub struct RunReport {
     /// Whether the topics were on disk (`--store disk`).
     #[serde(default)]
     pub disk: bool,
+    /// Whether the query ran exactly once (`--guarantee exactly_once_v2`).
+    #[serde(default)]
+    pub exactly_once: bool,
     pub caching: bool,
     /// Time to consume the N pre-loaded events.
     pub seconds: f64,
@@ -179,6 +185,9 @@ impl Harness {
         let cache = if config.caching { CACHE_ON_BYTES } else { "0" };
         engine.set_property(CACHE_PROPERTY, cache);
         engine.set_property(THREADS_PROPERTY, &config.threads.to_string());
+        if config.exactly_once {
+            engine.set_property("processing.guarantee", "exactly_once_v2");
+        }
         // The join's query reads the auctions produced before it starts.
         engine.set_property("auto.offset.reset", "earliest");
         engine
@@ -269,6 +278,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         keys: config.keys,
         threads: config.threads,
         disk: config.disk,
+        exactly_once: config.exactly_once,
         caching: config.caching,
         seconds,
         events_per_second: config.events as f64 / seconds.max(f64::MIN_POSITIVE),

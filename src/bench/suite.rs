@@ -30,23 +30,29 @@ pub struct SuiteConfig {
     pub repeat: usize,
     /// Topics on disk instead of in memory.
     pub disk: bool,
+    /// Queries run exactly once.
+    pub exactly_once: bool,
 }
 
-/// The arguments that make `sluice` run one measurement and print its report.
+/// The arguments that make `sluice` run one measurement of `config` and print its report.
 pub fn child_args(
+    config: &SuiteConfig,
     workload: Workload,
     events: u64,
     caching: bool,
-    latency_rate: u64,
-    keys: i64,
-    threads: usize,
-    disk: bool,
 ) -> Vec<String> {
     vec![
         "bench".to_string(),
         "--single".to_string(),
         "--store".to_string(),
-        if disk { "disk" } else { "memory" }.to_string(),
+        if config.disk { "disk" } else { "memory" }.to_string(),
+        "--guarantee".to_string(),
+        if config.exactly_once {
+            "exactly_once_v2"
+        } else {
+            "at_least_once"
+        }
+        .to_string(),
         "--workload".to_string(),
         workload.name().to_string(),
         "--events".to_string(),
@@ -54,11 +60,11 @@ pub fn child_args(
         "--caching".to_string(),
         if caching { "on" } else { "off" }.to_string(),
         "--latency-rate".to_string(),
-        latency_rate.to_string(),
+        config.latency_rate.to_string(),
         "--keys".to_string(),
-        keys.to_string(),
+        config.keys.to_string(),
         "--threads".to_string(),
-        threads.to_string(),
+        config.threads.to_string(),
     ]
 }
 
@@ -97,15 +103,7 @@ fn run_child(
     let mode = if caching { "on" } else { "off" };
     eprintln!("bench: {workload}, {events} events, caching {mode} …");
     let output = Command::new(&config.exe)
-        .args(child_args(
-            workload,
-            events,
-            caching,
-            config.latency_rate,
-            config.keys,
-            config.threads,
-            config.disk,
-        ))
+        .args(child_args(config, workload, events, caching))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -168,6 +166,14 @@ pub fn notes(reports: &[RunReport]) -> String {
             out,
             "- Topics on disk (`--store disk`): the log in a temporary data directory, each load \
              produce synced before it is acknowledged, the query's outputs synced at its commit."
+        );
+    }
+    if reports.iter().any(|r| r.exactly_once) {
+        let _ = writeln!(
+            out,
+            "- `--guarantee exactly_once_v2`: the query commits every 100 ms, each commit one \
+             transaction of its outputs, state changes and offsets, which readers see only once \
+             it is committed; the latency rows include that wait."
         );
     }
     let _ = writeln!(
@@ -248,6 +254,7 @@ mod tests {
             keys: 10_000,
             threads: 1,
             disk: false,
+            exactly_once: false,
             caching: true,
             seconds: 1.5,
             events_per_second: 66_666.7,

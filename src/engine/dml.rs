@@ -12,8 +12,8 @@ use super::properties::{WithClause, format_spec};
 use super::{Engine, EngineError, Outcome};
 use crate::catalog::{QueryInfo, Source};
 use crate::exec::{
-    DEFAULT_COMMIT_INTERVAL, DecodeOptions, Input, OffsetReset, Output, PersistentQuery, Sink,
-    Stage, view::MaterializedView,
+    DEFAULT_COMMIT_INTERVAL, DecodeOptions, EXACTLY_ONCE_COMMIT_INTERVAL, Input, OffsetReset,
+    Output, PersistentQuery, Sink, Stage, view::MaterializedView,
 };
 use crate::format::{self, FormatKind};
 use crate::plan::expr::{Clause, ExprCompiler, Scope};
@@ -44,19 +44,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Refuses a persistent query under a `processing.guarantee` Sluice does not give: rather
-    /// than run it at least once while the user asked for exactly once.
-    fn check_processing_guarantee(&self) -> Result<(), EngineError> {
+    /// Whether persistent queries run exactly once (`processing.guarantee` set to
+    /// `exactly_once_v2`, or to the older names Kafka Streams still takes for it); an unknown
+    /// value gets ksqlDB's message.
+    fn exactly_once(&self) -> Result<bool, EngineError> {
         let Some(guarantee) = self.property("ksql.streams.processing.guarantee") else {
-            return Ok(());
+            return Ok(false);
         };
         match guarantee.trim().to_ascii_lowercase().as_str() {
-            "at_least_once" => Ok(()),
-            "exactly_once" | "exactly_once_beta" | "exactly_once_v2" => {
-                Err(EngineError::Generic(format!(
-                    "processing.guarantee={guarantee} is not supported yet: persistent queries run at least once (a restart restores each query's state as of its last commit, so no record counts twice in it, but outputs written after that commit may be written again). Set it to at_least_once."
-                )))
-            }
+            "at_least_once" => Ok(false),
+            "exactly_once" | "exactly_once_beta" | "exactly_once_v2" => Ok(true),
             _ => Err(EngineError::Generic(format!(
                 "Invalid value {guarantee} for configuration processing.guarantee: String must be one of: at_least_once, exactly_once, exactly_once_beta, exactly_once_v2"
             ))),
@@ -68,7 +65,7 @@ impl Engine {
         c: CreateAsSelect,
         text: &str,
     ) -> Result<Outcome, EngineError> {
-        self.check_processing_guarantee()?;
+        self.exactly_once()?;
         let kind_name = kind_word(c.kind);
         if c.query.limit.is_some() {
             return Err(EngineError::Generic(format!(
@@ -243,7 +240,7 @@ impl Engine {
         query: &Query,
         text: &str,
     ) -> Result<Outcome, EngineError> {
-        self.check_processing_guarantee()?;
+        self.exactly_once()?;
         let with = WithClause::new(properties)?;
         let _ = with;
         let Some(sink) = self.catalog.source(target).cloned() else {
@@ -346,11 +343,18 @@ impl Engine {
             .or_else(|| self.property("cache.max.bytes.buffering"))
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|bytes| *bytes > 0);
+        let exactly_once = self.exactly_once()?;
+        // Kafka Streams commits every 100 ms under exactly-once unless told otherwise.
+        let default_interval = if exactly_once {
+            EXACTLY_ONCE_COMMIT_INTERVAL
+        } else {
+            DEFAULT_COMMIT_INTERVAL
+        };
         let commit_interval = self
             .property("ksql.streams.commit.interval.ms")
             .or_else(|| self.property("commit.interval.ms"))
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(DEFAULT_COMMIT_INTERVAL, std::time::Duration::from_millis);
+            .map_or(default_interval, std::time::Duration::from_millis);
         let group = self.consumer_group(&query_id);
         let mut query = PersistentQuery::new(
             query_id,
@@ -360,6 +364,9 @@ impl Engine {
             options,
         )
         .with_group(group, commit_interval);
+        if exactly_once {
+            query = query.exactly_once();
+        }
         if let Some((partitions, plan)) = tasks {
             let properties = &self.properties;
             query = query

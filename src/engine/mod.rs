@@ -222,8 +222,15 @@ impl Engine {
             .max(1)
     }
 
-    /// Sets a property for every later statement, as `SET 'name'='value';` does.
+    /// Sets a property for every later statement, as `SET 'name'='value';` does. A Kafka
+    /// Streams property is one property with or without its `ksql.streams.` prefix: setting
+    /// it under one name replaces what was set under the other (a server's default included).
     pub fn set_property(&mut self, name: &str, value: &str) {
+        let twin = match name.strip_prefix("ksql.streams.") {
+            Some(bare) => bare.to_string(),
+            None => format!("ksql.streams.{name}"),
+        };
+        self.properties.remove(&twin);
         self.properties.insert(name.to_string(), value.to_string());
     }
 
@@ -374,7 +381,7 @@ impl Engine {
             },
             Statement::Set { name, value } => {
                 config::check_property_name(&name).map_err(EngineError::statement)?;
-                self.properties.insert(name.clone(), value.clone());
+                self.set_property(&name, &value);
                 Ok(Outcome::Message(format!(
                     "Successfully changed local property '{name}' to '{value}'."
                 )))

@@ -15,6 +15,9 @@ use crate::topics::ProducerRecord;
 /// ksqlDB's default `commit.interval.ms`.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(2000);
 
+/// Kafka Streams' default `commit.interval.ms` under `processing.guarantee=exactly_once_v2`.
+pub const EXACTLY_ONCE_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+
 /// What the cache counts for an entry besides its key and value bytes.
 const ENTRY_OVERHEAD: usize = 64;
 

@@ -32,7 +32,7 @@ use crate::catalog::Source;
 use crate::plan::expr::{Compiled, Scope};
 use crate::topics::{Header, TopicError};
 pub use aggregate::AggregateOperator;
-pub use cache::DEFAULT_COMMIT_INTERVAL;
+pub use cache::{DEFAULT_COMMIT_INTERVAL, EXACTLY_ONCE_COMMIT_INTERVAL};
 pub use decode::DecodeOptions;
 pub use join::JoinOperator;
 pub use processing_log::ProcessingLog;

@@ -73,6 +73,7 @@ impl PersistentQuery {
                 group: None,
                 changelog: None,
                 commit_interval: DEFAULT_COMMIT_INTERVAL,
+                exactly_once: false,
             },
             id,
             sink,
@@ -115,6 +116,12 @@ impl PersistentQuery {
     pub fn with_group(mut self, group: String, interval: Duration) -> PersistentQuery {
         self.topology.group = Some(group);
         self.topology.commit_interval = interval;
+        self
+    }
+
+    /// Makes each commit of a task one transaction (`processing.guarantee=exactly_once_v2`).
+    pub fn exactly_once(mut self) -> PersistentQuery {
+        self.topology.exactly_once = true;
         self
     }
 

@@ -26,7 +26,8 @@ use super::{
     DecodeOptions, ExecError, Incomplete, Input, ProcessingLogEntry, PushEvent, QueryStats,
     Reporter, RowSink, Stage, run_stage,
 };
-use crate::topics::{FetchLimits, Record, TopicStore};
+use crate::topics::transaction::Sender;
+use crate::topics::{FetchLimits, Record, TopicStore, Transaction};
 
 /// How many records a task takes per step from each partition it reads.
 pub const BATCH_SIZE: usize = 1024;
@@ -44,7 +45,13 @@ pub struct Topology {
     /// The changelog topic of a stateful persistent query's state.
     pub changelog: Option<String>,
     pub commit_interval: Duration,
+    /// `processing.guarantee=exactly_once_v2`: each commit of a task is one transaction.
+    pub exactly_once: bool,
 }
+
+/// The most bytes of outputs a task under exactly-once holds for its next transaction: it
+/// commits early rather than hold more.
+const MAX_TRANSACTION_BYTES: usize = 64 << 20;
 
 /// Where a task's output goes.
 pub enum TaskOutput {
@@ -79,6 +86,10 @@ pub struct Task {
     restore: Option<Restore>,
     /// The positions of the last checkpoint written (or restored).
     checkpointed: Vec<u64>,
+    /// Under exactly-once, what the next commit writes as one transaction.
+    transaction: Option<Transaction>,
+    /// The positions the last transaction committed.
+    committed: Vec<u64>,
     last_commit: Instant,
     pub stats: QueryStats,
 }
@@ -96,6 +107,8 @@ impl Task {
             restore_pending: false,
             restore: None,
             checkpointed: Vec::new(),
+            transaction: None,
+            committed: Vec::new(),
             last_commit: Instant::now(),
             stats: QueryStats::default(),
         }
@@ -229,6 +242,7 @@ impl Task {
             // Restoring is the step's work; the inputs wait until the state is whole.
             return self.restore(topology, store);
         }
+        self.open_transaction(topology);
         let read = if let [lane] = &self.lanes[..] {
             let lane = *lane;
             let topic = &topology.inputs[lane.input].source.topic;
@@ -338,7 +352,7 @@ impl Task {
                     None => {
                         reporter.stats.records_out += out.len() as u64;
                         // Made durable by the commit, before the offsets that produced it.
-                        store.produce_unflushed(&sink.topic, out)?;
+                        sender(&mut self.transaction, store).send(&sink.topic, out)?;
                     }
                 }
             }
@@ -377,6 +391,13 @@ impl Task {
     }
 
     fn commit_is_due(&self, topology: &Topology) -> bool {
+        if self
+            .transaction
+            .as_ref()
+            .is_some_and(|t| t.bytes() >= MAX_TRANSACTION_BYTES)
+        {
+            return true;
+        }
         match &self.cache {
             Some(cache) => cache.is_due(),
             None => {
@@ -388,7 +409,8 @@ impl Task {
     /// A commit: writes the updates the record cache holds and the state that changed, makes
     /// them durable, then writes a checkpoint of the state's positions (a stateful task) and
     /// commits the offsets read to the query's group. A committed offset or checkpoint never
-    /// runs ahead of the outputs and state it caused. Returns how many records it wrote.
+    /// runs ahead of the outputs and state it caused; under exactly-once all of it is one
+    /// transaction. Returns how many records it wrote.
     pub fn commit(
         &mut self,
         topology: &Topology,
@@ -399,47 +421,49 @@ impl Task {
             // Nothing was read since the state was last written.
             return Ok(0);
         }
+        self.open_transaction(topology);
         let mut written = 0;
         if let (Some(cache), TaskOutput::Topic(sink)) = (&mut self.cache, &self.output) {
             let out = cache.take();
             written = out.len();
             if !out.is_empty() {
                 self.stats.records_out += out.len() as u64;
-                store.produce_unflushed(&sink.topic, out)?;
+                sender(&mut self.transaction, store).send(&sink.topic, out)?;
             }
         }
         // Changelog records are stamped with the time of their commit.
         let now = chrono::Utc::now().timestamp_millis();
         let changed = match &self.changelog {
-            Some(changelog) => changelog.write_changes(&mut self.stage, store, now)?,
+            Some(changelog) => changelog.write_changes(
+                &mut self.stage,
+                &mut sender(&mut self.transaction, store),
+                now,
+            )?,
             None => 0,
         };
         let Some(group) = &topology.group else {
             return Ok(written);
         };
-        // At least once: what the task wrote is durable before the offsets that say its
-        // inputs were processed.
-        store.flush()?;
         let positions: Vec<u64> = self.lanes.iter().map(|l| l.offset).collect();
-        if let Some(changelog) = &self.changelog
-            && (changed > 0 || positions != self.checkpointed)
-        {
-            let mut scalars = Vec::new();
-            self.stage.save_scalars(&mut scalars);
-            let checkpoint = Checkpoint {
-                positions: self
-                    .lanes
-                    .iter()
-                    .map(|l| {
-                        let topic = topology.inputs[l.input].source.topic.clone();
-                        (topic, l.partition, l.offset)
-                    })
-                    .collect(),
-                scalars,
-            };
-            changelog.write_checkpoint(&checkpoint, store, now)?;
-            self.checkpointed = positions;
-        }
+        let checkpoint = match &self.changelog {
+            Some(changelog) if changed > 0 || positions != self.checkpointed => {
+                let mut scalars = Vec::new();
+                self.stage.save_scalars(&mut scalars);
+                let checkpoint = Checkpoint {
+                    positions: self
+                        .lanes
+                        .iter()
+                        .map(|l| {
+                            let topic = topology.inputs[l.input].source.topic.clone();
+                            (topic, l.partition, l.offset)
+                        })
+                        .collect(),
+                    scalars,
+                };
+                Some((changelog, checkpoint))
+            }
+            _ => None,
+        };
         let mut by_topic: BTreeMap<&str, Vec<(u32, u64)>> = BTreeMap::new();
         for lane in &self.lanes {
             by_topic
@@ -447,9 +471,60 @@ impl Task {
                 .or_default()
                 .push((lane.partition, lane.offset));
         }
-        for (topic, offsets) in by_topic {
-            store.commit_offsets(group, topic, &offsets)?;
+        if let Some(mut transaction) = self.transaction.take() {
+            // Exactly once: outputs, state, checkpoint and offsets in one transaction.
+            if transaction.is_empty() && checkpoint.is_none() && positions == self.committed {
+                self.transaction = Some(transaction);
+                return Ok(written);
+            }
+            if let Some((changelog, checkpoint)) = &checkpoint {
+                transaction.send(
+                    &changelog.topic,
+                    vec![changelog.checkpoint_record(checkpoint, now)],
+                );
+            }
+            for (topic, offsets) in by_topic {
+                transaction.commit_offsets(group, topic, offsets);
+            }
+            let producer = transaction.producer.clone();
+            store.commit_transaction(transaction)?;
+            self.transaction = Some(Transaction::new(producer));
+        } else {
+            // At least once: what the task wrote is durable before the offsets that say its
+            // inputs were processed.
+            store.flush()?;
+            if let Some((changelog, checkpoint)) = &checkpoint {
+                changelog.write_checkpoint(checkpoint, store, now)?;
+            }
+            for (topic, offsets) in by_topic {
+                store.commit_offsets(group, topic, &offsets)?;
+            }
         }
+        self.checkpointed.clone_from(&positions);
+        self.committed = positions;
         Ok(written)
+    }
+
+    /// Under exactly-once, starts the transaction the task's writes go into until its next
+    /// commit, if none is open. Its producer is one per task of a query, the same after a
+    /// restart.
+    fn open_transaction(&mut self, topology: &Topology) {
+        if let (true, Some(group), None) =
+            (topology.exactly_once, &topology.group, &self.transaction)
+        {
+            let producer = match self.partition {
+                Some(partition) => format!("{group}-{partition}"),
+                None => group.to_string(),
+            };
+            self.transaction = Some(Transaction::new(producer));
+        }
+    }
+}
+
+/// Where a task's writes go: into its transaction under exactly-once, else to the log.
+fn sender<'a>(transaction: &'a mut Option<Transaction>, store: &'a dyn TopicStore) -> Sender<'a> {
+    match transaction {
+        Some(transaction) => Sender::Transaction(transaction),
+        None => Sender::Log(store),
     }
 }

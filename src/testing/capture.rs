@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use crate::topics::{
     FetchLimits, Fetched, MemoryTopicStore, Position, ProducerRecord, Record, Result, TopicConfig,
-    TopicDescription, TopicStore,
+    TopicDescription, TopicStore, Transaction,
 };
 
 /// An in-memory store that records where each produced record went, per topic.
@@ -86,6 +86,19 @@ impl TopicStore for CapturingStore {
         limits: FetchLimits,
     ) -> Result<Fetched> {
         self.inner.fetch(topic, partition, offset, limits)
+    }
+
+    fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>> {
+        let mut produced = self.produced.lock().unwrap_or_else(|e| e.into_inner());
+        let topics: Vec<String> = transaction.writes.iter().map(|(t, _)| t.clone()).collect();
+        let positions = self.inner.commit_transaction(transaction)?;
+        for (topic, written) in topics.into_iter().zip(&positions) {
+            produced
+                .entry(topic)
+                .or_default()
+                .extend(written.iter().copied());
+        }
+        Ok(positions)
     }
 
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {

@@ -11,8 +11,9 @@ use bytes::Bytes;
 
 use super::{
     CommittedOffsets, FetchLimits, Fetched, GroupOffsets, Position, ProducerRecord, Record, Result,
-    Routed, TopicConfig, TopicDescription, TopicError, TopicStore,
+    Routed, TopicConfig, TopicDescription, TopicError, TopicStore, Transaction,
 };
+use crate::topics::transaction::route_writes;
 
 #[derive(Debug)]
 struct Topic {
@@ -336,6 +337,49 @@ impl TopicStore for MemoryTopicStore {
             records,
             high_watermark,
         })
+    }
+
+    fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>> {
+        let routed = route_writes(
+            transaction.writes,
+            |name| self.topic(name),
+            |t| (t.partitions.len() as u32, &t.next_unkeyed),
+        )?;
+        for (_, topic, offsets) in &transaction.offsets {
+            GroupOffsets::check(topic, self.topic(topic)?.partitions.len(), offsets)?;
+        }
+        // Every partition written stays locked, taken in one order, until all of it is in.
+        let topics: BTreeMap<String, Arc<Topic>> = routed
+            .iter()
+            .map(|w| (w.name.clone(), Arc::clone(&w.topic)))
+            .collect();
+        let wanted: std::collections::BTreeSet<(&str, u32)> = routed
+            .iter()
+            .flat_map(|w| w.partitions().map(move |p| (w.name.as_str(), p)))
+            .collect();
+        let mut held: BTreeMap<(String, u32), MutexGuard<'_, Partition>> = BTreeMap::new();
+        for (name, partition) in wanted {
+            if let Some(log) = topics
+                .get(name)
+                .and_then(|t| t.partitions.get(partition as usize))
+            {
+                held.insert((name.to_string(), partition), lock(log));
+            }
+        }
+        let mut positions = Vec::with_capacity(routed.len());
+        for write in routed {
+            let mut firsts = vec![0; write.buckets.len()];
+            for (partition, bucket) in write.buckets.into_iter().enumerate() {
+                if let Some(log) = held.get_mut(&(write.name.clone(), partition as u32)) {
+                    firsts[partition] = log.append(bucket);
+                }
+            }
+            positions.push(Routed::positions(write.assigned, &firsts));
+        }
+        for (group, topic, offsets) in &transaction.offsets {
+            self.groups.commit(group, topic, offsets);
+        }
+        Ok(positions)
     }
 
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {

@@ -15,6 +15,7 @@ pub mod disk;
 pub mod load;
 pub mod memory;
 pub mod partitioner;
+pub mod transaction;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,7 @@ use thiserror::Error;
 pub use disk::{DiskOptions, DiskTopicStore, FlushPolicy};
 pub use memory::MemoryTopicStore;
 pub use partitioner::{murmur2, partition_for_key};
+pub use transaction::Transaction;
 
 /// Errors from a topic store.
 #[derive(Debug, Error, PartialEq)]
@@ -342,6 +344,11 @@ pub trait TopicStore: Send + Sync {
             next = fetched.next_offset(next);
         }
     }
+    /// Writes a transaction's records and commits its offsets as one: no reader sees a part
+    /// of it, and a crash in the middle leaves none of it (the store aborts it when it opens
+    /// again). Producers to the partitions it writes wait while it commits. Returns the
+    /// positions of each of its writes, in order.
+    fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>>;
     /// Commits a consumer group's next offsets to read, per partition of `topic`.
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
     /// Every consumer group's committed offsets, by (group, topic), per partition.

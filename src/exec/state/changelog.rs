@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use super::{Stateful, StoreId};
 use crate::exec::ExecError;
+use crate::topics::transaction::Sender;
 use crate::topics::{CleanupPolicy, FetchLimits, ProducerRecord, Record, TopicConfig, TopicStore};
 use crate::types::codec::{self, Decode, Encode, Input};
 
@@ -149,12 +150,12 @@ impl Changelog {
         }
     }
 
-    /// Writes the entries of `state` changed since the last call, without waiting for them to
-    /// be durable (the commit flushes them with the outputs). Returns how many it wrote.
+    /// Sends the entries of `state` changed since the last call, to be made durable by the
+    /// commit with the outputs. Returns how many it sent.
     pub fn write_changes(
         &self,
         state: &mut dyn Stateful,
-        store: &dyn TopicStore,
+        sender: &mut Sender<'_>,
         timestamp: i64,
     ) -> Result<usize, ExecError> {
         let mut written = 0;
@@ -171,9 +172,7 @@ impl Changelog {
                 pending.push(self.record(bytes, value.map(<[u8]>::to_vec), timestamp));
                 if pending.len() >= CHUNK {
                     written += pending.len();
-                    if let Err(e) =
-                        store.produce_unflushed(&self.topic, std::mem::take(&mut pending))
-                    {
+                    if let Err(e) = sender.send(&self.topic, std::mem::take(&mut pending)) {
                         failed = Some(e);
                     }
                 }
@@ -184,9 +183,18 @@ impl Changelog {
         }
         if !pending.is_empty() {
             written += pending.len();
-            store.produce_unflushed(&self.topic, pending)?;
+            sender.send(&self.topic, pending)?;
         }
         Ok(written)
+    }
+
+    /// The record of a checkpoint.
+    pub fn checkpoint_record(&self, checkpoint: &Checkpoint, timestamp: i64) -> ProducerRecord {
+        self.record(
+            CHECKPOINT_KEY.to_vec(),
+            Some(codec::to_bytes(checkpoint)),
+            timestamp,
+        )
     }
 
     /// Writes a checkpoint and waits until it is durable.
@@ -196,10 +204,9 @@ impl Changelog {
         store: &dyn TopicStore,
         timestamp: i64,
     ) -> Result<(), ExecError> {
-        let value = codec::to_bytes(checkpoint);
         store.produce(
             &self.topic,
-            vec![self.record(CHECKPOINT_KEY.to_vec(), Some(value), timestamp)],
+            vec![self.checkpoint_record(checkpoint, timestamp)],
         )?;
         Ok(())
     }
@@ -423,7 +430,8 @@ mod tests {
     }
 
     fn commit(log: &Changelog, state: &mut Counts, store: &dyn TopicStore, position: u64) {
-        log.write_changes(state, store, 0).expect("changes written");
+        log.write_changes(state, &mut Sender::Log(store), 0)
+            .expect("changes written");
         let mut scalars = Vec::new();
         state.save_scalars(&mut scalars);
         let checkpoint = Checkpoint {
@@ -457,7 +465,8 @@ mod tests {
         // A commit cut short: its changes were written, its checkpoint was not.
         state.add("a", 11);
         state.add("d", 12);
-        log.write_changes(&mut state, &store, 0).expect("written");
+        log.write_changes(&mut state, &mut Sender::Log(&store), 0)
+            .expect("written");
 
         let mut restored = tracked();
         let checkpoint = log.restore(&mut restored, &store).expect("restored");
@@ -469,7 +478,7 @@ mod tests {
         // The keys the cut-short commit wrote are written again, as they were committed.
         let before = store.describe_topic("log").expect("log").end_offsets[1];
         assert_eq!(
-            log.write_changes(&mut restored, &store, 0)
+            log.write_changes(&mut restored, &mut Sender::Log(&store), 0)
                 .expect("rewritten"),
             2
         );

@@ -13,7 +13,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
 use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
@@ -424,6 +424,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
 #[derive(Debug)]
 struct State {
     segments: Vec<Segment>,
+    /// Where a transaction being written started: readers see the log up to here only, until
+    /// it is published or cut off.
+    fence: Option<Fence>,
+}
+
+/// The end of what readers see while a transaction is written past it.
+#[derive(Debug, Clone, Copy)]
+struct Fence {
+    offset: u64,
+    /// The segment the transaction started in, and the byte there where it started.
+    segment_base: u64,
+    position: u64,
 }
 
 impl State {
@@ -440,6 +452,12 @@ impl State {
     fn start_offset(&self) -> u64 {
         self.segments[0].base_offset
     }
+
+    /// The end of what readers may see: the next offset, or where a transaction being written
+    /// started.
+    fn visible_end(&self) -> u64 {
+        self.fence.map_or_else(|| self.next_offset(), |f| f.offset)
+    }
 }
 
 /// One partition's log.
@@ -449,6 +467,9 @@ pub struct PartitionLog {
     partition: u32,
     segment_bytes: u64,
     state: RwLock<State>,
+    /// Held by whoever appends: a producer for one append, a transaction for all of its
+    /// appends, so nothing else lands between a transaction's records.
+    writer: Mutex<()>,
     /// Held while syncing, so concurrent producers share one sync (group commit).
     sync: Mutex<()>,
     /// Every offset below this is on disk.
@@ -504,7 +525,10 @@ impl PartitionLog {
         if segments.is_empty() {
             segments.push(Segment::create(&dir, 0, capacity(segment_bytes))?);
         }
-        let state = State { segments };
+        let state = State {
+            segments,
+            fence: None,
+        };
         let synced = AtomicU64::new(state.next_offset());
         Ok(PartitionLog {
             dir,
@@ -513,6 +537,7 @@ impl PartitionLog {
             segment_bytes: segment_bytes
                 .clamp(4096, u64::from(u32::MAX) - batch::MAX_BATCH_BYTES as u64),
             state: RwLock::new(state),
+            writer: Mutex::new(()),
             sync: Mutex::new(()),
             synced,
             fetched: AtomicU64::new(0),
@@ -524,16 +549,94 @@ impl PartitionLog {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The first offset held and the next to be written.
+    /// The first offset held and the end of what readers see (the next offset to be written,
+    /// unless a transaction is being written).
     pub fn offsets(&self) -> (u64, u64) {
         let state = self.read_state();
-        (state.start_offset(), state.next_offset())
+        (state.start_offset(), state.visible_end())
     }
 
     /// Appends records as batches of about [`batch::TARGET_BATCH_BYTES`]; returns the first
     /// record's offset. Written, readable, not yet synced: see [`PartitionLog::sync_to`]. A
     /// failed write is cut back off, so the log holds whole batches only.
     pub fn append(&self, records: &[ProducerRecord]) -> Result<u64, LogError> {
+        let _writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.append_held(records)
+    }
+
+    /// Starts writing a transaction: takes the writer's place until it is published or
+    /// aborted, and hides whatever it appends from readers until it is published.
+    pub fn begin_transaction(&self) -> PartitionTransaction<'_> {
+        let writing = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let active = state.active();
+        let fence = Fence {
+            offset: active.next_offset,
+            segment_base: active.base_offset,
+            position: active.size,
+        };
+        state.fence = Some(fence);
+        PartitionTransaction {
+            log: self,
+            _writing: writing,
+            start: fence.offset,
+            open: true,
+        }
+    }
+
+    /// Cuts the log back to end before `offset`, a batch boundary: the records of a
+    /// transaction that was aborted, or that a crash cut short (nothing has read them).
+    pub fn truncate_to(&self, offset: u64) -> Result<(), LogError> {
+        let removed: Vec<Segment> = {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            state.fence = None;
+            if state.next_offset() <= offset {
+                return Ok(());
+            }
+            let keep = state
+                .segments
+                .partition_point(|s| s.base_offset <= offset)
+                .max(1);
+            let removed = state.segments.split_off(keep);
+            let last = state.segments.last_mut().expect("a log has a segment");
+            let mut position = last.position_for(offset);
+            let mut head = [0u8; batch::HEADER];
+            while position + batch::HEADER as u64 <= last.size {
+                read_at(&last.file, &last.path, &mut head, position)?;
+                let header = batch::header(&head).map_err(|e| corrupt(&last.path, position, e))?;
+                if header.base_offset >= offset {
+                    break;
+                }
+                position += header.size as u64;
+            }
+            last.file.set_len(position).map_err(io_error(&last.path))?;
+            last.file.sync_all().map_err(io_error(&last.path))?;
+            last.size = position;
+            last.writeback_from = last.writeback_from.min(position);
+            // The segment is the active one again: it is read through at the next start.
+            let index = last.index_path();
+            if let Err(e) = fs::remove_file(&index)
+                && e.kind() != io::ErrorKind::NotFound
+            {
+                return Err(io_error(&index)(e));
+            }
+            last.recover()?;
+            self.synced.fetch_min(last.next_offset, Ordering::AcqRel);
+            removed
+        };
+        for segment in &removed {
+            for path in [segment.path.clone(), segment.index_path()] {
+                if let Err(e) = fs::remove_file(&path)
+                    && e.kind() != io::ErrorKind::NotFound
+                {
+                    return Err(io_error(&path)(e));
+                }
+            }
+        }
+        sync_dir(&self.dir)
+    }
+
+    fn append_held(&self, records: &[ProducerRecord]) -> Result<u64, LogError> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         let first = state.next_offset();
         let mut buffer = Vec::with_capacity(
@@ -627,7 +730,7 @@ impl PartitionLog {
         let Some(plan) = self.plan_read(offset)? else {
             return Ok(Fetched {
                 records: Vec::new(),
-                high_watermark: self.read_state().next_offset(),
+                high_watermark: self.read_state().visible_end(),
             });
         };
         let mut records = Vec::new();
@@ -721,7 +824,7 @@ impl PartitionLog {
                 segment
                     .offset_before_time(timestamp)
                     .max(state.start_offset()),
-                state.next_offset(),
+                state.visible_end(),
             )
         };
         let mut found = None;
@@ -749,11 +852,14 @@ impl PartitionLog {
     pub fn compact(&self, now: i64, delete_retention_ms: u64) -> Result<u64, LogError> {
         let (sealed, end) = {
             let state = self.read_state();
+            // Only what readers see: a transaction being written is not yet in the log.
+            let end = state.visible_end();
             let sealed: Vec<(u64, u64)> = state.segments[..state.segments.len() - 1]
                 .iter()
+                .filter(|s| s.next_offset <= end)
                 .map(|s| (s.base_offset, s.next_offset))
                 .collect();
-            (sealed, state.next_offset())
+            (sealed, end)
         };
         let Some(&(_, sealed_end)) = sealed.last() else {
             return Ok(0);
@@ -886,7 +992,7 @@ impl PartitionLog {
         if offset < state.start_offset() {
             return Err(LogError::OutOfRange(offset));
         }
-        let high_watermark = state.next_offset();
+        let high_watermark = state.visible_end();
         if offset >= high_watermark {
             return Ok(None);
         }
@@ -895,11 +1001,15 @@ impl PartitionLog {
         let Some(segment) = state.segments.get(i) else {
             return Ok(None);
         };
+        let end = match state.fence {
+            Some(fence) if fence.segment_base == segment.base_offset => fence.position,
+            _ => segment.size,
+        };
         Ok(Some(ReadPlan {
             map: Arc::clone(&segment.map),
             path: segment.path.clone(),
             position: segment.position_for(offset),
-            end: segment.size,
+            end,
             high_watermark,
         }))
     }
@@ -944,6 +1054,59 @@ impl PartitionLog {
     }
 }
 
+/// A transaction's hold on one partition: its appends, hidden from readers until
+/// [`PartitionTransaction::publish`]; dropped unpublished, they are cut off again.
+pub struct PartitionTransaction<'a> {
+    log: &'a PartitionLog,
+    _writing: MutexGuard<'a, ()>,
+    start: u64,
+    open: bool,
+}
+
+impl PartitionTransaction<'_> {
+    /// Where the transaction's records start in this partition.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    pub fn append(&self, records: &[ProducerRecord]) -> Result<u64, LogError> {
+        self.log.append_held(records)
+    }
+
+    pub fn sync(&self) -> Result<(), LogError> {
+        self.log.sync()
+    }
+
+    /// Shows the transaction's records to readers.
+    pub fn publish(mut self) {
+        self.open = false;
+        self.log
+            .state
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .fence = None;
+    }
+
+    /// Cuts the transaction's records off.
+    pub fn abort(mut self) -> Result<(), LogError> {
+        self.open = false;
+        self.log.truncate_to(self.start)
+    }
+}
+
+impl Drop for PartitionTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.log.truncate_to(self.start)
+        {
+            tracing::error!(
+                "{}: cannot cut off an aborted transaction's records: {e}",
+                self.log.dir.display()
+            );
+        }
+    }
+}
+
 fn corrupt(path: &Path, position: u64, e: Invalid) -> LogError {
     LogError::Corrupt {
         path: path.to_path_buf(),
@@ -982,6 +1145,52 @@ mod tests {
             next = fetched.next_offset(next);
             out.extend(fetched.records);
         }
+    }
+
+    #[test]
+    fn a_transaction_is_hidden_until_published_and_an_abort_cuts_it_off_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(dir.path().to_path_buf(), 0, 4096).unwrap();
+        log.append(&records(0, 10)).unwrap();
+        let transaction = log.begin_transaction();
+        assert_eq!(transaction.start(), 10);
+        // Far more than a segment: the transaction rolls several.
+        transaction.append(&records(10, 500)).unwrap();
+        assert_eq!(log.offsets(), (0, 10));
+        let seen = all(&log);
+        assert_eq!(seen.len(), 10, "a reader saw a transaction being written");
+        assert_eq!(
+            log.fetch(10, FetchLimits::records(10))
+                .unwrap()
+                .high_watermark,
+            10
+        );
+        transaction.abort().unwrap();
+        assert_eq!(log.offsets(), (0, 10));
+        assert_eq!(all(&log).len(), 10);
+        // The log goes on from where the transaction started, and so does it after a reopen.
+        assert_eq!(log.append(&records(10, 5)).unwrap(), 10);
+        let transaction = log.begin_transaction();
+        transaction.append(&records(15, 300)).unwrap();
+        transaction.publish();
+        assert_eq!(log.offsets(), (0, 315));
+        let before = all(&log);
+        drop(log);
+        let log = PartitionLog::open(dir.path().to_path_buf(), 0, 4096).unwrap();
+        assert_eq!(all(&log), before);
+        let values: Vec<String> = before
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap()).into_owned())
+            .collect();
+        let expected: Vec<String> = (0..315).map(|i| format!("value {i}")).collect();
+        assert_eq!(values, expected);
+        // A transaction dropped without a word is aborted.
+        {
+            let transaction = log.begin_transaction();
+            transaction.append(&records(315, 50)).unwrap();
+        }
+        assert_eq!(log.offsets(), (0, 315));
+        assert_eq!(log.append(&records(315, 1)).unwrap(), 315);
     }
 
     #[test]

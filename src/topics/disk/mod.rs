@@ -9,12 +9,13 @@
 //! A produce is acknowledged once its batches are written and synced (`fsync`); concurrent
 //! producers of a partition share one sync (group commit). Consumer groups' offsets are records
 //! of the internal topic `__consumer_offsets`, keyed by group, topic and partition, as Kafka
-//! keeps them; the latest of each key is the committed offset.
+//! keeps them; the latest of each key is the committed offset. Each transactional producer's
+//! last state is a record of `__transaction_state` (see [`TopicStore::commit_transaction`]).
 
 mod batch;
 mod log;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
@@ -24,11 +25,12 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::{Deserialize, Serialize};
 
 pub use self::log::LogError;
-use self::log::{PartitionLog, write_atomically};
+use self::log::{PartitionLog, PartitionTransaction, write_atomically};
 use super::{
     CleanupPolicy, CommittedOffsets, FetchLimits, Fetched, GroupOffsets, Position, ProducerRecord,
-    Result, Routed, TopicConfig, TopicDescription, TopicError, TopicStore,
+    Result, Routed, TopicConfig, TopicDescription, TopicError, TopicStore, Transaction,
 };
+use crate::topics::transaction::{TRANSACTIONS_TOPIC, TransactionState, route_writes};
 
 /// How long a compacted topic keeps a tombstone (Kafka's `delete.retention.ms` default).
 pub const DELETE_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
@@ -211,6 +213,8 @@ impl DiskTopicStore {
             topics: RwLock::new(topics),
             groups: GroupOffsets::default(),
         };
+        // Offsets committed by a transaction a crash cut short go with it.
+        store.recover_transactions()?;
         store.load_offsets()?;
         Ok(store)
     }
@@ -242,6 +246,90 @@ impl DiskTopicStore {
                 topic: name.to_string(),
                 partition,
             })
+    }
+
+    /// Aborts every transaction that a crash cut short: a producer whose last state is
+    /// `Prepare` was writing one; its partitions are cut back to where it started.
+    fn recover_transactions(&self) -> Result<()> {
+        let Ok(topic) = self.topic(TRANSACTIONS_TOPIC) else {
+            return Ok(());
+        };
+        let log = Self::partition(&topic, TRANSACTIONS_TOPIC, 0)?;
+        let mut last: BTreeMap<String, Option<TransactionState>> = BTreeMap::new();
+        let mut next = log.offsets().0;
+        loop {
+            let fetched = log.fetch(next, FetchLimits::records(4096))?;
+            if fetched.records.is_empty() {
+                break;
+            }
+            next = fetched.next_offset(next);
+            for record in fetched.records {
+                let Some(producer) = record
+                    .key
+                    .as_ref()
+                    .and_then(|k| std::str::from_utf8(k).ok())
+                else {
+                    continue;
+                };
+                let state = record
+                    .value
+                    .as_ref()
+                    .and_then(|v| serde_json::from_slice::<TransactionState>(v).ok());
+                last.insert(producer.to_string(), state);
+            }
+        }
+        for (producer, state) in last {
+            let Some(TransactionState::Prepare { partitions }) = state else {
+                continue;
+            };
+            for (name, partition, start) in partitions {
+                // A topic deleted since is gone with its records.
+                if let Ok(topic) = self.topic(&name)
+                    && let Some(log) = topic.partitions.get(partition as usize)
+                {
+                    log.truncate_to(start)?;
+                }
+            }
+            tracing::warn!(
+                "aborted the transaction of {producer} that a crash cut short: its records and \
+                 offsets are gone, and its query reads its input again from its last commit"
+            );
+            self.write_transaction_state(&producer, &TransactionState::Abort)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a producer's transaction state, durably under the default flush policy.
+    fn write_transaction_state(&self, producer: &str, state: &TransactionState) -> Result<()> {
+        let topic = self.internal_topic(TRANSACTIONS_TOPIC)?;
+        let log = Self::partition(&topic, TRANSACTIONS_TOPIC, 0)?;
+        let value = serde_json::to_vec(state).map_err(|e| TopicError::Storage(e.to_string()))?;
+        let record = ProducerRecord {
+            key: Some(producer.as_bytes().to_vec()),
+            value: Some(value),
+            timestamp: now_ms(),
+            ..Default::default()
+        };
+        let first = log.append(std::slice::from_ref(&record))?;
+        if self.options.flush == FlushPolicy::EveryProduce {
+            log.sync_to(first + 1)?;
+        }
+        Ok(())
+    }
+
+    /// An internal compacted topic of one partition, created on first use.
+    fn internal_topic(&self, name: &str) -> Result<Arc<Topic>> {
+        if let Ok(topic) = self.topic(name) {
+            return Ok(topic);
+        }
+        let config = TopicConfig {
+            partitions: 1,
+            cleanup_policy: CleanupPolicy::Compact,
+            retention_ms: None,
+            ..TopicConfig::default()
+        };
+        self.create_topic(name, config)?;
+        self.topic(name)
     }
 
     /// Reads the committed offsets back from their topic.
@@ -483,6 +571,115 @@ impl TopicStore for DiskTopicStore {
         Ok(Self::partition(&t, topic, partition)?.offset_for_time(timestamp)?)
     }
 
+    /// A transaction holds the writer's place on every partition it writes (taken in one
+    /// order), with readers kept below where it started; it writes `Prepare` with those
+    /// starts to the transaction log, appends its records and its offsets (as records of
+    /// `__consumer_offsets`), syncs them, writes `Commit`, and only then shows them. Any failure
+    /// cuts every partition back; a crash leaves `Prepare` last, which the next start-up
+    /// aborts the same way.
+    fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>> {
+        let Transaction {
+            producer,
+            mut writes,
+            offsets,
+            ..
+        } = transaction;
+        if let Some(r) = writes
+            .iter()
+            .flat_map(|(_, records)| records)
+            .find(|r| batch::record_size(r) > batch::MAX_RECORD_BYTES)
+        {
+            return Err(TopicError::RecordTooLarge {
+                size: batch::record_size(r),
+                max: batch::MAX_RECORD_BYTES,
+            });
+        }
+        let user_writes = writes.len();
+        if !offsets.is_empty() {
+            let mut records = Vec::new();
+            for (group, topic, offsets) in &offsets {
+                GroupOffsets::check(topic, self.topic(topic)?.partitions.len(), offsets)?;
+                for &(partition, offset) in offsets {
+                    records.push(offset_record(group, topic, partition, Some(offset))?);
+                }
+            }
+            self.internal_topic(OFFSETS_TOPIC)?;
+            writes.push((OFFSETS_TOPIC.to_string(), records));
+        }
+        if writes.iter().any(|(topic, _)| topic == TRANSACTIONS_TOPIC) {
+            return Err(TopicError::Storage(format!(
+                "a transaction cannot write to {TRANSACTIONS_TOPIC}"
+            )));
+        }
+        self.internal_topic(TRANSACTIONS_TOPIC)?;
+        let routed = route_writes(
+            writes,
+            |name| self.topic(name),
+            |t| (t.partitions.len() as u32, &t.next_unkeyed),
+        )?;
+        let wanted: BTreeSet<(&str, u32)> = routed
+            .iter()
+            .flat_map(|w| w.partitions().map(move |p| (w.name.as_str(), p)))
+            .collect();
+        let mut held: BTreeMap<(&str, u32), PartitionTransaction<'_>> = BTreeMap::new();
+        for (name, partition) in wanted {
+            let topic = routed
+                .iter()
+                .find(|w| w.name == name)
+                .map(|w| &*w.topic)
+                .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
+            let log = Self::partition(topic, name, partition)?;
+            held.insert((name, partition), log.begin_transaction());
+        }
+        let prepare = TransactionState::Prepare {
+            partitions: held
+                .iter()
+                .map(|(&(name, partition), t)| (name.to_string(), partition, t.start()))
+                .collect(),
+        };
+        self.write_transaction_state(&producer, &prepare)?;
+        let written = (|| -> Result<Vec<Vec<Position>>> {
+            let mut positions = Vec::with_capacity(routed.len());
+            for write in &routed {
+                let mut firsts = vec![0; write.buckets.len()];
+                for (partition, bucket) in write.buckets.iter().enumerate() {
+                    if let Some(log) = held.get(&(write.name.as_str(), partition as u32))
+                        && !bucket.is_empty()
+                    {
+                        firsts[partition] = log.append(bucket)?;
+                    }
+                }
+                positions.push(Routed::positions(write.assigned.clone(), &firsts));
+            }
+            if self.options.flush == FlushPolicy::EveryProduce {
+                for log in held.values() {
+                    log.sync()?;
+                }
+            }
+            self.write_transaction_state(&producer, &TransactionState::Commit)?;
+            Ok(positions)
+        })();
+        match written {
+            Ok(mut positions) => {
+                for log in held.into_values() {
+                    log.publish();
+                }
+                for (group, topic, offsets) in &offsets {
+                    self.groups.commit(group, topic, offsets);
+                }
+                positions.truncate(user_writes);
+                Ok(positions)
+            }
+            Err(e) => {
+                for log in held.into_values() {
+                    log.abort()?;
+                }
+                self.write_transaction_state(&producer, &TransactionState::Abort)?;
+                Err(e)
+            }
+        }
+    }
+
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {
         GroupOffsets::check(topic, self.topic(topic)?.partitions.len(), offsets)?;
         let records = offsets
@@ -509,21 +706,16 @@ impl DiskTopicStore {
         if records.is_empty() {
             return Ok(());
         }
-        if self.topic(OFFSETS_TOPIC).is_err() {
-            let config = TopicConfig {
-                partitions: 1,
-                cleanup_policy: CleanupPolicy::Compact,
-                retention_ms: None,
-                ..TopicConfig::default()
-            };
-            self.create_topic(OFFSETS_TOPIC, config)?;
-        }
-        let t = self.topic(OFFSETS_TOPIC)?;
+        let t = self.internal_topic(OFFSETS_TOPIC)?;
         let log = Self::partition(&t, OFFSETS_TOPIC, 0)?;
         let first = log.append(&records)?;
         log.sync_to(first + records.len() as u64)?;
         Ok(())
     }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// A committed offset as a record of [`OFFSETS_TOPIC`]; `None` is a tombstone.
@@ -539,13 +731,10 @@ fn offset_record(
         partition,
     })
     .map_err(|e| TopicError::Storage(e.to_string()))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     Ok(ProducerRecord {
         key: Some(key),
         value: offset.map(|o| o.to_string().into_bytes()),
-        timestamp: now,
+        timestamp: now_ms(),
         ..Default::default()
     })
 }
@@ -609,6 +798,104 @@ mod tests {
         let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
         assert!(store.describe_topic("odd/name").is_err());
         assert!(store.committed_offsets("g", "odd/name").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_committed_transaction_lands_whole_and_one_a_crash_cut_short_is_gone_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+            store
+                .create_topic("in", TopicConfig::with_partitions(2))
+                .unwrap();
+            store
+                .create_topic("out", TopicConfig::with_partitions(2))
+                .unwrap();
+            store.produce("out", vec![keyed("a", "before")]).unwrap();
+            let mut transaction = Transaction::new("q-0");
+            transaction.send(
+                "out",
+                (0..20).map(|i| keyed(&format!("k{i}"), "one")).collect(),
+            );
+            transaction.commit_offsets("g", "in", vec![(0, 7), (1, 3)]);
+            let positions = store.commit_transaction(transaction).unwrap();
+            assert_eq!(positions.len(), 1);
+            assert_eq!(positions[0].len(), 20);
+            assert_eq!(
+                store.committed_offsets("g", "in").unwrap(),
+                BTreeMap::from([(0, 7), (1, 3)])
+            );
+            // A transaction naming a partition that does not exist changes nothing.
+            let mut bad = Transaction::new("q-0");
+            bad.send("out", vec![keyed("x", "bad")]);
+            bad.send(
+                "out",
+                vec![ProducerRecord {
+                    partition: Some(9),
+                    ..keyed("y", "bad")
+                }],
+            );
+            bad.commit_offsets("g", "in", vec![(0, 100)]);
+            assert!(store.commit_transaction(bad).is_err());
+            assert_eq!(store.committed_offsets("g", "in").unwrap()[&0], 7);
+            // A crash in the middle of the next one: its records are written, its offsets too,
+            // `Prepare` is durable, `Commit` never came.
+            let topic = store.topic("out").unwrap();
+            let offsets = store.topic(OFFSETS_TOPIC).unwrap();
+            let (out, offsets_log) = (&topic.partitions[0], &offsets.partitions[0]);
+            let first = out.begin_transaction();
+            let second = offsets_log.begin_transaction();
+            store
+                .write_transaction_state(
+                    "q-0",
+                    &TransactionState::Prepare {
+                        partitions: vec![
+                            ("out".to_string(), 0, first.start()),
+                            (OFFSETS_TOPIC.to_string(), 0, second.start()),
+                        ],
+                    },
+                )
+                .unwrap();
+            first.append(&[keyed("z", "torn")]).unwrap();
+            second
+                .append(&[offset_record("g", "in", 0, Some(50)).unwrap()])
+                .unwrap();
+            first.sync().unwrap();
+            second.sync().unwrap();
+            let seen: usize = (0..2)
+                .map(|p| fetch_to_end(&store, "out", p, 0).unwrap().len())
+                .sum();
+            assert_eq!(seen, 21, "a reader saw a transaction being written");
+            std::mem::forget(first);
+            std::mem::forget(second);
+        }
+        let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+        let values: Vec<String> = (0..2)
+            .flat_map(|p| fetch_to_end(&store, "out", p, 0).unwrap())
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap()).into_owned())
+            .collect();
+        assert_eq!(values.len(), 21);
+        assert!(!values.iter().any(|v| v == "torn" || v == "bad"));
+        assert_eq!(
+            store.committed_offsets("g", "in").unwrap(),
+            BTreeMap::from([(0, 7), (1, 3)])
+        );
+        // The producer's next transaction goes on where the aborted one started.
+        let mut next = Transaction::new("q-0");
+        next.send(
+            "out",
+            vec![ProducerRecord {
+                partition: Some(0),
+                ..keyed("z", "again")
+            }],
+        );
+        next.commit_offsets("g", "in", vec![(0, 8)]);
+        store.commit_transaction(next).unwrap();
+        drop(store);
+        let store = DiskTopicStore::open(dir.path(), DiskOptions::default()).unwrap();
+        let last = fetch_to_end(&store, "out", 0, 0).unwrap().pop().unwrap();
+        assert_eq!(last.value.as_deref(), Some(&b"again"[..]));
+        assert_eq!(store.committed_offsets("g", "in").unwrap()[&0], 8);
     }
 
     #[test]
