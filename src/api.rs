@@ -149,6 +149,26 @@ impl KsqlEntity {
             | KsqlEntity::Variables { statement_text, .. } => statement_text,
         }
     }
+
+    /// What the server warns of with this entity.
+    pub fn warnings(&self) -> &[Warning] {
+        match self {
+            KsqlEntity::CurrentStatus { warnings, .. }
+            | KsqlEntity::Streams { warnings, .. }
+            | KsqlEntity::Tables { warnings, .. }
+            | KsqlEntity::SourceDescriptions { warnings, .. }
+            | KsqlEntity::SourceDescription { warnings, .. }
+            | KsqlEntity::KafkaTopics { warnings, .. }
+            | KsqlEntity::KafkaTopicsExtended { warnings, .. }
+            | KsqlEntity::Queries { warnings, .. }
+            | KsqlEntity::QueryDescription { warnings, .. }
+            | KsqlEntity::Properties { warnings, .. }
+            | KsqlEntity::TypeList { warnings, .. }
+            | KsqlEntity::FunctionNames { warnings, .. }
+            | KsqlEntity::DescribeFunction { warnings, .. }
+            | KsqlEntity::Variables { warnings, .. } => warnings,
+        }
+    }
 }
 
 /// A warning attached to an entity.
@@ -404,6 +424,71 @@ pub enum ErrorBody {
         statement_text: String,
         entities: Vec<KsqlEntity>,
     },
+}
+
+/// The body of `/ksql` and `/query`: statements, with properties and variables for them
+/// (JSON scalars, used as text).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KsqlRequest {
+    pub ksql: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub streams_properties: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub session_variables: BTreeMap<String, serde_json::Value>,
+}
+
+/// The body of `/query-stream`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryStreamRequest {
+    pub sql: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub session_variables: BTreeMap<String, serde_json::Value>,
+}
+
+/// The body of `/close-query`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseQueryRequest {
+    pub query_id: Option<String>,
+}
+
+/// One element of `/query`'s streamed answer (a JSON array, one element per line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StreamedRow {
+    Header(QueryHeader),
+    Row(RowData),
+    /// Why the rows ended: "Limit Reached", "Query Completed".
+    FinalMessage(String),
+    ErrorMessage(ErrorBody),
+}
+
+/// The query's id and its columns, as `` `NAME` TYPE [KEY], … ``.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryHeader {
+    pub query_id: String,
+    pub schema: String,
+    /// The rows' protobuf message (`application/vnd.ksql.v1+protobuf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto_schema: Option<String>,
+}
+
+/// A row: its values, or (protobuf) its message in base64; a table's deleted row is a
+/// tombstone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protobuf_bytes: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tombstone: bool,
 }
 
 /// `GET /info`.

@@ -32,6 +32,7 @@ pub mod offline;
 pub mod plan;
 pub mod registry;
 pub mod server;
+pub mod shell;
 pub mod sql;
 pub mod testing;
 pub mod topics;

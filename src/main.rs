@@ -43,6 +43,24 @@ enum Command {
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
     },
+    /// The SQL shell: statements to a server, answers as tables, query rows as they arrive.
+    Shell {
+        /// The server's address.
+        #[arg(default_value = "http://localhost:8088")]
+        server: String,
+        /// Run the statements of this file, then exit (non-zero at the first error).
+        #[arg(short, long)]
+        file: Option<PathBuf>,
+        /// Run these statements, then exit (non-zero at the first error).
+        #[arg(short, long, conflicts_with = "file")]
+        execute: Option<String>,
+        /// A variable for `${name}` in the statements, as `name=value` (repeatable).
+        #[arg(short, long)]
+        define: Vec<String>,
+        /// TABULAR or JSON.
+        #[arg(long, default_value = "TABULAR", value_parser = ["TABULAR", "JSON", "tabular", "json"])]
+        output: String,
+    },
     /// Run ksqlDB test-case files (query-validation-tests format).
     Test {
         /// Files or directories of test-case JSON.
@@ -196,6 +214,20 @@ fn main() -> ExitCode {
             };
             server(listen, queries_file, config, storage)
         }
+        Command::Shell {
+            server,
+            file,
+            execute,
+            define,
+            output,
+        } => sluice::shell::run(sluice::shell::ShellOptions {
+            server,
+            file,
+            execute,
+            define,
+            output: sluice::shell::OutputFormat::parse(&output)
+                .unwrap_or(sluice::shell::OutputFormat::Tabular),
+        }),
         Command::Test { paths, filter } => {
             let mut out = std::io::stdout().lock();
             let summary = sluice::testing::run_paths(&paths, filter.as_deref(), &mut out);

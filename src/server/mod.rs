@@ -346,16 +346,7 @@ async fn shutdown_signal() {
     }
 }
 
-/// The body of `/ksql` and `/query`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KsqlRequest {
-    pub ksql: Option<String>,
-    #[serde(default)]
-    pub streams_properties: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub session_variables: BTreeMap<String, Value>,
-}
+pub use crate::api::KsqlRequest;
 
 /// Property and variable maps take any JSON scalar; they are used as text.
 /// A request's streams properties as text, refusing values Kafka's own config checks would.

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use super::errors::{ApiError, ErrorCode};
 use super::values::{rest_value, schema_text};
 use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
+use crate::api::{
+    CloseQueryRequest, ErrorBody, QueryHeader, QueryStreamRequest, RowData, StreamedRow,
+};
 use crate::engine::EngineError;
 use crate::engine::print::PrintCursor;
 use crate::engine::transient::{PullCursor, PushQuery, QueryKind, ResultColumn};
@@ -132,24 +135,13 @@ pub async fn query(
     stream_response(started, Format::OldApi)
 }
 
-/// The body of `/query-stream`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryStreamArgs {
-    pub sql: Option<String>,
-    #[serde(default)]
-    pub properties: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub session_variables: BTreeMap<String, Value>,
-}
-
 /// `POST /query-stream`: a metadata line, then one JSON array per row.
 pub async fn query_stream(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let args: QueryStreamArgs = match parse_body(&body) {
+    let args: QueryStreamRequest = match parse_body(&body) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
@@ -211,10 +203,13 @@ struct Framer {
 impl Framer {
     /// An error that ends the rows (the header is already sent), in the response's format.
     fn error(&mut self, message: &str) -> String {
-        let error = json!({"@type": "generic_error", "error_code": 50000, "message": message});
+        let error = ErrorBody::Generic {
+            error_code: 50000,
+            message: message.to_string(),
+        };
         match self.format {
             Format::OldApi | Format::Protobuf => {
-                let mut text = self.element(&json!({"errorMessage": error}));
+                let mut text = self.element(&StreamedRow::ErrorMessage(error));
                 text.push_str("]\n");
                 text
             }
@@ -222,8 +217,9 @@ impl Framer {
         }
     }
 
-    fn element(&mut self, value: &Value) -> String {
-        let text = value.to_string();
+    fn element(&mut self, value: &impl serde::Serialize) -> String {
+        // Our own types and JSON values: they always serialize.
+        let text = serde_json::to_string(value).unwrap_or_default();
         match self.format {
             Format::Delimited => format!("{text}\n"),
             Format::OldApi | Format::Protobuf => {
@@ -245,7 +241,7 @@ impl Framer {
             Format::OldApi | Format::Protobuf => {
                 let mut out = String::new();
                 if let Some(m) = final_message {
-                    out.push_str(&self.element(&json!({"finalMessage": m})));
+                    out.push_str(&self.element(&StreamedRow::FinalMessage(m.to_string())));
                 }
                 if self.first {
                     out.push('[');
@@ -265,18 +261,19 @@ impl Framer {
 
     fn header(&mut self, id: &str, columns: &[ResultColumn], mark_keys: bool) -> String {
         match self.format {
-            Format::OldApi => self.element(&json!({"header": {
-                "queryId": id,
-                "schema": schema_text(columns, mark_keys),
-            }})),
-            Format::Protobuf => self.element(&json!({"header": {
-                "queryId": id,
-                "schema": schema_text(columns, mark_keys),
-                "protoSchema": crate::format::protobuf::schema_text(
+            Format::OldApi => self.element(&StreamedRow::Header(QueryHeader {
+                query_id: id.to_string(),
+                schema: schema_text(columns, mark_keys),
+                proto_schema: None,
+            })),
+            Format::Protobuf => self.element(&StreamedRow::Header(QueryHeader {
+                query_id: id.to_string(),
+                schema: schema_text(columns, mark_keys),
+                proto_schema: Some(crate::format::protobuf::schema_text(
                     &as_columns(columns),
                     crate::format::protobuf::DEFAULT_MESSAGE_NAME,
-                ),
-            }})),
+                )),
+            })),
             _ => self.element(&metadata(id, columns)),
         }
     }
@@ -294,19 +291,20 @@ impl Framer {
         let encoded =
             crate::format::protobuf::serialize(None, &as_columns(columns), values).ok()??;
         let bytes = crate::format::text::base64_encode(&encoded);
-        Some(self.element(&json!({"row": {"protobufBytes": bytes}})))
+        Some(self.element(&StreamedRow::Row(RowData {
+            protobuf_bytes: Some(bytes),
+            ..RowData::default()
+        })))
     }
 
     /// A row; `None` when this format drops it (tombstones outside the old API).
     fn row(&mut self, values: Vec<Value>, tombstone: bool) -> Option<String> {
         match self.format {
-            Format::OldApi => {
-                let mut row = json!({"columns": values});
-                if tombstone {
-                    row["tombstone"] = Value::Bool(true);
-                }
-                Some(self.element(&json!({ "row": row })))
-            }
+            Format::OldApi => Some(self.element(&StreamedRow::Row(RowData {
+                columns: Some(values),
+                protobuf_bytes: None,
+                tombstone,
+            }))),
             _ if tombstone => None,
             _ => Some(self.element(&Value::Array(values))),
         }
@@ -512,15 +510,9 @@ fn stream_response(started: Started, format: Format) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CloseQuery {
-    query_id: Option<String>,
-}
-
 /// `POST /close-query`: stops a push query.
 pub async fn close_query(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let request: CloseQuery = match parse_body(&body) {
+    let request: CloseQueryRequest = match parse_body(&body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };

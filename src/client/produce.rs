@@ -1,21 +1,9 @@
-//! The command line's client of a running server: `sluice topics produce` sends a file of
-//! lines to `POST /topics/{topic}/records` in chunks of whole lines.
+//! `sluice topics produce`: sends a file of lines to `POST /topics/{topic}/records` in chunks
+//! of whole lines.
 
 use std::io::BufRead;
 
-use thiserror::Error;
-
-/// Failures of a client command.
-#[derive(Debug, Error)]
-pub enum ClientError {
-    #[error("Cannot read the input: {0}")]
-    Read(#[from] std::io::Error),
-    #[error("Cannot reach the server at {server}: {message}")]
-    Unreachable { server: String, message: String },
-    /// The server refused a chunk; its message says which line and why.
-    #[error("{0}")]
-    Refused(String),
-}
+use super::ClientError;
 
 /// What `sluice topics produce` sends with each chunk.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +26,7 @@ pub fn produce(
     options: &ProduceOptions,
     input: impl BufRead,
 ) -> Result<u64, ClientError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = super::agent();
     // The name goes in the path as it is, whatever it holds: the server judges it.
     let topic = percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
