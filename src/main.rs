@@ -267,16 +267,24 @@ fn main() -> ExitCode {
                     data_dir,
                 },
         } => {
-            let input: Box<dyn std::io::BufRead> = match &file {
+            let (input, size): (Box<dyn std::io::BufRead>, Option<u64>) = match &file {
                 Some(path) => match std::fs::File::open(path) {
-                    Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+                    Ok(f) => {
+                        let size = f.metadata().ok().map(|m| m.len());
+                        let reader = std::io::BufReader::with_capacity(1 << 20, f);
+                        (Box::new(reader), size)
+                    }
                     Err(e) => {
                         eprintln!("Cannot open {}: {e}", path.display());
                         return ExitCode::FAILURE;
                     }
                 },
-                None => Box::new(std::io::stdin().lock()),
+                None => (Box::new(std::io::stdin().lock()), None),
             };
+            // Bytes read, their rate, the time left and the records appended, on a terminal.
+            let bar = produce_progress(size);
+            let input = Box::new(bar.wrap_read(input));
+            let progress = |records: u64| bar.set_message(format!("{records} records"));
             // Straight into a stopped server's data directory, or through a running server.
             let result = match data_dir {
                 Some(dir) => sluice::topics::load::LoadOptions::parse(
@@ -288,7 +296,7 @@ fn main() -> ExitCode {
                 )
                 .map_err(|e| e.to_string())
                 .and_then(|options| {
-                    sluice::offline::produce(&dir, &topic, &options, input)
+                    sluice::offline::produce(&dir, &topic, &options, input, progress)
                         .map_err(|e| e.to_string())
                 }),
                 None => {
@@ -299,10 +307,11 @@ fn main() -> ExitCode {
                         format: Some(format),
                         delimiter: Some(delimiter),
                     };
-                    sluice::client::produce(&server, &topic, &options, input)
+                    sluice::client::produce(&server, &topic, &options, input, progress)
                         .map_err(|e| e.to_string())
                 }
             };
+            bar.finish_and_clear();
             match result {
                 Ok(count) => {
                     eprintln!("Appended {count} records to {topic}");
@@ -315,6 +324,25 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The progress bar of `sluice topics produce`: of the file's bytes when its size is known,
+/// else a spinner; drawn on standard error when it is a terminal, hidden otherwise.
+fn produce_progress(size: Option<u64>) -> indicatif::ProgressBar {
+    let (bar, template) = match size {
+        Some(size) => (
+            indicatif::ProgressBar::new(size),
+            "{bar:30} {bytes}/{total_bytes} ({binary_bytes_per_sec}, ETA {eta}) {msg}",
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {bytes} ({binary_bytes_per_sec}) {msg}",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Runs an offline topics command that writes to standard output.

@@ -39,13 +39,19 @@ pub fn produce(
     topic: &str,
     options: &LoadOptions,
     input: impl BufRead,
+    mut progress: impl FnMut(u64),
 ) -> Result<u64, OfflineError> {
     std::fs::create_dir_all(data_dir)?;
     let store = DiskTopicStore::open(data_dir, DiskOptions::default())?;
     let mut refused = None;
+    let mut total = 0;
     let appended = for_each_chunk(input, |first_line, chunk| {
         match load_lines(&store, topic, options, chunk, first_line) {
-            Ok(count) => Ok(count as u64),
+            Ok(count) => {
+                total += count as u64;
+                progress(total);
+                Ok(count as u64)
+            }
             Err(e) => {
                 let message = e.to_string();
                 refused = Some(e);

@@ -101,13 +101,25 @@ fn run_child(
     caching: bool,
 ) -> Result<RunReport, BenchError> {
     let mode = if caching { "on" } else { "off" };
-    eprintln!("bench: {workload}, {events} events, caching {mode} …");
+    let running = format!("bench: {workload}, {events} events, caching {mode}");
+    // On a terminal, which workload runs and for how long; elsewhere, a line per run.
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        spinner.set_style(style);
+    }
+    if spinner.is_hidden() {
+        eprintln!("{running} …");
+    }
+    spinner.set_message(running);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let output = Command::new(&config.exe)
         .args(child_args(config, workload, events, caching))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| BenchError::Child(format!("cannot start: {e}")))?;
+        .map_err(|e| BenchError::Child(format!("cannot start: {e}")));
+    spinner.finish_and_clear();
+    let output = output?;
     if !output.status.success() {
         return Err(BenchError::Child(format!(
             "{workload} ({events} events, caching {mode}) failed: {}",
@@ -131,9 +143,17 @@ pub fn markdown_table(reports: &[RunReport]) -> String {
             .peak_rss_mb
             .map(|m| format!("{m:.0}"))
             .unwrap_or_else(|| "n/a".to_string());
+        // A latency with no sample behind it (the probe was skipped, or saw no output).
+        let latency = |ms: f64| {
+            if r.latency.samples == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{ms:.2}")
+            }
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {} | {rss} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {rss} | {} | {} | {} |",
             r.workload,
             if r.caching { "on" } else { "off" },
             r.events,
@@ -144,9 +164,9 @@ pub fn markdown_table(reports: &[RunReport]) -> String {
                 Some((low, high)) => format!("{:.0} ({low:.0}–{high:.0})", r.events_per_second),
                 None => format!("{:.0}", r.events_per_second),
             },
-            r.latency.p50_ms,
-            r.latency.p99_ms,
-            r.latency.p999_ms,
+            latency(r.latency.p50_ms),
+            latency(r.latency.p99_ms),
+            latency(r.latency.p999_ms),
         );
     }
     out
@@ -278,6 +298,15 @@ mod tests {
                 "| filter | on | 100000 | 10000 | 1 | 1.50 | 66667 | 101 | 1.23 | 5.00 | 9.00 |"
             ),
             "{table}"
+        );
+        // No latency sample: n/a, not a latency of zero.
+        let unmeasured = RunReport {
+            latency: LatencyReport::default(),
+            ..report.clone()
+        };
+        assert!(
+            markdown_table(&[unmeasured]).contains("| 101 | n/a | n/a | n/a |"),
+            "a latency without samples"
         );
         let json = serde_json::to_string(&report).unwrap();
         assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), report);

@@ -19,19 +19,25 @@ pub struct ProduceOptions {
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Appends every line of `input` to `topic` through the server at `server`
-/// (`http://host:port`). Returns the number of records appended.
+/// (`http://host:port`), telling `progress` the records appended so far after each chunk.
+/// Returns the number of records appended.
 pub fn produce(
     server: &str,
     topic: &str,
     options: &ProduceOptions,
     input: impl BufRead,
+    mut progress: impl FnMut(u64),
 ) -> Result<u64, ClientError> {
     let agent = super::agent();
     // The name goes in the path as it is, whatever it holds: the server judges it.
     let topic = percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
+    let mut total = 0;
     for_each_chunk(input, |first_line, chunk| {
-        send(&agent, &url, server, options, first_line, chunk)
+        let appended = send(&agent, &url, server, options, first_line, chunk)?;
+        total += appended;
+        progress(total);
+        Ok(appended)
     })
 }
 

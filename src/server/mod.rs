@@ -14,6 +14,7 @@
 //!                              └── push rows (mpsc) ─► client
 //! ```
 
+mod console;
 mod entities;
 mod errors;
 mod h2c;
@@ -142,10 +143,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `h2c` upgrade.
 fn routes(state: Arc<AppState>) -> Router {
     Router::new()
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::temporary("/info") }),
-        )
+        .route("/", get(console::index))
+        .route("/console/app.js", get(console::script))
+        .route("/console/style.css", get(console::style))
         .route("/ksql", post(ksql))
         .route("/query", post(query::query))
         .route("/query-stream", post(query::query_stream))
