@@ -544,6 +544,7 @@ fn server(
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(sluice::sql::THREAD_STACK_BYTES)
         .build()
     {
         Ok(r) => r,

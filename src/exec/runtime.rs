@@ -281,6 +281,7 @@ impl Runtime {
             let runtime = Arc::clone(self);
             std::thread::Builder::new()
                 .name(format!("sluice-stream-{worker}"))
+                .stack_size(crate::sql::THREAD_STACK_BYTES)
                 .spawn(move || {
                     lower_priority();
                     runtime.work(worker)

@@ -15,7 +15,13 @@ use std::collections::BTreeMap;
 
 pub use ast::{Expr, Location, Statement};
 pub use error::ParseError;
-pub use parser::TypeResolver;
+pub use parser::{MAX_NESTING, TypeResolver};
+
+/// The stack of every thread that parses, plans or runs statements (the server's request
+/// threads and its stream threads): with [`MAX_NESTING`], enough for the deepest expression
+/// every stage accepts, unoptimised builds included. Only the pages a thread touches are
+/// memory; the rest is address space.
+pub const THREAD_STACK_BYTES: usize = 64 << 20;
 
 /// One statement's text in a script, and where it starts.
 #[derive(Debug, Clone, PartialEq)]

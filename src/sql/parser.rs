@@ -61,7 +61,16 @@ pub struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     types: TypeResolver<'a>,
+    /// How deep the expression or type being parsed nests (see [`MAX_NESTING`]).
+    depth: usize,
 }
+
+/// How deep an expression or a type may nest. Parentheses, NOT, signs, CASE, casts,
+/// subscripts, dereferences, constructors, lambdas and function calls each count a level, and
+/// so does each operator of a chain (`a + b + c` is a tree two deep). Every stage after the
+/// parser (planning, evaluation, dropping the tree) walks these trees recursively: the bound
+/// keeps them all within their threads' stacks.
+pub const MAX_NESTING: usize = 128;
 
 type PResult<T> = Result<T, ParseError>;
 
@@ -71,6 +80,7 @@ impl<'a> Parser<'a> {
             tokens,
             pos: 0,
             types,
+            depth: 0,
         }
     }
 
@@ -175,6 +185,25 @@ impl<'a> Parser<'a> {
             ));
         }
         Err(self.unexpected(&format!("'{sym}'")))
+    }
+
+    /// Goes a level deeper into an expression or type, refusing to pass [`MAX_NESTING`]. A
+    /// failed parse is thrown away, so only the way out of a successful one calls `leave`.
+    fn enter(&mut self) -> PResult<()> {
+        if self.depth >= MAX_NESTING {
+            return Err(ParseError::new(
+                format!(
+                    "The statement nests expressions or types more than {MAX_NESTING} levels deep, which is more than Sluice accepts"
+                ),
+                self.peek().location,
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
     }
 
     fn unexpected(&self, expected: &str) -> ParseError {
@@ -1003,6 +1032,13 @@ impl<'a> Parser<'a> {
     // ---- types ---------------------------------------------------------------------------
 
     pub fn data_type(&mut self) -> PResult<SqlType> {
+        self.enter()?;
+        let ty = self.nested_type();
+        self.leave(1);
+        ty
+    }
+
+    fn nested_type(&mut self) -> PResult<SqlType> {
         let location = self.location();
         let word = match &self.peek().tok {
             Tok::Word { value, quoted } => {
@@ -1160,27 +1196,40 @@ impl<'a> Parser<'a> {
         self.or_expr()
     }
 
+    /// Every sub-expression (parenthesised, an argument, a CASE branch …) is parsed from here,
+    /// a level deeper.
     fn or_expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let mut levels = 1;
         let mut left = self.and_expr()?;
         while self.eat_keyword("OR") {
+            self.enter()?;
+            levels += 1;
             let right = self.and_expr()?;
             left = Expr::binary(BinaryOp::Or, left, right);
         }
+        self.leave(levels);
         Ok(left)
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
+        let mut levels = 0;
         let mut left = self.not_expr()?;
         while self.eat_keyword("AND") {
+            self.enter()?;
+            levels += 1;
             let right = self.not_expr()?;
             left = Expr::binary(BinaryOp::And, left, right);
         }
+        self.leave(levels);
         Ok(left)
     }
 
     fn not_expr(&mut self) -> PResult<Expr> {
         if self.eat_keyword("NOT") {
+            self.enter()?;
             let inner = self.not_expr()?;
+            self.leave(1);
             return Ok(Expr::Unary {
                 op: UnaryOp::Not,
                 expr: Box::new(inner),
@@ -1289,36 +1338,59 @@ impl<'a> Parser<'a> {
     }
 
     fn additive(&mut self) -> PResult<Expr> {
+        let mut levels = 0;
         let mut left = self.multiplicative()?;
         loop {
             let op = match &self.peek().tok {
                 Tok::Sym("+") => BinaryOp::Plus,
                 Tok::Sym("-") => BinaryOp::Minus,
                 Tok::Sym("||") => BinaryOp::Concat,
-                _ => return Ok(left),
+                _ => {
+                    self.leave(levels);
+                    return Ok(left);
+                }
             };
             self.next();
+            self.enter()?;
+            levels += 1;
             let right = self.multiplicative()?;
             left = Expr::binary(op, left, right);
         }
     }
 
     fn multiplicative(&mut self) -> PResult<Expr> {
+        let mut levels = 0;
         let mut left = self.unary()?;
         loop {
             let op = match &self.peek().tok {
                 Tok::Sym("*") => BinaryOp::Multiply,
                 Tok::Sym("/") => BinaryOp::Divide,
                 Tok::Sym("%") => BinaryOp::Modulo,
-                _ => return Ok(left),
+                _ => {
+                    self.leave(levels);
+                    return Ok(left);
+                }
             };
             self.next();
+            self.enter()?;
+            levels += 1;
             let right = self.unary()?;
             left = Expr::binary(op, left, right);
         }
     }
 
     fn unary(&mut self) -> PResult<Expr> {
+        if self.at_sym("-") || self.at_sym("+") {
+            self.enter()?;
+            let signed = self.signed();
+            self.leave(1);
+            return signed;
+        }
+        self.postfix()
+    }
+
+    /// A sign and what it applies to.
+    fn signed(&mut self) -> PResult<Expr> {
         if self.eat_sym("-") {
             let inner = self.unary()?;
             // Fold the sign into numeric literals so that i64::MIN is representable.
@@ -1349,8 +1421,15 @@ impl<'a> Parser<'a> {
     }
 
     fn postfix(&mut self) -> PResult<Expr> {
+        let mut levels = 0;
         let mut expr = self.primary()?;
         loop {
+            if (self.at_sym("->") && !matches!(self.peek_at(1).tok, Tok::Sym("*")))
+                || self.at_sym("[")
+            {
+                self.enter()?;
+                levels += 1;
+            }
             if self.at_sym("->") && !matches!(self.peek_at(1).tok, Tok::Sym("*")) {
                 self.next();
                 let field = self.identifier()?;
@@ -1366,6 +1445,7 @@ impl<'a> Parser<'a> {
                     index: Box::new(index),
                 };
             } else {
+                self.leave(levels);
                 return Ok(expr);
             }
         }
