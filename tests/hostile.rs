@@ -121,3 +121,102 @@ fn the_deepest_accepted_nesting_runs_and_one_more_is_refused_where_it_is() {
     assert_eq!(refused.status, 400, "{}", refused.text());
     assert_eq!(server.get("/info").status, 200);
 }
+
+/// A statement's error message, and that it was refused.
+fn refusal(server: &Server, sql: &str) -> String {
+    let answer = server.ksql(sql);
+    assert_eq!(answer.status, 400, "{sql} was accepted: {}", answer.text());
+    answer.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn numbers_from_a_statement_are_range_checked_and_nothing_is_made_of_a_bad_one() {
+    let server = Server::start();
+    server.ksql_ok(
+        "CREATE STREAM S (K STRING KEY, V INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    for (partitions, why) in [
+        ("-1", "Number of partitions must be larger than 0."),
+        ("0", "Number of partitions must be larger than 0."),
+        (
+            "4294967297",
+            "Expected value to be a 32-bit integer, but it was a java.lang.Long",
+        ),
+        ("100000", "a topic may have at most 1024 partitions"),
+    ] {
+        let message = refusal(
+            &server,
+            &format!("CREATE STREAM C WITH (PARTITIONS={partitions}) AS SELECT * FROM S;"),
+        );
+        assert_eq!(
+            message,
+            format!("Invalid value {partitions} for property PARTITIONS: {why}")
+                + if partitions == "100000" {
+                    " (ksql.topic.max.partitions)"
+                } else {
+                    ""
+                }
+        );
+        let message = refusal(
+            &server,
+            &format!(
+                "CREATE STREAM T (K STRING KEY) WITH (kafka_topic='t', value_format='JSON', partitions={partitions});"
+            ),
+        );
+        assert!(message.contains(why), "{message}");
+    }
+    let message = refusal(
+        &server,
+        "CREATE STREAM C WITH (PARTITIONS=2, REPLICAS=40000) AS SELECT * FROM S;",
+    );
+    assert!(message.contains("16-bit integer"), "{message}");
+    // Nothing was made of any of them.
+    let topics = server.ksql_ok("SHOW ALL TOPICS;");
+    let names: Vec<&str> = topics[0]["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"C") && !names.contains(&"t"), "{names:?}");
+
+    // Windows: durations that do not fit, and hopping windows past the bound.
+    let window = |spec: &str| {
+        format!("CREATE TABLE W AS SELECT K, COUNT(*) AS N FROM S WINDOW {spec} GROUP BY K;")
+    };
+    let message = refusal(
+        &server,
+        &window("TUMBLING (SIZE 18446744073709551615 MILLISECONDS)"),
+    );
+    assert!(
+        message.starts_with("line 1:") && message.contains("Invalid duration"),
+        "{message}"
+    );
+    let message = refusal(&server, &window("TUMBLING (SIZE 0 SECONDS)"));
+    assert!(message.contains("must be larger than zero"), "{message}");
+    let message = refusal(
+        &server,
+        &window("HOPPING (SIZE 30 DAYS, ADVANCE BY 1 MILLISECOND)"),
+    );
+    assert!(
+        message.contains("2592000000 windows; Sluice allows at most 10000"),
+        "{message}"
+    );
+    let message = refusal(
+        &server,
+        &window("HOPPING (SIZE 1 SECOND, ADVANCE BY 2 SECONDS)"),
+    );
+    assert!(message.contains("advancement interval"), "{message}");
+    // The bound itself is accepted.
+    server.ksql_ok(&window(
+        "HOPPING (SIZE 10000 MILLISECONDS, ADVANCE BY 1 MILLISECOND)",
+    ));
+
+    // Loading lines into a topic of an unreasonable number of partitions.
+    let answer = server.post_json("/topics/lines/records?partitions=0", &json!({"a": 1}));
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert_eq!(server.get("/info").status, 200);
+}

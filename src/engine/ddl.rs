@@ -236,12 +236,12 @@ impl Engine {
         };
 
         // Topic.
-        let partitions = with.integer("PARTITIONS")?;
-        let replicas = with.integer("REPLICAS")?;
+        let partitions = with.partitions(self.max_partitions())?;
+        let replicas = with.replicas()?;
         match self.store.describe_topic(&topic).ok() {
             Some(existing) => {
                 if let Some(p) = partitions
-                    && p as u32 != existing.config.partitions
+                    && p != existing.config.partitions
                 {
                     return Err(EngineError::Generic(format!(
                         "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {p} partitions (topic has {}), 1 replication factor (topic has 1).",
@@ -250,12 +250,12 @@ impl Engine {
                 }
             }
             None => match partitions {
-                Some(p) if p > 0 => {
+                Some(p) => {
                     self.store.create_topic(
                         &topic,
                         TopicConfig {
-                            partitions: p as u32,
-                            replicas: replicas.unwrap_or(1) as i16,
+                            partitions: p,
+                            replicas: replicas.unwrap_or(1),
                             cleanup_policy: if c.kind == SourceKind::Table {
                                 CleanupPolicy::Compact
                             } else {

@@ -173,26 +173,23 @@ impl Engine {
             .ok()
             .map(|t| t.config.partitions)
             .unwrap_or(1);
-        let partitions = match with.integer("PARTITIONS")? {
-            Some(p) => p as u32,
+        let max_partitions = self.max_partitions();
+        let partitions = match with.partitions(max_partitions)? {
+            Some(p) => p,
             None => self
                 .property("ksql.sink.partitions")
-                .and_then(|p| p.parse().ok())
+                .and_then(|p| p.trim().parse::<u32>().ok())
+                .filter(|p| (1..=max_partitions).contains(p))
                 .unwrap_or(source_partitions),
         };
         let replicas = with
-            .integer("REPLICAS")?
+            .replicas()?
             .or_else(|| {
                 self.property("ksql.sink.replicas")
-                    .and_then(|p| p.parse().ok())
+                    .and_then(|p| p.trim().parse::<i16>().ok())
             })
             .unwrap_or(1);
-        self.ensure_topic(
-            &topic,
-            partitions,
-            replicas as i16,
-            c.kind == SourceKind::Table,
-        )?;
+        self.ensure_topic(&topic, partitions, replicas, c.kind == SourceKind::Table)?;
 
         let mut sink_source = Source {
             name: c.name.clone(),

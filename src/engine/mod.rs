@@ -250,6 +250,15 @@ impl Engine {
         sql::substitute_variables(text, &all)
     }
 
+    /// The most partitions a topic created by a statement may have
+    /// (`ksql.topic.max.partitions`).
+    pub fn max_partitions(&self) -> u32 {
+        self.property("ksql.topic.max.partitions")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::topics::DEFAULT_MAX_PARTITIONS)
+    }
+
     pub fn property(&self, name: &str) -> Option<&str> {
         // Properties are accepted with or without the `ksql.streams.` prefix.
         self.properties.get(name).map(String::as_str).or_else(|| {

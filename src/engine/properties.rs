@@ -69,6 +69,51 @@ impl<'a> WithClause<'a> {
         }
     }
 
+    /// PARTITIONS: a 32-bit integer (Kafka's INT config type) of at least 1, and at most
+    /// `max` (`ksql.topic.max.partitions`).
+    pub fn partitions(&self, max: u32) -> Result<Option<u32>, EngineError> {
+        let Some(value) = self.integer("PARTITIONS")? else {
+            return Ok(None);
+        };
+        let invalid = |why: &str| {
+            EngineError::Generic(format!(
+                "Invalid value {value} for property PARTITIONS: {why}"
+            ))
+        };
+        let value = i32::try_from(value).map_err(|_| {
+            invalid("Expected value to be a 32-bit integer, but it was a java.lang.Long")
+        })?;
+        match u32::try_from(value) {
+            Ok(0) | Err(_) => Err(invalid("Number of partitions must be larger than 0.")),
+            Ok(n) if n > max => Err(invalid(&format!(
+                "a topic may have at most {max} partitions (ksql.topic.max.partitions)"
+            ))),
+            Ok(n) => Ok(Some(n)),
+        }
+    }
+
+    /// REPLICAS: a 16-bit integer (Kafka's SHORT config type), at least 1, or -1 for the
+    /// cluster's default.
+    pub fn replicas(&self) -> Result<Option<i16>, EngineError> {
+        let Some(value) = self.integer("REPLICAS")? else {
+            return Ok(None);
+        };
+        let invalid = |why: &str| {
+            EngineError::Generic(format!(
+                "Invalid value {value} for property REPLICAS: {why}"
+            ))
+        };
+        match i16::try_from(value) {
+            Err(_) => Err(invalid(
+                "Expected value to be a 16-bit integer (short), but it was a java.lang.Long",
+            )),
+            Ok(r) if r == 0 || r < -1 => Err(invalid(
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            )),
+            Ok(r) => Ok(Some(r)),
+        }
+    }
+
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, EngineError> {
         match self.properties.get(name) {
             None => Ok(None),

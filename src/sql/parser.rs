@@ -962,6 +962,13 @@ impl<'a> Parser<'a> {
     }
 
     fn window_spec(&mut self) -> PResult<WindowSpec> {
+        let location = self.location();
+        let spec = self.window_clauses()?;
+        check_window(&spec).map_err(|message| ParseError::new(message, location))?;
+        Ok(spec)
+    }
+
+    fn window_clauses(&mut self) -> PResult<WindowSpec> {
         // A window may be named: `WINDOW w TUMBLING (…)`.
         if !["TUMBLING", "HOPPING", "SESSION"]
             .iter()
@@ -1011,11 +1018,23 @@ impl<'a> Parser<'a> {
         Ok(spec)
     }
 
-    /// `30 SECONDS` as milliseconds.
+    /// `30 SECONDS` as milliseconds; one longer than milliseconds can count is refused.
     fn duration(&mut self) -> PResult<i64> {
-        let amount = self.unsigned()? as i64;
+        let location = self.location();
+        let amount = self.unsigned()?;
         let unit_ms = self.time_unit()?;
-        Ok(amount.saturating_mul(unit_ms))
+        i64::try_from(amount)
+            .ok()
+            .and_then(|a| a.checked_mul(unit_ms))
+            .ok_or_else(|| {
+                ParseError::new(
+                    format!(
+                        "Invalid duration: {amount} of that unit is more than {} milliseconds",
+                        i64::MAX
+                    ),
+                    location,
+                )
+            })
     }
 
     fn time_unit(&mut self) -> PResult<i64> {
@@ -1688,6 +1707,50 @@ fn is_keyword(t: &Token, kw: &str) -> bool {
 }
 
 /// Milliseconds in one of ksqlDB's time units (singular or plural).
+/// The most windows a hopping window puts one record in (its size over its advance): each
+/// record updates every one of them.
+pub const MAX_WINDOWS_PER_RECORD: i64 = 10_000;
+
+/// What Kafka Streams refuses of a window's durations, and a hopping window whose every record
+/// would fall in more than [`MAX_WINDOWS_PER_RECORD`] windows.
+fn check_window(spec: &WindowSpec) -> Result<(), String> {
+    let size = spec.size_ms;
+    if spec.window_type == WindowType::Session {
+        return if size <= 0 {
+            Err("Session window gap must be larger than zero.".to_string())
+        } else {
+            Ok(())
+        };
+    }
+    if size <= 0 {
+        return Err("Window size (sizeMs) must be larger than zero.".to_string());
+    }
+    if spec.window_type == WindowType::Hopping {
+        let advance = spec.advance_ms.unwrap_or(size);
+        if advance <= 0 || advance > size {
+            return Err(format!(
+                "Window advancement interval should be more than zero and less than window duration which is {size} ms, but given advancement interval is: {advance} ms"
+            ));
+        }
+        // Both positive here: the quotient, rounded up.
+        let windows = (size - 1) / advance + 1;
+        if windows > MAX_WINDOWS_PER_RECORD {
+            return Err(format!(
+                "A hopping window of {size} ms that advances by {advance} ms puts every record in {windows} windows; Sluice allows at most {MAX_WINDOWS_PER_RECORD}"
+            ));
+        }
+    }
+    for (name, value) in [
+        ("RETENTION", spec.retention_ms),
+        ("GRACE PERIOD", spec.grace_ms),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(format!("Window {name} must not be negative."));
+        }
+    }
+    Ok(())
+}
+
 pub fn time_unit_ms(unit: &str) -> Option<i64> {
     let unit = unit.to_uppercase();
     let singular = unit.strip_suffix('S').unwrap_or(&unit);

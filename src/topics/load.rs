@@ -115,6 +115,14 @@ impl LoadOptions {
                 ))
             })?,
         };
+        if let Some(n) = partitions
+            && !(1..=super::DEFAULT_MAX_PARTITIONS).contains(&n)
+        {
+            return Err(LoadError::BadOption(format!(
+                "A topic has between 1 and {} partitions, not {n}",
+                super::DEFAULT_MAX_PARTITIONS
+            )));
+        }
         Ok(LoadOptions {
             format,
             key: key.map(|field| (field.to_string(), encoding)),

@@ -59,6 +59,10 @@ pub enum TopicError {
 
 pub type Result<T, E = TopicError> = std::result::Result<T, E>;
 
+/// How many partitions a topic may have unless `ksql.topic.max.partitions` says otherwise: each
+/// is a directory of files and a reader's state, so a number from a user must be bounded.
+pub const DEFAULT_MAX_PARTITIONS: u32 = 1024;
+
 /// Every consumer group's committed offsets, by (group, topic): each partition's next offset.
 pub type CommittedOffsets = BTreeMap<(String, String), BTreeMap<u32, u64>>;
 
