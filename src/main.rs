@@ -26,19 +26,22 @@ struct Cli {
 enum Command {
     /// Run the server: ksqlDB's REST API on the embedded store.
     Server {
-        /// The address to listen on.
-        #[arg(long, default_value = "0.0.0.0:8088")]
-        listen: std::net::SocketAddr,
+        /// The address to listen on (else `listeners` in the config file, else 127.0.0.1:8088:
+        /// this machine only, until told otherwise).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
         /// A SQL file of statements to run at start-up. The server then runs headless: the
         /// API refuses statements that change the catalog.
         #[arg(long)]
         queries_file: Option<PathBuf>,
-        /// A properties file (`name=value` lines) applied to every statement.
+        /// A properties file (a ksql-server.properties): ksqlDB's server settings, and
+        /// properties applied to every statement; an unknown name stops the start.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Where topics are kept, in segment files synced before each write is acknowledged.
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        /// Where topics are kept, in segment files synced before each write is acknowledged
+        /// (else `ksql.streams.state.dir` in the config file, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         /// Keep everything in memory instead: nothing survives a restart.
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
@@ -206,14 +209,7 @@ fn main() -> ExitCode {
             config,
             data_dir,
             in_memory,
-        } => {
-            let storage = if in_memory {
-                sluice::server::Storage::Memory
-            } else {
-                sluice::server::Storage::Disk(data_dir)
-            };
-            server(listen, queries_file, config, storage)
-        }
+        } => server(listen, queries_file, config, data_dir, in_memory),
         Command::Shell {
             server,
             file,
@@ -505,10 +501,11 @@ fn bench(args: &BenchArgs) -> ExitCode {
 }
 
 fn server(
-    listen: std::net::SocketAddr,
+    listen: Option<std::net::SocketAddr>,
     queries_file: Option<PathBuf>,
     config: Option<PathBuf>,
-    storage: sluice::server::Storage,
+    data_dir: Option<PathBuf>,
+    in_memory: bool,
 ) -> ExitCode {
     // A write past a file-size limit (RLIMIT_FSIZE) then fails with an error the log reports,
     // instead of the signal killing the server.
@@ -517,31 +514,32 @@ fn server(
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    let mut properties = std::collections::BTreeMap::new();
-    if let Some(path) = &config {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+    let settings = match &config {
+        Some(path) => match sluice::server::settings::read(path) {
+            Ok(settings) => settings,
             Err(e) => {
-                eprintln!("Cannot read {}: {e}", path.display());
+                eprintln!("{e}");
                 return ExitCode::FAILURE;
             }
-        };
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            match line.split_once('=') {
-                Some((k, v)) => {
-                    properties.insert(k.trim().to_string(), v.trim().to_string());
-                }
-                None => {
-                    eprintln!("{}: not a name=value line: {line}", path.display());
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
+        },
+        None => sluice::server::settings::Settings::default(),
+    };
+    for note in &settings.notes {
+        eprintln!("note: {note}");
     }
+    let listen = listen
+        .or(settings.listen)
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8088)));
+    let storage = if in_memory {
+        sluice::server::Storage::Memory
+    } else {
+        sluice::server::Storage::Disk(
+            data_dir
+                .or(settings.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+        )
+    };
+    let properties = settings.properties;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(sluice::sql::THREAD_STACK_BYTES)

@@ -220,3 +220,78 @@ fn numbers_from_a_statement_are_range_checked_and_nothing_is_made_of_a_bad_one()
     assert_eq!(answer.status, 400, "{}", answer.text());
     assert_eq!(server.get("/info").status, 200);
 }
+
+#[test]
+fn a_server_properties_file_is_honoured_or_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name the server does not know stops the start, naming its line.
+    let bad = dir.path().join("bad.properties");
+    std::fs::write(
+        &bad,
+        "# a typo\nksql.service.id=svc_\nlistener=http://0.0.0.0:8088\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["server", "--in-memory", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("the server runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(
+            "bad.properties:3: Not recognizable as ksql, streams, consumer, or producer property: 'listener'"
+        ),
+        "{stderr}"
+    );
+    // Kafka's address is refused with the reason, not ignored.
+    let kafka = dir.path().join("kafka.properties");
+    std::fs::write(&kafka, "bootstrap.servers=localhost:9092\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["server", "--in-memory", "--config"])
+        .arg(&kafka)
+        .output()
+        .expect("the server runs");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot use Kafka yet"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // ksqlDB's settings are taken: the service id, and a limit on persistent queries.
+    let good = dir.path().join("ksql-server.properties");
+    std::fs::write(
+        &good,
+        "ksql.service.id = svc_\nksql.query.persistent.active.limit: 1\n",
+    )
+    .unwrap();
+    let server = Server::start_in(
+        &dir.path().join("data"),
+        &["--config", good.to_str().unwrap()],
+    );
+    assert_eq!(
+        server.get("/info").json()["KsqlServerInfo"]["ksqlServiceId"],
+        "svc_"
+    );
+    server.ksql_ok(
+        "CREATE STREAM S (K STRING KEY, V INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\
+         CREATE STREAM A AS SELECT * FROM S;",
+    );
+    let message = refusal(&server, "CREATE STREAM B AS SELECT * FROM S;");
+    assert_eq!(
+        message,
+        "Not executing statement(s) as it would cause the number of active, persistent queries to exceed the configured limit. Use the TERMINATE command to terminate existing queries, or increase the 'ksql.query.persistent.active.limit' setting via the 'ksql-server.properties' file. Current persistent query count: 1. Configured limit: 1."
+    );
+    assert!(
+        server.ksql_ok("SHOW STREAMS;")[0]["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["name"] != "B")
+    );
+    let ids = server.ksql_ok("SHOW QUERIES;");
+    let id = ids[0]["queries"][0]["id"].as_str().unwrap().to_string();
+    server.ksql_ok(&format!("TERMINATE {id};"));
+    server.ksql_ok("CREATE STREAM B AS SELECT * FROM S;");
+}

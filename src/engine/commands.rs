@@ -117,6 +117,7 @@ impl Engine {
         let records = fetch_to_end(self.store.as_ref(), &topic, 0, 0)?;
         let mut replayed = Replayed::default();
         let base = self.properties_snapshot();
+        self.replaying = true;
         for record in records {
             let command: Command = match record.value.as_ref().map(|v| serde_json::from_slice(v)) {
                 Some(Ok(command)) => command,
@@ -125,6 +126,7 @@ impl Engine {
                         Some(Err(e)) => e.to_string(),
                         _ => "no value".to_string(),
                     };
+                    self.replaying = false;
                     return Err(EngineError::Internal(format!(
                         "command {} of {topic} cannot be read: {why}",
                         record.offset
@@ -141,6 +143,7 @@ impl Engine {
                 }
             }
         }
+        self.replaying = false;
         self.properties = base;
         self.command_topic = Some(topic);
         Ok(replayed)

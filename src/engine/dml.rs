@@ -60,12 +60,31 @@ impl Engine {
         }
     }
 
+    /// Refuses a new persistent query past `ksql.query.persistent.active.limit`, with ksqlDB's
+    /// message (queries replayed at start-up run whatever the limit says now).
+    fn check_query_capacity(&self) -> Result<(), EngineError> {
+        let Some(limit) = self
+            .property("ksql.query.persistent.active.limit")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        else {
+            return Ok(());
+        };
+        let running = self.persistent_queries().count();
+        if self.replaying || running < limit {
+            return Ok(());
+        }
+        Err(EngineError::statement(format!(
+            "Not executing statement(s) as it would cause the number of active, persistent queries to exceed the configured limit. Use the TERMINATE command to terminate existing queries, or increase the 'ksql.query.persistent.active.limit' setting via the 'ksql-server.properties' file. Current persistent query count: {running}. Configured limit: {limit}."
+        )))
+    }
+
     pub(super) fn create_as_select(
         &mut self,
         c: CreateAsSelect,
         text: &str,
     ) -> Result<Outcome, EngineError> {
         self.exactly_once()?;
+        self.check_query_capacity()?;
         let kind_name = kind_word(c.kind);
         if c.query.limit.is_some() {
             return Err(EngineError::Generic(format!(
@@ -238,6 +257,7 @@ impl Engine {
         text: &str,
     ) -> Result<Outcome, EngineError> {
         self.exactly_once()?;
+        self.check_query_capacity()?;
         let with = WithClause::new(properties)?;
         let _ = with;
         let Some(sink) = self.catalog.source(target).cloned() else {

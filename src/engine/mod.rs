@@ -112,6 +112,9 @@ pub struct Engine {
     registry: SchemaRegistry,
     /// Where each command is recorded once applied (see [`Engine::recover_from_command_topic`]).
     command_topic: Option<String>,
+    /// Whether the command topic is being replayed: what ran before runs again, whatever the
+    /// limits on new statements say now.
+    replaying: bool,
 }
 
 impl Engine {
@@ -128,6 +131,7 @@ impl Engine {
             commands_applied: 0,
             registry: SchemaRegistry::new(),
             command_topic: None,
+            replaying: false,
         }
     }
 

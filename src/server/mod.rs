@@ -20,6 +20,7 @@ mod errors;
 mod h2c;
 mod query;
 mod schemas;
+pub mod settings;
 mod topics;
 mod values;
 
@@ -66,8 +67,8 @@ pub enum Storage {
 }
 
 /// The log's own settings among the server's properties, Kafka's broker names.
-const LOG_FLUSH_MESSAGES: &str = "log.flush.interval.messages";
-const LOG_SEGMENT_BYTES: &str = "log.segment.bytes";
+const LOG_FLUSH_MESSAGES: &str = settings::LOG_SETTINGS[0];
+const LOG_SEGMENT_BYTES: &str = settings::LOG_SETTINGS[1];
 /// How often the log is cleaned: sealed segments past their topic's retention deleted,
 /// compacted topics compacted.
 const RETENTION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
@@ -491,14 +492,19 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     }
 }
 
-async fn info() -> Response {
+async fn info(State(state): State<Arc<AppState>>) -> Response {
+    let service_id = state
+        .engine()
+        .property(crate::engine::SERVICE_ID)
+        .unwrap_or("default_")
+        .to_string();
     json_response(
         StatusCode::OK,
         &ServerInfoResponse {
             server_info: ServerInfo {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 kafka_cluster_id: "sluice-embedded".to_string(),
-                ksql_service_id: "default_".to_string(),
+                ksql_service_id: service_id,
                 server_status: "RUNNING".to_string(),
             },
         },
