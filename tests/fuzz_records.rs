@@ -119,8 +119,21 @@ fn mangle(rng: &mut Rng, good: &[Record]) -> ProducerRecord {
     }
 }
 
+/// Caps the test's address space, so that an allocation sized by a count in a record fails
+/// here as it would on a machine without overcommit, instead of passing by luck.
+fn cap_address_space(bytes: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct we pass; lowering the soft limit is always allowed.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    assert_eq!(status, 0, "setrlimit");
+}
+
 #[test]
 fn no_record_of_any_format_panics_a_query_and_each_bad_one_is_logged() {
+    cap_address_space(8 << 30);
     let seed: u64 = std::env::var("SLUICE_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -98,6 +98,7 @@ impl<'s> Resolved<'s> {
 
     /// Decodes a datum written with this schema.
     pub fn decode(&self, mut datum: &[u8]) -> Result<Avro, String> {
+        limit_allocations();
         let value = apache_avro::from_avro_datum(self.schema, &mut datum, None)
             .map_err(|e| format!("Failed to deserialize Avro data: {e}"))?;
         if !datum.is_empty() {
@@ -111,6 +112,7 @@ impl<'s> Resolved<'s> {
 
     /// Encodes a value of this schema.
     pub fn encode(&self, value: Avro) -> Result<Vec<u8>, String> {
+        limit_allocations();
         apache_avro::to_avro_datum(self.schema, value)
             .map_err(|e| format!("Failed to serialize Avro data: {e}"))
     }
@@ -690,6 +692,20 @@ pub fn register(
 ) -> u32 {
     let text = schema_json(columns, wrapped, full_name).to_string();
     registry.register(subject, SchemaType::Avro, &text)
+}
+
+/// The most elements (of an array or a map) or bytes (of a string) one AVRO datum may
+/// declare. The decoder reserves what a count in the datum says before it reads the elements,
+/// so a count from a record must be bounded: apache-avro's own bound, 512M elements, let one
+/// 40-byte record reserve 43 GB for a map.
+pub const MAX_AVRO_ALLOCATION: usize = 1 << 20;
+
+/// Sets apache-avro's bound, once, before its first use (it keeps the first it is given).
+fn limit_allocations() {
+    static LIMIT: std::sync::Once = std::sync::Once::new();
+    LIMIT.call_once(|| {
+        apache_avro::util::max_allocation_bytes(MAX_AVRO_ALLOCATION);
+    });
 }
 
 #[cfg(test)]
