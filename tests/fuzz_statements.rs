@@ -4,6 +4,8 @@
 //! started run. None may panic or take longer than a bound; a refused one is an error like any
 //! other. Seeded: a failure names its seed and statement, and `SLUICE_FUZZ_SEED` replays it.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -12,30 +14,12 @@ use std::time::{Duration, Instant};
 use sluice::engine::Engine;
 use sluice::engine::transient::QueryKind;
 use sluice::topics::MemoryTopicStore;
+use support::Rng;
 
 /// Statements per run.
 const STATEMENTS: usize = 100_000;
 /// The longest any one statement may take (an unoptimised build, on a loaded machine).
 const BOUND: Duration = Duration::from_secs(10);
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const COLUMNS: &[&str] = &["I", "B", "D", "S", "DEC", "BO", "ARR", "M", "ST", "TS", "K"];
 const FUNCTIONS: &[&str] = &[
@@ -403,7 +387,7 @@ fn no_statement_panics_or_hangs() {
     std::thread::Builder::new()
         .stack_size(sluice::sql::THREAD_STACK_BYTES)
         .spawn(move || {
-            let mut rng = Rng(seed.max(1));
+            let mut rng = Rng::new(seed);
             let mut engine = fresh_engine();
             let mut ran = 0usize;
             for n in 0..STATEMENTS {

@@ -903,7 +903,7 @@ impl PartitionLog {
     }
 
     /// Calls `visit` with every record from `from` up to `to`.
-    fn for_each_record(
+    pub fn for_each_record(
         &self,
         from: u64,
         to: u64,

@@ -256,28 +256,20 @@ impl DiskTopicStore {
         };
         let log = Self::partition(&topic, TRANSACTIONS_TOPIC, 0)?;
         let mut last: BTreeMap<String, Option<TransactionState>> = BTreeMap::new();
-        let mut next = log.offsets().0;
-        loop {
-            let fetched = log.fetch(next, FetchLimits::records(4096))?;
-            if fetched.records.is_empty() {
-                break;
-            }
-            next = fetched.next_offset(next);
-            for record in fetched.records {
-                let Some(producer) = record
-                    .key
-                    .as_ref()
-                    .and_then(|k| std::str::from_utf8(k).ok())
-                else {
-                    continue;
-                };
+        let (start, end) = log.offsets();
+        log.for_each_record(start, end, |record| {
+            if let Some(producer) = record
+                .key
+                .as_ref()
+                .and_then(|k| std::str::from_utf8(k).ok())
+            {
                 let state = record
                     .value
                     .as_ref()
                     .and_then(|v| serde_json::from_slice::<TransactionState>(v).ok());
                 last.insert(producer.to_string(), state);
             }
-        }
+        })?;
         for (producer, state) in last {
             let Some(TransactionState::Prepare { partitions }) = state else {
                 continue;
@@ -338,32 +330,25 @@ impl DiskTopicStore {
             return Ok(());
         };
         for (partition, log) in topic.partitions.iter().enumerate() {
-            let mut next = log.offsets().0;
-            loop {
-                let fetched = log.fetch(next, FetchLimits::records(4096))?;
-                if fetched.records.is_empty() {
-                    break;
-                }
-                next = fetched.next_offset(next);
-                for record in fetched.records {
-                    let key: Option<OffsetKey> = record
-                        .key
-                        .as_ref()
-                        .and_then(|k| serde_json::from_slice(k).ok());
-                    let Some(key) = key else {
-                        tracing::warn!(
-                            "{OFFSETS_TOPIC}-{partition} offset {}: not a committed offset",
-                            record.offset
-                        );
-                        continue;
-                    };
-                    let offset = record
-                        .value
-                        .as_ref()
-                        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
-                    self.groups.set(key.group, key.topic, key.partition, offset);
-                }
-            }
+            let (start, end) = log.offsets();
+            log.for_each_record(start, end, |record| {
+                let key: Option<OffsetKey> = record
+                    .key
+                    .as_ref()
+                    .and_then(|k| serde_json::from_slice(k).ok());
+                let Some(key) = key else {
+                    tracing::warn!(
+                        "{OFFSETS_TOPIC}-{partition} offset {}: not a committed offset",
+                        record.offset
+                    );
+                    return;
+                };
+                let offset = record
+                    .value
+                    .as_ref()
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+                self.groups.set(key.group, key.topic, key.partition, offset);
+            })?;
         }
         Ok(())
     }
