@@ -91,13 +91,7 @@ fn entity_text(entity: &KsqlEntity, width: usize) -> String {
             &["Kafka Topic", "Partitions", "Partition Replicas"],
             topics
                 .iter()
-                .map(|t| {
-                    vec![
-                        t.name.clone(),
-                        t.replica_info.len().to_string(),
-                        replicas(&t.replica_info),
-                    ]
-                })
+                .map(|t| topic_cells(&t.name, &t.replica_info))
                 .collect(),
         ),
         KsqlEntity::KafkaTopicsExtended { topics, .. } => table(
@@ -111,13 +105,10 @@ fn entity_text(entity: &KsqlEntity, width: usize) -> String {
             topics
                 .iter()
                 .map(|t| {
-                    vec![
-                        t.name.clone(),
-                        t.replica_info.len().to_string(),
-                        replicas(&t.replica_info),
-                        t.consumer_count.to_string(),
-                        t.consumer_group_count.to_string(),
-                    ]
+                    let mut cells = topic_cells(&t.name, &t.replica_info);
+                    cells.push(t.consumer_count.to_string());
+                    cells.push(t.consumer_group_count.to_string());
+                    cells
                 })
                 .collect(),
         ),
@@ -293,6 +284,15 @@ fn query_row(q: &RunningQuery) -> Vec<String> {
         q.sinks.join(","),
         q.sink_kafka_topics.join(","),
         q.query_string.replace(['\r', '\n'], " "),
+    ]
+}
+
+/// A topic's name, partitions and replication, as SHOW TOPICS draws them.
+fn topic_cells(name: &str, replica_info: &[i16]) -> Vec<String> {
+    vec![
+        name.to_string(),
+        replica_info.len().to_string(),
+        replicas(replica_info),
     ]
 }
 
