@@ -63,6 +63,8 @@ enum Command {
         /// TABULAR or JSON.
         #[arg(long, default_value = "TABULAR", value_parser = ["TABULAR", "JSON", "tabular", "json"])]
         output: String,
+        #[command(flatten)]
+        login: LoginArgs,
     },
     /// Run ksqlDB test-case files (query-validation-tests format).
     Test {
@@ -81,6 +83,66 @@ enum Command {
         #[command(subcommand)]
         command: TopicsCommand,
     },
+    /// Manage the users file of BASIC authentication (authentication.users.file).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user, or replace their password and roles: an Argon2 hash is stored, never the
+    /// password.
+    Add {
+        /// The user's name.
+        name: String,
+        /// The users file (created, readable by its owner only, if missing).
+        #[arg(long)]
+        file: PathBuf,
+        /// The user's roles, comma-separated (authentication.roles and
+        /// authentication.read.only.roles name which may do what).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Who to be at a server that asks (BASIC authentication), and whom to trust for its TLS.
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// The user name; the password is asked for unless --password gives it.
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// The password (visible to other users of this machine: prefer the prompt).
+    #[arg(short = 'p', long, requires = "user")]
+    password: Option<String>,
+    /// A PEM file of the certificate authorities to trust for an https:// server (else the
+    /// public web's).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+}
+
+impl LoginArgs {
+    /// The connection to `server`, asking for the password on the terminal when needed.
+    fn connection(self, server: &str) -> Result<sluice::client::Connection, String> {
+        let credentials = match (self.user, self.password) {
+            (None, _) => None,
+            (Some(user), Some(password)) => Some((user, password)),
+            (Some(user), None) => {
+                let password = rpassword::prompt_password(format!("Password for {user}: "))
+                    .map_err(|e| format!("Cannot read the password: {e}"))?;
+                Some((user, password))
+            }
+        };
+        Ok(sluice::client::Connection {
+            server: server.to_string(),
+            credentials,
+            ca_certificate: self.ca_cert,
+        })
+    }
 }
 
 /// `sluice bench`'s options.
@@ -140,6 +202,8 @@ struct BenchArgs {
     serve_events: u64,
 }
 
+// Parsed once per run: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum TopicsCommand {
     /// Append a file of lines to a topic, one record per line (as kafka-console-producer or
@@ -167,6 +231,8 @@ enum TopicsCommand {
         /// The server to send the records to.
         #[arg(long, default_value = "http://localhost:8088")]
         server: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// Write straight into a data directory that no server holds.
         #[arg(long, conflicts_with = "server")]
         data_dir: Option<PathBuf>,
@@ -216,8 +282,15 @@ fn main() -> ExitCode {
             execute,
             define,
             output,
+            login,
         } => sluice::shell::run(sluice::shell::ShellOptions {
-            server,
+            connection: match login.connection(&server) {
+                Ok(connection) => connection,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            },
             file,
             execute,
             define,
@@ -235,6 +308,24 @@ fn main() -> ExitCode {
             }
         }
         Command::Bench(args) => bench(&args),
+        Command::Users {
+            command:
+                UsersCommand::Add {
+                    name,
+                    file,
+                    roles,
+                    password_stdin,
+                },
+        } => match add_user(&name, &file, &roles, password_stdin) {
+            Ok(()) => {
+                eprintln!("{name} is in {}", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Topics {
             command: TopicsCommand::List { data_dir },
         } => offline_report(|out| sluice::offline::list(&data_dir, out)),
@@ -260,6 +351,7 @@ fn main() -> ExitCode {
                     format,
                     delimiter,
                     server,
+                    login,
                     data_dir,
                 },
         } => {
@@ -303,8 +395,17 @@ fn main() -> ExitCode {
                         format: Some(format),
                         delimiter: Some(delimiter),
                     };
-                    sluice::client::produce(&server, &topic, &options, input, progress)
-                        .map_err(|e| e.to_string())
+                    login
+                        .connection(&server)
+                        .and_then(|connection| {
+                            sluice::client::KsqlClient::connect(&connection)
+                                .map_err(|e| e.to_string())
+                        })
+                        .and_then(|client| {
+                            client
+                                .produce(&topic, &options, input, progress)
+                                .map_err(|e| e.to_string())
+                        })
                 }
             };
             bar.finish_and_clear();
@@ -500,6 +601,75 @@ fn bench(args: &BenchArgs) -> ExitCode {
     }
 }
 
+/// `sluice users add`: the user's line, hashed, replacing any earlier line of theirs.
+fn add_user(
+    name: &str,
+    file: &std::path::Path,
+    roles: &[String],
+    stdin: bool,
+) -> Result<(), String> {
+    if name.is_empty() || name.contains([':', '=', ',', '\n']) || name.trim() != name {
+        return Err(format!(
+            "'{name}' cannot be a user name: no ':', '=', ',' or surrounding spaces"
+        ));
+    }
+    if let Some(role) = roles
+        .iter()
+        .find(|r| r.trim().is_empty() || r.contains(['\n', ':', '$']))
+    {
+        return Err(format!("'{role}' cannot be a role"));
+    }
+    let password = if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("Cannot read the password: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password(format!("Password for {name}: "))
+            .map_err(|e| format!("Cannot read the password: {e}"))?;
+        let again = rpassword::prompt_password("Again: ")
+            .map_err(|e| format!("Cannot read the password: {e}"))?;
+        if first != again {
+            return Err("The two passwords differ; nothing was changed".to_string());
+        }
+        first
+    };
+    if password.is_empty() {
+        return Err("The password is empty; nothing was changed".to_string());
+    }
+    let hash = sluice::server::auth::hash_password(&password)?;
+    let existing = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("Cannot read {}: {e}", file.display())),
+    };
+    let mut lines: Vec<String> = existing
+        .lines()
+        .filter(|line| {
+            let user = line.split_once([':', '=']).map(|(user, _)| user.trim());
+            line.trim_start().starts_with('#') || user != Some(name)
+        })
+        .map(str::to_string)
+        .collect();
+    lines.push(sluice::server::auth::users_line(name, &hash, roles));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    // Checked as the server will read it, then swapped in whole.
+    sluice::server::auth::Users::parse(&text, &file.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let temporary = file.with_extension("new");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&temporary)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, file));
+    written.map_err(|e| format!("Cannot write {}: {e}", file.display()))
+}
+
 fn server(
     listen: Option<std::net::SocketAddr>,
     queries_file: Option<PathBuf>,
@@ -556,6 +726,10 @@ fn server(
         queries_file,
         properties,
         storage,
+        keystore: settings.keystore,
+        authentication: settings.authentication,
+        max_connections: settings.max_connections,
+        max_concurrent_requests: settings.max_concurrent_requests,
     };
     match runtime.block_on(sluice::server::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -125,7 +125,8 @@ pub fn run_serve(config: &ServeConfig) -> Result<ServeReport, BenchError> {
         ..Default::default()
     };
     let lines = BidLines::new(0, config.events);
-    let produced = crate::client::produce(&url, BIDS_TOPIC, &options, lines, |_| {})
+    let produced = crate::client::KsqlClient::new(&url)
+        .produce(BIDS_TOPIC, &options, lines, |_| {})
         .map_err(|e| BenchError::Check(format!("producing failed: {e}")))?;
     if produced != config.events {
         return Err(BenchError::Check(format!(

@@ -8,11 +8,25 @@ use std::io::{BufRead, BufReader, Read};
 
 use thiserror::Error;
 
-pub use self::produce::{ProduceOptions, for_each_chunk, produce};
+pub use self::produce::{ProduceOptions, for_each_chunk};
 use crate::api::{
     CloseQueryRequest, ErrorBody, KsqlEntity, KsqlRequest, ServerInfo, ServerInfoResponse,
     StreamedRow,
 };
+
+/// The HTTP agent of every request: an error status is an answer to read, not a failure;
+/// TLS trusts `roots` when given, else the public web's certificate authorities.
+fn agent(roots: Option<Vec<ureq::tls::Certificate<'static>>>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    if let Some(roots) = roots {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+                .build(),
+        );
+    }
+    config.build().into()
+}
 
 /// Failures of a client command.
 #[derive(Debug, Error)]
@@ -38,12 +52,16 @@ fn error_message(body: &ErrorBody) -> &str {
     }
 }
 
-/// The HTTP agent of every request: an error status is an answer to read, not a failure.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// How to reach a server: its address, who to be there, and which certificate authority to
+/// trust for its TLS certificate (else the public web's).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `http://host:port` or `https://host:port`.
+    pub server: String,
+    /// User and password for the server's BASIC authentication.
+    pub credentials: Option<(String, String)>,
+    /// A PEM file of the certificates that sign the server's.
+    pub ca_certificate: Option<std::path::PathBuf>,
 }
 
 /// A server's REST API.
@@ -51,14 +69,78 @@ fn agent() -> ureq::Agent {
 pub struct KsqlClient {
     server: String,
     agent: ureq::Agent,
+    /// The `Authorization` header of every request.
+    authorization: Option<String>,
+    connection: Connection,
 }
 
 impl KsqlClient {
-    /// A client of the server at `server` (`http://host:port`).
+    /// A client of the server at `server` (`http://host:port`), without credentials.
     pub fn new(server: &str) -> KsqlClient {
-        KsqlClient {
+        let connection = Connection {
+            server: server.to_string(),
+            ..Connection::default()
+        };
+        KsqlClient::connect(&connection).unwrap_or_else(|_| KsqlClient {
             server: server.trim_end_matches('/').to_string(),
-            agent: agent(),
+            agent: agent(None),
+            authorization: None,
+            connection,
+        })
+    }
+
+    /// A client as `connection` says; fails only when its CA certificate cannot be read.
+    pub fn connect(connection: &Connection) -> Result<KsqlClient, ClientError> {
+        let roots = match &connection.ca_certificate {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path)?;
+                let certificates = ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        ClientError::Read(std::io::Error::other(format!("{}: {e}", path.display())))
+                    })?;
+                if certificates.is_empty() {
+                    return Err(ClientError::Read(std::io::Error::other(format!(
+                        "{} holds no PEM certificate",
+                        path.display()
+                    ))));
+                }
+                Some(certificates)
+            }
+        };
+        let authorization = connection.credentials.as_ref().map(|(user, password)| {
+            use base64::Engine as _;
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!("Basic {encoded}")
+        });
+        Ok(KsqlClient {
+            server: connection.server.trim_end_matches('/').to_string(),
+            agent: agent(roots),
+            authorization,
+            connection: connection.clone(),
+        })
+    }
+
+    /// The same credentials and trust, at another server.
+    pub fn with_server(&self, server: &str) -> Result<KsqlClient, ClientError> {
+        KsqlClient::connect(&Connection {
+            server: server.to_string(),
+            ..self.connection.clone()
+        })
+    }
+
+    /// A request's builder with the credentials set.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(value) => request.header("Authorization", value),
+            None => request,
         }
     }
 
@@ -70,8 +152,7 @@ impl KsqlClient {
     /// `GET /info`.
     pub fn info(&self) -> Result<ServerInfo, ClientError> {
         let response = self
-            .agent
-            .get(format!("{}/info", self.server))
+            .authorized(self.agent.get(format!("{}/info", self.server)))
             .call()
             .map_err(|e| self.unreachable(e))?;
         let info: ServerInfoResponse = self.answer(response)?;
@@ -120,8 +201,7 @@ impl KsqlClient {
             server: self.server.clone(),
             message: e.to_string(),
         })?;
-        self.agent
-            .post(format!("{}{path}", self.server))
+        self.authorized(self.agent.post(format!("{}{path}", self.server)))
             .header("Accept", "application/vnd.ksql.v1+json")
             .content_type(content_type)
             .send(&body[..])

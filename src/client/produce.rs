@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::ClientError;
+use super::{ClientError, KsqlClient};
 
 /// What `sluice topics produce` sends with each chunk.
 #[derive(Debug, Clone, Default)]
@@ -18,27 +18,28 @@ pub struct ProduceOptions {
 /// How many bytes of lines go in one request.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-/// Appends every line of `input` to `topic` through the server at `server`
-/// (`http://host:port`), telling `progress` the records appended so far after each chunk.
-/// Returns the number of records appended.
-pub fn produce(
-    server: &str,
-    topic: &str,
-    options: &ProduceOptions,
-    input: impl BufRead,
-    mut progress: impl FnMut(u64),
-) -> Result<u64, ClientError> {
-    let agent = super::agent();
-    // The name goes in the path as it is, whatever it holds: the server judges it.
-    let topic = percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
-    let url = format!("{}/topics/{topic}/records", server.trim_end_matches('/'));
-    let mut total = 0;
-    for_each_chunk(input, |first_line, chunk| {
-        let appended = send(&agent, &url, server, options, first_line, chunk)?;
-        total += appended;
-        progress(total);
-        Ok(appended)
-    })
+impl KsqlClient {
+    /// Appends every line of `input` to `topic`, telling `progress` the records appended so
+    /// far after each chunk. Returns the number of records appended.
+    pub fn produce(
+        &self,
+        topic: &str,
+        options: &ProduceOptions,
+        input: impl BufRead,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ClientError> {
+        // The name goes in the path as it is, whatever it holds: the server judges it.
+        let topic =
+            percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC);
+        let url = format!("{}/topics/{topic}/records", self.server);
+        let mut total = 0;
+        for_each_chunk(input, |first_line, chunk| {
+            let appended = self.send(&url, options, first_line, chunk)?;
+            total += appended;
+            progress(total);
+            Ok(appended)
+        })
+    }
 }
 
 /// Hands `input` to `append` in chunks of whole lines of about 4 MB, each with the number of
@@ -66,45 +67,49 @@ pub fn for_each_chunk(
     }
 }
 
-fn send(
-    agent: &ureq::Agent,
-    url: &str,
-    server: &str,
-    options: &ProduceOptions,
-    first_line: usize,
-    chunk: &[u8],
-) -> Result<u64, ClientError> {
-    let mut request = agent.post(url).query("first_line", first_line.to_string());
-    let params = [
-        ("partitions", options.partitions.map(|p| p.to_string())),
-        ("key", options.key.clone()),
-        ("key_format", options.key_format.clone()),
-        ("format", options.format.clone()),
-        ("delimiter", options.delimiter.clone()),
-    ];
-    for (name, value) in params {
-        if let Some(value) = value {
-            request = request.query(name, value);
+impl KsqlClient {
+    fn send(
+        &self,
+        url: &str,
+        options: &ProduceOptions,
+        first_line: usize,
+        chunk: &[u8],
+    ) -> Result<u64, ClientError> {
+        let server = &self.server;
+        let mut request = self
+            .authorized(self.agent.post(url))
+            .query("first_line", first_line.to_string());
+        let params = [
+            ("partitions", options.partitions.map(|p| p.to_string())),
+            ("key", options.key.clone()),
+            ("key_format", options.key_format.clone()),
+            ("format", options.format.clone()),
+            ("delimiter", options.delimiter.clone()),
+        ];
+        for (name, value) in params {
+            if let Some(value) = value {
+                request = request.query(name, value);
+            }
         }
+        let unreachable = |e: ureq::Error| ClientError::Unreachable {
+            server: server.to_string(),
+            message: e.to_string(),
+        };
+        let mut response = request
+            .content_type("application/octet-stream")
+            .send(chunk)
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.body_mut().read_to_string().map_err(unreachable)?;
+        let reply: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if !status.is_success() {
+            let message = reply
+                .get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP {status}: {body}"));
+            return Err(ClientError::Refused(message));
+        }
+        Ok(reply.get("records").and_then(|r| r.as_u64()).unwrap_or(0))
     }
-    let unreachable = |e: ureq::Error| ClientError::Unreachable {
-        server: server.to_string(),
-        message: e.to_string(),
-    };
-    let mut response = request
-        .content_type("application/octet-stream")
-        .send(chunk)
-        .map_err(unreachable)?;
-    let status = response.status();
-    let body = response.body_mut().read_to_string().map_err(unreachable)?;
-    let reply: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    if !status.is_success() {
-        let message = reply
-            .get("message")
-            .and_then(|m| m.as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}: {body}"));
-        return Err(ClientError::Refused(message));
-    }
-    Ok(reply.get("records").and_then(|r| r.as_u64()).unwrap_or(0))
 }

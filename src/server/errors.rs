@@ -17,7 +17,13 @@ pub enum ErrorCode {
     QueryEndpoint,
     /// More push queries than `ksql.max.push.queries`.
     MaxPushQueriesExceeded,
+    /// No credentials, or credentials that do not match a user.
+    Unauthorized,
+    /// A known user without the role the request needs.
+    Forbidden,
     NotFound,
+    /// More requests at once than the server serves (`ksql.server.max.concurrent.requests`).
+    TooManyRequests,
     /// A failure of ours, never the user's: its message asks for a report.
     ServerError,
     /// An HTTP error ksqlDB gives no name (a wrong method, a body over the limit).
@@ -32,7 +38,10 @@ impl ErrorCode {
             ErrorCode::BadStatement => 40001,
             ErrorCode::QueryEndpoint => 40002,
             ErrorCode::MaxPushQueriesExceeded => 40003,
+            ErrorCode::Unauthorized => 40100,
+            ErrorCode::Forbidden => 40300,
             ErrorCode::NotFound => 40400,
+            ErrorCode::TooManyRequests => 42900,
             ErrorCode::ServerError => 50000,
             ErrorCode::Http(status) => u32::from(status.as_u16()) * 100,
         }
@@ -45,7 +54,10 @@ impl ErrorCode {
             | ErrorCode::BadStatement
             | ErrorCode::QueryEndpoint
             | ErrorCode::MaxPushQueriesExceeded => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Http(status) => status,
         }
@@ -145,7 +157,10 @@ mod tests {
             ErrorCode::BadStatement,
             ErrorCode::QueryEndpoint,
             ErrorCode::MaxPushQueriesExceeded,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::TooManyRequests,
             ErrorCode::ServerError,
             ErrorCode::Http(StatusCode::PAYLOAD_TOO_LARGE),
         ] {

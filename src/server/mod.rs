@@ -14,13 +14,17 @@
 //!                              └── push rows (mpsc) ─► client
 //! ```
 
+pub mod audit;
+pub mod auth;
 mod console;
 mod entities;
 mod errors;
 mod h2c;
+mod listener;
 mod query;
 mod schemas;
 pub mod settings;
+mod tls;
 mod topics;
 mod values;
 
@@ -31,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,6 +47,7 @@ use crate::engine::{Engine, EngineError};
 use crate::exec::Runtime;
 use crate::sql::{self, Statement};
 use crate::topics::{DiskOptions, DiskTopicStore, FlushPolicy, MemoryTopicStore, TopicStore};
+use auth::{Access, Caller};
 use errors::{ApiError, ErrorCode};
 
 /// How the server is started.
@@ -55,6 +60,12 @@ pub struct ServerConfig {
     pub properties: BTreeMap<String, String>,
     /// Where topics live.
     pub storage: Storage,
+    /// A PEM file with the certificate chain and key: the listener speaks TLS.
+    pub keystore: Option<PathBuf>,
+    /// BASIC authentication, when configured.
+    pub authentication: Option<auth::AuthSettings>,
+    pub max_connections: usize,
+    pub max_concurrent_requests: usize,
 }
 
 /// Where the server keeps its topics.
@@ -109,6 +120,62 @@ pub struct AppState {
     commands: Mutex<BTreeMap<String, CommandStatus>>,
     /// The engine's schema registry, served without the engine's lock.
     registry: crate::registry::SchemaRegistry,
+    security: Security,
+}
+
+/// Who may use the server, how much at once, and the record of what they did.
+pub struct Security {
+    /// `None` when authentication is off: every request may do everything.
+    pub authenticator: Option<auth::Authenticator>,
+    pub audit: audit::AuditLog,
+    /// One permit per request being handled (`ksql.server.max.concurrent.requests`); a
+    /// streaming response holds none once its rows flow.
+    pub requests: tokio::sync::Semaphore,
+    pub max_concurrent_requests: usize,
+}
+
+impl Security {
+    pub fn new(
+        authenticator: Option<auth::Authenticator>,
+        audit: audit::AuditLog,
+        max_concurrent_requests: usize,
+    ) -> Security {
+        Security {
+            authenticator,
+            audit,
+            requests: tokio::sync::Semaphore::new(max_concurrent_requests),
+            max_concurrent_requests,
+        }
+    }
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security::new(
+            None,
+            audit::AuditLog::default(),
+            settings::DEFAULT_MAX_CONCURRENT_REQUESTS,
+        )
+    }
+}
+
+/// Middleware: answers 429 when `ksql.server.max.concurrent.requests` are being handled.
+async fn limit_requests(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = state.security.requests.try_acquire() else {
+        return ApiError::new(
+            ErrorCode::TooManyRequests,
+            format!(
+                "Too many requests: the server is handling {} at once (ksql.server.max.concurrent.requests); retry shortly",
+                state.security.max_concurrent_requests
+            ),
+        )
+        .into_response();
+    };
+    next.run(request).await
 }
 
 impl AppState {
@@ -121,9 +188,15 @@ impl AppState {
     }
 }
 
-/// Builds the application state for an engine (used by `serve` and by in-process tests).
+/// Builds the application state for an engine, open to every request (in-process tests).
 pub fn state(engine: Engine, headless: bool) -> Arc<AppState> {
+    secured_state(engine, headless, Security::default())
+}
+
+/// Builds the application state for an engine, behind `security`.
+pub fn secured_state(engine: Engine, headless: bool, security: Security) -> Arc<AppState> {
     Arc::new(AppState {
+        security,
         runtime: Arc::clone(engine.runtime()),
         registry: engine.schema_registry().clone(),
         engine: Mutex::new(engine),
@@ -185,6 +258,14 @@ fn routes(state: Arc<AppState>) -> Router {
         )
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            limit_requests,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -313,17 +394,80 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             anyhow::anyhow!("Statement {} of {} failed: {e}", i + 1, path.display())
         })?;
     }
+    let security = security(&config)?;
+    let tls = config
+        .keystore
+        .as_deref()
+        .map(tls::acceptor)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let threads = engine.stream_threads();
-    let state = state(engine, config.queries_file.is_some());
+    let state = secured_state(engine, config.queries_file.is_some(), security);
     state.runtime.start_workers(threads)?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("listening on {}", config.listen);
-    println!("Sluice is listening on http://{}", config.listen);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let reach = if config.listen.ip().is_loopback() {
+        " (this machine only: set listeners in --config, or --listen, to serve others)"
+    } else {
+        ""
+    };
+    println!("Sluice is listening on {scheme}://{}{reach}", config.listen);
+    if state.security.authenticator.is_none() && !config.listen.ip().is_loopback() {
+        println!(
+            "warning: authentication is off: anyone who reaches {} may run any statement (authentication.method=BASIC)",
+            config.listen
+        );
+    }
+    listener::serve(
+        listener,
+        tls,
+        config.max_connections,
+        router(state),
+        shutdown_signal(),
+    )
+    .await;
     println!("Shutting down.");
     Ok(())
+}
+
+/// The server's authentication and audit log, as configured, said at start-up.
+fn security(config: &ServerConfig) -> anyhow::Result<Security> {
+    let authenticator = match &config.authentication {
+        None => None,
+        Some(settings) => {
+            let authenticator =
+                auth::Authenticator::new(settings).map_err(|e| anyhow::anyhow!(e))?;
+            let users = authenticator.users();
+            println!(
+                "Authentication: BASIC, {} users from {} (realm {})",
+                users.len(),
+                settings.users_file.display(),
+                settings.realm
+            );
+            let plain = users.plain_text();
+            if !plain.is_empty() {
+                println!(
+                    "warning: the users file holds the passwords of {} in plain text; store Argon2 hashes (sluice users add)",
+                    plain.join(", ")
+                );
+            }
+            Some(authenticator)
+        }
+    };
+    let audit = match &config.storage {
+        Storage::Disk(dir) => {
+            let path = dir.join("audit.log");
+            audit::AuditLog::open(&path)
+                .map_err(|e| anyhow::anyhow!("Cannot open {}: {e}", path.display()))?
+        }
+        Storage::Memory => audit::AuditLog::default(),
+    };
+    Ok(Security::new(
+        authenticator,
+        audit,
+        config.max_concurrent_requests,
+    ))
 }
 
 async fn shutdown_signal() {
@@ -387,8 +531,12 @@ pub fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiEr
         .map_err(|e| ApiError::bad_request(format!("Invalid JSON in request: {e}")))
 }
 
-async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    match run_ksql(&state, &body) {
+async fn ksql(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    match run_ksql(&state, &caller, &body) {
         Ok(entities) => {
             state.runtime.wake();
             json_response(StatusCode::OK, &entities)
@@ -400,7 +548,13 @@ async fn ksql(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     }
 }
 
-fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<KsqlEntity>, ApiError> {
+fn run_ksql(state: &AppState, caller: &Caller, body: &Bytes) -> Result<Vec<KsqlEntity>, ApiError> {
+    let audit = |text: &str, outcome: Result<(), &ApiError>| {
+        state
+            .security
+            .audit
+            .statement(caller, "/ksql", text, outcome);
+    };
     let request: KsqlRequest = parse_body(body)?;
     let Some(text) = request.ksql.filter(|t| !t.trim().is_empty()) else {
         return Err(ApiError::bad_request(
@@ -421,44 +575,69 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<KsqlEntity>, ApiError>
         // defining a type or a variable, can be parsed before running; each is parsed once.
         let pieces = sql::split_statements(&text);
         let mut parsed: Vec<Option<Statement>> = Vec::with_capacity(pieces.len());
+        // A read-only caller's request is checked whole before any of it runs.
+        let read_only = caller.access == Access::ReadOnly;
         for piece in &pieces {
             let head = piece.text.trim_start().to_uppercase();
             if ["CREATE TYPE", "DROP TYPE", "DEFINE", "UNDEFINE"]
                 .iter()
                 .any(|h| head.starts_with(h))
             {
+                if read_only {
+                    let error = forbidden_statement(caller, &piece.text);
+                    audit(&piece.text, Err(&error));
+                    return Err(error);
+                }
                 break;
             }
             let statement_text = engine.substitute(&piece.text, &variables);
-            let statement = engine
-                .parse(&statement_text, piece.start)
-                .map_err(|e| ApiError::from_engine(e, &statement_text, Vec::new()))?;
+            let statement = engine.parse(&statement_text, piece.start).map_err(|e| {
+                let error = ApiError::from_engine(e, &statement_text, Vec::new());
+                audit(&statement_text, Err(&error));
+                error
+            })?;
+            if read_only && !statement.only_reads() {
+                let error = forbidden_statement(caller, &statement_text);
+                audit(&statement_text, Err(&error));
+                return Err(error);
+            }
             parsed.push(Some(statement));
         }
         parsed.resize_with(pieces.len(), || None);
         for (piece, statement) in pieces.iter().zip(parsed) {
             let statement_text = engine.substitute(&piece.text, &variables);
+            let refuse = |error: ApiError| {
+                audit(&statement_text, Err(&error));
+                error
+            };
             let statement = match statement {
                 Some(statement) => statement,
-                None => engine
-                    .parse(&statement_text, piece.start)
-                    .map_err(|e| ApiError::from_engine(e, &statement_text, entities.clone()))?,
+                None => engine.parse(&statement_text, piece.start).map_err(|e| {
+                    refuse(ApiError::from_engine(e, &statement_text, entities.clone()))
+                })?,
             };
             if matches!(statement, Statement::Query(_) | Statement::Print { .. }) {
-                return Err(ApiError::query_endpoint(&statement_text, entities.clone()));
+                return Err(refuse(ApiError::query_endpoint(
+                    &statement_text,
+                    entities.clone(),
+                )));
             }
             if state.headless && statement.changes_catalog() {
-                return Err(ApiError::statement(
+                return Err(refuse(ApiError::statement(
                     format!(
                         "The server is running in headless mode (--queries-file): statements that change the catalog are refused. Statement: {statement_text}"
                     ),
                     &statement_text,
                     entities.clone(),
-                ));
+                )));
             }
             // INSERT VALUES answers with no entity, as ksqlDB's does.
             let answers = !matches!(statement, Statement::InsertValues { .. });
-            match engine.execute_statement(statement, &statement_text) {
+            let outcome = engine.execute_statement(statement, &statement_text);
+            if outcome.is_ok() {
+                audit(&statement_text, Ok(()));
+            }
+            match outcome {
                 Ok(_) if !answers => {}
                 Ok(outcome) => {
                     let sequence = engine.command_sequence().map_or(-1, |n| n as i64);
@@ -472,13 +651,31 @@ fn run_ksql(state: &AppState, body: &Bytes) -> Result<Vec<KsqlEntity>, ApiError>
                     }
                     entities.push(entity);
                 }
-                Err(e) => return Err(ApiError::from_engine(e, &statement_text, entities.clone())),
+                Err(e) => {
+                    return Err(refuse(ApiError::from_engine(
+                        e,
+                        &statement_text,
+                        entities.clone(),
+                    )));
+                }
             }
         }
         Ok(entities.clone())
     })();
     engine.restore_properties(saved);
     result
+}
+
+/// 403 for a statement a read-only caller may not run; the request runs none of its statements.
+fn forbidden_statement(caller: &Caller, text: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "Forbidden: user '{}' has a read-only role and may run only queries, SHOW, LIST, DESCRIBE, EXPLAIN and PRINT. Statement: {}",
+            caller.name(),
+            text.trim()
+        ),
+    )
 }
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::Caller;
 use super::errors::{ApiError, ErrorCode};
 use super::values::{rest_value, schema_text};
 use super::{AppState, KsqlRequest, as_text_map, checked_properties, parse_body};
@@ -106,6 +107,7 @@ fn rand_id() -> u64 {
 /// `POST /query`: the header, the rows and a final message, as one streamed JSON array.
 pub async fn query(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -122,7 +124,12 @@ pub async fn query(
         Err(e) => return e.into_response(),
     };
     let variables = as_text_map(&request.session_variables);
-    let started = match start(&state, &text, &overrides, &variables) {
+    let started = start(&state, &text, &overrides, &variables);
+    state
+        .security
+        .audit
+        .statement(&caller, "/query", &text, started.as_ref().map(|_| ()));
+    let started = match started {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -138,6 +145,7 @@ pub async fn query(
 /// `POST /query-stream`: a metadata line, then one JSON array per row.
 pub async fn query_stream(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -153,7 +161,14 @@ pub async fn query_stream(
         Err(e) => return e.into_response(),
     };
     let variables = as_text_map(&args.session_variables);
-    let started = match start(&state, &text, &overrides, &variables) {
+    let started = start(&state, &text, &overrides, &variables);
+    state.security.audit.statement(
+        &caller,
+        "/query-stream",
+        &text,
+        started.as_ref().map(|_| ()),
+    );
+    let started = match started {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -537,6 +552,7 @@ struct InsertsArgs {
 /// Acks are delimited JSON, or one JSON array when the client accepts `application/json`.
 pub async fn inserts_stream(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -573,9 +589,20 @@ pub async fn inserts_stream(
                 .into_response();
         }
     };
-    let inserter = match state.engine().inserter(&target.to_uppercase()) {
+    let inserter = state
+        .engine()
+        .inserter(&target.to_uppercase())
+        .map_err(|e| ApiError::from_engine(e, "", Vec::new()));
+    let described = format!("INSERT INTO {target} (a stream of rows)");
+    state.security.audit.statement(
+        &caller,
+        "/inserts-stream",
+        &described,
+        inserter.as_ref().map(|_| ()),
+    );
+    let inserter = match inserter {
         Ok(inserter) => inserter,
-        Err(e) => return ApiError::from_engine(e, "", Vec::new()).into_response(),
+        Err(e) => return e.into_response(),
     };
     let (acks, body) = chunk_channel(ACK_BUFFER);
     tokio::spawn(async move {

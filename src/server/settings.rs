@@ -9,11 +9,29 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::auth::{AuthSettings, DEFAULT_REALM};
+
+/// ksqlDB's server settings that Sluice reads besides the properties of statements.
+const MAX_CONNECTIONS: &str = "ksql.server.max.connections";
+const MAX_CONCURRENT_REQUESTS: &str = "ksql.server.max.concurrent.requests";
+/// The defaults of the two: far above what one client needs, well below what exhausts the
+/// process's file descriptors or memory.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
 /// What a properties file sets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `listeners`: where to listen.
     pub listen: Option<SocketAddr>,
+    /// Whether `listeners` asks for `https://`.
+    pub https: bool,
+    /// `ssl.keystore.location` (of `ssl.keystore.type=PEM`): the certificate chain and key.
+    pub keystore: Option<PathBuf>,
+    /// `authentication.method=BASIC` and its settings.
+    pub authentication: Option<AuthSettings>,
+    pub max_connections: usize,
+    pub max_concurrent_requests: usize,
     /// `ksql.streams.state.dir`: the data directory.
     pub data_dir: Option<PathBuf>,
     /// Every other property, applied to every statement.
@@ -38,6 +56,33 @@ pub enum SettingsError {
 /// The log's settings, Kafka's broker names, taken besides the ksqlDB ones.
 pub const LOG_SETTINGS: [&str; 2] = ["log.flush.interval.messages", "log.segment.bytes"];
 
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: None,
+            https: false,
+            keystore: None,
+            authentication: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            data_dir: None,
+            properties: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The `authentication.*` names, gathered before they are checked together.
+#[derive(Default)]
+struct AuthLines {
+    method: Option<(usize, String)>,
+    realm: Option<String>,
+    roles: Option<Vec<String>>,
+    read_only_roles: Vec<String>,
+    skip_paths: Vec<String>,
+    users_file: Option<PathBuf>,
+}
+
 /// Reads and checks a properties file.
 pub fn read(path: &Path) -> Result<Settings, SettingsError> {
     let shown = path.display().to_string();
@@ -46,6 +91,9 @@ pub fn read(path: &Path) -> Result<Settings, SettingsError> {
         message: e.to_string(),
     })?;
     let mut settings = Settings::default();
+    let mut auth = AuthLines::default();
+    let mut keystore_line = 0;
+    let mut listeners_line = 0;
     for line in java_properties::PropertiesIter::new(std::io::BufReader::new(file)) {
         let line = line.map_err(|e| SettingsError::Line {
             path: shown.clone(),
@@ -56,36 +104,142 @@ pub fn read(path: &Path) -> Result<Settings, SettingsError> {
         let java_properties::LineContent::KVPair(name, value) = line.consume_content() else {
             continue;
         };
-        apply(&mut settings, name.trim(), value.trim()).map_err(|message| SettingsError::Line {
-            path: shown.clone(),
-            line: number,
-            message,
+        let (name, value) = (name.trim(), value.trim());
+        match name {
+            "listeners" => listeners_line = number,
+            "ssl.keystore.location" => keystore_line = number,
+            _ => {}
+        }
+        apply(&mut settings, &mut auth, number, name, value).map_err(|message| {
+            SettingsError::Line {
+                path: shown.clone(),
+                line: number,
+                message,
+            }
         })?;
+    }
+    let at = |line: usize, message: String| SettingsError::Line {
+        path: shown.clone(),
+        line,
+        message,
+    };
+    if settings.https && settings.keystore.is_none() {
+        return Err(at(
+            listeners_line,
+            "listeners: an https:// listener needs ssl.keystore.location (a PEM file with the certificate chain and private key)".to_string(),
+        ));
+    }
+    if settings.keystore.is_some() && !settings.https {
+        return Err(at(
+            keystore_line,
+            "ssl.keystore.location is set but listeners names no https:// address: the server would serve plain HTTP".to_string(),
+        ));
+    }
+    if let Some((line, method)) = auth.method
+        && method == "BASIC"
+    {
+        {
+            let Some(users_file) = auth.users_file else {
+                return Err(at(
+                    line,
+                    "authentication.method=BASIC needs authentication.users.file, the file of users, their password hashes and roles (sluice users add)".to_string(),
+                ));
+            };
+            settings.authentication = Some(AuthSettings {
+                realm: auth.realm.unwrap_or_else(|| DEFAULT_REALM.to_string()),
+                roles: auth.roles.unwrap_or_else(|| vec!["*".to_string()]),
+                read_only_roles: auth.read_only_roles,
+                skip_paths: auth.skip_paths,
+                users_file,
+            });
+        }
     }
     Ok(settings)
 }
 
+/// A comma-separated list, as ksqlDB's list settings are written.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A whole number of at least one.
+fn count(name: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{name} must be a whole number of at least 1, not '{value}'"
+        )),
+    }
+}
+
 /// Takes one setting, or says why the server cannot start with it.
-fn apply(settings: &mut Settings, name: &str, value: &str) -> Result<(), String> {
+fn apply(
+    settings: &mut Settings,
+    auth: &mut AuthLines,
+    line: usize,
+    name: &str,
+    value: &str,
+) -> Result<(), String> {
     let unsupported = |what: &str| {
         Err(format!(
             "{name}: {what}; remove it to start the server without it"
         ))
     };
     match name {
-        "listeners" => settings.listen = Some(listener(value)?),
+        "listeners" => {
+            let (address, https) = listener(value)?;
+            settings.listen = Some(address);
+            settings.https = https;
+        }
         "ksql.streams.state.dir" => settings.data_dir = Some(PathBuf::from(value)),
         "bootstrap.servers" | "ksql.streams.bootstrap.servers" => {
             return unsupported("Sluice keeps its topics in its own log and cannot use Kafka yet");
         }
+        MAX_CONNECTIONS => settings.max_connections = count(name, value)?,
+        MAX_CONCURRENT_REQUESTS => settings.max_concurrent_requests = count(name, value)?,
+        "ssl.keystore.location" => settings.keystore = Some(PathBuf::from(value)),
+        "ssl.keystore.type" if value.eq_ignore_ascii_case("PEM") => {}
+        "ssl.keystore.type" => {
+            return Err(format!(
+                "ssl.keystore.type={value}: Sluice reads PEM keystores only; convert it (openssl pkcs12 -in keystore.p12 -nodes -out keystore.pem, after keytool -importkeystore for JKS) and set ssl.keystore.type=PEM"
+            ));
+        }
+        "ssl.client.authentication" | "ssl.client.auth" if value.eq_ignore_ascii_case("NONE") => {}
+        "ssl.key.password" | "ssl.keystore.password" => {
+            return unsupported(
+                "encrypted private keys are not read; store the key unencrypted in the PEM keystore and protect the file",
+            );
+        }
+        _ if name.starts_with("ssl.") => {
+            return unsupported(
+                "Sluice's TLS takes ssl.keystore.location and ssl.keystore.type=PEM only; client certificates, trust stores and protocol choices are not built yet",
+            );
+        }
+        "authentication.method" => match value.to_uppercase().as_str() {
+            method @ ("BASIC" | "NONE") => auth.method = Some((line, method.to_string())),
+            _ => {
+                return Err(format!(
+                    "Invalid value {value} for configuration authentication.method: String must be one of: NONE, BASIC"
+                ));
+            }
+        },
+        "authentication.realm" => auth.realm = Some(value.to_string()),
+        "authentication.roles" => auth.roles = Some(list(value)),
+        "authentication.read.only.roles" => auth.read_only_roles = list(value),
+        "authentication.skip.paths" => auth.skip_paths = list(value),
+        "authentication.users.file" => auth.users_file = Some(PathBuf::from(value)),
         _ if name.starts_with("authentication.")
-            || name.starts_with("ssl.")
             || name.starts_with("ksql.authentication.")
             || name == "ksql.security.extension.class"
             || name == "access.control.allow.origin" =>
         {
             return unsupported(
-                "Sluice has no authentication, TLS or access control yet, and will not serve without what it was told to enforce",
+                "Sluice's access control is BASIC authentication with roles (authentication.method, .realm, .roles, .read.only.roles, .skip.paths, .users.file); plugins, security extensions and CORS are not built yet, and it will not serve without what it was told to enforce",
             );
         }
         "ksql.schema.registry.url" => settings.notes.push(format!(
@@ -102,15 +256,24 @@ fn apply(settings: &mut Settings, name: &str, value: &str) -> Result<(), String>
     Ok(())
 }
 
-/// The first `http://host:port` of a `listeners` list.
-fn listener(value: &str) -> Result<SocketAddr, String> {
-    let first = value.split(',').map(str::trim).find(|l| !l.is_empty());
-    let Some(first) = first else {
-        return Err("listeners: no address given".to_string());
+/// The one `http://host:port` or `https://host:port` of a `listeners` list, and whether it
+/// is https.
+fn listener(value: &str) -> Result<(SocketAddr, bool), String> {
+    let all = list(value);
+    let [first] = all.as_slice() else {
+        return Err(if all.is_empty() {
+            "listeners: no address given".to_string()
+        } else {
+            format!("listeners: Sluice serves one listener; choose one of {value}")
+        });
     };
-    let Some(address) = first.strip_prefix("http://") else {
+    let (address, https) = if let Some(address) = first.strip_prefix("https://") {
+        (address, true)
+    } else if let Some(address) = first.strip_prefix("http://") {
+        (address, false)
+    } else {
         return Err(format!(
-            "listeners: {first} is not an http:// address (Sluice serves plain HTTP; TLS is not built yet)"
+            "listeners: {first} is not an http:// or https:// address"
         ));
     };
     let address = address.trim_end_matches('/');
@@ -118,6 +281,7 @@ fn listener(value: &str) -> Result<SocketAddr, String> {
         .to_socket_addrs()
         .ok()
         .and_then(|mut all| all.next())
+        .map(|a| (a, https))
         .ok_or_else(|| format!("listeners: {first} is not a host and port to listen on"))
 }
 
@@ -159,7 +323,38 @@ mod tests {
             "{message}"
         );
         assert!(refused("bootstrap.servers=localhost:9092").contains(":1: bootstrap.servers:"));
-        assert!(refused("authentication.method=BASIC").contains("no authentication"));
-        assert!(refused("listeners=https://0.0.0.0:8088").contains("not an http://"));
+        assert!(refused("ssl.truststore.location=/x").contains("not built yet"));
+        assert!(refused("listeners=ftp://0.0.0.0:8088").contains("not an http:// or https://"));
+        assert!(refused("listeners=https://127.0.0.1:8443").contains(":1: listeners: an https"));
+        assert!(
+            refused("ssl.keystore.type=JKS").contains("PEM keystores only"),
+            "{}",
+            refused("ssl.keystore.type=JKS")
+        );
+        assert!(
+            refused("authentication.method=BASIC\n")
+                .contains(":1: authentication.method=BASIC needs")
+        );
+        assert!(refused("authentication.method=KERBEROS").contains("one of: NONE, BASIC"));
+        assert!(refused("ksql.server.max.connections=0").contains("at least 1"));
+    }
+
+    #[test]
+    fn tls_and_basic_authentication_are_read_as_ksqldb_names_them() {
+        let read = settings(
+            "listeners=https://127.0.0.1:8443\nssl.keystore.type=PEM\nssl.keystore.location=/etc/sluice/server.pem\n\
+             authentication.method=BASIC\nauthentication.roles=admin, analyst\nauthentication.read.only.roles=analyst\n\
+             authentication.users.file=/etc/sluice/users\nksql.server.max.concurrent.requests=64\n",
+        )
+        .unwrap();
+        assert!(read.https);
+        assert_eq!(read.keystore, Some(PathBuf::from("/etc/sluice/server.pem")));
+        assert_eq!(read.max_concurrent_requests, 64);
+        let auth = read.authentication.unwrap();
+        assert_eq!(auth.realm, DEFAULT_REALM);
+        assert_eq!(auth.roles, vec!["admin", "analyst"]);
+        assert_eq!(auth.read_only_roles, vec!["analyst"]);
+        assert_eq!(auth.users_file, PathBuf::from("/etc/sluice/users"));
+        assert!(read.properties.is_empty(), "{:?}", read.properties);
     }
 }

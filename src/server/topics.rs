@@ -11,12 +11,13 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::Caller;
 use super::errors::ApiError;
 use super::errors::ErrorCode;
 use super::{AppState, json_response};
@@ -35,6 +36,7 @@ pub struct ProduceParams {
 
 pub async fn produce(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     Path(topic): Path<String>,
     Query(params): Query<ProduceParams>,
     body: Bytes,
@@ -44,13 +46,22 @@ pub async fn produce(
         let (state, topic) = (Arc::clone(&state), topic.clone());
         tokio::task::spawn_blocking(move || append_lines(&state, &topic, &params, &body)).await
     };
+    let appended = appended
+        .map_err(|e| ApiError::internal(format!("appending the lines failed: {e}")))
+        .and_then(|result| result);
+    let described = format!("produce to topic {topic}");
+    state.security.audit.statement(
+        &caller,
+        "/topics/{topic}/records",
+        &described,
+        appended.as_ref().map(|_| ()),
+    );
     match appended {
-        Ok(Ok(count)) => {
+        Ok(count) => {
             state.runtime.wake();
             json_response(StatusCode::OK, &json!({"topic": topic, "records": count}))
         }
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => ApiError::internal(format!("appending the lines failed: {e}")).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

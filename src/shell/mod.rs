@@ -31,7 +31,8 @@ use crate::client::{ClientError, KsqlClient};
 /// What `sluice shell` was started with.
 #[derive(Debug, Clone)]
 pub struct ShellOptions {
-    pub server: String,
+    /// The server, and the credentials and trust to reach it with.
+    pub connection: crate::client::Connection,
     /// Run this file's statements, then exit.
     pub file: Option<PathBuf>,
     /// Run these statements, then exit.
@@ -87,7 +88,14 @@ struct Shell {
 
 /// Runs the shell as `options` say; the exit code is non-zero when a script failed.
 pub fn run(options: ShellOptions) -> ExitCode {
-    let mut shell = Shell::new(&options.server, options.output);
+    let client = match KsqlClient::connect(&options.connection) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut shell = Shell::new(client, options.output);
     for definition in &options.define {
         let Some((name, value)) = definition.split_once('=') else {
             eprintln!(
@@ -135,9 +143,9 @@ pub fn run(options: ShellOptions) -> ExitCode {
 }
 
 impl Shell {
-    fn new(server: &str, output: OutputFormat) -> Shell {
+    fn new(client: KsqlClient, output: OutputFormat) -> Shell {
         Shell {
-            client: KsqlClient::new(server),
+            client,
             properties: BTreeMap::new(),
             variables: BTreeMap::new(),
             output,
@@ -281,7 +289,7 @@ impl Shell {
             }
             Command::Server(None) => println!("{}", self.client.server()),
             Command::Server(Some(server)) => {
-                self.client = KsqlClient::new(&server);
+                self.client = self.client.with_server(&server)?;
                 println!("Server now: {server}");
                 if let Err(e) = self.client.info() {
                     println!(

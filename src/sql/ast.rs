@@ -212,6 +212,24 @@ pub enum Statement {
 }
 
 impl Statement {
+    /// Whether the statement only reads: queries, listings and descriptions, and the settings
+    /// that last one request. A read-only user may run these and nothing else.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Statement::Query(_)
+                | Statement::Print { .. }
+                | Statement::Show { .. }
+                | Statement::DescribeSource { .. }
+                | Statement::DescribeFunction { .. }
+                | Statement::DescribeStreams { .. }
+                | Statement::Explain(_)
+                | Statement::Assert(_)
+                | Statement::Set { .. }
+                | Statement::Unset { .. }
+        )
+    }
+
     /// Whether the statement adds, changes or removes sources, types or queries: a command,
     /// applied in order and numbered (ksqlDB's command topic).
     pub fn changes_catalog(&self) -> bool {

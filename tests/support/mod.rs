@@ -51,6 +51,27 @@ impl Server {
         data_dir: &std::path::Path,
         extra: &[&str],
     ) -> Server {
+        Server::start_checked(program, data_dir, extra, &|addr| {
+            try_request(
+                addr,
+                "GET",
+                "/healthcheck",
+                &[],
+                b"",
+                Duration::from_secs(2),
+            )
+            .is_ok_and(|r| r.status == 200)
+        })
+    }
+
+    /// Starts `program` as the server on `data_dir`, ready once `ready` says so (a server
+    /// behind TLS is not asked in plain HTTP).
+    pub fn start_checked(
+        program: &std::path::Path,
+        data_dir: &std::path::Path,
+        extra: &[&str],
+        ready: &dyn Fn(SocketAddr) -> bool,
+    ) -> Server {
         let mut last_error = String::new();
         // The free port is found by binding port 0 and letting it go; another process can take
         // it in between, so try a few times.
@@ -81,7 +102,7 @@ impl Server {
                 log,
                 data: None,
             };
-            match server.wait_ready(Duration::from_secs(20)) {
+            match server.wait_ready(Duration::from_secs(20), ready) {
                 Ok(()) => return server,
                 Err(e) => last_error = format!("{e}\nserver log:\n{}", server.log_text()),
             }
@@ -89,21 +110,17 @@ impl Server {
         panic!("the server did not start: {last_error}");
     }
 
-    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+    fn wait_ready(
+        &mut self,
+        within: Duration,
+        ready: &dyn Fn(SocketAddr) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("the server exited at start-up: {status}"));
             }
-            if let Ok(r) = try_request(
-                self.addr,
-                "GET",
-                "/healthcheck",
-                &[],
-                b"",
-                Duration::from_secs(2),
-            ) && r.status == 200
-            {
+            if ready(self.addr) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
