@@ -215,6 +215,23 @@ fn numbers_from_a_statement_are_range_checked_and_nothing_is_made_of_a_bad_one()
         "HOPPING (SIZE 10000 MILLISECONDS, ADVANCE BY 1 MILLISECOND)",
     ));
 
+    // Counts of clauses are INTs, as ksqlDB reads them.
+    for sql in [
+        "SELECT * FROM S EMIT CHANGES LIMIT 3000000000;",
+        "PRINT 's' INTERVAL 2147483648;",
+    ] {
+        let message = refusal(&server, sql);
+        assert!(
+            message.starts_with("line 1:") && message.contains("must be at most 2147483647"),
+            "{message}"
+        );
+    }
+    let message = refusal(
+        &server,
+        "SELECT * FROM S EMIT CHANGES LIMIT 99999999999999999999;",
+    );
+    assert!(message.contains("Invalid integer value"), "{message}");
+
     // Loading lines into a topic of an unreasonable number of partitions.
     let answer = server.post_json("/topics/lines/records?partitions=0", &json!({"a": 1}));
     assert_eq!(answer.status, 400, "{}", answer.text());
@@ -294,4 +311,89 @@ fn a_server_properties_file_is_honoured_or_refused_with_its_line() {
     let id = ids[0]["queries"][0]["id"].as_str().unwrap().to_string();
     server.ksql_ok(&format!("TERMINATE {id};"));
     server.ksql_ok("CREATE STREAM B AS SELECT * FROM S;");
+}
+
+/// Values whose size a record chooses, bad records by the thousand and push queries up to the
+/// bound: the server's memory stays where it was, every bad value is logged, and the next
+/// push query past ksqlDB's default bound (100) is refused.
+#[test]
+fn memory_stays_bounded_when_records_and_clients_ask_for_more() {
+    let mut server = Server::start();
+    server.ksql_ok(
+        "CREATE STREAM S (K STRING KEY, N INT, D DECIMAL(4,2)) WITH (kafka_topic='s', value_format='JSON', partitions=1);\
+         SET 'auto.offset.reset'='earliest';\
+         CREATE STREAM PADDED AS SELECT K, LPAD('', N, 'x') AS P, GENERATE_SERIES(1, N) AS G, D FROM S;",
+    );
+    let before = server.rss_kb().unwrap_or(0);
+    // Lengths and series of two billion, decimals with exponents of two billion, and junk.
+    let mut lines = String::new();
+    for i in 0..2_000 {
+        match i % 4 {
+            0 => lines.push_str("{\"N\":2147483647,\"D\":1.5}\n"),
+            1 => lines.push_str("{\"N\":3,\"D\":0E+2000000000}\n"),
+            2 => lines.push_str("{\"N\":3,\"D\":1E+2000000000}\n"),
+            _ => lines.push_str("{\"N\":\n"),
+        }
+    }
+    let loaded = support::request(
+        server.addr,
+        "POST",
+        "/topics/s/records",
+        &[("Content-Type", "application/octet-stream")],
+        lines.as_bytes(),
+    );
+    assert_eq!(loaded.status, 200, "{}", loaded.text());
+    // Every record is processed: the good ones copied, the bad ones logged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let described = server.ksql_ok("DESCRIBE PADDED EXTENDED;");
+        let processed: u64 = described[0]["sourceDescription"]["queryOffsetSummaries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["topicSummaries"].as_array().into_iter().flatten())
+            .flat_map(|t| t["offsets"].as_array().into_iter().flatten())
+            .filter_map(|p| p["consumerOffset"].as_u64())
+            .sum();
+        if processed >= 2_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query stalled at {processed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // ksqlDB's default bound on push queries: 100 run, the next is refused.
+    let mut clients = Vec::new();
+    for _ in 0..100 {
+        clients.push(support::LineStream::open(
+            server.addr,
+            "/query-stream",
+            &json!({"sql": "SELECT * FROM S EMIT CHANGES;"}),
+            std::time::Duration::from_secs(30),
+        ));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for client in &mut clients {
+        assert!(
+            client.next_json(deadline).is_some(),
+            "a push query did not start"
+        );
+    }
+    let refused = server.post_json(
+        "/query-stream",
+        &json!({"sql": "SELECT * FROM S EMIT CHANGES;"}),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(refused.json()["error_code"], 40003);
+    let after = server.rss_kb().unwrap_or(0);
+    println!("RSS {before} kB before, {after} kB after");
+    assert!(
+        after < before + 300 * 1024,
+        "the server grew from {before} kB to {after} kB"
+    );
+    assert!(server.alive());
+    let log = server.log_text();
+    assert!(!log.contains("panicked"), "{log}");
 }

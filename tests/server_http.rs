@@ -371,7 +371,14 @@ fn statements_inserts_pull_and_push_queries_over_http() {
 fn two_hundred_push_queries_each_receive_every_row() {
     const CLIENTS: usize = 200;
     const ROWS: usize = 50;
-    let server = Server::start();
+    // Twice ksqlDB's default bound on push queries.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ksql-server.properties");
+    std::fs::write(&config, "ksql.max.push.queries=200\n").unwrap();
+    let server = Server::start_in(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
     server.ksql_ok(
         "CREATE STREAM ticks (id INT KEY, n INT, label STRING) \
            WITH (kafka_topic='ticks', value_format='JSON', partitions=1);",

@@ -496,7 +496,14 @@ pub fn parse_duration(text: &str) -> Result<i64, EngineError> {
             unit.to_uppercase()
         ))
     })?;
-    Ok(amount * unit_ms)
+    amount
+        .checked_mul(unit_ms)
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| {
+            EngineError::Parse(format!(
+                "Configuration WINDOW_SIZE is invalid: Invalid duration: '{text}'. The size must be larger than zero and fit in 64 bits of milliseconds"
+            ))
+        })
 }
 
 /// Checks that the key and value formats can carry the schema's columns.

@@ -92,6 +92,24 @@ impl<'a> WithClause<'a> {
         }
     }
 
+    /// KEY_SCHEMA_ID / VALUE_SCHEMA_ID: a 32-bit integer (ksqlDB's INT); a schema registry's
+    /// ids are never negative, so a negative one names no schema.
+    pub fn schema_id(&self, name: &str) -> Result<Option<u32>, EngineError> {
+        let Some(value) = self.integer(name)? else {
+            return Ok(None);
+        };
+        let value = i32::try_from(value).map_err(|_| {
+            EngineError::Generic(format!(
+                "Invalid value {value} for property {name}: Expected value to be a 32-bit integer, but it was a java.lang.Long"
+            ))
+        })?;
+        u32::try_from(value).map(Some).map_err(|_| {
+            EngineError::statement(format!(
+                "Schema with id {value} does not exist in the Schema Registry."
+            ))
+        })
+    }
+
     /// REPLICAS: a 16-bit integer (Kafka's SHORT config type), at least 1, or -1 for the
     /// cluster's default.
     pub fn replicas(&self) -> Result<Option<i16>, EngineError> {

@@ -31,7 +31,7 @@ impl Engine {
                 ColumnKind::Value
             };
             let declared = columns.iter().any(|c| c.kind == column_kind);
-            let schema_id = with.integer(id_property)?;
+            let schema_id = with.schema_id(id_property)?;
             if schema_id.is_some() {
                 if declared {
                     return Err(EngineError::statement(format!(
@@ -49,7 +49,7 @@ impl Engine {
                 continue;
             }
             let registered = match schema_id {
-                Some(id) => self.registry.by_id(id as u32).ok_or_else(|| {
+                Some(id) => self.registry.by_id(id).ok_or_else(|| {
                     EngineError::statement(format!(
                         "Schema with id {id} does not exist in the Schema Registry."
                     ))
@@ -134,7 +134,7 @@ impl Engine {
                 avro::check_names(columns).map_err(EngineError::statement)?;
             }
             let subject = subject(&source.topic, key);
-            let named_id = with.integer(id_property)?.map(|id| id as u32);
+            let named_id = with.schema_id(id_property)?;
             let full_name = with
                 .text(name_property)
                 .or_else(|| with.text("VALUE_SCHEMA_FULL_NAME").filter(|_| !key))

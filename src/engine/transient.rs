@@ -352,8 +352,8 @@ impl Engine {
         })
     }
 
-    /// Refuses a push query past `ksql.max.push.queries`, when the server sets it (there is
-    /// no limit otherwise: an idle push query costs a channel and a task).
+    /// Refuses a push query past `ksql.max.push.queries` (the server's default is ksqlDB's,
+    /// 100; an engine without the property, as the test runners', has no limit).
     fn check_push_query_limit(&self) -> Result<(), EngineError> {
         let Some(limit) = self
             .property(MAX_PUSH_QUERIES)

@@ -29,8 +29,17 @@ use super::{
 use crate::topics::transaction::Sender;
 use crate::topics::{FetchLimits, Record, TopicStore, Transaction};
 
-/// How many records a task takes per step from each partition it reads.
+/// How many records a task takes per step from each partition it reads, at most.
 pub const BATCH_SIZE: usize = 1024;
+
+/// How long one step should take: a task whose records are costly (a hopping window of
+/// thousands of windows per record, say) takes fewer of them per step, so that its thread
+/// moves on to the other tasks every so often instead of running one batch for seconds.
+const STEP_BUDGET: Duration = Duration::from_millis(100);
+
+/// A new task's first steps take this many records per partition: a query whose every record
+/// costs thousands of updates must not spend seconds on its first step before it learns so.
+const FIRST_BATCH: usize = 16;
 
 /// How many changelog records a restoring task reads per step.
 const RESTORE_STEP: usize = 65_536;
@@ -91,6 +100,9 @@ pub struct Task {
     /// The positions the last transaction committed.
     committed: Vec<u64>,
     last_commit: Instant,
+    /// Records per partition per step: from [`FIRST_BATCH`], doubled after each quick full
+    /// step up to [`BATCH_SIZE`], cut to what fits [`STEP_BUDGET`] after a step overran it.
+    batch: usize,
     pub stats: QueryStats,
 }
 
@@ -110,6 +122,7 @@ impl Task {
             transaction: None,
             committed: Vec::new(),
             last_commit: Instant::now(),
+            batch: FIRST_BATCH,
             stats: QueryStats::default(),
         }
     }
@@ -243,6 +256,7 @@ impl Task {
             return self.restore(topology, store);
         }
         self.open_transaction(topology);
+        let started = Instant::now();
         let read = if let [lane] = &self.lanes[..] {
             let lane = *lane;
             let topic = &topology.inputs[lane.input].source.topic;
@@ -251,7 +265,7 @@ impl Task {
                     topic,
                     lane.partition,
                     lane.offset,
-                    FetchLimits::records(BATCH_SIZE),
+                    FetchLimits::records(self.batch),
                 )?
                 .records;
             if !records.is_empty() {
@@ -263,12 +277,24 @@ impl Task {
         } else {
             self.step_merged(topology, store, log)?
         };
+        self.fit_batch(started.elapsed(), read);
         let written = if self.commit_is_due(topology) {
             self.commit(topology, store)?
         } else {
             0
         };
         Ok(read + written)
+    }
+
+    /// Takes fewer records per step after a step that overran [`STEP_BUDGET`] (as many as
+    /// would have fitted), and more again, up to [`BATCH_SIZE`], after quick full ones.
+    fn fit_batch(&mut self, elapsed: Duration, read: usize) {
+        if elapsed > STEP_BUDGET && read > 1 {
+            let fitting = read as u128 * STEP_BUDGET.as_nanos() / elapsed.as_nanos().max(1);
+            self.batch = usize::try_from(fitting).unwrap_or(1).clamp(1, BATCH_SIZE);
+        } else if elapsed < STEP_BUDGET / 4 && read >= self.batch {
+            self.batch = (self.batch * 2).min(BATCH_SIZE);
+        }
     }
 
     /// A step over several partitions: their records merged by timestamp.
@@ -287,7 +313,7 @@ impl Task {
                 topic,
                 lane.partition,
                 lane.offset,
-                BATCH_SIZE,
+                self.batch,
             )?);
         }
         let merged = merge_by_timestamp(lanes);

@@ -49,11 +49,41 @@ pub fn frame(id: u32, datum: &[u8]) -> Vec<u8> {
 
 /// Parses a registered schema's text.
 pub fn parse_schema(text: &str) -> Result<Schema, String> {
-    // The parser panics on some invalid names instead of failing; a schema is user input, so
-    // that panic is turned into the error it should have been.
+    // apache-avro's parser unwraps the names of named types: an invalid one panics instead of
+    // failing. A schema is user input, so the names are checked first, and a panic that
+    // remains is turned into the error it should have been.
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(text)
+        && let Some(name) = invalid_type_name(&json)
+    {
+        return Err(format!(
+            "Invalid Avro schema: the name '{name}' is not a valid Avro name"
+        ));
+    }
     match std::panic::catch_unwind(|| Schema::parse_str(text)) {
         Ok(parsed) => parsed.map_err(|e| format!("Invalid Avro schema: {e}")),
         Err(_) => Err(format!("Invalid Avro schema: {text}")),
+    }
+}
+
+/// The first name of a named type (record, error, enum, fixed) in a schema's JSON that is
+/// not a valid Avro full name. serde_json bounds the JSON's depth, and so this recursion.
+fn invalid_type_name(json: &serde_json::Value) -> Option<String> {
+    match json {
+        serde_json::Value::Object(object) => {
+            let named = object
+                .get("type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| matches!(t, "record" | "error" | "enum" | "fixed"));
+            if named && let Some(name) = object.get("name") {
+                match name.as_str() {
+                    Some(name) if is_valid_full_name(name) => {}
+                    _ => return Some(name.to_string()),
+                }
+            }
+            object.values().find_map(invalid_type_name)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(invalid_type_name),
+        _ => None,
     }
 }
 
@@ -731,6 +761,20 @@ mod tests {
             ),
             Column::value("B", SqlType::Bytes),
         ]
+    }
+
+    #[test]
+    fn an_invalid_type_name_is_an_error_not_a_panic() {
+        // apache-avro unwraps this name's check (found by the HTTP fuzz through the registry).
+        let schema = r#"{"type":"record","name":"r,","fields":[{"name":"a","type":"int"}]}"#;
+        let message = parse_schema(schema).unwrap_err();
+        assert!(
+            message.contains("'\"r,\"' is not a valid Avro name"),
+            "{message}"
+        );
+        let nested = r#"{"type":"record","name":"ok","fields":[{"name":"a","type":{"type":"enum","name":"1x","symbols":["A"]}}]}"#;
+        assert!(parse_schema(nested).is_err());
+        assert!(parse_schema(r#"{"type":"record","name":"ns.ok","fields":[]}"#).is_ok());
     }
 
     #[test]

@@ -210,10 +210,10 @@ fn sql_type(schema: &Json, upper_case: bool) -> std::result::Result<SqlType, Str
                     .and_then(Json::as_str)
                     .and_then(|v| v.parse::<u8>().ok())
             };
-            SqlType::Decimal {
-                precision: parameter("connect.decimal.precision").unwrap_or(64),
-                scale: parameter("scale").unwrap_or(0),
-            }
+            SqlType::checked_decimal(
+                parameter("connect.decimal.precision").unwrap_or(64),
+                parameter("scale").unwrap_or(0),
+            )?
         }
         Some("number") => SqlType::Double,
         Some("string") if connect_type == Some("bytes") => SqlType::Bytes,

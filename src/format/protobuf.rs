@@ -372,7 +372,12 @@ fn well_known_json(message: &DynamicMessage) -> Option<Json> {
         _ => 0,
     };
     Some(match message.descriptor().full_name() {
-        "google.protobuf.Timestamp" => Json::from(int("seconds") * 1000 + int("nanos") / 1_000_000),
+        // ksqlDB's `Timestamps.toMillis` multiplies exactly: one past 64 bits is unreadable.
+        "google.protobuf.Timestamp" => Json::from(
+            int("seconds")
+                .checked_mul(1000)?
+                .checked_add(int("nanos") / 1_000_000)?,
+        ),
         "google.type.Date" => {
             let date = chrono::NaiveDate::from_ymd_opt(
                 i32::try_from(int("year")).ok()?,
@@ -867,7 +872,7 @@ fn kind_type(
             "google.type.TimeOfDay" => SqlType::Time,
             "confluent.type.Decimal" => {
                 let (precision, scale) = field.and_then(decimal_params).unwrap_or((64, 0));
-                SqlType::Decimal { precision, scale }
+                SqlType::checked_decimal(precision, scale)?
             }
             "google.protobuf.BoolValue" => SqlType::Boolean,
             "google.protobuf.Int32Value" => SqlType::Int,

@@ -17,6 +17,9 @@ use crate::types::SqlType;
 /// Milliseconds in a day: a TIME value must lie in `0..=MILLIS_PER_DAY` (ksqlDB's bound).
 pub(crate) const MILLIS_PER_DAY: i64 = 86_400_000;
 
+/// The largest scale written in plain form (Jackson's `MAX_BIG_DECIMAL_SCALE`).
+const MAX_PLAIN_SCALE: i64 = 9999;
+
 /// The largest exponent a decimal text may carry (Java's `BigDecimal` scale is an `int`).
 const MAX_EXPONENT: i64 = i32::MAX as i64;
 
@@ -153,8 +156,13 @@ impl BigDecimal {
         if self.negative { "-" } else { "" }
     }
 
-    /// Java's `BigDecimal.toPlainString()`: never an exponent, scale kept (`10.50`).
+    /// Java's `BigDecimal.toPlainString()`: never an exponent, scale kept (`10.50`) — except
+    /// past a scale of ±9999 (Jackson's bound on plain decimals), where the zeros would be
+    /// sized by an exponent from the input: then the scientific form.
     pub(crate) fn to_plain_string(&self) -> String {
+        if self.scale.abs() > MAX_PLAIN_SCALE {
+            return self.to_scientific_string();
+        }
         let n = self.digits.len();
         if self.scale <= 0 {
             if self.is_zero() {
@@ -181,6 +189,12 @@ impl BigDecimal {
         if self.scale >= 0 && adjusted >= -6 {
             return self.to_plain_string();
         }
+        self.to_scientific_string()
+    }
+
+    /// `1.5E-7`: one digit before the point, the rest after, the exponent.
+    fn to_scientific_string(&self) -> String {
+        let adjusted = self.digits.len() as i64 - 1 - self.scale;
         let (first, rest) = self.digits.split_at(1);
         let mantissa = if rest.is_empty() {
             first.to_string()
@@ -266,6 +280,10 @@ impl BigDecimal {
     /// ksqlDB's `DecimalUtil.ensureFit`: the value must be below `10^(precision - scale)` and
     /// representable at `scale` without rounding. Returns the unscaled value at that scale.
     pub(crate) fn to_decimal128(&self, precision: u8, scale: u8) -> Result<i128, String> {
+        if self.is_zero() {
+            // Whatever its exponent: `0E+2000000000` is zero, at any scale.
+            return Ok(0);
+        }
         self.check_integer_digits(precision, scale)?;
         let target = i64::from(scale);
         let digits = if self.scale > target {
@@ -282,13 +300,10 @@ impl BigDecimal {
                     self.scale
                 ));
             }
-            if self.is_zero() {
-                "0".to_string()
-            } else {
-                self.digits[..n - drop].to_string()
-            }
+            self.digits[..n - drop].to_string()
         } else {
-            let zeros = "0".repeat((target - self.scale) as usize);
+            // The digits fit the precision (checked above), so fewer than 39 zeros.
+            let zeros = "0".repeat(usize::try_from(target - self.scale).unwrap_or(0));
             format!("{}{zeros}", self.digits)
         };
         // At most `precision` (<= 38) significant digits remain, so this fits an i128.
@@ -588,6 +603,20 @@ mod tests {
 
     fn dec(text: &str) -> BigDecimal {
         BigDecimal::parse(text).unwrap_or_else(|| panic!("{text} should parse"))
+    }
+
+    #[test]
+    fn no_exponent_from_the_input_sizes_an_allocation() {
+        // A 14-byte value once built a 2 GB string of zeros, in the value or in its error.
+        assert_eq!(dec("0E+2000000000").to_decimal128(4, 2), Ok(0));
+        let huge = dec("1E+2000000000").to_decimal128(4, 2).unwrap_err();
+        assert!(huge.ends_with("Got 1E+2000000000"), "{huge}");
+        let tiny = dec("1E-2000000000").to_decimal128(4, 2).unwrap_err();
+        assert!(tiny.contains("'1E-2000000000'"), "{tiny}");
+        assert_eq!(dec("1E-2000000000").to_decimal128_rounded(4, 2), Ok(0));
+        assert_eq!(dec("-25E-10001").to_plain_string(), "-2.5E-10000");
+        assert_eq!(dec("1E+5").to_plain_string(), "100000");
+        assert_eq!(dec("12E-9999").to_plain_string().len(), 10_001);
     }
 
     #[test]

@@ -82,13 +82,22 @@ pub fn cast_scalar(
         (ScalarValue::Int64(Some(v)), t) => from_i64(*v, t).ok_or_else(fail)?,
         (ScalarValue::Float64(Some(v)), t) => from_f64(*v, t)?,
         (ScalarValue::Decimal128(Some(v), _, s), t) => {
-            let d = BigDecimal::from_unscaled(*v, *s);
+            // Java's `BigDecimal.intValue()` / `longValue()`: the integer part, truncated
+            // toward zero, then its low 32 or 64 bits (the wrap is Java's).
+            let integer = if *s >= 0 {
+                v / 10i128.pow(u32::from(s.unsigned_abs()))
+            } else {
+                v.wrapping_mul(10i128.wrapping_pow(u32::from(s.unsigned_abs())))
+            };
             match t {
-                T::Int => ScalarValue::Int32(Some(d.to_i64_truncated().unwrap_or(0) as i32)),
-                T::Bigint => ScalarValue::Int64(Some(d.to_i64_truncated().unwrap_or(0))),
-                T::Double => ScalarValue::Float64(Some(d.to_f64())),
+                T::Int => ScalarValue::Int32(Some(integer as i32)),
+                T::Bigint => ScalarValue::Int64(Some(integer as i64)),
+                T::Double => ScalarValue::Float64(Some(BigDecimal::from_unscaled(*v, *s).to_f64())),
                 T::Decimal { precision, scale } => ScalarValue::Decimal128(
-                    Some(d.to_decimal128_rounded(*precision, *scale)?),
+                    Some(
+                        BigDecimal::from_unscaled(*v, *s)
+                            .to_decimal128_rounded(*precision, *scale)?,
+                    ),
                     *precision,
                     *scale as i8,
                 ),
@@ -96,7 +105,9 @@ pub fn cast_scalar(
             }
         }
         (ScalarValue::TimestampMillisecond(Some(ms), _), T::Date) => {
-            ScalarValue::Date32(Some(ms.div_euclid(MILLIS_PER_DAY) as i32))
+            let days = i32::try_from(ms.div_euclid(MILLIS_PER_DAY))
+                .map_err(|_| format!("Timestamp {ms} is out of the range of DATE"))?;
+            ScalarValue::Date32(Some(days))
         }
         (ScalarValue::TimestampMillisecond(Some(ms), _), T::Time) => {
             ScalarValue::Time32Millisecond(Some(ms.rem_euclid(MILLIS_PER_DAY) as i32))
@@ -328,4 +339,36 @@ pub fn render(value: &ScalarValue, ty: &SqlType) -> Result<String, String> {
         }
         (other, _) => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_to_integers_keeps_javas_low_bits() {
+        let decimal = SqlType::Decimal {
+            precision: 21,
+            scale: 1,
+        };
+        // 10^20 + 0.9: the integer part is 10^20, past 64 bits.
+        let value = ScalarValue::Decimal128(Some(1_000_000_000_000_000_000_009), 21, 1);
+        assert_eq!(
+            cast_scalar(&value, &decimal, &SqlType::Bigint),
+            Ok(ScalarValue::Int64(Some(7_766_279_631_452_241_920)))
+        );
+        assert_eq!(
+            cast_scalar(&value, &decimal, &SqlType::Int),
+            Ok(ScalarValue::Int32(Some(1_661_992_960)))
+        );
+        let negative = ScalarValue::Decimal128(Some(-129), 4, 1);
+        let small = SqlType::Decimal {
+            precision: 4,
+            scale: 1,
+        };
+        assert_eq!(
+            cast_scalar(&negative, &small, &SqlType::Int),
+            Ok(ScalarValue::Int32(Some(-12)))
+        );
+    }
 }

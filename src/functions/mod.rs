@@ -154,6 +154,37 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Records that a function's call for `row` gave null in place of failing (its message is
+/// logged as the call's error).
+pub(crate) fn record_call_error(row: usize, message: String) {
+    CALL_ERRORS.with(|errors| errors.borrow_mut().push((row, message)));
+}
+
+/// How much a function may build for one batch: functions whose result is sized by an
+/// argument (LPAD's length, GENERATE_SERIES's range) draw on it row by row, and a row that
+/// would overdraw it gives null with an error instead of taking the memory (or overflowing
+/// the 32-bit offsets of Arrow's arrays).
+pub(crate) struct BatchBudget {
+    left: usize,
+}
+
+impl BatchBudget {
+    pub(crate) fn new(limit: usize) -> BatchBudget {
+        BatchBudget { left: limit }
+    }
+
+    /// Takes `amount` if it is left.
+    pub(crate) fn take(&mut self, amount: usize) -> bool {
+        match self.left.checked_sub(amount) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Takes the errors of the function calls that returned null in place of failing, since the
 /// last time they were taken.
 pub fn take_call_errors() -> Vec<(usize, String)> {

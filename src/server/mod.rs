@@ -305,6 +305,9 @@ async fn json_errors(response: Response) -> Response {
 
 /// ksqlDB's default record cache size.
 const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
+/// ksqlDB's default bound on push queries running at once (each holds a task and a queue of
+/// up to 4,096 rows).
+const DEFAULT_MAX_PUSH_QUERIES: &str = "100";
 
 /// Starts the server and serves until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
@@ -344,6 +347,12 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     ];
     if !cache_keys.iter().any(|k| properties.contains_key(*k)) {
         engine.set_property(cache_keys[0], DEFAULT_CACHE_MAX_BYTES_BUFFERING);
+    }
+    if !properties.contains_key(crate::engine::transient::MAX_PUSH_QUERIES) {
+        engine.set_property(
+            crate::engine::transient::MAX_PUSH_QUERIES,
+            DEFAULT_MAX_PUSH_QUERIES,
+        );
     }
     // A query that can run a task per partition uses every core, unless configured not to.
     let thread_keys = ["ksql.streams.num.stream.threads", "num.stream.threads"];

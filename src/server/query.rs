@@ -784,6 +784,7 @@ impl LineBuffer {
 
     /// What is left after the last newline, when the body has ended.
     fn rest(&mut self) -> Option<String> {
+        self.scanned = 0;
         let text = String::from_utf8_lossy(&std::mem::take(&mut self.pending))
             .trim()
             .to_string();
@@ -815,5 +816,26 @@ impl AckWriter {
             let close = if self.written == 0 { "[]" } else { "]" };
             let _ = self.acks.send(Ok(Bytes::from(close))).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks_and_a_body_ended_mid_line() {
+        let mut lines = LineBuffer::default();
+        lines.push(b"{\"target\":\"s\"}\n{\"A\"");
+        assert_eq!(lines.next_line().as_deref(), Some("{\"target\":\"s\"}"));
+        assert_eq!(lines.next_line(), None);
+        lines.push(b":1}\n\n  \n{\"A\":2}");
+        assert_eq!(lines.next_line().as_deref(), Some("{\"A\":1}"));
+        assert_eq!(lines.next_line(), None);
+        // The body ends without a newline: the rest is the last line, and the buffer is empty
+        // (a fuzzed body once made the next look past its end).
+        assert_eq!(lines.rest().as_deref(), Some("{\"A\":2}"));
+        assert_eq!(lines.next_line(), None);
+        assert_eq!(lines.rest(), None);
     }
 }

@@ -299,7 +299,7 @@ impl SchemaRequest {
         let schema_type = self.schema_type()?;
         match schema_type {
             SchemaType::Avro => {
-                apache_avro::Schema::parse_str(&self.schema)
+                crate::format::avro::parse_schema(&self.schema)
                     .map_err(|e| invalid_schema(format!("Invalid schema {}: {e}", self.schema)))?;
             }
             SchemaType::Json => {

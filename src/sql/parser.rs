@@ -346,12 +346,12 @@ impl<'a> Parser<'a> {
                 };
                 let from_beginning = self.eat_keywords(&["FROM", "BEGINNING"]);
                 let interval = if self.eat_keyword("INTERVAL") || self.eat_keyword("SAMPLE") {
-                    Some(self.unsigned()?)
+                    Some(self.int_count("INTERVAL")?)
                 } else {
                     None
                 };
                 let limit = if self.eat_keyword("LIMIT") {
-                    Some(self.unsigned()?)
+                    Some(self.int_count("LIMIT")?)
                 } else {
                     None
                 };
@@ -406,6 +406,19 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.unexpected("a string literal")),
         }
+    }
+
+    /// A clause's count (LIMIT, INTERVAL): an INT, as ksqlDB reads it.
+    fn int_count(&mut self, clause: &str) -> PResult<u64> {
+        let location = self.peek().location;
+        let value = self.unsigned()?;
+        if value > i32::MAX as u64 {
+            return Err(ParseError::new(
+                format!("{clause} must be at most {}, not {value}", i32::MAX),
+                location,
+            ));
+        }
+        Ok(value)
     }
 
     fn unsigned(&mut self) -> PResult<u64> {
@@ -803,7 +816,7 @@ impl<'a> Parser<'a> {
                     "{kind} queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info."
                 )));
             }
-            Some(self.unsigned()?)
+            Some(self.int_count("LIMIT")?)
         } else {
             None
         };

@@ -77,6 +77,22 @@ impl SqlType {
         }
     }
 
+    /// A DECIMAL read from a schema, its parameters checked as ksqlDB's
+    /// `DecimalUtil.validateParameters` checks them.
+    pub fn checked_decimal(precision: u8, scale: u8) -> Result<SqlType, String> {
+        if precision < 1 {
+            return Err(format!(
+                "DECIMAL precision must be >= 1: DECIMAL({precision},{scale})"
+            ));
+        }
+        if scale > precision {
+            return Err(format!(
+                "DECIMAL scale must be <= precision: DECIMAL({precision},{scale})"
+            ));
+        }
+        Ok(SqlType::Decimal { precision, scale })
+    }
+
     /// The first DECIMAL in this type (itself or nested) that is wider than Sluice computes
     /// with, if any.
     pub fn wide_decimal(&self) -> Option<&SqlType> {

@@ -24,6 +24,8 @@ pub struct Server {
     log: PathBuf,
     /// The data directory, removed when the test ends (after the child is killed).
     data: Option<tempfile::TempDir>,
+    /// The `Authorization` header the helpers send (a server with BASIC authentication).
+    pub authorization: Option<String>,
 }
 
 impl Server {
@@ -101,6 +103,7 @@ impl Server {
                 addr,
                 log,
                 data: None,
+                authorization: None,
             };
             match server.wait_ready(Duration::from_secs(20), ready) {
                 Ok(()) => return server,
@@ -168,16 +171,27 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> Response {
-        request(self.addr, "GET", path, &[], b"")
+        let headers: Vec<(&str, &str)> = self
+            .authorization
+            .iter()
+            .map(|a| ("Authorization", a.as_str()))
+            .collect();
+        request(self.addr, "GET", path, &headers, b"")
     }
 
     /// POSTs a JSON body with the content type ksqlDB's clients send.
     pub fn post_json(&self, path: &str, body: &Value) -> Response {
+        let mut headers = vec![("Content-Type", "application/vnd.ksql.v1+json")];
+        headers.extend(
+            self.authorization
+                .iter()
+                .map(|a| ("Authorization", a.as_str())),
+        );
         request(
             self.addr,
             "POST",
             path,
-            &[("Content-Type", "application/vnd.ksql.v1+json")],
+            &headers,
             body.to_string().as_bytes(),
         )
     }

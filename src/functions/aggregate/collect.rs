@@ -30,9 +30,9 @@ fn array_of(args: &[Option<SqlType>]) -> Option<Signature> {
 fn limit(ctx: &AggregateContext, property: &str) -> usize {
     ctx.properties
         .get(property)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .map(|v| v as i32)
-        .map(|v| if v < 0 { DEFAULT_LIMIT } else { v as usize })
+        // An INT, as ksqlDB's config declares it: a value outside one is no limit given.
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .map(|v| usize::try_from(v).unwrap_or(DEFAULT_LIMIT))
         .unwrap_or(DEFAULT_LIMIT)
 }
 

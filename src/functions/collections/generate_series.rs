@@ -12,11 +12,28 @@ use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type, Int6
 use datafusion::common::{Result as DfResult, exec_err};
 
 use crate::functions::registry::{Overload, ScalarFunction};
+use crate::functions::{BatchBudget, record_call_error};
 use crate::types::SqlType;
 
-/// The most elements a series may have (a larger one would exhaust memory, as it does ksqlDB's
-/// JVM).
-const MAX_SIZE: i64 = 100_000_000;
+/// The most elements a series may have, and the most all the series of one batch may have
+/// together: a row past the latter gives null, with an error (a larger one would exhaust
+/// memory, as it does ksqlDB's JVM, or overflow the offsets of Arrow's lists).
+const MAX_SIZE: i64 = 10_000_000;
+const MAX_BATCH_SIZE: usize = 10_000_000;
+
+/// Whether a row's series fits what is left of the batch's budget; null and logged when not.
+fn affordable(budget: &mut BatchBudget, row: usize, size: usize) -> bool {
+    if budget.take(size) {
+        return true;
+    }
+    record_call_error(
+        row,
+        format!(
+            "GENERATE_SERIES: the series of one batch may have {MAX_BATCH_SIZE} values in all; this one's {size} are past that"
+        ),
+    );
+    false
+}
 
 pub fn function() -> ScalarFunction {
     use SqlType::{Bigint, Int};
@@ -66,6 +83,7 @@ fn int_series(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
     let end = args[1].as_primitive::<Int32Type>();
     let steps = args.get(2).map(|s| s.as_primitive::<Int32Type>());
     let mut out = ListBuilder::new(Int32Builder::new());
+    let mut budget = BatchBudget::new(MAX_BATCH_SIZE);
     for row in 0..start.len() {
         let (s, e) = (value(start, row)?, value(end, row)?);
         let diff = e.wrapping_sub(s);
@@ -80,6 +98,10 @@ fn int_series(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
             diff.wrapping_div(step)
         };
         let n = size(diff as i64, step, quotient)?;
+        if !affordable(&mut budget, row, n) {
+            out.append(false);
+            continue;
+        }
         let mut v = s;
         for _ in 0..n {
             out.values().append_value(v);
@@ -95,6 +117,7 @@ fn bigint_series(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
     let end = args[1].as_primitive::<Int64Type>();
     let steps = args.get(2).map(|s| s.as_primitive::<Int32Type>());
     let mut out = ListBuilder::new(Int64Builder::new());
+    let mut budget = BatchBudget::new(MAX_BATCH_SIZE);
     for row in 0..start.len() {
         let (s, e) = (value(start, row)?, value(end, row)?);
         let diff = e.wrapping_sub(s);
@@ -110,6 +133,10 @@ fn bigint_series(args: &[ArrayRef], _: &DataType) -> DfResult<ArrayRef> {
             diff.wrapping_div(step as i64) as i32
         };
         let n = size(diff.signum(), step, quotient)?;
+        if !affordable(&mut budget, row, n) {
+            out.append(false);
+            continue;
+        }
         let mut v = s;
         for _ in 0..n {
             out.values().append_value(v);
@@ -143,6 +170,24 @@ mod tests {
                     .collect()
             })
             .collect())
+    }
+
+    #[test]
+    fn one_batchs_series_share_a_bound_and_the_row_past_it_is_null() {
+        crate::functions::take_call_errors();
+        let args: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(vec![1, 1, 1])),
+            Arc::new(Int32Array::from(vec![6_000_000, 6_000_000, 3])),
+        ];
+        let out = int_series(&args, &DataType::Null).unwrap();
+        let lists = out.as_list::<i32>();
+        assert_eq!(lists.value(0).len(), 6_000_000);
+        assert!(lists.is_null(1));
+        assert_eq!(lists.value(2).len(), 3);
+        let errors = crate::functions::take_call_errors();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, 1);
+        assert!(errors[0].1.contains("10000000 values in all"), "{errors:?}");
     }
 
     #[test]

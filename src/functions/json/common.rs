@@ -130,6 +130,9 @@ pub(super) struct Decimal {
     scale: i64,
 }
 
+/// Jackson's bound on the scale of a decimal it writes in plain form.
+const MAX_PLAIN_SCALE: i64 = 9999;
+
 impl Decimal {
     /// Reads a JSON (or Java) number text.
     pub(super) fn parse(text: &str) -> Option<Decimal> {
@@ -194,9 +197,14 @@ impl Decimal {
         out
     }
 
-    /// `BigDecimal.toPlainString()`.
+    /// `BigDecimal.toPlainString()`; past Jackson's bound on a plain decimal's scale
+    /// (±9999, which it refuses to write) the scientific form, so that no exponent in the
+    /// input sizes an allocation.
     pub(super) fn plain(&self) -> String {
         let len = self.digits.len() as i64;
+        if self.scale.abs() > MAX_PLAIN_SCALE {
+            return self.scientific();
+        }
         let mut out = String::from(self.sign());
         if self.scale <= 0 {
             out.push_str(&self.digits);
@@ -228,6 +236,14 @@ mod tests {
 
     fn render(text: &str, numbers: Numbers) -> String {
         write(&parse(text).unwrap().unwrap(), numbers)
+    }
+
+    #[test]
+    fn a_plain_decimal_past_jacksons_scale_is_written_scientific() {
+        let huge = Decimal::parse("1e2000000000").unwrap();
+        assert_eq!(huge.plain(), "1E+2000000000");
+        assert_eq!(Decimal::parse("-5e-10000").unwrap().plain(), "-5E-10000");
+        assert_eq!(Decimal::parse("5e-3").unwrap().plain(), "0.005");
     }
 
     #[test]

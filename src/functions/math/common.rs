@@ -145,7 +145,8 @@ pub(super) fn round_unscaled(
     if places >= scale {
         return Ok(unscaled);
     }
-    let digits = (scale - places) as u32;
+    // `places < scale` here, so the difference is positive and below 2^32.
+    let digits = u32::try_from(i64::from(scale) - i64::from(places)).unwrap_or(u32::MAX);
     let Some(unit) = pow10(digits) else {
         // More digits dropped than an i128 holds: the value is under half a unit.
         let negative = unscaled < 0;

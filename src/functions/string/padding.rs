@@ -9,6 +9,25 @@ use datafusion::common::Result as DfResult;
 
 use super::args::{bytes, bytes_at, int_at, ints, rows, str_at, strings};
 use super::units;
+use crate::functions::{BatchBudget, record_call_error};
+
+/// The most bytes one batch's padded values may take (a UTF-16 unit takes at most 3 bytes).
+const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
+
+/// Whether a row may be padded to `target`, drawing on the batch's budget; null and logged
+/// when it may not.
+fn affordable(budget: &mut BatchBudget, row: usize, target: usize, unit_bytes: usize) -> bool {
+    if budget.take(target.saturating_mul(unit_bytes)) {
+        return true;
+    }
+    record_call_error(
+        row,
+        format!(
+            "PAD: a length of {target} takes more than the {MAX_BATCH_BYTES} bytes one batch of padded values may use"
+        ),
+    );
+    false
+}
 
 /// Which end the padding goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +39,15 @@ pub(super) enum Side {
 /// `(input STRING, length INT, padding STRING)` padded row by row.
 pub(super) fn pad_strings(args: &[ArrayRef], side: Side) -> DfResult<ArrayRef> {
     let (input, target, padding) = (strings(&args[0]), ints(&args[1]), strings(&args[2]));
+    let mut budget = BatchBudget::new(MAX_BATCH_BYTES);
     let out: StringArray = (0..rows(args))
         .map(|row| {
             let s = str_at(input, row)?;
             let target = usize::try_from(int_at(target, row)?).ok()?;
             let padding = str_at(padding, row).filter(|p| !p.is_empty())?;
+            if !affordable(&mut budget, row, target, 3) {
+                return None;
+            }
             Some(pad(s, target, padding, side))
         })
         .collect();
@@ -34,11 +57,15 @@ pub(super) fn pad_strings(args: &[ArrayRef], side: Side) -> DfResult<ArrayRef> {
 /// `(input BYTES, length INT, padding BYTES)` padded row by row.
 pub(super) fn pad_bytes(args: &[ArrayRef], side: Side) -> DfResult<ArrayRef> {
     let (input, target, padding) = (bytes(&args[0]), ints(&args[1]), bytes(&args[2]));
+    let mut budget = BatchBudget::new(MAX_BATCH_BYTES);
     let out: BinaryArray = (0..rows(args))
         .map(|row| {
             let b = bytes_at(input, row)?;
             let target = usize::try_from(int_at(target, row)?).ok()?;
             let padding = bytes_at(padding, row).filter(|p| !p.is_empty())?;
+            if !affordable(&mut budget, row, target, 1) {
+                return None;
+            }
             if b.len() >= target {
                 return Some(b[..target].to_vec());
             }
@@ -82,4 +109,28 @@ fn repeat(padding: &str, length: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, Int32Array};
+
+    #[test]
+    fn a_length_past_the_batchs_budget_gives_null_and_an_error() {
+        crate::functions::take_call_errors();
+        let args: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a", "", "b"])),
+            Arc::new(Int32Array::from(vec![3, i32::MAX, 2])),
+            Arc::new(StringArray::from(vec!["xy", "x", "-"])),
+        ];
+        let out = pad_strings(&args, Side::Left).unwrap();
+        let out = out.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(out.value(0), "xya");
+        assert!(out.is_null(1));
+        assert_eq!(out.value(2), "-b");
+        let errors = crate::functions::take_call_errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, 1);
+    }
 }
