@@ -215,6 +215,25 @@ fn numbers_from_a_statement_are_range_checked_and_nothing_is_made_of_a_bad_one()
         "HOPPING (SIZE 10000 MILLISECONDS, ADVANCE BY 1 MILLISECOND)",
     ));
 
+    // Kafka's producer takes no negative timestamp; schema ids are 32-bit.
+    let message = refusal(
+        &server,
+        "INSERT INTO S (ROWTIME, K, V) VALUES (-5, 'a', 1);",
+    );
+    assert!(
+        message
+            .ends_with("Invalid timestamp: -5. Timestamp should always be non-negative or null."),
+        "{message}"
+    );
+    let message = refusal(
+        &server,
+        "CREATE STREAM A WITH (kafka_topic='s', value_format='AVRO', VALUE_SCHEMA_ID=4294967297);",
+    );
+    assert!(
+        message.contains("VALUE_SCHEMA_ID: Expected value to be a 32-bit integer"),
+        "{message}"
+    );
+
     // Counts of clauses are INTs, as ksqlDB reads them.
     for sql in [
         "SELECT * FROM S EMIT CHANGES LIMIT 3000000000;",

@@ -783,6 +783,12 @@ impl Inserter {
         let failed = |e: &dyn std::fmt::Display| {
             EngineError::Generic(format!("Failed to insert values into '{target}'. {e}"))
         };
+        if let Some(t) = timestamp.filter(|t| *t < 0) {
+            // Kafka's producer refuses the record, with this message.
+            return Err(failed(&format!(
+                "Invalid timestamp: {t}. Timestamp should always be non-negative or null."
+            )));
+        }
         let key_columns = sink.key_columns();
         let value_columns = sink.value_columns();
         let key_values = key_columns

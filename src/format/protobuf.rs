@@ -509,7 +509,13 @@ fn kind_value_or_default(kind: &Kind, json: &Json) -> std::result::Result<Value,
 fn kind_value(kind: &Kind, json: &Json) -> std::result::Result<Value, String> {
     let mismatch = || format!("Cannot write {json} as Protobuf {kind:?}");
     let long = || match json {
-        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        // A whole number written as a double (`3.0`) is that integer; a fraction or a value
+        // past 64 bits is not one, rather than being cut or saturated.
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (-(2f64.powi(63))..2f64.powi(63)).contains(f))
+                .map(|f| f as i64)
+        }),
         Json::String(s) => s.trim().parse().ok(),
         Json::Bool(b) => Some(i64::from(*b)),
         _ => None,
@@ -599,7 +605,9 @@ fn well_known_message(
             message.set_field_by_name("day", Value::I32(date.day() as i32));
         }
         "google.type.TimeOfDay" => {
-            let ms = number().ok_or_else(mismatch)?;
+            let ms = number()
+                .filter(|ms| (0..=super::text::MILLIS_PER_DAY).contains(ms))
+                .ok_or_else(mismatch)?;
             message.set_field_by_name("hours", Value::I32((ms / 3_600_000) as i32));
             message.set_field_by_name("minutes", Value::I32((ms / 60_000 % 60) as i32));
             message.set_field_by_name("seconds", Value::I32((ms / 1000 % 60) as i32));

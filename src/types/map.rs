@@ -142,11 +142,20 @@ impl<K: ArrayBuilder, V: ArrayBuilder> Builder<K, V> {
 
     /// Ends the current row: a map of the entries appended since the last row, or a null map.
     pub fn append(&mut self, is_valid: bool) {
-        self.offsets.push(self.keys.len() as i32);
+        // Past 2^31 entries the offsets stop rising; `finish` refuses such a column.
+        self.offsets
+            .push(i32::try_from(self.keys.len()).unwrap_or(i32::MAX));
         self.nulls.append(is_valid);
     }
 
     pub fn finish(mut self) -> Result<MapArray, ArrowError> {
+        if i32::try_from(self.keys.len()).is_err() {
+            return Err(ArrowError::ComputeError(format!(
+                "a column of maps may hold at most {} entries in all, not {}",
+                i32::MAX,
+                self.keys.len()
+            )));
+        }
         let keys = self.keys.finish();
         let values = self.values.finish();
         let map_type = arrow_type(keys.data_type().clone(), values.data_type().clone());

@@ -456,28 +456,46 @@ impl<'a> ListOut<'a> {
     /// Appends elements `start..end` of source `source` to the current row.
     pub fn extend(&mut self, source: usize, start: usize, end: usize) -> DfResult<()> {
         if end > start {
+            self.grow(end - start)?;
             self.elements.try_extend(source, start, end)?;
-            self.len += end - start;
         }
         Ok(())
     }
 
     /// Appends a null element to the current row.
     pub fn push_null(&mut self) -> DfResult<()> {
+        self.grow(1)?;
         self.elements.try_extend_nulls(1)?;
-        self.len += 1;
         Ok(())
+    }
+
+    /// Counts `more` elements, refusing a column past the 32-bit offsets of Arrow's lists.
+    fn grow(&mut self, more: usize) -> DfResult<()> {
+        let len = self.len + more;
+        if i32::try_from(len).is_err() {
+            return exec_err!(
+                "a column of arrays may hold at most {} elements in all",
+                i32::MAX
+            );
+        }
+        self.len = len;
+        Ok(())
+    }
+
+    /// The offset of the elements appended so far (below 2^31: see [`Self::grow`]).
+    fn offset(&self) -> i32 {
+        i32::try_from(self.len).unwrap_or(i32::MAX)
     }
 
     /// Ends the current row as a list of the elements appended since the last row.
     pub fn end_row(&mut self) {
-        self.offsets.push(self.len as i32);
+        self.offsets.push(self.offset());
         self.nulls.append_non_null();
     }
 
     /// Adds a null row (any elements appended since the last row stay unreferenced).
     pub fn null_row(&mut self) {
-        self.offsets.push(self.len as i32);
+        self.offsets.push(self.offset());
         self.nulls.append_null();
     }
 

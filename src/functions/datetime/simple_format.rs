@@ -272,10 +272,11 @@ fn parse_strategy(
                         value
                     }
                 }
-                Modify::MinusOne => value - 1,
+                // Java's int arithmetic: wraps at the ends.
+                Modify::MinusOne => value.wrapping_sub(1),
                 Modify::IsoDayOfWeek => {
                     if value != 7 {
-                        value + 1
+                        value.wrapping_add(1)
                     } else {
                         1
                     }
