@@ -158,6 +158,11 @@ struct Terminal {
 
 impl Terminal {
     fn start(server: &Server) -> Option<Terminal> {
+        Terminal::start_with(server, "")
+    }
+
+    /// A shell started with extra arguments (written as on a command line).
+    fn start_with(server: &Server, arguments: &str) -> Option<Terminal> {
         if Command::new("tmux").arg("-V").output().is_err() {
             // CI installs it and sets SLUICE_REQUIRE_TMUX, so there the test never skips.
             assert!(
@@ -167,10 +172,10 @@ impl Terminal {
             eprintln!("tmux is not installed: the interactive test is skipped");
             return None;
         }
-        let session = format!("sluice-shell-{}", std::process::id());
+        let session = format!("sluice-shell-{}-{}", std::process::id(), server.addr.port());
         let home = tempfile::tempdir().unwrap().keep();
         let command = format!(
-            "HOME={} {} shell {}",
+            "HOME={} {} shell {} {arguments}",
             home.display(),
             env!("CARGO_BIN_EXE_sluice"),
             server.url()
@@ -282,6 +287,41 @@ fn an_interactive_session_streams_a_push_query_until_ctrl_c_and_goes_on() {
     assert!(screen.contains("|home "), "{screen}");
     terminal.type_line("SHOW TOPICS;");
     terminal.wait_for(" pageviews ", 1);
+    terminal.type_line("exit");
+    terminal.wait_for("Exiting Sluice.", 1);
+}
+
+#[test]
+fn the_shell_asks_for_the_password_of_a_user_and_does_not_echo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "alice: wonderland, admin\n").unwrap();
+    let config = dir.path().join("server.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "authentication.method=BASIC\nauthentication.users.file={}\n",
+            users.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start_in(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let Some(terminal) = Terminal::start_with(&server, "--user alice") else {
+        return;
+    };
+    terminal.wait_for("Password for alice:", 1);
+    terminal.type_line("wonderland");
+    let screen = terminal.wait_for("ksql>", 1);
+    assert!(screen.contains("Server Status: RUNNING"), "{screen}");
+    assert!(
+        !screen.contains("wonderland"),
+        "the password was echoed:\n{screen}"
+    );
+    terminal.type_line("SHOW STREAMS;");
+    terminal.wait_for("Stream Name", 1);
     terminal.type_line("exit");
     terminal.wait_for("Exiting Sluice.", 1);
 }

@@ -34,8 +34,24 @@ use crate::sql::{self, Location};
 use crate::topics::{FetchLimits, Record};
 use crate::types::{ColumnKind, SqlType};
 
-/// How many rows a push query may buffer for a slow client before it pauses.
+/// How many rows a push query may buffer for a slow client before it pauses, by default and
+/// at most (`ksql.query.push.buffer.rows`).
 const PUSH_BUFFER: usize = 4096;
+const MAX_PUSH_BUFFER: usize = 1_000_000;
+pub const PUSH_BUFFER_ROWS: &str = "ksql.query.push.buffer.rows";
+
+/// A push query's queue length, as configured.
+fn push_buffer(properties: &BTreeMap<String, String>) -> Result<usize, EngineError> {
+    let Some(value) = properties.get(PUSH_BUFFER_ROWS) else {
+        return Ok(PUSH_BUFFER);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(rows) if (1..=MAX_PUSH_BUFFER).contains(&rows) => Ok(rows),
+        _ => Err(EngineError::Generic(format!(
+            "Invalid value {value} for configuration {PUSH_BUFFER_ROWS}: a whole number from 1 to {MAX_PUSH_BUFFER}"
+        ))),
+    }
+}
 
 /// The server property that caps how many push queries run at once.
 pub const MAX_PUSH_QUERIES: &str = "ksql.max.push.queries";
@@ -303,7 +319,7 @@ impl Engine {
         let plan = self.plan_transient(&prepared, "transient", &properties, text)?;
         self.check_push_query_limit()?;
         let (outputs, columns) = result_columns(plan_outputs(&plan), &[]);
-        let (sender, events) = mpsc::channel(PUSH_BUFFER);
+        let (sender, events) = mpsc::channel(push_buffer(&properties)?);
         let source_name = plan.source().name.clone();
         self.next_transient += 1;
         let scalable = is_scalable_push(query, &self.catalog, &properties);
@@ -1405,6 +1421,23 @@ mod tests {
     use super::*;
     use crate::format::{FormatKind, FormatSpec};
     use crate::types::{Column, Schema};
+
+    #[test]
+    fn a_push_querys_queue_is_configured_within_bounds() {
+        let with = |value: &str| {
+            let properties = BTreeMap::from([(PUSH_BUFFER_ROWS.to_string(), value.to_string())]);
+            push_buffer(&properties)
+        };
+        assert_eq!(push_buffer(&BTreeMap::new()).ok(), Some(PUSH_BUFFER));
+        assert_eq!(with(" 16 ").ok(), Some(16));
+        for bad in ["0", "-1", "1000001", "lots", "18446744073709551616"] {
+            let message = with(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                message.contains("a whole number from 1 to 1000000"),
+                "{bad}: {message}"
+            );
+        }
+    }
 
     fn query(text: &str) -> Query {
         match sql::parse_statement(text, Location { line: 1, column: 1 }, &|_| None) {

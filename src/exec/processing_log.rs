@@ -7,6 +7,7 @@
 //! processing-log schema, so the `KSQL_PROCESSING_LOG` stream can be queried with SQL.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Value, json};
@@ -16,10 +17,12 @@ use crate::topics::{ProducerRecord, TopicStore};
 
 /// How many entries the processing log keeps by default.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// The most it may be configured to keep (`ksql.logging.processing.retained.entries`).
+pub const MAX_CAPACITY: usize = 1_000_000;
 
 /// A bounded log of the latest entries.
 pub struct ProcessingLog {
-    capacity: usize,
+    capacity: AtomicUsize,
     inner: Mutex<Inner>,
     /// The topic entries are also written to, when the log is a stream.
     topic: RwLock<Option<(Arc<dyn TopicStore>, String)>>,
@@ -41,9 +44,20 @@ impl ProcessingLog {
     /// A log that keeps the latest `capacity` entries.
     pub fn new(capacity: usize) -> ProcessingLog {
         ProcessingLog {
-            capacity: capacity.max(1),
+            capacity: AtomicUsize::new(capacity.clamp(1, MAX_CAPACITY)),
             inner: Mutex::default(),
             topic: RwLock::new(None),
+        }
+    }
+
+    /// Keeps the latest `capacity` entries from now on (at least one, at most
+    /// [`MAX_CAPACITY`]).
+    pub fn set_capacity(&self, capacity: usize) {
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
+        self.capacity.store(capacity, Ordering::Relaxed);
+        let mut inner = self.inner();
+        while inner.entries.len() > capacity {
+            inner.entries.pop_front();
         }
     }
 
@@ -61,13 +75,14 @@ impl ProcessingLog {
         let topic = self.topic.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut records = Vec::new();
         {
+            let capacity = self.capacity.load(Ordering::Relaxed);
             let mut inner = self.inner();
             for entry in entries {
                 if topic.is_some() {
                     records.push(record_of(&entry));
                 }
                 inner.total += 1;
-                if inner.entries.len() == self.capacity {
+                while inner.entries.len() >= capacity {
                     inner.entries.pop_front();
                 }
                 inner.entries.push_back(entry);
@@ -153,5 +168,14 @@ mod tests {
         let offsets: Vec<u64> = log.entries().iter().map(|e| e.offset).collect();
         assert_eq!(offsets, vec![2, 3, 4]);
         assert_eq!(log.total(), 5);
+        // A smaller bound drops the oldest at once; a larger one keeps more from then on.
+        log.set_capacity(2);
+        let offsets: Vec<u64> = log.entries().iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, vec![3, 4]);
+        log.set_capacity(4);
+        log.extend((5..8).map(entry));
+        let offsets: Vec<u64> = log.entries().iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, vec![4, 5, 6, 7]);
+        assert_eq!(log.total(), 8);
     }
 }

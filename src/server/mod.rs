@@ -305,6 +305,9 @@ async fn json_errors(response: Response) -> Response {
 
 /// ksqlDB's default record cache size.
 const DEFAULT_CACHE_MAX_BYTES_BUFFERING: &str = "10000000";
+/// How many entries of the processing log the server keeps in memory (the latest ones).
+const PROCESSING_LOG_ENTRIES: &str = "ksql.logging.processing.retained.entries";
+
 /// ksqlDB's default bound on push queries running at once (each holds a task and a queue of
 /// up to 4,096 rows).
 const DEFAULT_MAX_PUSH_QUERIES: &str = "100";
@@ -369,6 +372,17 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .get(name)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     };
+    if let Some(value) = config.properties.get(PROCESSING_LOG_ENTRIES) {
+        match value.trim().parse::<usize>() {
+            Ok(n) if (1..=crate::exec::processing_log::MAX_CAPACITY).contains(&n) => {
+                engine.runtime().processing_log().set_capacity(n);
+            }
+            _ => anyhow::bail!(
+                "{PROCESSING_LOG_ENTRIES} must be a whole number from 1 to {}, not '{value}'",
+                crate::exec::processing_log::MAX_CAPACITY
+            ),
+        }
+    }
     if flag("ksql.logging.processing.stream.auto.create") {
         engine
             .create_processing_log_stream()
