@@ -447,3 +447,36 @@ fn ksqldb_python_client_over_tls_with_basic_authentication() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("OK"), "{text}");
 }
+
+#[test]
+fn a_request_over_an_h2c_upgrade_is_audited_with_its_peer() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("SLUICE_REQUIRE_CURL").is_none(),
+            "curl must be installed here"
+        );
+        println!("SKIPPED: curl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&dir.path().join("data"), &[]);
+    // curl upgrades a plain http:// request with `Upgrade: h2c`; the server answers it on
+    // stream 1 of the HTTP/2 connection that follows.
+    let out = Command::new("curl")
+        .args(["-s", "--http2", "-w", "\n%{http_version}"])
+        .arg(format!("{}/ksql", server.url()))
+        .args(["-d", r#"{"ksql":"SHOW STREAMS;"}"#])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.ends_with("\n2"), "{text}");
+    let audit = std::fs::read_to_string(dir.path().join("data/audit.log")).unwrap();
+    let line: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(line["statement"], "SHOW STREAMS;");
+    assert!(
+        line["address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{line}"
+    );
+}

@@ -22,8 +22,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The client's connection preface, before its first SETTINGS frame.
@@ -67,6 +67,11 @@ pub async fn upgrade(State(inner): State<Router>, mut request: Request, next: Ne
         return next.run(request).await;
     }
     let on_upgrade = hyper::upgrade::on(&mut request);
+    // The upgraded connection's requests come from the same peer (for the audit log).
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .cloned();
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, INITIAL_WINDOW).await {
         Ok(body) => body,
@@ -91,8 +96,14 @@ pub async fn upgrade(State(inner): State<Router>, mut request: Request, next: Ne
             }
         };
         let io = Spliced::new(TokioIo::new(upgraded), stream_one);
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
+            tower::ServiceExt::oneshot(inner.clone(), request)
+        });
         let served = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .serve_connection(TokioIo::new(io), TowerToHyperService::new(inner))
+            .serve_connection(TokioIo::new(io), service)
             .await;
         if let Err(e) = served {
             tracing::debug!("h2c connection ended: {e}");
