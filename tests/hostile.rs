@@ -365,15 +365,7 @@ fn memory_stays_bounded_when_records_and_clients_ask_for_more() {
     // Every record is processed: the good ones copied, the bad ones logged.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        let described = server.ksql_ok("DESCRIBE PADDED EXTENDED;");
-        let processed: u64 = described[0]["sourceDescription"]["queryOffsetSummaries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|g| g["topicSummaries"].as_array().into_iter().flatten())
-            .flat_map(|t| t["offsets"].as_array().into_iter().flatten())
-            .filter_map(|p| p["consumerOffset"].as_u64())
-            .sum();
+        let processed = server.consumed("PADDED");
         if processed >= 2_000 {
             break;
         }

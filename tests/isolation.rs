@@ -14,21 +14,6 @@ use support::{LineStream, Server};
 /// The costly query's backlog: each record lands in 10,000 windows.
 const HEAVY_RECORDS: usize = 600;
 
-/// The committed offset of the costly query's input, from DESCRIBE EXTENDED.
-fn heavy_progress(server: &Server) -> u64 {
-    let described = server.ksql_ok("DESCRIBE HOPPING EXTENDED;");
-    let offsets = &described[0]["sourceDescription"]["queryOffsetSummaries"];
-    offsets
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|group| group["topicSummaries"].as_array().into_iter().flatten())
-        .filter(|topic| topic["kafkaTopic"] == "heavy")
-        .flat_map(|topic| topic["offsets"].as_array().into_iter().flatten())
-        .filter_map(|partition| partition["consumerOffset"].as_u64())
-        .sum()
-}
-
 #[test]
 fn a_costly_query_leaves_the_others_and_the_api_running() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,7 +73,7 @@ fn a_costly_query_leaves_the_others_and_the_api_running() {
     // The costly query was busy all along: it finishes well after the measurements (its
     // offsets are committed every 2 s, hence the margin).
     let deadline = Instant::now() + Duration::from_secs(600);
-    while heavy_progress(&server) < HEAVY_RECORDS as u64 {
+    while server.consumed("HOPPING") < HEAVY_RECORDS as u64 {
         assert!(Instant::now() < deadline, "the costly query never finished");
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -357,14 +357,22 @@ fn the_shell_logs_in_over_tls() {
     assert!(!ok && out.contains("Unauthorized"), "{out}");
 }
 
+/// Whether curl is here; CI installs it and sets SLUICE_REQUIRE_CURL, so there it must be.
+fn curl_installed() -> bool {
+    if Command::new("curl").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SLUICE_REQUIRE_CURL").is_none(),
+        "curl must be installed here"
+    );
+    println!("SKIPPED: curl is not installed");
+    false
+}
+
 #[test]
 fn curl_speaks_tls_http2_and_basic_authentication() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("SLUICE_REQUIRE_CURL").is_none(),
-            "curl must be installed here"
-        );
-        println!("SKIPPED: curl is not installed");
+    if !curl_installed() {
         return;
     }
     let secured = start();
@@ -450,12 +458,7 @@ fn ksqldb_python_client_over_tls_with_basic_authentication() {
 
 #[test]
 fn a_request_over_an_h2c_upgrade_is_audited_with_its_peer() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("SLUICE_REQUIRE_CURL").is_none(),
-            "curl must be installed here"
-        );
-        println!("SKIPPED: curl is not installed");
+    if !curl_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

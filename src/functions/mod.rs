@@ -173,14 +173,23 @@ impl BatchBudget {
         BatchBudget { left: limit }
     }
 
-    /// Takes `amount` if it is left.
-    pub(crate) fn take(&mut self, amount: usize) -> bool {
+    /// Takes `amount` for `row` if it is left; if not, records the row's error (the call
+    /// then gives null for it).
+    pub(crate) fn take(
+        &mut self,
+        row: usize,
+        amount: usize,
+        refusal: impl FnOnce() -> String,
+    ) -> bool {
         match self.left.checked_sub(amount) {
             Some(left) => {
                 self.left = left;
                 true
             }
-            None => false,
+            None => {
+                record_call_error(row, refusal());
+                false
+            }
         }
     }
 }

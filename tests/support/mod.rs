@@ -211,6 +211,20 @@ impl Server {
         }
     }
 
+    /// How far the queries writing `source` have read their inputs: the sum of their consumer
+    /// offsets over every input partition, from `DESCRIBE … EXTENDED`.
+    pub fn consumed(&self, source: &str) -> u64 {
+        let described = self.ksql_ok(&format!("DESCRIBE {source} EXTENDED;"));
+        described[0]["sourceDescription"]["queryOffsetSummaries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|group| group["topicSummaries"].as_array().into_iter().flatten())
+            .flat_map(|topic| topic["offsets"].as_array().into_iter().flatten())
+            .filter_map(|partition| partition["consumerOffset"].as_u64())
+            .sum()
+    }
+
     /// Runs a query through `/query-stream` that ends by itself (a pull query, or a push query
     /// with a LIMIT): the metadata and the rows.
     pub fn query_stream(&self, sql: &str, properties: Value) -> (Value, Vec<Value>) {

@@ -11,8 +11,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type, Int64Type};
 use datafusion::common::{Result as DfResult, exec_err};
 
+use crate::functions::BatchBudget;
 use crate::functions::registry::{Overload, ScalarFunction};
-use crate::functions::{BatchBudget, record_call_error};
 use crate::types::SqlType;
 
 /// The most elements a series may have, and the most all the series of one batch may have
@@ -23,16 +23,11 @@ const MAX_BATCH_SIZE: usize = 10_000_000;
 
 /// Whether a row's series fits what is left of the batch's budget; null and logged when not.
 fn affordable(budget: &mut BatchBudget, row: usize, size: usize) -> bool {
-    if budget.take(size) {
-        return true;
-    }
-    record_call_error(
-        row,
+    budget.take(row, size, || {
         format!(
             "GENERATE_SERIES: the series of one batch may have {MAX_BATCH_SIZE} values in all; this one's {size} are past that"
-        ),
-    );
-    false
+        )
+    })
 }
 
 pub fn function() -> ScalarFunction {

@@ -9,24 +9,19 @@ use datafusion::common::Result as DfResult;
 
 use super::args::{bytes, bytes_at, int_at, ints, rows, str_at, strings};
 use super::units;
-use crate::functions::{BatchBudget, record_call_error};
+use crate::functions::BatchBudget;
 
 /// The most bytes one batch's padded values may take (a UTF-16 unit takes at most 3 bytes).
 const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
 
-/// Whether a row may be padded to `target`, drawing on the batch's budget; null and logged
-/// when it may not.
+/// Whether a row may be padded to `target` (each unit taking at most `unit_bytes`), drawing
+/// on the batch's budget; null and logged when it may not.
 fn affordable(budget: &mut BatchBudget, row: usize, target: usize, unit_bytes: usize) -> bool {
-    if budget.take(target.saturating_mul(unit_bytes)) {
-        return true;
-    }
-    record_call_error(
-        row,
+    budget.take(row, target.saturating_mul(unit_bytes), || {
         format!(
             "PAD: a length of {target} takes more than the {MAX_BATCH_BYTES} bytes one batch of padded values may use"
-        ),
-    );
-    false
+        )
+    })
 }
 
 /// Which end the padding goes on.
