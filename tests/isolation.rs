@@ -16,14 +16,8 @@ const HEAVY_RECORDS: usize = 600;
 
 #[test]
 fn a_costly_query_leaves_the_others_and_the_api_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ksql-server.properties");
     // One stream thread: the costly query and the copy take turns on it.
-    std::fs::write(&config, "ksql.streams.num.stream.threads=1\n").unwrap();
-    let server = Server::start_in(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let server = Server::start_configured("ksql.streams.num.stream.threads=1");
     server.ksql_ok(
         "CREATE STREAM heavy (k STRING KEY, v INT) WITH (kafka_topic='heavy', partitions=1, value_format='JSON');\
          CREATE STREAM light (k STRING KEY, v INT) WITH (kafka_topic='light', partitions=1, value_format='JSON');\

@@ -372,13 +372,7 @@ fn two_hundred_push_queries_each_receive_every_row() {
     const CLIENTS: usize = 200;
     const ROWS: usize = 50;
     // Twice ksqlDB's default bound on push queries.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ksql-server.properties");
-    std::fs::write(&config, "ksql.max.push.queries=200\n").unwrap();
-    let server = Server::start_in(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let server = Server::start_configured("ksql.max.push.queries=200");
     server.ksql_ok(
         "CREATE STREAM ticks (id INT KEY, n INT, label STRING) \
            WITH (kafka_topic='ticks', value_format='JSON', partitions=1);",

@@ -962,22 +962,9 @@ fn check_error_body(response: &Response) -> Result<(), String> {
 
 #[test]
 fn ten_thousand_malformed_requests_get_well_formed_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    std::fs::write(&users, "fuzz: fuzz-password, admin\nviewer: v, viewer\n").unwrap();
-    let config = dir.path().join("ksql-server.properties");
-    std::fs::write(
-        &config,
-        format!(
-            "authentication.method=BASIC\nauthentication.users.file={}\n\
-             authentication.roles=admin,viewer\nauthentication.read.only.roles=viewer\n",
-            users.display()
-        ),
-    )
-    .unwrap();
-    let mut server = Server::start_in(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
+    let mut server = Server::start_authenticated(
+        "fuzz: fuzz-password, admin\nviewer: v, viewer\n",
+        "authentication.roles=admin,viewer\nauthentication.read.only.roles=viewer",
     );
     server.authorization = Some(ADMIN.to_string());
     server.ksql_ok(

@@ -250,13 +250,7 @@ impl Drop for Terminal {
 #[test]
 fn an_interactive_session_streams_a_push_query_until_ctrl_c_and_goes_on() {
     // One push query at a time: the second runs only if Ctrl-C closed the first on the server.
-    let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("server.properties");
-    std::fs::write(&config, "ksql.max.push.queries=1\n").unwrap();
-    let server = Server::start_in(
-        &data.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let server = Server::start_configured("ksql.max.push.queries=1");
     server.ksql_ok(SETUP);
     let Some(terminal) = Terminal::start(&server) else {
         return;
@@ -293,22 +287,7 @@ fn an_interactive_session_streams_a_push_query_until_ctrl_c_and_goes_on() {
 
 #[test]
 fn the_shell_asks_for_the_password_of_a_user_and_does_not_echo_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    std::fs::write(&users, "alice: wonderland, admin\n").unwrap();
-    let config = dir.path().join("server.properties");
-    std::fs::write(
-        &config,
-        format!(
-            "authentication.method=BASIC\nauthentication.users.file={}\n",
-            users.display()
-        ),
-    )
-    .unwrap();
-    let server = Server::start_in(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let server = Server::start_authenticated("alice: wonderland, admin\n", "");
     let Some(terminal) = Terminal::start_with(&server, "--user alice") else {
         return;
     };

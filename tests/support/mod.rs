@@ -38,6 +38,37 @@ impl Server {
         server
     }
 
+    /// Starts the binary with a `ksql-server.properties` of these lines (and a data directory
+    /// of its own beside it).
+    pub fn start_configured(properties: &str) -> Server {
+        Server::start_secured(None, properties)
+    }
+
+    /// Starts the binary with BASIC authentication against a users file of these lines
+    /// (`name: password, role…`), and these further properties.
+    pub fn start_authenticated(users: &str, properties: &str) -> Server {
+        Server::start_secured(Some(users), properties)
+    }
+
+    fn start_secured(users: Option<&str>, properties: &str) -> Server {
+        let dir = tempfile::tempdir().expect("a directory");
+        let mut text = properties.to_string();
+        if let Some(users) = users {
+            let file = dir.path().join("users");
+            std::fs::write(&file, users).expect("write the users file");
+            text.push_str(&format!(
+                "\nauthentication.method=BASIC\nauthentication.users.file={}\n",
+                file.display()
+            ));
+        }
+        let config = dir.path().join("ksql-server.properties");
+        std::fs::write(&config, text).expect("write the properties file");
+        let config = config.to_str().expect("a UTF-8 path").to_string();
+        let mut server = Server::start_in(&dir.path().join("data"), &["--config", &config]);
+        server.data = Some(dir);
+        server
+    }
+
     /// Starts the binary on `data_dir` (which outlives it) with extra arguments.
     pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> Server {
         Server::start_with(
