@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,11 @@ enum Command {
         /// Keep everything in memory instead: nothing survives a restart.
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
+        /// Keep topics on this Kafka cluster (HOST:PORT,…) instead of the embedded log (else
+        /// `bootstrap.servers` in the config file). Servers with the same `ksql.service.id`
+        /// share the catalog.
+        #[arg(long, conflicts_with = "in_memory")]
+        bootstrap_servers: Option<String>,
     },
     /// The SQL shell: statements to a server, answers as tables, query rows as they arrive.
     Shell {
@@ -74,6 +80,10 @@ enum Command {
         /// Only run cases whose name contains this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Run the cases on this Kafka cluster (HOST:PORT,…), each with topics of its own,
+        /// instead of in memory.
+        #[arg(long)]
+        bootstrap_servers: Option<String>,
     },
     /// Run the throughput and latency benchmarks on Nexmark-like bids and print a markdown
     /// table (see README, "Benchmarks").
@@ -178,8 +188,11 @@ struct BenchArgs {
     threads: usize,
     /// Where the topics are: in memory, or in the log on disk (a temporary data directory,
     /// every produce synced as the server syncs it).
-    #[arg(long, default_value = "memory", value_parser = ["memory", "disk"])]
+    #[arg(long, default_value = "memory", value_parser = ["memory", "disk", "kafka"])]
     store: String,
+    /// The Kafka cluster of `--store kafka`.
+    #[arg(long, required_if_eq("store", "kafka"))]
+    bootstrap_servers: Option<String>,
     /// `processing.guarantee` of the measured query: with `exactly_once_v2` each of its
     /// commits (every 100 ms) is one transaction.
     #[arg(long, default_value = "at_least_once", value_parser = ["at_least_once", "exactly_once_v2"])]
@@ -275,7 +288,15 @@ fn main() -> ExitCode {
             config,
             data_dir,
             in_memory,
-        } => server(listen, queries_file, config, data_dir, in_memory),
+            bootstrap_servers,
+        } => server(
+            listen,
+            queries_file,
+            config,
+            data_dir,
+            in_memory,
+            bootstrap_servers,
+        ),
         Command::Shell {
             server,
             file,
@@ -297,9 +318,31 @@ fn main() -> ExitCode {
             output: sluice::shell::OutputFormat::parse(&output)
                 .unwrap_or(sluice::shell::OutputFormat::Tabular),
         }),
-        Command::Test { paths, filter } => {
+        Command::Test {
+            paths,
+            filter,
+            bootstrap_servers,
+        } => {
+            let mut options = sluice::testing::RunOptions {
+                filter,
+                ..Default::default()
+            };
+            if let Some(servers) = bootstrap_servers {
+                let mut kafka = sluice::topics::KafkaOptions::new(servers);
+                // Cases drop topics; a run leaves its own behind rather than delete others'.
+                kafka.delete_topics = false;
+                match sluice::topics::KafkaTopicStore::connect(kafka) {
+                    Ok(store) => {
+                        options.log = Some(sluice::testing::SharedLog::new(Arc::new(store)));
+                    }
+                    Err(e) => {
+                        eprintln!("Cannot use the Kafka cluster: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             let mut out = std::io::stdout().lock();
-            let summary = sluice::testing::run_paths(&paths, filter.as_deref(), &mut out);
+            let summary = sluice::testing::run_paths_with(&paths, &options, &mut out);
             let _ = out.flush();
             if summary.failed == 0 {
                 ExitCode::SUCCESS
@@ -546,6 +589,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
             keys,
             threads,
             disk: args.store == "disk",
+            kafka: args.bootstrap_servers.clone(),
             exactly_once: args.guarantee == "exactly_once_v2",
             ..RunConfig::new(*workload, *events, *caching)
         };
@@ -583,6 +627,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
         threads,
         repeat,
         disk: args.store == "disk",
+        kafka: args.bootstrap_servers.clone(),
         exactly_once: args.guarantee == "exactly_once_v2",
     };
     match sluice::bench::run_suite(&config) {
@@ -676,6 +721,7 @@ fn server(
     config: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     in_memory: bool,
+    bootstrap_servers: Option<String>,
 ) -> ExitCode {
     // A write past a file-size limit (RLIMIT_FSIZE) then fails with an error the log reports,
     // instead of the signal killing the server.
@@ -700,14 +746,25 @@ fn server(
     let listen = listen
         .or(settings.listen)
         .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8088)));
-    let storage = if in_memory {
-        sluice::server::Storage::Memory
-    } else {
-        sluice::server::Storage::Disk(
-            data_dir
-                .or(settings.data_dir)
-                .unwrap_or_else(|| PathBuf::from("data")),
-        )
+    let data_dir = data_dir
+        .or(settings.data_dir)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let storage = match bootstrap_servers.or(settings.bootstrap_servers) {
+        Some(servers) if in_memory => {
+            eprintln!(
+                "--in-memory keeps topics in this process, bootstrap.servers={servers} on a Kafka cluster: choose one"
+            );
+            return ExitCode::FAILURE;
+        }
+        None if in_memory => sluice::server::Storage::Memory,
+        Some(servers) => {
+            let mut options = sluice::topics::KafkaOptions::new(servers);
+            if let Some(delete) = settings.delete_topics {
+                options.delete_topics = delete;
+            }
+            sluice::server::Storage::Kafka(options, data_dir)
+        }
+        None => sluice::server::Storage::Disk(data_dir),
     };
     let properties = settings.properties;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -30,8 +30,10 @@ use super::workload::{OUTPUT_TOPIC, Workload};
 use super::{BenchError, CACHE_ON_BYTES, CACHE_PROPERTY};
 use crate::engine::Engine;
 use crate::exec::QueryStats;
+use crate::topics::namespace::Namespace;
 use crate::topics::{
-    DiskOptions, DiskTopicStore, FetchLimits, MemoryTopicStore, ProducerRecord, TopicStore,
+    DiskOptions, DiskTopicStore, FetchLimits, KafkaOptions, KafkaTopicStore, MemoryTopicStore,
+    ProducerRecord, TopicStore,
 };
 
 /// Bids generated and appended at a time before a throughput run.
@@ -61,6 +63,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Run on the log on disk (in a temporary data directory) instead of in memory.
     pub disk: bool,
+    /// Run on this Kafka cluster instead (each run with topics of its own).
+    pub kafka: Option<String>,
     /// `processing.guarantee=exactly_once_v2`: each commit of the query one transaction.
     pub exactly_once: bool,
 }
@@ -81,6 +85,7 @@ impl RunConfig {
             keys: generator::AUCTIONS,
             threads: 1,
             disk: false,
+            kafka: None,
             exactly_once: false,
         }
     }
@@ -124,6 +129,9 @@ pub struct RunReport {
     /// Whether the topics were on disk (`--store disk`).
     #[serde(default)]
     pub disk: bool,
+    /// Whether the topics were on a Kafka cluster (`--store kafka`).
+    #[serde(default)]
+    pub kafka: bool,
     /// Whether the query ran exactly once (`--guarantee exactly_once_v2`).
     #[serde(default)]
     pub exactly_once: bool,
@@ -174,7 +182,12 @@ impl Drop for TemporaryDirectory {
 
 impl Harness {
     fn new(config: &RunConfig) -> Result<Harness, BenchError> {
-        let (store, data_dir): (Arc<dyn TopicStore>, _) = if config.disk {
+        let (store, data_dir): (Arc<dyn TopicStore>, _) = if let Some(servers) = &config.kafka {
+            let kafka = KafkaTopicStore::connect(KafkaOptions::new(servers.as_str()))?;
+            let run = chrono::Utc::now().format("%Y%m%d%H%M%S%3f");
+            let prefix = format!("bench-{run}-{}-", std::process::id());
+            (Arc::new(Namespace::new(Arc::new(kafka), prefix)), None)
+        } else if config.disk {
             let dir = TemporaryDirectory::new()?;
             let store = DiskTopicStore::open(&dir.0, DiskOptions::default())?;
             (Arc::new(store), Some(dir))
@@ -278,6 +291,7 @@ pub fn run_single(config: &RunConfig) -> Result<RunReport, BenchError> {
         keys: config.keys,
         threads: config.threads,
         disk: config.disk,
+        kafka: config.kafka.is_some(),
         exactly_once: config.exactly_once,
         caching: config.caching,
         seconds,

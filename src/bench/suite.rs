@@ -30,6 +30,8 @@ pub struct SuiteConfig {
     pub repeat: usize,
     /// Topics on disk instead of in memory.
     pub disk: bool,
+    /// Topics on this Kafka cluster instead.
+    pub kafka: Option<String>,
     /// Queries run exactly once.
     pub exactly_once: bool,
 }
@@ -41,11 +43,16 @@ pub fn child_args(
     events: u64,
     caching: bool,
 ) -> Vec<String> {
-    vec![
+    let store = match (&config.kafka, config.disk) {
+        (Some(_), _) => "kafka",
+        (None, true) => "disk",
+        (None, false) => "memory",
+    };
+    let mut args = vec![
         "bench".to_string(),
         "--single".to_string(),
         "--store".to_string(),
-        if config.disk { "disk" } else { "memory" }.to_string(),
+        store.to_string(),
         "--guarantee".to_string(),
         if config.exactly_once {
             "exactly_once_v2"
@@ -65,7 +72,11 @@ pub fn child_args(
         config.keys.to_string(),
         "--threads".to_string(),
         config.threads.to_string(),
-    ]
+    ];
+    if let Some(servers) = &config.kafka {
+        args.extend(["--bootstrap-servers".to_string(), servers.clone()]);
+    }
+    args
 }
 
 /// Runs every measurement, one child process each, reporting progress on stderr.
@@ -188,6 +199,14 @@ pub fn notes(reports: &[RunReport]) -> String {
              produce synced before it is acknowledged, the query's outputs synced at its commit."
         );
     }
+    if reports.iter().any(|r| r.kafka) {
+        let _ = writeln!(
+            out,
+            "- Topics on Kafka (`--store kafka`): the load produced with `acks=all` before the \
+             measurement, the query reading through the store's consumers and writing through \
+             its idempotent producer."
+        );
+    }
     if reports.iter().any(|r| r.exactly_once) {
         let _ = writeln!(
             out,
@@ -274,6 +293,7 @@ mod tests {
             keys: 10_000,
             threads: 1,
             disk: false,
+            kafka: false,
             exactly_once: false,
             caching: true,
             seconds: 1.5,

@@ -43,19 +43,31 @@ impl Engine {
         format!("_confluent-ksql-{service}_command_topic")
     }
 
-    /// Restores the schema registry from `_schemas` (created if missing), then writes every
-    /// later registration there, as Confluent's registry keeps its state. Returns how many
-    /// registrations it restored.
-    pub fn recover_schemas(&mut self) -> Result<usize, EngineError> {
+    /// The topic the schema registry keeps its state in: Confluent's `_schemas` on the
+    /// embedded log; on a shared Kafka cluster, where a Confluent registry may keep its own
+    /// `_schemas`, one of this service's (`_confluent-ksql-<service id>__schemas`).
+    pub fn schemas_topic_name(&self, shared_cluster: bool) -> String {
+        if shared_cluster {
+            let service = self.property(SERVICE_ID).unwrap_or("default_");
+            format!("_confluent-ksql-{service}__schemas")
+        } else {
+            SCHEMAS_TOPIC.to_string()
+        }
+    }
+
+    /// Restores the schema registry from `topic` (created if missing), then writes every
+    /// later registration there, as Confluent's registry keeps its state in `_schemas`.
+    /// Returns how many registrations it restored.
+    pub fn recover_schemas(&mut self, topic: &str) -> Result<usize, EngineError> {
         let config = TopicConfig {
             partitions: 1,
             cleanup_policy: CleanupPolicy::Compact,
             retention_ms: None,
             ..TopicConfig::default()
         };
-        self.store.create_topic(SCHEMAS_TOPIC, config)?;
+        self.store.create_topic(topic, config)?;
         let mut restored = 0;
-        for record in fetch_to_end(self.store.as_ref(), SCHEMAS_TOPIC, 0, 0)? {
+        for record in fetch_to_end(self.store.as_ref(), topic, 0, 0)? {
             let Some(value) = record.value else {
                 continue;
             };
@@ -65,12 +77,13 @@ impl Engine {
             match registration {
                 Ok(()) => restored += 1,
                 Err(e) => tracing::warn!(
-                    "schema registration {} of {SCHEMAS_TOPIC} skipped: {e}",
+                    "schema registration {} of {topic} skipped: {e}",
                     record.offset
                 ),
             }
         }
         let store = Arc::clone(&self.store);
+        let topic = topic.to_string();
         self.registry
             .journal_to(Arc::new(move |registration: &SchemaRecord| {
                 let key = serde_json::json!({
@@ -87,16 +100,14 @@ impl Engine {
                         timestamp: chrono::Utc::now().timestamp_millis(),
                         ..Default::default()
                     });
-                let written = record.map_err(|e| e.to_string()).and_then(|r| {
-                    store
-                        .produce(SCHEMAS_TOPIC, vec![r])
-                        .map_err(|e| e.to_string())
-                });
+                let written = record
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| store.produce(&topic, vec![r]).map_err(|e| e.to_string()));
                 if let Err(e) = written {
                     // The statement that registered it is in the command topic, whose replay
                     // registers it again.
                     tracing::warn!(
-                        "the schema of {} could not be written to {SCHEMAS_TOPIC}: {e}",
+                        "the schema of {} could not be written to {topic}: {e}",
                         registration.subject
                     );
                 }
@@ -115,10 +126,41 @@ impl Engine {
         };
         self.store.create_topic(&topic, config)?;
         let records = fetch_to_end(self.store.as_ref(), &topic, 0, 0)?;
+        self.command_next = records.last().map_or(0, |r| r.offset + 1);
+        let replayed = self.apply_commands(&topic, records)?;
+        self.command_topic = Some(topic);
+        Ok(replayed)
+    }
+
+    /// Applies the commands other servers of the service recorded since this one last looked
+    /// (servers sharing a service id share one catalog). Returns what it applied.
+    pub fn follow_command_topic(&mut self) -> Result<Replayed, EngineError> {
+        let Some(topic) = self.command_topic.clone() else {
+            return Ok(Replayed::default());
+        };
+        let fetched = fetch_to_end(self.store.as_ref(), &topic, 0, self.command_next)?;
+        if let Some(last) = fetched.last() {
+            self.command_next = self.command_next.max(last.offset + 1);
+        }
+        // This server's own commands were applied when they ran.
+        let records: Vec<_> = fetched
+            .into_iter()
+            .filter(|r| !self.own_commands.remove(&r.offset))
+            .collect();
+        self.apply_commands(&topic, records)
+    }
+
+    /// Runs recorded commands again, each under the properties and query number it ran with.
+    fn apply_commands(
+        &mut self,
+        topic: &str,
+        records: Vec<crate::topics::Record>,
+    ) -> Result<Replayed, EngineError> {
         let mut replayed = Replayed::default();
         let base = self.properties_snapshot();
         self.replaying = true;
         for record in records {
+            self.command_next = self.command_next.max(record.offset + 1);
             let command: Command = match record.value.as_ref().map(|v| serde_json::from_slice(v)) {
                 Some(Ok(command)) => command,
                 other => {
@@ -127,6 +169,7 @@ impl Engine {
                         _ => "no value".to_string(),
                     };
                     self.replaying = false;
+                    self.properties = base;
                     return Err(EngineError::Internal(format!(
                         "command {} of {topic} cannot be read: {why}",
                         record.offset
@@ -134,7 +177,7 @@ impl Engine {
                 }
             };
             self.properties = command.properties;
-            self.next_query_number = command.query_number;
+            self.next_query_number = self.next_query_number.max(command.query_number);
             match self.execute_text(&command.statement, sql::Location::default()) {
                 Ok(_) => replayed.applied += 1,
                 Err(e) => {
@@ -145,13 +188,12 @@ impl Engine {
         }
         self.replaying = false;
         self.properties = base;
-        self.command_topic = Some(topic);
         Ok(replayed)
     }
 
     /// Appends a command that was just applied; it is durable when this returns.
     pub(super) fn record_command(
-        &self,
+        &mut self,
         statement: &str,
         query_number: u64,
     ) -> Result<(), EngineError> {
@@ -166,7 +208,7 @@ impl Engine {
         let value = serde_json::to_vec(&command)
             .map_err(|e| EngineError::Internal(format!("cannot encode a command: {e}")))?;
         let store: &Arc<dyn TopicStore> = &self.store;
-        store
+        let positions = store
             .produce(
                 topic,
                 vec![ProducerRecord {
@@ -181,6 +223,8 @@ impl Engine {
                     "The statement was applied but could not be recorded in {topic}, so a restart would not recover it: {e}"
                 ))
             })?;
+        self.own_commands
+            .extend(positions.into_iter().map(|(_, offset)| offset));
         Ok(())
     }
 }

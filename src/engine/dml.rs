@@ -53,6 +53,13 @@ impl Engine {
         };
         match guarantee.trim().to_ascii_lowercase().as_str() {
             "at_least_once" => Ok(false),
+            "exactly_once" | "exactly_once_beta" | "exactly_once_v2"
+                if !self.store.supports_transactions() =>
+            {
+                Err(EngineError::Generic(format!(
+                    "processing.guarantee={guarantee} is not supported yet on Kafka (transactions are not built on this store): use at_least_once, or the embedded log"
+                )))
+            }
             "exactly_once" | "exactly_once_beta" | "exactly_once_v2" => Ok(true),
             _ => Err(EngineError::Generic(format!(
                 "Invalid value {guarantee} for configuration processing.guarantee: String must be one of: at_least_once, exactly_once, exactly_once_beta, exactly_once_v2"
@@ -351,9 +358,12 @@ impl Engine {
             .map(|(source, scope)| Input::new(source, scope))
             .collect();
         // Each task gets a stage of its own, planned again from the plan.
-        let tasks = self
-            .partition_tasks(&plan, &inputs)
-            .map(|partitions| (partitions, plan.clone()));
+        let tasks = self.partition_tasks(&plan, &inputs);
+        let restage = {
+            let plan = plan.clone();
+            let properties = self.properties.clone();
+            move || Stage::for_plan(plan.clone(), &properties)
+        };
         let stage = Stage::for_plan(plan, &self.properties);
         let cache_bytes = self
             .property("ksql.streams.cache.max.bytes.buffering")
@@ -384,11 +394,10 @@ impl Engine {
         if exactly_once {
             query = query.exactly_once();
         }
-        if let Some((partitions, plan)) = tasks {
-            let properties = &self.properties;
-            query = query
-                .with_partition_tasks(partitions, || Stage::for_plan(plan.clone(), properties));
+        if let Some(partitions) = tasks {
+            query = query.with_partition_tasks(partitions, &restage);
         }
+        query = query.with_restage(restage);
         if let Some(bytes) = cache_bytes
             && sink.kind == SourceKind::Table
         {
@@ -403,6 +412,10 @@ impl Engine {
         query
             .start(self.store.as_ref(), reset)
             .map_err(|e| EngineError::Generic(e.to_string()))?;
+        // Servers of one service on Kafka share the query's tasks (see `server::cluster`).
+        if self.shared_tasks {
+            query.await_tasks();
+        }
         self.runtime.add(query);
         if sink.kind == SourceKind::Table {
             self.materialize(sink);

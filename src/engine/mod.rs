@@ -112,6 +112,14 @@ pub struct Engine {
     registry: SchemaRegistry,
     /// Where each command is recorded once applied (see [`Engine::recover_from_command_topic`]).
     command_topic: Option<String>,
+    /// The next offset of the command topic to apply.
+    command_next: u64,
+    /// The offsets of the commands this engine recorded, not yet passed by
+    /// [`Engine::follow_command_topic`].
+    own_commands: std::collections::BTreeSet<u64>,
+    /// Whether the servers of the service share each persistent query's tasks: a new query
+    /// runs none until they are handed to this server.
+    shared_tasks: bool,
     /// Whether the command topic is being replayed: what ran before runs again, whatever the
     /// limits on new statements say now.
     replaying: bool,
@@ -131,8 +139,17 @@ impl Engine {
             commands_applied: 0,
             registry: SchemaRegistry::new(),
             command_topic: None,
+            command_next: 0,
+            own_commands: std::collections::BTreeSet::new(),
             replaying: false,
+            shared_tasks: false,
         }
+    }
+
+    /// Shares every persistent query's tasks with the other servers of the service: a query
+    /// started from now on runs the tasks handed to this server only.
+    pub fn share_tasks(&mut self) {
+        self.shared_tasks = true;
     }
 
     /// The schema registry of the AVRO topics.

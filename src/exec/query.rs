@@ -1,7 +1,7 @@
 //! A running query: the topology its tasks share, and the tasks, each behind its own lock.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
 use std::time::Duration;
 
 use super::sink::Sink;
@@ -29,6 +29,14 @@ pub struct PersistentQuery {
     sink: Option<Arc<Sink>>,
     tasks: Vec<Mutex<Task>>,
     state: Mutex<QueryState>,
+    /// Builds a task's stage afresh, for a task this process takes over from another server.
+    restage: Option<Arc<dyn Fn() -> Stage + Send + Sync>>,
+    /// Each task's record cache: its bytes and commit interval.
+    cache: Option<(usize, Duration)>,
+    /// How many partitions each input has (known once the query starts).
+    input_partitions: Vec<u32>,
+    /// The partitions (of the first input) whose tasks this process runs; `None`: all.
+    owned: RwLock<Option<BTreeSet<u32>>>,
 }
 
 /// Locks a task. A task whose thread panicked is never stepped again (its query is in ERROR),
@@ -79,7 +87,18 @@ impl PersistentQuery {
             sink,
             tasks: vec![Mutex::new(Task::new(None, stage, task_output))],
             state: Mutex::new(QueryState::Running),
+            restage: None,
+            cache: None,
+            input_partitions: Vec::new(),
+            owned: RwLock::new(None),
         }
+    }
+
+    /// Lets a task be built afresh with a stage from `stage`: what a server that takes a
+    /// task over from another does.
+    pub fn with_restage(mut self, stage: impl Fn() -> Stage + Send + Sync + 'static) -> Self {
+        self.restage = Some(Arc::new(stage));
+        self
     }
 
     /// Runs a persistent query as one task per partition, each with a stage from `stage`
@@ -87,7 +106,7 @@ impl PersistentQuery {
     pub fn with_partition_tasks(
         mut self,
         partitions: u32,
-        mut stage: impl FnMut() -> Stage,
+        stage: impl Fn() -> Stage,
     ) -> PersistentQuery {
         if let Some(sink) = &self.sink {
             self.tasks = (0..partitions)
@@ -103,11 +122,12 @@ impl PersistentQuery {
     /// Holds a table result's updates in record caches of `max_bytes` in all, shared out
     /// among the tasks, written when each task commits every `interval` (or when its cache is
     /// full).
-    pub fn with_cache(self, max_bytes: usize, interval: Duration) -> PersistentQuery {
+    pub fn with_cache(mut self, max_bytes: usize, interval: Duration) -> PersistentQuery {
         let share = (max_bytes / self.tasks.len().max(1)).max(1);
         for task in &self.tasks {
             lock(task).cache_results(share, interval);
         }
+        self.cache = Some((share, interval));
         self
     }
 
@@ -172,6 +192,7 @@ impl PersistentQuery {
             partitions.push(topic.config.partitions);
             starts.push(start);
         }
+        self.input_partitions = partitions.clone();
         for task in &self.tasks {
             lock(task).assign(&partitions, |input, partition| {
                 starts[input].get(&partition).copied().unwrap_or(0)
@@ -222,8 +243,10 @@ impl PersistentQuery {
     /// Commits every task: the updates their record caches hold are written, and their
     /// offsets committed to the query's group.
     pub fn commit(&self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        for task in &self.tasks {
-            lock(task).commit(&self.topology, store)?;
+        for (index, task) in self.tasks.iter().enumerate() {
+            if self.owns_task(index) {
+                lock(task).commit(&self.topology, store)?;
+            }
         }
         Ok(())
     }
@@ -231,7 +254,10 @@ impl PersistentQuery {
     /// Commits the tasks no thread is stepping now, without waiting for the others: what a
     /// reader that must not stall on a busy query uses.
     pub fn commit_idle_tasks(&self, store: &dyn TopicStore) -> Result<(), ExecError> {
-        for task in &self.tasks {
+        for (index, task) in self.tasks.iter().enumerate() {
+            if !self.owns_task(index) {
+                continue;
+            }
             let mut task = match task.try_lock() {
                 Ok(task) => task,
                 Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -268,6 +294,131 @@ impl PersistentQuery {
     /// Whether a push query is over: its limit was reached or its client went away.
     pub fn is_finished(&self) -> bool {
         self.sink.is_none() && self.tasks.iter().all(|t| lock(t).is_finished())
+    }
+
+    /// Whether this process runs task `index` (while servers share the query, the task of
+    /// each partition runs on the one server the group gave the partition to).
+    pub fn owns_task(&self, index: usize) -> bool {
+        match &*self.owned.read().unwrap_or_else(|e| e.into_inner()) {
+            None => true,
+            Some(owned) => owned.contains(&self.task_partition(index)),
+        }
+    }
+
+    /// The partition of the first input that decides where task `index` runs.
+    fn task_partition(&self, index: usize) -> u32 {
+        u32::try_from(index).unwrap_or(u32::MAX)
+    }
+
+    /// The partitions whose tasks this process runs, when servers share the query.
+    pub fn owned_partitions(&self) -> Option<Vec<u32>> {
+        self.owned
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|owned| owned.iter().copied().collect())
+    }
+
+    /// Runs none of the query's tasks until they are handed to this process
+    /// ([`PersistentQuery::take_over`]): the servers of a service share each query's tasks.
+    pub fn await_tasks(&self) {
+        if self.restage.is_some() && self.topology.group.is_some() {
+            *self.owned.write().unwrap_or_else(|e| e.into_inner()) = Some(BTreeSet::new());
+        }
+    }
+
+    /// How many tasks can be handed between servers: one per partition of the first input
+    /// (a query run as one task: the one of partition 0).
+    pub fn shareable_tasks(&self) -> u32 {
+        u32::try_from(self.tasks.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The tasks of `partitions` (of the first input), by index.
+    fn tasks_of(&self, partitions: &[u32]) -> Vec<usize> {
+        partitions
+            .iter()
+            .filter_map(|&p| usize::try_from(p).ok())
+            .filter(|&index| index < self.tasks.len())
+            .collect()
+    }
+
+    /// Hands the tasks of `partitions` to another server: each commits, then drops its state.
+    pub fn release(&self, partitions: &[u32], store: &dyn TopicStore) {
+        for index in self.tasks_of(partitions) {
+            let mut task = lock(&self.tasks[index]);
+            if self.owns_task(index)
+                && self.is_running()
+                && let Err(e) = task.commit(&self.topology, store)
+            {
+                tracing::warn!(
+                    "query {}: committing task {index} on hand-over: {e}",
+                    self.id
+                );
+            }
+            if let Some(fresh) = self.fresh_task(index) {
+                *task = fresh;
+            }
+            if let Some(owned) = self
+                .owned
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
+                owned.remove(&self.task_partition(index));
+            }
+        }
+    }
+
+    /// Takes the tasks of `partitions` over from another server: each starts afresh,
+    /// restores its state from the changelog and reads on from its group's committed offsets.
+    pub fn take_over(&self, partitions: &[u32], store: &dyn TopicStore) {
+        let committed: Vec<BTreeMap<u32, u64>> = self
+            .topology
+            .inputs
+            .iter()
+            .map(|input| match &self.topology.group {
+                Some(group) => store
+                    .committed_offsets(group, &input.source.topic)
+                    .unwrap_or_default(),
+                None => BTreeMap::new(),
+            })
+            .collect();
+        for index in self.tasks_of(partitions) {
+            let Some(mut fresh) = self.fresh_task(index) else {
+                continue;
+            };
+            fresh.assign(&self.input_partitions, |input, partition| {
+                committed
+                    .get(input)
+                    .and_then(|c| c.get(&partition))
+                    .copied()
+                    .unwrap_or(0)
+            });
+            *lock(&self.tasks[index]) = fresh;
+            if let Some(owned) = self
+                .owned
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
+                owned.insert(self.task_partition(index));
+            }
+        }
+    }
+
+    /// Task `index` as new: a fresh stage, its cache and its changelog, nothing read yet.
+    fn fresh_task(&self, index: usize) -> Option<Task> {
+        let restage = self.restage.as_ref()?;
+        let sink = self.sink.as_ref()?;
+        let partition = (self.tasks.len() > 1).then(|| self.task_partition(index));
+        let mut task = Task::new(partition, restage(), TaskOutput::Topic(Arc::clone(sink)));
+        if let Some((bytes, interval)) = self.cache {
+            task.cache_results(bytes, interval);
+        }
+        if let Some(changelog) = &self.topology.changelog {
+            task.keep_state_in(changelog);
+        }
+        Some(task)
     }
 
     /// Whether the query streams to a client rather than writing a topic.

@@ -65,8 +65,8 @@ impl Runtime {
     }
 
     /// Starts running a query.
-    pub fn add(&self, query: PersistentQuery) -> Arc<PersistentQuery> {
-        let query = Arc::new(query);
+    pub fn add(&self, query: impl Into<Arc<PersistentQuery>>) -> Arc<PersistentQuery> {
+        let query = query.into();
         self.write().push(Arc::clone(&query));
         self.wake();
         query
@@ -138,7 +138,11 @@ impl Runtime {
             .read()
             .iter()
             .filter(|q| q.is_running())
-            .flat_map(|q| (0..q.task_count()).map(move |t| Unit::Task(Arc::clone(q), t)))
+            .flat_map(|q| {
+                (0..q.task_count())
+                    .filter(|&t| q.owns_task(t))
+                    .map(move |t| Unit::Task(Arc::clone(q), t))
+            })
             .collect();
         let views = self.views.read().unwrap_or_else(|e| e.into_inner());
         for view in views.iter() {

@@ -16,6 +16,7 @@
 
 pub mod audit;
 pub mod auth;
+mod cluster;
 mod console;
 mod entities;
 mod errors;
@@ -46,7 +47,9 @@ use crate::api::{CommandStatus, KsqlEntity, ServerInfo, ServerInfoResponse};
 use crate::engine::{Engine, EngineError};
 use crate::exec::Runtime;
 use crate::sql::{self, Statement};
-use crate::topics::{DiskOptions, DiskTopicStore, FlushPolicy, MemoryTopicStore, TopicStore};
+use crate::topics::{
+    DiskOptions, DiskTopicStore, FlushPolicy, KafkaTopicStore, MemoryTopicStore, TopicStore,
+};
 use auth::{Access, Caller};
 use errors::{ApiError, ErrorCode};
 
@@ -75,6 +78,8 @@ pub enum Storage {
     Disk(PathBuf),
     /// In memory only: gone when the server stops.
     Memory,
+    /// On a Kafka cluster; the directory holds only this server's own files (the audit log).
+    Kafka(crate::topics::KafkaOptions, PathBuf),
 }
 
 /// The log's own settings among the server's properties, Kafka's broker names.
@@ -121,6 +126,8 @@ pub struct AppState {
     /// The engine's schema registry, served without the engine's lock.
     registry: crate::registry::SchemaRegistry,
     security: Security,
+    /// The servers of the service, when it runs on Kafka.
+    cluster: std::sync::OnceLock<Arc<cluster::Cluster>>,
 }
 
 /// Who may use the server, how much at once, and the record of what they did.
@@ -202,6 +209,7 @@ pub fn secured_state(engine: Engine, headless: bool, security: Security) -> Arc<
         engine: Mutex::new(engine),
         headless,
         commands: Mutex::new(BTreeMap::new()),
+        cluster: std::sync::OnceLock::new(),
     })
 }
 
@@ -316,6 +324,15 @@ const DEFAULT_MAX_PUSH_QUERIES: &str = "100";
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let store: Arc<dyn TopicStore> = match &config.storage {
         Storage::Memory => Arc::new(MemoryTopicStore::new()),
+        Storage::Kafka(options, _) => {
+            let servers = options.bootstrap_servers.clone();
+            let options = options.clone();
+            let store = tokio::task::spawn_blocking(move || KafkaTopicStore::connect(options))
+                .await?
+                .map_err(|e| anyhow::anyhow!("Cannot use the Kafka cluster at {servers}: {e}"))?;
+            println!("Topics are kept on the Kafka cluster at {servers}");
+            Arc::new(store)
+        }
         Storage::Disk(dir) => {
             let store = open_disk_store(dir, &config.properties)?;
             let retained = Arc::clone(&store);
@@ -343,6 +360,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut engine = Engine::new(store);
+    if matches!(config.storage, Storage::Kafka(..)) {
+        // The servers of the service share each query's tasks (see `cluster`).
+        engine.share_tasks();
+    }
     // Like ksqlDB, a server coalesces table updates per key unless configured not to.
     let cache_keys = [
         "ksql.streams.cache.max.bytes.buffering",
@@ -389,8 +410,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("Cannot create the processing log stream: {e}"))?;
     }
     if config.storage != Storage::Memory {
+        let schemas = engine.schemas_topic_name(matches!(config.storage, Storage::Kafka(..)));
         engine
-            .recover_schemas()
+            .recover_schemas(&schemas)
             .map_err(|e| anyhow::anyhow!("Cannot recover the schema registry: {e}"))?;
     }
     if config.queries_file.is_none() && config.storage != Storage::Memory {
@@ -427,6 +449,35 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let threads = engine.stream_threads();
     let state = secured_state(engine, config.queries_file.is_some(), security);
     state.runtime.start_workers(threads)?;
+    if matches!(config.storage, Storage::Kafka(..)) {
+        follow_commands(Arc::clone(&state));
+        // Others reach this server at its advertised listener (ksqlDB's setting).
+        let host = config
+            .properties
+            .get("ksql.advertised.listener")
+            .map(|l| {
+                l.trim()
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .unwrap_or_else(|| config.listen.to_string());
+        let (store, service) = {
+            let engine = state.engine();
+            let service = engine
+                .property(crate::engine::SERVICE_ID)
+                .unwrap_or("default_")
+                .to_string();
+            (Arc::clone(engine.store()), service)
+        };
+        let joined =
+            tokio::task::spawn_blocking(move || cluster::Cluster::join(store, &service, host))
+                .await?
+                .map_err(|e| anyhow::anyhow!("Cannot join the service's servers: {e}"))?;
+        joined.start(Arc::clone(&state.runtime));
+        let _ = state.cluster.set(joined);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("listening on {}", config.listen);
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -454,6 +505,35 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often a server on Kafka looks for the statements other servers of its service ran.
+const COMMAND_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Applies, as they come, the commands other servers of the service record: servers that
+/// share a service id share one catalog, and each runs its share of every query.
+fn follow_commands(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(COMMAND_FOLLOW_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let state = Arc::clone(&state);
+            let followed =
+                tokio::task::spawn_blocking(move || state.engine().follow_command_topic()).await;
+            match followed {
+                Ok(Ok(replayed)) if replayed.applied + replayed.failed.len() > 0 => {
+                    tracing::info!(
+                        "applied {} statements of other servers ({} failed)",
+                        replayed.applied,
+                        replayed.failed.len()
+                    );
+                }
+                Ok(Err(e)) => tracing::warn!("following the command topic: {e}"),
+                _ => {}
+            }
+        }
+    });
+}
+
 /// The server's authentication and audit log, as configured, said at start-up.
 fn security(config: &ServerConfig) -> anyhow::Result<Security> {
     let authenticator = match &config.authentication {
@@ -479,7 +559,9 @@ fn security(config: &ServerConfig) -> anyhow::Result<Security> {
         }
     };
     let audit = match &config.storage {
-        Storage::Disk(dir) => {
+        Storage::Disk(dir) | Storage::Kafka(_, dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("Cannot create {}: {e}", dir.display()))?;
             let path = dir.join("audit.log");
             audit::AuditLog::open(&path)
                 .map_err(|e| anyhow::anyhow!("Cannot open {}: {e}", path.display()))?
@@ -771,6 +853,9 @@ async fn status_one(
 }
 
 async fn cluster_status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(cluster) = state.cluster.get() {
+        return json_response(StatusCode::OK, &cluster.status());
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -34,6 +34,10 @@ pub struct Settings {
     pub max_concurrent_requests: usize,
     /// `ksql.streams.state.dir`: the data directory.
     pub data_dir: Option<PathBuf>,
+    /// `bootstrap.servers`: the Kafka cluster that holds the topics, if any.
+    pub bootstrap_servers: Option<String>,
+    /// `delete.topic.enable`: whether dropping a topic deletes it on the Kafka cluster.
+    pub delete_topics: Option<bool>,
     /// Every other property, applied to every statement.
     pub properties: BTreeMap<String, String>,
     /// Settings read but of no effect here, to say so at start-up.
@@ -66,6 +70,8 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             data_dir: None,
+            bootstrap_servers: None,
+            delete_topics: None,
             properties: BTreeMap::new(),
             notes: Vec::new(),
         }
@@ -198,7 +204,14 @@ fn apply(
         }
         "ksql.streams.state.dir" => settings.data_dir = Some(PathBuf::from(value)),
         "bootstrap.servers" | "ksql.streams.bootstrap.servers" => {
-            return unsupported("Sluice keeps its topics in its own log and cannot use Kafka yet");
+            settings.bootstrap_servers = Some(value.to_string());
+        }
+        "delete.topic.enable" => {
+            settings.delete_topics = Some(match value.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("{name} must be true or false, not '{value}'")),
+            });
         }
         MAX_CONNECTIONS => settings.max_connections = count(name, value)?,
         MAX_CONCURRENT_REQUESTS => settings.max_concurrent_requests = count(name, value)?,
@@ -322,7 +335,6 @@ mod tests {
             ),
             "{message}"
         );
-        assert!(refused("bootstrap.servers=localhost:9092").contains(":1: bootstrap.servers:"));
         assert!(refused("ssl.truststore.location=/x").contains("not built yet"));
         assert!(refused("listeners=ftp://0.0.0.0:8088").contains("not an http:// or https://"));
         assert!(refused("listeners=https://127.0.0.1:8443").contains(":1: listeners: an https"));

@@ -5,23 +5,37 @@
 //! records in the order a query wrote them observes the produce calls instead.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::topics::{
     FetchLimits, Fetched, MemoryTopicStore, Position, ProducerRecord, Record, Result, TopicConfig,
-    TopicDescription, TopicStore, Transaction,
+    TopicDescription, TopicStore, Transaction, fetch_to_end,
 };
 
-/// An in-memory store that records where each produced record went, per topic.
-#[derive(Debug, Default)]
+/// A store that records where each produced record went, per topic.
 pub struct CapturingStore {
-    inner: MemoryTopicStore,
+    inner: Arc<dyn TopicStore>,
     produced: Mutex<HashMap<String, Vec<Position>>>,
 }
 
+impl Default for CapturingStore {
+    fn default() -> Self {
+        CapturingStore::on(Arc::new(MemoryTopicStore::new()))
+    }
+}
+
 impl CapturingStore {
+    /// In memory.
     pub fn new() -> CapturingStore {
         CapturingStore::default()
+    }
+
+    /// On another store (a namespace of a Kafka cluster, say).
+    pub fn on(inner: Arc<dyn TopicStore>) -> CapturingStore {
+        CapturingStore {
+            inner,
+            produced: Mutex::default(),
+        }
     }
 
     /// Every record produced to `topic` (still held), in the order of the produces; nothing
@@ -34,14 +48,22 @@ impl CapturingStore {
             .get(topic)
             .cloned()
             .unwrap_or_default();
-        let mut records = Vec::with_capacity(positions.len());
-        for (partition, offset) in positions {
-            let fetched = self
-                .inner
-                .fetch(topic, partition, offset, FetchLimits::records(1))?;
-            records.extend(fetched.records);
+        // Each partition read once, from the first offset produced to it.
+        let mut firsts: BTreeMap<u32, u64> = BTreeMap::new();
+        for &(partition, offset) in &positions {
+            let first = firsts.entry(partition).or_insert(offset);
+            *first = (*first).min(offset);
         }
-        Ok(records)
+        let mut held: HashMap<Position, Record> = HashMap::new();
+        for (partition, first) in firsts {
+            for record in fetch_to_end(self.inner.as_ref(), topic, partition, first)? {
+                held.insert((partition, record.offset), record);
+            }
+        }
+        Ok(positions
+            .into_iter()
+            .filter_map(|position| held.remove(&position))
+            .collect())
     }
 }
 
@@ -99,6 +121,10 @@ impl TopicStore for CapturingStore {
                 .extend(written.iter().copied());
         }
         Ok(positions)
+    }
+
+    fn supports_transactions(&self) -> bool {
+        self.inner.supports_transactions()
     }
 
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()> {

@@ -44,12 +44,15 @@ pub struct Summary {
     pub skipped: usize,
 }
 
-/// What to run and how long each case may take.
-#[derive(Debug, Clone)]
+/// What to run, where, and how long each case may take.
+#[derive(Clone)]
 pub struct RunOptions {
     /// Runs only the cases whose display name contains this text.
     pub filter: Option<String>,
     pub case_timeout: Duration,
+    /// A shared log (a Kafka cluster) each case runs in a namespace of; `None`: each case
+    /// runs in memory.
+    pub log: Option<SharedLog>,
 }
 
 impl Default for RunOptions {
@@ -57,7 +60,38 @@ impl Default for RunOptions {
         RunOptions {
             filter: None,
             case_timeout: DEFAULT_CASE_TIMEOUT,
+            log: None,
         }
+    }
+}
+
+/// A log shared by the cases of a run, each given topic and group names of its own.
+#[derive(Clone)]
+pub struct SharedLog {
+    store: std::sync::Arc<dyn crate::topics::TopicStore>,
+    run: String,
+    cases: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SharedLog {
+    pub fn new(store: std::sync::Arc<dyn crate::topics::TopicStore>) -> SharedLog {
+        let run = chrono::Utc::now().format("%Y%m%d%H%M%S%3f").to_string();
+        SharedLog {
+            store,
+            run,
+            cases: std::sync::Arc::default(),
+        }
+    }
+
+    /// The next case's part of the log.
+    pub fn namespace(&self) -> crate::topics::namespace::Namespace {
+        let case = self
+            .cases
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::topics::namespace::Namespace::new(
+            std::sync::Arc::clone(&self.store),
+            format!("qtt-{}-{case}-", self.run),
+        )
     }
 }
 
@@ -107,7 +141,7 @@ pub fn run_paths_with(paths: &[PathBuf], options: &RunOptions, out: &mut dyn Wri
                     let verdict = if case.rest.is_some() {
                         rest::run_case(*case, options.case_timeout)
                     } else {
-                        runner::run_case(*case, options.case_timeout)
+                        runner::run_case_on(*case, options.case_timeout, options.log.clone())
                     };
                     match verdict {
                         Verdict::Pass => report.pass(&name),

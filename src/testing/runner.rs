@@ -66,8 +66,13 @@ pub enum Verdict {
 /// Runs a case on its own thread; a panic or a run longer than `timeout` fails it. A case that
 /// times out leaves its thread behind: Rust cannot stop a thread, and the run must go on.
 pub fn run_case(case: TestCase, timeout: Duration) -> Verdict {
+    run_case_on(case, timeout, None)
+}
+
+/// [`run_case`] in a namespace of `log`, when one is given.
+pub fn run_case_on(case: TestCase, timeout: Duration, log: Option<super::SharedLog>) -> Verdict {
     let name = case.name.clone();
-    run_isolated(&name, timeout, move || execute(&case))
+    run_isolated(&name, timeout, move || execute_on(&case, log.as_ref()))
 }
 
 /// Runs `work` on a thread of its own and waits at most `timeout` for its verdict.
@@ -119,7 +124,11 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a case on the current thread.
 pub fn execute(case: &TestCase) -> Verdict {
-    match drive(case) {
+    execute_on(case, None)
+}
+
+fn execute_on(case: &TestCase, log: Option<&super::SharedLog>) -> Verdict {
+    match drive(case, log) {
         Ok(()) => Verdict::Pass,
         Err(Thrown::Assertion(message)) => Verdict::Fail(message),
         Err(thrown) => match &case.expected_exception {
@@ -263,8 +272,11 @@ fn expected_to_throw(expected: &ExpectedException) -> Thrown {
     ))
 }
 
-fn drive(case: &TestCase) -> Result<(), Thrown> {
-    let store = Arc::new(CapturingStore::new());
+fn drive(case: &TestCase, log: Option<&super::SharedLog>) -> Result<(), Thrown> {
+    let store = Arc::new(match log {
+        Some(log) => CapturingStore::on(Arc::new(log.namespace())),
+        None => CapturingStore::new(),
+    });
     for (name, partitions) in topic_set(case) {
         let config = TopicConfig {
             partitions,

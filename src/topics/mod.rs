@@ -12,8 +12,10 @@
 //! `--in-memory`).
 
 pub mod disk;
+pub mod kafka;
 pub mod load;
 pub mod memory;
+pub mod namespace;
 pub mod partitioner;
 pub mod transaction;
 
@@ -23,6 +25,7 @@ use bytes::Bytes;
 use thiserror::Error;
 
 pub use disk::{DiskOptions, DiskTopicStore, FlushPolicy};
+pub use kafka::{KafkaOptions, KafkaTopicStore};
 pub use memory::MemoryTopicStore;
 pub use partitioner::{murmur2, partition_for_key};
 pub use transaction::Transaction;
@@ -52,6 +55,9 @@ pub enum TopicError {
         "The message is {size} bytes when serialized which is larger than the maximum record size of {max} bytes"
     )]
     RecordTooLarge { size: usize, max: usize },
+    /// The Kafka cluster refused a request or did not answer.
+    #[error("Kafka: {0}")]
+    Kafka(String),
     /// The log's files could not be read or written (a full disk, a corrupt segment).
     #[error("The log cannot be read or written: {0}")]
     Storage(String),
@@ -292,19 +298,19 @@ pub trait TopicStore: Send + Sync {
     /// The topic's layout and offsets; [`TopicError::UnknownTopic`] when there is none.
     fn describe_topic(&self, name: &str) -> Result<TopicDescription>;
     fn list_topics(&self) -> Result<Vec<TopicDescription>>;
+    /// The names of every topic, without describing them (which a remote log pays for per
+    /// partition).
+    fn topic_names(&self) -> Result<Vec<String>> {
+        Ok(self.list_topics()?.into_iter().map(|t| t.name).collect())
+    }
     /// Appends records (each to the partition it names, or its key's, or round robin) and
     /// returns each one's position once the append is acknowledged. All or nothing: a record
     /// for a partition that does not exist fails the whole batch.
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>>;
-    /// Appends as [`TopicStore::produce`] does and returns once the records are readable, not
-    /// yet durable: a task's outputs, made durable together by [`TopicStore::flush`] before the
+    /// Appends as [`TopicStore::produce`] does without waiting for the acknowledgement: a task's outputs, made durable together by [`TopicStore::flush`] before the
     /// task commits its input offsets (Kafka's producer `send` and `flush`).
-    fn produce_unflushed(
-        &self,
-        topic: &str,
-        records: Vec<ProducerRecord>,
-    ) -> Result<Vec<Position>> {
-        self.produce(topic, records)
+    fn produce_unflushed(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<()> {
+        self.produce(topic, records).map(|_| ())
     }
     /// Makes every record produced so far durable.
     fn flush(&self) -> Result<()> {
@@ -327,32 +333,17 @@ pub trait TopicStore: Send + Sync {
         partition: u32,
         timestamp: i64,
     ) -> Result<Option<u64>> {
-        let start = self
-            .describe_topic(topic)?
-            .start_offsets
-            .get(partition as usize)
-            .copied()
-            .ok_or_else(|| TopicError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-            })?;
-        let mut next = start;
-        loop {
-            let fetched = self.fetch(topic, partition, next, FetchLimits::records(4096))?;
-            if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
-                return Ok(Some(r.offset));
-            }
-            if fetched.records.is_empty() {
-                return Ok(None);
-            }
-            next = fetched.next_offset(next);
-        }
+        scan_for_timestamp(self, topic, partition, timestamp)
     }
     /// Writes a transaction's records and commits its offsets as one: no reader sees a part
     /// of it, and a crash in the middle leaves none of it (the store aborts it when it opens
     /// again). Producers to the partitions it writes wait while it commits. Returns the
     /// positions of each of its writes, in order.
     fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>>;
+    /// Whether [`TopicStore::commit_transaction`] is built on this store.
+    fn supports_transactions(&self) -> bool {
+        true
+    }
     /// Commits a consumer group's next offsets to read, per partition of `topic`.
     fn commit_offsets(&self, group: &str, topic: &str, offsets: &[(u32, u64)]) -> Result<()>;
     /// Every consumer group's committed offsets, by (group, topic), per partition.
@@ -431,6 +422,35 @@ impl Routed {
     /// Takes the per-record partitions, leaving the buckets to be written.
     pub fn take_assigned(&mut self) -> Vec<u32> {
         std::mem::take(&mut self.assigned)
+    }
+}
+
+/// [`TopicStore::offset_for_timestamp`] by reading the partition from its start.
+pub fn scan_for_timestamp<S: TopicStore + ?Sized>(
+    store: &S,
+    topic: &str,
+    partition: u32,
+    timestamp: i64,
+) -> Result<Option<u64>> {
+    let start = store
+        .describe_topic(topic)?
+        .start_offsets
+        .get(partition as usize)
+        .copied()
+        .ok_or_else(|| TopicError::UnknownPartition {
+            topic: topic.to_string(),
+            partition,
+        })?;
+    let mut next = start;
+    loop {
+        let fetched = store.fetch(topic, partition, next, FetchLimits::records(4096))?;
+        if let Some(r) = fetched.records.iter().find(|r| r.timestamp >= timestamp) {
+            return Ok(Some(r.offset));
+        }
+        if fetched.records.is_empty() {
+            return Ok(None);
+        }
+        next = fetched.next_offset(next);
     }
 }
 

@@ -144,7 +144,7 @@ pub enum Sender<'a> {
 impl Sender<'_> {
     pub fn send(&mut self, topic: &str, records: Vec<ProducerRecord>) -> super::Result<()> {
         match self {
-            Sender::Log(store) => store.produce_unflushed(topic, records).map(|_| ()),
+            Sender::Log(store) => store.produce_unflushed(topic, records),
             Sender::Transaction(transaction) => {
                 transaction.send(topic, records);
                 Ok(())

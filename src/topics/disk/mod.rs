@@ -402,6 +402,34 @@ fn describe(name: &str, topic: &Topic) -> TopicDescription {
     }
 }
 
+impl DiskTopicStore {
+    /// Appends records without syncing them: each one's position.
+    fn append(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
+        let t = self.topic(topic)?;
+        if let Some(r) = records
+            .iter()
+            .find(|r| batch::record_size(r) > batch::MAX_RECORD_BYTES)
+        {
+            return Err(TopicError::RecordTooLarge {
+                size: batch::record_size(r),
+                max: batch::MAX_RECORD_BYTES,
+            });
+        }
+        let count = t.partitions.len() as u32;
+        let mut routed = Routed::new(topic, records, count, &t.next_unkeyed)?;
+        let assigned = routed.take_assigned();
+        let mut firsts = Vec::with_capacity(routed.buckets.len());
+        for (bucket, log) in routed.buckets.iter().zip(&t.partitions) {
+            firsts.push(if bucket.is_empty() {
+                0
+            } else {
+                log.append(bucket)?
+            });
+        }
+        Ok(Routed::positions(assigned, &firsts))
+    }
+}
+
 impl TopicStore for DiskTopicStore {
     fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
         let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
@@ -466,7 +494,7 @@ impl TopicStore for DiskTopicStore {
     }
 
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<Position>> {
-        let positions = self.produce_unflushed(topic, records)?;
+        let positions = self.append(topic, records)?;
         if self.options.flush == FlushPolicy::EveryProduce {
             let t = self.topic(topic)?;
             let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
@@ -481,33 +509,8 @@ impl TopicStore for DiskTopicStore {
         Ok(positions)
     }
 
-    fn produce_unflushed(
-        &self,
-        topic: &str,
-        records: Vec<ProducerRecord>,
-    ) -> Result<Vec<Position>> {
-        let t = self.topic(topic)?;
-        if let Some(r) = records
-            .iter()
-            .find(|r| batch::record_size(r) > batch::MAX_RECORD_BYTES)
-        {
-            return Err(TopicError::RecordTooLarge {
-                size: batch::record_size(r),
-                max: batch::MAX_RECORD_BYTES,
-            });
-        }
-        let count = t.partitions.len() as u32;
-        let mut routed = Routed::new(topic, records, count, &t.next_unkeyed)?;
-        let assigned = routed.take_assigned();
-        let mut firsts = Vec::with_capacity(routed.buckets.len());
-        for (bucket, log) in routed.buckets.iter().zip(&t.partitions) {
-            firsts.push(if bucket.is_empty() {
-                0
-            } else {
-                log.append(bucket)?
-            });
-        }
-        Ok(Routed::positions(assigned, &firsts))
+    fn produce_unflushed(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<()> {
+        self.append(topic, records).map(|_| ())
     }
 
     fn flush(&self) -> Result<()> {
