@@ -23,6 +23,9 @@ struct Cli {
     command: Command,
 }
 
+/// How long a test case may take on a Kafka cluster.
+const KAFKA_CASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: ksqlDB's REST API on the embedded store.
@@ -334,6 +337,8 @@ fn main() -> ExitCode {
                 match sluice::topics::KafkaTopicStore::connect(kafka) {
                     Ok(store) => {
                         options.log = Some(sluice::testing::SharedLog::new(Arc::new(store)));
+                        // Every case creates topics and waits for the cluster's answers.
+                        options.case_timeout = KAFKA_CASE_TIMEOUT;
                     }
                     Err(e) => {
                         eprintln!("Cannot use the Kafka cluster: {e}");

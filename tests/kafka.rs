@@ -493,3 +493,52 @@ fn two_servers_share_a_query_and_one_takes_over_when_the_other_is_killed() {
     insert_clicks(&second, 200, 300, &mut totals);
     wait_for_counts(&second, pull, &totals);
 }
+
+/// Corpus files run on the broker in CI: headers, and the partitions and offsets records get
+/// (the full corpus's figure on Kafka is in the README). Most other files give their records
+/// a timestamp of 0, which librdkafka's producer replaces with the time of sending.
+const CORPUS_ON_KAFKA: [&str; 2] = ["headers.json", "row-offset-and-partition.json"];
+
+/// The names of the cases a run passed.
+fn passed(out: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("PASS "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn corpus_cases_pass_on_kafka_as_they_do_in_memory() {
+    let Some(broker) = broker() else { return };
+    let files: Vec<std::path::PathBuf> = CORPUS_ON_KAFKA
+        .iter()
+        .map(|f| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/ksqldb-tests/query-validation-tests")
+                .join(f)
+        })
+        .collect();
+    let mut in_memory = Vec::new();
+    sluice::testing::run_paths(&files, None, &mut in_memory);
+    let log = sluice::testing::SharedLog::new(std::sync::Arc::new(connect(&broker)));
+    let options = sluice::testing::RunOptions {
+        log: Some(log),
+        case_timeout: Duration::from_secs(60),
+        ..Default::default()
+    };
+    let mut on_kafka = Vec::new();
+    sluice::testing::run_paths_with(&files, &options, &mut on_kafka);
+    let (memory, kafka) = (passed(&in_memory), passed(&on_kafka));
+    assert!(
+        memory.len() >= 20,
+        "{}",
+        String::from_utf8_lossy(&in_memory)
+    );
+    assert_eq!(
+        kafka,
+        memory,
+        "on Kafka:\n{}",
+        String::from_utf8_lossy(&on_kafka)
+    );
+}
