@@ -243,7 +243,9 @@ fn insert_views(server: &Server, from: usize, to: usize) {
             )
         })
         .collect();
+    let started = Instant::now();
     server.ksql_ok(&sql);
+    println!("inserts {from}..{to}: {:?}", started.elapsed());
 }
 
 #[test]
@@ -433,15 +435,22 @@ fn wait_for_owners(
     }
 }
 
+/// Inserts clicks `from..to`, adding each to `totals`. Each INSERT waits for the broker's
+/// acknowledgement (tens of milliseconds on a loaded test broker), so they go in requests of 20.
 fn insert_clicks(server: &Server, from: usize, to: usize, totals: &mut BTreeMap<String, i64>) {
-    let sql: String = (from..to)
-        .map(|i| {
-            let user = format!("u{}", i % 20);
-            *totals.entry(user.clone()).or_default() += i as i64;
-            format!("INSERT INTO clicks (user, n) VALUES ('{user}', {i});\n")
-        })
-        .collect();
-    server.ksql_ok(&sql);
+    let started = Instant::now();
+    for chunk in (from..to).collect::<Vec<_>>().chunks(20) {
+        let sql: String = chunk
+            .iter()
+            .map(|&i| {
+                let user = format!("u{}", i % 20);
+                *totals.entry(user.clone()).or_default() += i as i64;
+                format!("INSERT INTO clicks (user, n) VALUES ('{user}', {i});\n")
+            })
+            .collect();
+        server.ksql_ok(&sql);
+    }
+    println!("inserts {from}..{to}: {:?}", started.elapsed());
 }
 
 #[test]
