@@ -20,14 +20,15 @@ PYTHON=${PYTHON:-python3}
 PORT=${PORT:-18090}
 RUN="scale$(date +%s%N)"
 DATA=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$DATA"' EXIT
 
 "$PYTHON" - "$BROKER" "$RUN" "$BIDS" "$KEYS" <<'PY'
 import json, struct, sys, time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 broker, run, bids, keys = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-AdminClient({"bootstrap.servers": broker}).create_topics(
+admin = AdminClient({"bootstrap.servers": broker})
+admin.create_topics(
     [NewTopic(run + "_bids", num_partitions=4, replication_factor=1)])[run + "_bids"].result(30)
 p = Producer({"bootstrap.servers": broker, "partitioner": "murmur2_random", "linger.ms": 20,
               "enable.idempotence": True, "queue.buffering.max.messages": 1000000})

@@ -764,6 +764,7 @@ fn server(
         None if in_memory => sluice::server::Storage::Memory,
         Some(servers) => {
             let mut options = sluice::topics::KafkaOptions::new(servers);
+            options.client = settings.kafka_client;
             if let Some(delete) = settings.delete_topics {
                 options.delete_topics = delete;
             }

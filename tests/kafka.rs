@@ -2,8 +2,9 @@
 //! that keeps everything there and comes back from the cluster alone, and records exchanged
 //! with an ordinary Kafka client.
 //!
-//! The broker is the one `.ci/run` starts; `SLUICE_KAFKA` names it (`127.0.0.1:9092`). Without
-//! it each test says SKIPPED and passes, unless `SLUICE_REQUIRE_KAFKA` is set (CI sets it).
+//! The broker is the one `.ci/run` starts; `SLUICE_KAFKA` names it (`127.0.0.1:9092`), and
+//! `SLUICE_KAFKA_SCRAM` a second one that requires SASL/SCRAM, with its user. Without them each
+//! test says SKIPPED and passes, unless `SLUICE_REQUIRE_KAFKA` is set (CI sets it).
 //!
 //! The test broker (tansu) has no transactions, deletes every topic when asked to delete one,
 //! and cannot describe consumer groups. So every test uses topics and a service id of its own,
@@ -308,11 +309,19 @@ fn a_server_on_kafka_comes_back_from_the_cluster_alone() {
     );
 }
 
-/// The interpreter of a virtualenv with the `confluent-kafka` package, if any.
-fn kafka_python() -> Option<String> {
-    let python = std::env::var("SLUICE_PYTHON").ok()?;
+/// `SLUICE_KAFKA_PYTHON`, the interpreter of a virtualenv with the `confluent-kafka`
+/// package's `module` (its AVRO serializers need the `avro` extra), if any.
+fn kafka_python(module: &str) -> Option<String> {
+    let Ok(python) = std::env::var("SLUICE_KAFKA_PYTHON") else {
+        assert!(
+            std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
+            "SLUICE_REQUIRE_KAFKA is set but SLUICE_KAFKA_PYTHON names no Python"
+        );
+        println!("SKIPPED: SLUICE_KAFKA_PYTHON names no Python with confluent-kafka");
+        return None;
+    };
     let found = std::process::Command::new(&python)
-        .args(["-c", "import confluent_kafka"])
+        .args(["-c", &format!("import {module}")])
         .status()
         .is_ok_and(|s| s.success());
     if found {
@@ -320,9 +329,9 @@ fn kafka_python() -> Option<String> {
     } else {
         assert!(
             std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
-            "SLUICE_REQUIRE_KAFKA is set but {python} has no confluent_kafka"
+            "SLUICE_REQUIRE_KAFKA is set but {python} has no {module}"
         );
-        println!("SKIPPED: {python} has no confluent_kafka package");
+        println!("SKIPPED: {python} has no {module}");
         None
     }
 }
@@ -330,7 +339,9 @@ fn kafka_python() -> Option<String> {
 #[test]
 fn ordinary_kafka_clients_read_and_write_what_sluice_does() {
     let Some(broker) = broker() else { return };
-    let Some(python) = kafka_python() else { return };
+    let Some(python) = kafka_python("confluent_kafka") else {
+        return;
+    };
     let service = unique("interop");
     let server = Server::start_configured(&kafka_properties(&broker, &service));
     let json_in = unique("json_in");
@@ -392,6 +403,55 @@ fn ordinary_kafka_clients_read_and_write_what_sluice_does() {
     // each key in the partition the client's own partitioner puts it.
     let report = run("consume");
     assert!(report.contains("consumed 20"), "{report}");
+}
+
+#[test]
+fn avro_records_go_both_ways_through_the_schema_registry() {
+    let Some(broker) = broker() else { return };
+    let Some(python) = kafka_python("confluent_kafka.schema_registry.avro") else {
+        return;
+    };
+    let service = unique("avro");
+    let server = Server::start_configured(&kafka_properties(&broker, &service));
+    let (orders, out) = (unique("orders"), unique("doubled"));
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/test_kafka_avro.py"
+    );
+    let registry = server.url();
+    let run = |step: &str, topic: &str| {
+        let output = std::process::Command::new(&python)
+            .args([script, step, &broker, &registry, topic])
+            .output()
+            .expect("run python");
+        assert!(
+            output.status.success(),
+            "{step}: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    // The client registers its schema in Sluice's registry and writes Confluent's wire format;
+    // the stream takes its columns from that schema.
+    run("produce", &orders);
+    server.ksql_ok(&format!(
+        "SET 'auto.offset.reset'='earliest';\n\
+         CREATE STREAM orders WITH (kafka_topic='{orders}', value_format='AVRO');\n\
+         CREATE STREAM doubled WITH (kafka_topic='{out}', value_format='AVRO', partitions=2) AS \
+           SELECT id, item, amount * 2 AS doubled, note FROM orders;"
+    ));
+    let described = server.ksql_ok("DESCRIBE orders;");
+    let fields: Vec<&str> = described[0]["sourceDescription"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(fields, ["ID", "ITEM", "AMOUNT", "NOTE"]);
+    // The client reads what Sluice wrote, with the schema Sluice registered for it.
+    let report = run("consume", &out);
+    assert!(report.contains("consumed 10"), "{report}");
 }
 
 /// Each live server's partitions of `query`, from `/clusterStatus`.
@@ -501,6 +561,77 @@ fn two_servers_share_a_query_and_one_takes_over_when_the_other_is_killed() {
     wait_for_counts(&second, pull, &totals);
     insert_clicks(&second, 200, 300, &mut totals);
     wait_for_counts(&second, pull, &totals);
+}
+
+/// The broker that requires SASL/SCRAM, and its user: `SLUICE_KAFKA_SCRAM` is
+/// `HOST:PORT USER PASSWORD` (`.ci/run` starts one); `None` skips the test as [`broker`] does.
+fn scram_broker() -> Option<(String, String, String)> {
+    let named = std::env::var("SLUICE_KAFKA_SCRAM").unwrap_or_default();
+    match named.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [broker, user, password] => {
+            Some((broker.to_string(), user.to_string(), password.to_string()))
+        }
+        _ => {
+            assert!(
+                std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
+                "SLUICE_REQUIRE_KAFKA is set but SLUICE_KAFKA_SCRAM names no SCRAM broker"
+            );
+            println!("SKIPPED: SLUICE_KAFKA_SCRAM names no SCRAM broker");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_server_authenticates_to_a_secured_cluster_as_ksqldb_is_configured() {
+    let Some((broker, user, password)) = scram_broker() else {
+        return;
+    };
+    let service = unique("scram");
+    let topic = unique("readings");
+    // The lines a ksqlDB server on this cluster would have, as Kafka's Java clients name them.
+    let properties = |password: &str| {
+        format!(
+            "{}security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
+             username=\"{user}\" password=\"{password}\";\n",
+            kafka_properties(&broker, &service)
+        )
+    };
+    let server = Server::start_configured(&properties(&password));
+    server.ksql_ok(&format!(
+        "CREATE STREAM readings (id VARCHAR KEY, v INT) WITH (kafka_topic='{topic}', value_format='JSON', partitions=2);\n\
+         CREATE TABLE totals AS SELECT id, SUM(v) AS total FROM readings GROUP BY id;\n\
+         INSERT INTO readings (id, v) VALUES ('a', 1);\n\
+         INSERT INTO readings (id, v) VALUES ('b', 2);\n\
+         INSERT INTO readings (id, v) VALUES ('a', 3);"
+    ));
+    let expected = BTreeMap::from([("a".to_string(), 4), ("b".to_string(), 2)]);
+    wait_for_counts(&server, "SELECT id, total FROM totals;", &expected);
+
+    // A wrong password stops the start at once, saying why, rather than after the timeout.
+    let dir = tempfile::tempdir().expect("a directory");
+    let config = dir.path().join("ksql-server.properties");
+    std::fs::write(&config, properties("not-the-password")).expect("write the properties");
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["server", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run the server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("refused the credentials"),
+        "the server said: {stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// Corpus files run on the broker in CI: headers, and the partitions and offsets records get

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::auth::{AuthSettings, DEFAULT_REALM};
+use crate::topics::kafka::client_settings::{ClientSettings, client_setting_name};
 
 /// ksqlDB's server settings that Sluice reads besides the properties of statements.
 const MAX_CONNECTIONS: &str = "ksql.server.max.connections";
@@ -38,6 +39,9 @@ pub struct Settings {
     pub bootstrap_servers: Option<String>,
     /// `delete.topic.enable`: whether dropping a topic deletes it on the Kafka cluster.
     pub delete_topics: Option<bool>,
+    /// How Kafka clients reach a secured cluster (`security.protocol`, `sasl.*`, the trust
+    /// store), in librdkafka's names.
+    pub kafka_client: BTreeMap<String, String>,
     /// Every other property, applied to every statement.
     pub properties: BTreeMap<String, String>,
     /// Settings read but of no effect here, to say so at start-up.
@@ -72,6 +76,7 @@ impl Default for Settings {
             data_dir: None,
             bootstrap_servers: None,
             delete_topics: None,
+            kafka_client: BTreeMap::new(),
             properties: BTreeMap::new(),
             notes: Vec::new(),
         }
@@ -100,6 +105,8 @@ pub fn read(path: &Path) -> Result<Settings, SettingsError> {
     let mut auth = AuthLines::default();
     let mut keystore_line = 0;
     let mut listeners_line = 0;
+    let mut kafka_client = ClientSettings::default();
+    let mut kafka_client_line = 0;
     for line in java_properties::PropertiesIter::new(std::io::BufReader::new(file)) {
         let line = line.map_err(|e| SettingsError::Line {
             path: shown.clone(),
@@ -116,6 +123,19 @@ pub fn read(path: &Path) -> Result<Settings, SettingsError> {
             "ssl.keystore.location" => keystore_line = number,
             _ => {}
         }
+        if let Some(bare) = client_setting_name(name) {
+            if bare.starts_with("ssl.truststore.") {
+                kafka_client_line = number;
+            }
+            kafka_client
+                .set(bare, value)
+                .map_err(|message| SettingsError::Line {
+                    path: shown.clone(),
+                    line: number,
+                    message,
+                })?;
+            continue;
+        }
         apply(&mut settings, &mut auth, number, name, value).map_err(|message| {
             SettingsError::Line {
                 path: shown.clone(),
@@ -129,6 +149,14 @@ pub fn read(path: &Path) -> Result<Settings, SettingsError> {
         line,
         message,
     };
+    settings.kafka_client = kafka_client
+        .finish()
+        .map_err(|message| at(kafka_client_line, message))?;
+    if !settings.kafka_client.is_empty() && settings.bootstrap_servers.is_none() {
+        settings.notes.push(
+            "the Kafka client settings (security.protocol, sasl.*, ssl.truststore.*) are not used: no bootstrap.servers names a Kafka cluster".to_string(),
+        );
+    }
     if settings.https && settings.keystore.is_none() {
         return Err(at(
             listeners_line,
@@ -335,7 +363,13 @@ mod tests {
             ),
             "{message}"
         );
-        assert!(refused("ssl.truststore.location=/x").contains("not built yet"));
+        assert!(refused("ssl.cipher.suites=X").contains("not built yet"));
+        let jks = refused("bootstrap.servers=k:9092\nssl.truststore.location=/x.jks\n");
+        assert!(
+            jks.contains(":2: ssl.truststore.location: the trust store is JKS"),
+            "{jks}"
+        );
+        assert!(refused("sasl.mechanism=GSSAPI").contains(":1: sasl.mechanism=GSSAPI"));
         assert!(refused("listeners=ftp://0.0.0.0:8088").contains("not an http:// or https://"));
         assert!(refused("listeners=https://127.0.0.1:8443").contains(":1: listeners: an https"));
         assert!(
@@ -349,6 +383,25 @@ mod tests {
         );
         assert!(refused("authentication.method=KERBEROS").contains("one of: NONE, BASIC"));
         assert!(refused("ksql.server.max.connections=0").contains("at least 1"));
+    }
+
+    #[test]
+    fn a_secured_kafka_clusters_settings_are_read_for_its_clients() {
+        let read = settings(
+            "bootstrap.servers=broker:9093\nsecurity.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"k\" password=\"s\";\n",
+        )
+        .unwrap();
+        assert_eq!(read.kafka_client["security.protocol"], "SASL_SSL");
+        assert_eq!(read.kafka_client["sasl.username"], "k");
+        assert!(read.properties.is_empty(), "{:?}", read.properties);
+        assert!(read.notes.is_empty(), "{:?}", read.notes);
+        let unused = settings("security.protocol=SSL\n").unwrap();
+        assert!(
+            unused.notes[0].contains("no bootstrap.servers"),
+            "{:?}",
+            unused.notes
+        );
     }
 
     #[test]

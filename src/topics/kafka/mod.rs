@@ -10,18 +10,19 @@
 //! What the store does not do: transactions (`processing.guarantee=exactly_once_v2` is
 //! refused on Kafka), and listing the offsets of groups it never committed or read.
 
+pub mod client_settings;
 mod group;
 mod producer;
 mod readers;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 
 use self::group::Groups;
@@ -95,6 +96,61 @@ fn broker_error(doing: &str, error: &KafkaError) -> TopicError {
     TopicError::Kafka(format!("{doing}: {error}"))
 }
 
+/// Keeps what librdkafka last said of a failed connection, to say why the cluster was not
+/// reached.
+#[derive(Default)]
+struct ProbeContext {
+    last_failure: Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for ProbeContext {
+    fn log(&self, _level: RDKafkaLogLevel, facility: &str, message: &str) {
+        if facility == "FAIL" {
+            *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(message.to_string());
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for ProbeContext {}
+
+/// Waits until the cluster answers a metadata request, for at most the request timeout; fails
+/// at once when it refuses the credentials (retrying would not change its answer).
+fn probe(config: &ClientConfig, servers: &str) -> Result<()> {
+    let consumer: BaseConsumer<ProbeContext> = config
+        .create_with_context(ProbeContext::default())
+        .map_err(|e| broker_error("cannot create a consumer", &e))?;
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    let why = |consumer: &BaseConsumer<ProbeContext>, fallback: String| {
+        let last = consumer.context().last_failure.lock();
+        last.unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or(fallback)
+    };
+    loop {
+        let error = match consumer.fetch_metadata(None, Duration::from_secs(1)) {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        while let Some(event) = consumer.poll(Duration::ZERO) {
+            if let Err(refused) = event
+                && refused.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication)
+            {
+                return Err(TopicError::Kafka(format!(
+                    "cannot reach Kafka at {servers}: the cluster refused the credentials (sasl.mechanism, sasl.jaas.config): {}",
+                    why(&consumer, refused.to_string())
+                )));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(TopicError::Kafka(format!(
+                "cannot reach Kafka at {servers}: {}",
+                why(&consumer, error.to_string())
+            )));
+        }
+    }
+}
+
 impl KafkaTopicStore {
     /// Connects to the cluster; fails when it does not answer within the request timeout.
     pub fn connect(options: KafkaOptions) -> Result<KafkaTopicStore> {
@@ -108,15 +164,10 @@ impl KafkaTopicStore {
             .map_err(|e| broker_error("cannot create an admin client", &e))?;
         let mut meta_config = client.clone();
         meta_config.set("allow.auto.create.topics", "false");
+        probe(&meta_config, &options.bootstrap_servers)?;
         let meta: BaseConsumer = meta_config
             .create()
             .map_err(|e| broker_error("cannot create a consumer", &e))?;
-        meta.fetch_metadata(None, REQUEST_TIMEOUT).map_err(|e| {
-            broker_error(
-                &format!("cannot reach Kafka at {}", options.bootstrap_servers),
-                &e,
-            )
-        })?;
         let written = Arc::new(WrittenEnds::default());
         let producer = Producer::new(&client, Arc::clone(&written))?;
         let readers = Readers::new(&client, Arc::clone(&written));

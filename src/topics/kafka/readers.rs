@@ -4,8 +4,13 @@
 //! librdkafka's consumers push: once assigned a partition and an offset they fetch ahead in
 //! the background. So the store keeps a pool of single-partition consumers, each positioned
 //! where its last fetch ended. A fetch takes the consumer already at its offset (a reader
-//! that goes on where it stopped finds its own), else the least recently used one, which is
-//! assigned the partition and offset afresh.
+//! that goes on where it stopped finds its own), else one unused for a while, else a new one,
+//! else the least recently used one; a consumer taken for another position is assigned the
+//! partition and offset afresh.
+//!
+//! An assigned consumer keeps asking the cluster for records, several times a second, even
+//! when nobody reads them. So a consumer unused for a while lets its partition go, and one
+//! that has is the first taken for another position.
 //!
 //! An empty answer must mean "caught up", or a reader would stop short. A consumer knows it
 //! is at the end when librdkafka reports the partition's end (`enable.partition.eof`); until
@@ -29,6 +34,10 @@ use crate::topics::{FetchLimits, Fetched, Header, Record, Result, TopicError};
 
 /// How many consumers the pool holds at most (each has its own threads and fetch buffer).
 const MAX_READERS: usize = 64;
+
+/// A consumer unused this long lets its partition go, and is taken for another position
+/// before a new one is made.
+const IDLE_AFTER: Duration = Duration::from_secs(5);
 
 /// How long a fetch waits for a consumer's first records or its end-of-partition report
 /// before it answers that there is nothing (a cluster slow to answer).
@@ -59,18 +68,23 @@ struct Reader {
     last_used: Instant,
 }
 
+/// The one partition a reader reads, as librdkafka's list.
+pub(super) fn one_partition(
+    topic: &str,
+    partition: u32,
+    offset: Offset,
+) -> Result<TopicPartitionList> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, kafka_partition(topic, partition)?, offset)
+        .map_err(|e| broker_error("naming a partition", &e))?;
+    Ok(list)
+}
+
 impl Reader {
     /// Points the consumer at `offset` of a partition.
     fn assign(&mut self, topic: &str, partition: u32, offset: u64) -> Result<()> {
-        let mut assignment = TopicPartitionList::new();
         let at = i64::try_from(offset).map_err(|_| out_of_range(topic, partition, offset))?;
-        assignment
-            .add_partition_offset(
-                topic,
-                kafka_partition(topic, partition)?,
-                Offset::Offset(at),
-            )
-            .map_err(|e| broker_error("assigning a partition", &e))?;
+        let assignment = one_partition(topic, partition, Offset::Offset(at))?;
         self.consumer
             .assign(&assignment)
             .map_err(|e| broker_error("assigning a partition", &e))?;
@@ -79,6 +93,14 @@ impl Reader {
         self.next = offset;
         self.at_end = false;
         Ok(())
+    }
+
+    /// Lets the partition go: the consumer stops fetching it.
+    fn release(&mut self) {
+        self.topic.clear();
+        if let Err(e) = self.consumer.unassign() {
+            tracing::debug!("unassigning a reader: {e}");
+        }
     }
 
     /// Takes what the consumer has from `self.next` on, within `limits`.
@@ -219,24 +241,37 @@ impl Readers {
             if let Ok(mut reader) = reader.try_lock()
                 && reader.topic == topic
             {
-                reader.topic.clear();
-                let _ = reader.consumer.unassign();
+                reader.release();
             }
         }
     }
 
-    /// The idle reader at `offset` of the partition, else a new one (while the pool has
-    /// room), else the idle one least recently used; waits for one to be idle when none is.
+    /// The idle reader at `offset` of the partition, else one unused for [`IDLE_AFTER`], else
+    /// a new one (while the pool has room), else the idle one least recently used; waits for
+    /// one to be idle when none is. Readers unused for [`IDLE_AFTER`] let their partition go.
     fn reader_at(&self, topic: &str, partition: u32, offset: u64) -> Result<Arc<Mutex<Reader>>> {
         loop {
             let mut pool = lock(&self.pool);
             let idle: Vec<&Arc<Mutex<Reader>>> =
                 pool.iter().filter(|r| Arc::strong_count(r) == 1).collect();
+            for reader in &idle {
+                let mut reader = lock(reader);
+                if !reader.topic.is_empty() && reader.last_used.elapsed() >= IDLE_AFTER {
+                    reader.release();
+                }
+            }
             if let Some(found) = idle.iter().find(|r| {
                 let r = lock(r);
                 r.topic == topic && r.partition == partition && r.next == offset
             }) {
                 return Ok(Arc::clone(found));
+            }
+            if let Some(stale) = idle
+                .iter()
+                .filter(|r| lock(r).last_used.elapsed() >= IDLE_AFTER)
+                .min_by_key(|r| lock(r).last_used)
+            {
+                return Ok(Arc::clone(stale));
             }
             if pool.len() < MAX_READERS {
                 let consumer: BaseConsumer<ReaderContext> = self
@@ -252,6 +287,10 @@ impl Readers {
                     last_used: Instant::now(),
                 }));
                 pool.push(Arc::clone(&reader));
+                tracing::debug!(
+                    "reader {} of the pool, first for {topic}/{partition} at {offset}",
+                    pool.len()
+                );
                 return Ok(reader);
             }
             if let Some(oldest) = idle.iter().min_by_key(|r| lock(r).last_used) {
