@@ -439,6 +439,7 @@ impl Engine {
             table.topic.clone(),
             partitions,
             window_bytes,
+            !self.store.reads_one_record_cheaply(),
         ));
     }
 
