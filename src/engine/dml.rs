@@ -439,7 +439,6 @@ impl Engine {
             table.topic.clone(),
             partitions,
             window_bytes,
-            !self.store.reads_one_record_cheaply(),
         ));
     }
 

@@ -21,7 +21,6 @@ use tokio::sync::mpsc;
 
 use super::{Engine, EngineError};
 use crate::catalog::{Catalog, Source};
-use crate::exec::view::{Latest, MaterializedView};
 use crate::exec::{
     DecodeOptions, Incomplete, Input, OffsetReset, Output, PersistentQuery, PushEvent, Reporter,
     RowSink, Stage, decode, stateless,
@@ -478,7 +477,7 @@ impl Engine {
 /// query over what it finds, without the engine.
 pub struct PullPlan {
     store: Arc<dyn crate::topics::TopicStore>,
-    view: Option<Arc<MaterializedView>>,
+    view: Option<Arc<crate::exec::view::MaterializedView>>,
     writers: Vec<Arc<crate::exec::PersistentQuery>>,
     plan: crate::plan::StatelessPlan,
     where_clause: Option<Expr>,
@@ -520,7 +519,7 @@ impl PullPlan {
             (SourceKind::Table, Some(view)) => {
                 view.catch_up(store).map_err(failed)?;
                 let keys = lookup_keys(self.where_clause.as_ref(), &self.plan.source);
-                Found::Positions(Arc::clone(view), view.positions(keys.as_deref()))
+                Found::Positions(view.positions(keys.as_deref()))
             }
             (SourceKind::Stream, _) => {
                 let topic = store
@@ -560,12 +559,8 @@ impl PullPlan {
 
 /// Where a pull query's records are, consumed from the front as rows are read.
 enum Found {
-    /// A view's records by partition, in the order their rows are answered (its lookup or
-    /// scan), each kept or to be read.
-    Positions(
-        Arc<MaterializedView>,
-        std::collections::VecDeque<(u32, std::collections::VecDeque<Latest>)>,
-    ),
+    /// Offsets by partition, in the order their rows are answered (a view's lookup or scan).
+    Positions(std::collections::VecDeque<(u32, std::collections::VecDeque<u64>)>),
     /// Offset ranges `start..end` by partition (a stream's records).
     Ranges(std::collections::VecDeque<(u32, u64, u64)>),
 }
@@ -619,19 +614,19 @@ impl PullCursor {
         let failed = |e: crate::topics::TopicError| EngineError::Generic(e.to_string());
         let mut records = Vec::new();
         match &mut self.found {
-            Found::Positions(view, partitions) => {
+            Found::Positions(partitions) => {
                 while records.len() < PULL_CHUNK {
-                    let Some((partition, found)) = partitions.front_mut() else {
+                    let Some((partition, offsets)) = partitions.front_mut() else {
                         break;
                     };
-                    let Some(latest) = found.pop_front() else {
+                    let Some(offset) = offsets.pop_front() else {
                         partitions.pop_front();
                         continue;
                     };
-                    let record = view
-                        .read(store, *partition, latest)
-                        .map_err(|e| EngineError::Generic(e.to_string()))?;
-                    records.extend(record);
+                    let fetched = store
+                        .fetch(topic, *partition, offset, FetchLimits::records(1))
+                        .map_err(failed)?;
+                    records.extend(fetched.records);
                 }
             }
             Found::Ranges(ranges) => {

@@ -3,9 +3,7 @@
 //! A table is the changelog in its topic: the latest record of each key, without the keys a
 //! tombstone deleted. A view follows the topic, one index per partition, each mapping a key to
 //! the offset of its latest record, so a pull query by key costs a hash lookup and a fetch of
-//! one record, whatever the length of the history. Where fetching one record costs a round
-//! trip to a cluster (Kafka), the view keeps the latest records themselves instead, as a
-//! state store does. The views are stepped by the runtime's
+//! one record, whatever the length of the history. The views are stepped by the runtime's
 //! stream threads like tasks, and a pull query reads what they have indexed so far, as ksqlDB's
 //! pull queries read their state stores.
 //!
@@ -30,16 +28,7 @@ pub struct MaterializedView {
     pub topic: String,
     /// How many bytes at the end of a key hold its window (0: not windowed).
     window_bytes: usize,
-    /// Whether the latest records are kept, not only their offsets.
-    keep_records: bool,
     partitions: Vec<Mutex<PartitionIndex>>,
-}
-
-/// A key's latest record: where it is in the topic, or the record itself.
-#[derive(Debug, Clone)]
-pub enum Latest {
-    At(u64),
-    Kept(Record),
 }
 
 /// One partition's keys and where their latest records are.
@@ -47,14 +36,14 @@ pub enum Latest {
 struct PartitionIndex {
     /// The next offset to index.
     next_offset: u64,
-    /// Each key's latest record (the whole key, window included).
-    latest: Map<Bytes, Latest>,
+    /// The offset of each key's latest record (the whole key, window included).
+    latest: Map<Bytes, u64>,
     /// For a windowed table: the whole keys of each plain key.
     windows: Map<Bytes, SmallVec<[Bytes; 2]>>,
 }
 
 impl PartitionIndex {
-    fn apply(&mut self, record: &Record, window_bytes: usize, keep_records: bool) {
+    fn apply(&mut self, record: &Record, window_bytes: usize) {
         let Some(key) = &record.key else {
             // A table has no row for a record without a key.
             return;
@@ -63,12 +52,7 @@ impl PartitionIndex {
             .then(|| key.slice(..key.len() - window_bytes));
         match &record.value {
             Some(_) => {
-                let latest = if keep_records {
-                    Latest::Kept(record.clone())
-                } else {
-                    Latest::At(record.offset)
-                };
-                let new = self.latest.insert(key.clone(), latest).is_none();
+                let new = self.latest.insert(key.clone(), record.offset).is_none();
                 if let (true, Some(plain)) = (new, plain) {
                     self.windows.entry(plain).or_default().push(key.clone());
                 }
@@ -94,18 +78,11 @@ fn lock(index: &Mutex<PartitionIndex>) -> MutexGuard<'_, PartitionIndex> {
 
 impl MaterializedView {
     /// A view of `topic` (of `partitions` partitions) from its first record; `window_bytes`
-    /// is the length of a key's window suffix (0 for an unwindowed table). `keep_records`
-    /// keeps the latest records, for a store that reads one record slowly.
-    pub fn new(
-        topic: String,
-        partitions: u32,
-        window_bytes: usize,
-        keep_records: bool,
-    ) -> MaterializedView {
+    /// is the length of a key's window suffix (0 for an unwindowed table).
+    pub fn new(topic: String, partitions: u32, window_bytes: usize) -> MaterializedView {
         MaterializedView {
             topic,
             window_bytes,
-            keep_records,
             partitions: (0..partitions.max(1)).map(|_| Mutex::default()).collect(),
         }
     }
@@ -151,7 +128,7 @@ impl MaterializedView {
             FetchLimits::records(BATCH_SIZE),
         )?;
         for record in &fetched.records {
-            index.apply(record, self.window_bytes, self.keep_records);
+            index.apply(record, self.window_bytes);
         }
         index.next_offset = fetched.next_offset(index.next_offset);
         Ok(fetched.records.len())
@@ -168,20 +145,20 @@ impl MaterializedView {
         Ok(())
     }
 
-    /// The latest records of the given (plain) keys (each with all its windows), or of every
-    /// key when `keys` is `None`: where each is, or the record, partition by partition and in
-    /// key order within each, as a state store iterates.
-    pub fn positions(&self, keys: Option<&[Vec<u8>]>) -> VecDeque<(u32, VecDeque<Latest>)> {
+    /// Where the latest records of the given (plain) keys are (each with all its windows), or
+    /// of every key when `keys` is `None`: their offsets, partition by partition and in key
+    /// order within each, as a state store iterates.
+    pub fn positions(&self, keys: Option<&[Vec<u8>]>) -> VecDeque<(u32, VecDeque<u64>)> {
         let mut all = VecDeque::with_capacity(self.partitions.len());
         for (partition, index) in (0u32..).zip(&self.partitions) {
-            let mut found: Vec<(Bytes, Latest)> = {
+            let mut found: Vec<(Bytes, u64)> = {
                 let index = lock(index);
                 match keys {
                     Some(keys) => self.find(&index, keys),
                     None => index
                         .latest
                         .iter()
-                        .map(|(k, latest)| (k.clone(), latest.clone()))
+                        .map(|(k, &offset)| (k.clone(), offset))
                         .collect(),
                 }
             };
@@ -194,19 +171,19 @@ impl MaterializedView {
         all
     }
 
-    /// The whole keys, and their latest records, of the given plain keys in one partition.
-    fn find(&self, index: &PartitionIndex, keys: &[Vec<u8>]) -> Vec<(Bytes, Latest)> {
+    /// The whole keys, and their offsets, of the given plain keys in one partition.
+    fn find(&self, index: &PartitionIndex, keys: &[Vec<u8>]) -> Vec<(Bytes, u64)> {
         let mut found = Vec::new();
         for key in keys {
             if self.window_bytes == 0 {
-                if let Some((k, latest)) = index.latest.get_key_value(key.as_slice()) {
-                    found.push((k.clone(), latest.clone()));
+                if let Some((k, &offset)) = index.latest.get_key_value(key.as_slice()) {
+                    found.push((k.clone(), offset));
                 }
             } else if let Some(windows) = index.windows.get(key.as_slice()) {
                 found.extend(
                     windows
                         .iter()
-                        .filter_map(|w| Some((w.clone(), index.latest.get(w)?.clone()))),
+                        .filter_map(|w| Some((w.clone(), *index.latest.get(w)?))),
                 );
             }
         }
@@ -222,29 +199,14 @@ impl MaterializedView {
         keys: Option<&[Vec<u8>]>,
     ) -> Result<Vec<Record>, ExecError> {
         let mut records = Vec::new();
-        for (partition, found) in self.positions(keys) {
-            for latest in found {
-                records.extend(self.read(store, partition, latest)?);
+        for (partition, offsets) in self.positions(keys) {
+            for offset in offsets {
+                let fetched =
+                    store.fetch(&self.topic, partition, offset, FetchLimits::records(1))?;
+                records.extend(fetched.records);
             }
         }
         Ok(records)
-    }
-
-    /// The record a view found: kept, or read from the topic.
-    pub fn read(
-        &self,
-        store: &dyn TopicStore,
-        partition: u32,
-        latest: Latest,
-    ) -> Result<Option<Record>, ExecError> {
-        match latest {
-            Latest::Kept(record) => Ok(Some(record)),
-            Latest::At(offset) => {
-                let fetched =
-                    store.fetch(&self.topic, partition, offset, FetchLimits::records(1))?;
-                Ok(fetched.records.into_iter().next())
-            }
-        }
     }
 }
 
@@ -270,17 +232,11 @@ mod tests {
 
     #[test]
     fn a_view_keeps_the_latest_record_of_each_key_and_forgets_deleted_keys() {
-        for keep_records in [false, true] {
-            latest_records_and_deleted_keys(keep_records);
-        }
-    }
-
-    fn latest_records_and_deleted_keys(keep_records: bool) {
         let store = MemoryTopicStore::new();
         store
             .create_topic("t", TopicConfig::with_partitions(3))
             .unwrap();
-        let view = MaterializedView::new("t".to_string(), 3, 0, keep_records);
+        let view = MaterializedView::new("t".to_string(), 3, 0);
         store
             .produce(
                 "t",
@@ -306,15 +262,9 @@ mod tests {
 
     #[test]
     fn a_windowed_key_is_found_in_every_window() {
-        for keep_records in [false, true] {
-            every_window_of_a_key(keep_records);
-        }
-    }
-
-    fn every_window_of_a_key(keep_records: bool) {
         let store = MemoryTopicStore::new();
         store.create_topic("w", TopicConfig::default()).unwrap();
-        let view = MaterializedView::new("w".to_string(), 1, 8, keep_records);
+        let view = MaterializedView::new("w".to_string(), 1, 8);
         let windowed = |key: &[u8], start: i64| {
             let mut k = key.to_vec();
             k.extend_from_slice(&start.to_be_bytes());

@@ -123,10 +123,6 @@ impl TopicStore for CapturingStore {
         Ok(positions)
     }
 
-    fn reads_one_record_cheaply(&self) -> bool {
-        self.inner.reads_one_record_cheaply()
-    }
-
     fn supports_transactions(&self) -> bool {
         self.inner.supports_transactions()
     }

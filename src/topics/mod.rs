@@ -341,12 +341,6 @@ pub trait TopicStore: Send + Sync {
     /// positions of each of its writes, in order.
     fn commit_transaction(&self, transaction: Transaction) -> Result<Vec<Vec<Position>>>;
     /// Whether [`TopicStore::commit_transaction`] is built on this store.
-    /// Whether reading one record by its offset is cheap (no round trip to a cluster): views
-    /// then keep offsets, not records.
-    fn reads_one_record_cheaply(&self) -> bool {
-        true
-    }
-
     fn supports_transactions(&self) -> bool {
         true
     }

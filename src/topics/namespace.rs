@@ -166,10 +166,6 @@ impl TopicStore for Namespace {
             .map_err(|e| self.unprefixed(e))
     }
 
-    fn reads_one_record_cheaply(&self) -> bool {
-        self.inner.reads_one_record_cheaply()
-    }
-
     fn supports_transactions(&self) -> bool {
         self.inner.supports_transactions()
     }

@@ -547,10 +547,6 @@ impl TopicStore for KafkaTopicStore {
         ))
     }
 
-    fn reads_one_record_cheaply(&self) -> bool {
-        false
-    }
-
     fn supports_transactions(&self) -> bool {
         false
     }
