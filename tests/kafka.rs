@@ -23,18 +23,21 @@ use sluice::topics::{
 };
 use support::Server;
 
+/// Skips a test that lacks `what`, unless `SLUICE_REQUIRE_KAFKA` says it must run.
+fn skip<T>(what: &str) -> Option<T> {
+    assert!(
+        std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
+        "SLUICE_REQUIRE_KAFKA is set but {what}"
+    );
+    println!("SKIPPED: {what}");
+    None
+}
+
 /// The broker's address, or `None` (the test is skipped) when none is configured.
 fn broker() -> Option<String> {
     match std::env::var("SLUICE_KAFKA") {
         Ok(address) if !address.is_empty() => Some(address),
-        _ => {
-            assert!(
-                std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
-                "SLUICE_REQUIRE_KAFKA is set but SLUICE_KAFKA names no broker"
-            );
-            println!("SKIPPED: SLUICE_KAFKA names no Kafka broker");
-            None
-        }
+        _ => skip("SLUICE_KAFKA names no Kafka broker"),
     }
 }
 
@@ -313,12 +316,7 @@ fn a_server_on_kafka_comes_back_from_the_cluster_alone() {
 /// package's `module` (its AVRO serializers need the `avro` extra), if any.
 fn kafka_python(module: &str) -> Option<String> {
     let Ok(python) = std::env::var("SLUICE_KAFKA_PYTHON") else {
-        assert!(
-            std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
-            "SLUICE_REQUIRE_KAFKA is set but SLUICE_KAFKA_PYTHON names no Python"
-        );
-        println!("SKIPPED: SLUICE_KAFKA_PYTHON names no Python with confluent-kafka");
-        return None;
+        return skip("SLUICE_KAFKA_PYTHON names no Python with confluent-kafka");
     };
     let found = std::process::Command::new(&python)
         .args(["-c", &format!("import {module}")])
@@ -327,12 +325,7 @@ fn kafka_python(module: &str) -> Option<String> {
     if found {
         Some(python)
     } else {
-        assert!(
-            std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
-            "SLUICE_REQUIRE_KAFKA is set but {python} has no {module}"
-        );
-        println!("SKIPPED: {python} has no {module}");
-        None
+        skip(&format!("{python} has no {module}"))
     }
 }
 
@@ -571,14 +564,7 @@ fn scram_broker() -> Option<(String, String, String)> {
         [broker, user, password] => {
             Some((broker.to_string(), user.to_string(), password.to_string()))
         }
-        _ => {
-            assert!(
-                std::env::var_os("SLUICE_REQUIRE_KAFKA").is_none(),
-                "SLUICE_REQUIRE_KAFKA is set but SLUICE_KAFKA_SCRAM names no SCRAM broker"
-            );
-            println!("SKIPPED: SLUICE_KAFKA_SCRAM names no SCRAM broker");
-            None
-        }
+        _ => skip("SLUICE_KAFKA_SCRAM names no SCRAM broker"),
     }
 }
 
